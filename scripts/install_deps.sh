@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs every Debian package the build, the tests and the demo need.
+# Idempotent; needs root (it is a no-op when everything is already there).
+set -euo pipefail
+
+packages=(
+    postgresql-15                # server, pg_dump, pg_regress's server binaries
+    postgresql-server-dev-15     # PGXS, server headers, pg_regress
+    postgresql-client-15         # psql
+    libcurl4-openssl-dev         # HTTP delivery
+    libjansson-dev               # JSON
+    libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)
+    g++ make                     # the build
+    python3                      # mock destinations in test/
+    curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
+    util-linux                   # runuser: the server runs as an unprivileged user
+)
+
+missing=()
+for package in "${packages[@]}"; do
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+    exit 0
+fi
+if [ "$(id -u)" -ne 0 ]; then
+    echo "install_deps: missing packages: ${missing[*]}; run as root (or with sudo)" >&2
+    exit 1
+fi
+echo "install_deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,224 @@
+#include "catalog/catalog_store.hpp"
+
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "pg/role_scope.hpp"
+#include "pg/spi.hpp"
+
+namespace reverse_etl::catalog {
+
+namespace {
+
+const char *const kModelColumns =
+    "model_id::text, name, query, primary_key, search_path, columns::text, owner::oid::text";
+const char *const kDestinationColumns =
+    "destination_id::text, name, type, settings::text, enabled::text, owner::oid::text";
+const char *const kMappingColumns =
+    "mapping_id::text, name, model_id::text, destination_id::text, action, sync_mode, fields::text, "
+    "filter, schedule, timezone, enabled::text, owner::oid::text";
+
+using Row = std::vector<pg::Value>;
+
+const std::string &text_at(const Row &row, size_t column) {
+    if (!row.at(column))
+        throw Error(sqlstate::kInternalError, "unexpected NULL in reverse_etl catalog");
+    return *row[column];
+}
+
+int64_t int_at(const Row &row, size_t column) { return std::stoll(text_at(row, column)); }
+unsigned int oid_at(const Row &row, size_t column) { return static_cast<unsigned int>(std::stoul(text_at(row, column))); }
+bool bool_at(const Row &row, size_t column) { return text_at(row, column) == "true"; }
+
+ModelRow model_from(const Row &row) {
+    ModelRow model;
+    model.id = int_at(row, 0);
+    model.name = text_at(row, 1);
+    model.query = text_at(row, 2);
+    model.primary_key = text_at(row, 3);
+    model.search_path = text_at(row, 4);
+    model.columns = columns_from_json(text_at(row, 5));
+    model.owner = oid_at(row, 6);
+    return model;
+}
+
+DestinationRow destination_from(const Row &row) {
+    DestinationRow destination;
+    destination.id = int_at(row, 0);
+    destination.name = text_at(row, 1);
+    destination.type = text_at(row, 2);
+    destination.settings_json = text_at(row, 3);
+    destination.enabled = bool_at(row, 4);
+    destination.owner = oid_at(row, 5);
+    return destination;
+}
+
+MappingRow mapping_from(const Row &row) {
+    MappingRow mapping;
+    mapping.id = int_at(row, 0);
+    mapping.name = text_at(row, 1);
+    mapping.model_id = int_at(row, 2);
+    mapping.destination_id = int_at(row, 3);
+    mapping.action = text_at(row, 4);
+    mapping.sync_mode = text_at(row, 5);
+    mapping.fields_json = text_at(row, 6);
+    mapping.filter = row.at(7);
+    mapping.schedule = text_at(row, 8);
+    mapping.timezone = text_at(row, 9);
+    mapping.enabled = bool_at(row, 10);
+    mapping.owner = oid_at(row, 11);
+    return mapping;
+}
+
+bool visible_to_current_role(unsigned int owner) {
+    return pg::is_member_of_role(pg::current_role_oid(), owner);
+}
+
+std::optional<Row> visible_row_by_name(const std::string &table, const char *columns,
+                                       const std::string &name) {
+    const pg::Result result = pg::execute_catalog(
+        std::string("SELECT ") + columns + " FROM reverse_etl." + table + " WHERE name = $1", {name});
+    if (result.empty())
+        return std::nullopt;
+    const Row &row = result.rows[0];
+    if (!visible_to_current_role(oid_at(row, row.size() - 1)))
+        return std::nullopt;
+    return row;
+}
+
+[[noreturn]] void throw_missing(const std::string &kind, const std::string &name) {
+    throw Error(sqlstate::kUndefinedObject, kind + " " + quoted(name) + " does not exist");
+}
+
+std::vector<MappingRow> mappings_where(const std::string &column, int64_t id) {
+    const pg::Result result = pg::execute_catalog(
+        std::string("SELECT ") + kMappingColumns + " FROM reverse_etl.mapping_catalog WHERE " + column +
+            " = $1::bigint ORDER BY name",
+        {std::to_string(id)});
+    std::vector<MappingRow> mappings;
+    for (const Row &row : result.rows)
+        mappings.push_back(mapping_from(row));
+    return mappings;
+}
+
+}  // namespace
+
+std::string quoted(const std::string &name) { return "\"" + name + "\""; }
+
+void check_object_name(const std::string &kind, const std::string &name) {
+    // Length in characters, not bytes: count UTF-8 lead bytes.
+    size_t characters = 0;
+    for (const unsigned char c : name)
+        characters += (c & 0xC0) != 0x80;
+    if (characters < 1 || characters > 128)
+        throw Error(sqlstate::kInvalidParameterValue, kind + " name must be 1 to 128 characters long",
+                    "The name given has " + std::to_string(characters) + " characters.");
+}
+
+ModelRow find_model(const std::string &name) {
+    const auto row = visible_row_by_name("model_catalog", kModelColumns, name);
+    if (!row)
+        throw_missing("model", name);
+    return model_from(*row);
+}
+
+DestinationRow find_destination(const std::string &name) {
+    const auto row = visible_row_by_name("destination_catalog", kDestinationColumns, name);
+    if (!row)
+        throw_missing("destination", name);
+    return destination_from(*row);
+}
+
+MappingRow find_mapping(const std::string &name) {
+    const auto row = visible_row_by_name("mapping_catalog", kMappingColumns, name);
+    if (!row)
+        throw_missing("mapping", name);
+    return mapping_from(*row);
+}
+
+std::vector<MappingRow> mappings_of_model(int64_t model_id) { return mappings_where("model_id", model_id); }
+
+std::vector<MappingRow> mappings_of_destination(int64_t destination_id) {
+    return mappings_where("destination_id", destination_id);
+}
+
+ModelRow model_by_id(int64_t model_id) {
+    const pg::Result result = pg::execute_catalog(
+        std::string("SELECT ") + kModelColumns + " FROM reverse_etl.model_catalog WHERE model_id = $1::bigint",
+        {std::to_string(model_id)});
+    if (result.empty())
+        throw Error(sqlstate::kInternalError, "model " + std::to_string(model_id) + " vanished from the catalog");
+    return model_from(result.rows[0]);
+}
+
+DestinationRow destination_by_id(int64_t destination_id) {
+    const pg::Result result = pg::execute_catalog(
+        std::string("SELECT ") + kDestinationColumns +
+            " FROM reverse_etl.destination_catalog WHERE destination_id = $1::bigint",
+        {std::to_string(destination_id)});
+    if (result.empty())
+        throw Error(sqlstate::kInternalError,
+                    "destination " + std::to_string(destination_id) + " vanished from the catalog");
+    return destination_from(result.rows[0]);
+}
+
+bool name_taken(const std::string &table, const std::string &name) {
+    return !pg::execute_catalog("SELECT 1 FROM reverse_etl." + table + " WHERE name = $1", {name}).empty();
+}
+
+void check_name_free(const std::string &kind, const std::string &table, const std::string &name) {
+    if (name_taken(table, name))
+        throw Error(sqlstate::kDuplicateObject, kind + " " + quoted(name) + " already exists", "",
+                    "Choose another name, or drop the existing " + kind + " first.");
+}
+
+std::vector<std::string> destination_type_names() {
+    const pg::Result result =
+        pg::execute_catalog("SELECT type FROM reverse_etl.destination_type_catalog ORDER BY type");
+    std::vector<std::string> names;
+    for (const Row &row : result.rows)
+        names.push_back(text_at(row, 0));
+    return names;
+}
+
+DestinationType load_destination_type(const std::string &type) {
+    const pg::Result result = pg::execute_catalog(
+        "SELECT definition::text FROM reverse_etl.destination_type_catalog WHERE type = $1", {type});
+    if (result.empty()) {
+        std::string list;
+        for (const std::string &name : destination_type_names())
+            list += (list.empty() ? "" : ", ") + name;
+        throw Error(sqlstate::kInvalidParameterValue, "destination type " + quoted(type) + " does not exist",
+                    "", "Available types: " + list + ". See reverse_etl.destination_types.");
+    }
+    return parse_destination_type(result.scalar());
+}
+
+std::string columns_to_json(const ModelColumns &columns) {
+    const JsonPtr array = adopt_json(json_array());
+    for (const pg::ResultColumn &column : columns) {
+        json_array_append_new(array.get(), json_pack("{s:s, s:s}", "name", column.name.c_str(), "type",
+                                                     column.type.c_str()));
+    }
+    return dump_json(array.get());
+}
+
+ModelColumns columns_from_json(const std::string &json_text) {
+    const JsonPtr array = parse_json(json_text, "model columns");
+    ModelColumns columns;
+    size_t index;
+    json_t *entry;
+    json_array_foreach(array.get(), index, entry) {
+        columns.push_back({json_string_value(json_object_get(entry, "name")),
+                           json_string_value(json_object_get(entry, "type"))});
+    }
+    return columns;
+}
+
+std::vector<std::string> column_names(const ModelColumns &columns) {
+    std::vector<std::string> names;
+    for (const pg::ResultColumn &column : columns)
+        names.push_back(column.name);
+    return names;
+}
+
+}  // namespace reverse_etl::catalog

@@ -1,0 +1,79 @@
+// Reading the catalog tables: the rows behind models, destinations and
+// mappings, looked up by name and filtered by what the current role may see.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/destination_type.hpp"
+#include "pg/query_analysis.hpp"
+
+namespace reverse_etl::catalog {
+
+using ModelColumns = std::vector<pg::ResultColumn>;
+
+struct ModelRow {
+    int64_t id = 0;
+    std::string name;
+    std::string query;
+    std::string primary_key;
+    std::string search_path;
+    ModelColumns columns;
+    unsigned int owner = 0;
+};
+
+struct DestinationRow {
+    int64_t id = 0;
+    std::string name;
+    std::string type;
+    std::string settings_json;
+    bool enabled = false;
+    unsigned int owner = 0;
+};
+
+struct MappingRow {
+    int64_t id = 0;
+    std::string name;
+    int64_t model_id = 0;
+    int64_t destination_id = 0;
+    std::string action;
+    std::string sync_mode;
+    std::string fields_json;
+    std::optional<std::string> filter;
+    std::string schedule;
+    std::string timezone;
+    bool enabled = false;
+    unsigned int owner = 0;
+};
+
+// "name" in double quotes, as messages cite object names.
+std::string quoted(const std::string &name);
+
+// Names are free text of 1 to 128 characters; `kind` is "model", "destination"...
+void check_object_name(const std::string &kind, const std::string &name);
+
+// Objects the current role may use: owned by a role it is a member of (or any,
+// for superusers). Others are reported as missing (42704), not as forbidden,
+// so that names of other roles' objects do not leak through error messages.
+ModelRow find_model(const std::string &name);
+DestinationRow find_destination(const std::string &name);
+MappingRow find_mapping(const std::string &name);
+std::vector<MappingRow> mappings_of_model(int64_t model_id);
+std::vector<MappingRow> mappings_of_destination(int64_t destination_id);
+ModelRow model_by_id(int64_t model_id);
+DestinationRow destination_by_id(int64_t destination_id);
+
+// Throws 42710 when an object of the table already has the name.
+void check_name_free(const std::string &kind, const std::string &table, const std::string &name);
+bool name_taken(const std::string &table, const std::string &name);
+
+DestinationType load_destination_type(const std::string &type);
+std::vector<std::string> destination_type_names();
+
+std::string columns_to_json(const ModelColumns &columns);
+ModelColumns columns_from_json(const std::string &json_text);
+std::vector<std::string> column_names(const ModelColumns &columns);
+
+}  // namespace reverse_etl::catalog

@@ -1,0 +1,86 @@
+// A mapping's `fields`: which value each destination field gets (SPEC section 4,
+// "Field mapping"). Parsing checks the shape of the JSON; validation checks it
+// against the action's fields and the model's columns at create/alter time.
+// Pure C++ over jansson; errors are reverse_etl::Error.
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <jansson.h>
+
+#include "catalog/destination_type.hpp"
+#include "common/json.hpp"
+
+namespace reverse_etl::catalog {
+
+// A column of the model's result. `type` as PostgreSQL's format_type prints it
+// ("bigint", "jsonb", "text[]", "character varying(64)", "timestamp with time zone").
+struct ModelColumn {
+    std::string name;
+    std::string type;
+};
+
+// The kinds of value spec, one per row of the SPEC's table.
+enum class ValueKind { Column, Value, Template, Object, SelectObject, Array, SelectArray, Meta };
+
+// {"meta": ...}: sync metadata.
+enum class MetaValue { RecordId, Change, Mapping, RunId, SyncedAt };
+
+// One piece of a template: literal text, or a {{column}} / {{column.a.b}} placeholder.
+struct TemplatePart {
+    bool placeholder = false;
+    std::string text;                 // the literal text, or the placeholder's column
+    std::vector<std::string> path;    // placeholder only: properties inside the column's JSON
+};
+
+// One property of each element a customize-array spec builds.
+struct ArrayItemSpec {
+    std::string key;
+    std::vector<std::string> prop;    // {"prop": "a.b"}: path in the element; empty for {"value": ...}
+    JsonPtr value;                    // {"value": ...}
+    std::optional<bool> sync_nulls;
+};
+
+struct NamedValueSpec;
+
+// One value spec, parsed. Only the members of its kind are set.
+struct ValueSpec {
+    ValueKind kind = ValueKind::Column;
+    std::string column;               // Column, SelectObject, Array, SelectArray
+    std::vector<std::string> path;    // Column: properties inside a JSON column; empty = the whole value
+    JsonPtr value;                    // Value (JSON null is a value, never a missing one)
+    std::vector<TemplatePart> parts;  // Template
+    std::vector<NamedValueSpec> entries;   // Object, in the order written
+    std::vector<ArrayItemSpec> items;      // Array, in the order written
+    MetaValue meta = MetaValue::RecordId;  // Meta
+    std::optional<bool> sync_nulls;   // as written; nullopt = the action's default
+};
+
+struct NamedValueSpec {
+    std::string key;
+    ValueSpec spec;
+};
+
+// Parses the shape of a fields object, without looking at an action or a model.
+// Throws Error 22023 on the first malformed spec.
+std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields);
+
+// Validates a mapping's fields for `action` over a model with `columns`. Throws
+// reverse_etl::Error on the first problem (22023 malformed or not fitting the action,
+// 42703 unknown column, 42804 a spec that cannot build the field's type or a path
+// into a column that cannot hold JSON). Returns the model columns the mapping
+// references, deduplicated and sorted.
+std::vector<std::string> validate_field_mapping(const json_t *fields, const ActionDef &action,
+                                                const std::vector<ModelColumn> &columns);
+
+// The columns a (previously validated) fields object references, deduplicated and
+// sorted: for checking that a model's new query still has them. Throws 22023 if
+// the object is malformed after all.
+std::vector<std::string> referenced_columns(const json_t *fields);
+
+// "record_id", "change", "mapping", "run_id" or "synced_at".
+const char *meta_value_name(MetaValue meta);
+
+}  // namespace reverse_etl::catalog

@@ -1,0 +1,300 @@
+#include "catalog/mappings.hpp"
+
+#include <algorithm>
+
+#include "catalog/field_mapping.hpp"
+#include "catalog/mapping_state.hpp"
+#include "catalog/schedule.hpp"
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "pg/filter_check.hpp"
+#include "pg/messages.hpp"
+#include "pg/role_scope.hpp"
+#include "pg/spi.hpp"
+#include "pg/time_support.hpp"
+
+namespace reverse_etl::catalog {
+
+namespace {
+
+std::string joined(const std::vector<std::string> &items) {
+    std::string list;
+    for (const std::string &item : items)
+        list += (list.empty() ? "" : ", ") + item;
+    return list;
+}
+
+const ActionDef &find_action(const DestinationType &type, const std::string &action) {
+    if (const ActionDef *found = type.find_action(action))
+        return *found;
+    std::vector<std::string> keys;
+    for (const ActionDef &candidate : type.actions)
+        keys.push_back(candidate.key);
+    const auto nearest = closest_name(action, keys);
+    throw Error(sqlstate::kInvalidParameterValue,
+                "destination type " + quoted(type.type) + " has no action " + quoted(action), "",
+                nearest ? "Did you mean " + quoted(*nearest) + "?" : "Available actions: " + joined(keys) + ".");
+}
+
+std::string resolve_sync_mode(const ActionDef &action, const std::string &type,
+                              const std::optional<std::string> &requested) {
+    if (!requested)
+        return action.default_sync_mode;
+    const auto &modes = action.sync_modes;
+    if (std::find(modes.begin(), modes.end(), *requested) != modes.end())
+        return *requested;
+    throw Error(sqlstate::kInvalidParameterValue,
+                "action " + quoted(action.key) + " of destination type " + quoted(type) +
+                    " does not offer sync mode " + quoted(*requested),
+                "", "Valid sync modes: " + joined(modes) + ".");
+}
+
+std::vector<ModelColumn> as_model_columns(const ModelColumns &columns) {
+    std::vector<ModelColumn> converted;
+    for (const pg::ResultColumn &column : columns)
+        converted.push_back({column.name, column.type});
+    return converted;
+}
+
+void validate_fields(const std::string &fields_json, const ActionDef &action, const ModelColumns &columns) {
+    const JsonPtr fields = parse_json(fields_json, "fields");
+    validate_field_mapping(fields.get(), action, as_model_columns(columns));
+}
+
+bool is_blank(const std::optional<std::string> &text) {
+    return !text || std::all_of(text->begin(), text->end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+std::optional<std::string> validated_filter(const std::optional<std::string> &filter, const ModelColumns &columns) {
+    if (is_blank(filter))
+        return std::nullopt;
+    pg::validate_filter(*filter, columns);
+    return filter;
+}
+
+Schedule parse(const std::string &schedule) { return parse_schedule(schedule, pg::parse_interval_usec); }
+
+void check_timezone(const std::string &timezone) {
+    if (!pg::is_known_time_zone(timezone))
+        throw Error(sqlstate::kInvalidParameterValue, "time zone " + quoted(timezone) + " not recognized", "",
+                    "Use a name from pg_timezone_names, such as \"Europe/Paris\" or \"UTC\".");
+}
+
+// NULL while the mapping or its destination is disabled and for manual and dbt
+// schedules. An interval mapping is due at once: its first run starts as soon
+// as it can (later runs are planned from each run's start by the scheduler).
+std::optional<int64_t> compute_next_run_at(const std::string &schedule_text, const std::string &timezone,
+                                           bool runnable) {
+    if (!runnable)
+        return std::nullopt;
+    const Schedule schedule = parse(schedule_text);
+    const int64_t now = pg::transaction_timestamp();
+    if (schedule.kind == Schedule::Kind::Interval)
+        return now;
+    const auto calendar = pg::make_calendar(timezone);
+    return next_run_after(schedule, now, *calendar);
+}
+
+pg::Value timestamp_param(const std::optional<int64_t> &timestamp) {
+    if (!timestamp)
+        return std::nullopt;
+    return pg::timestamptz_text(*timestamp);
+}
+
+void store_next_run_at(int64_t mapping_id, const std::optional<int64_t> &next_run_at) {
+    pg::execute_catalog(
+        "UPDATE reverse_etl.mapping_catalog SET next_run_at = $2::timestamptz WHERE mapping_id = $1::bigint",
+        {std::to_string(mapping_id), timestamp_param(next_run_at)});
+}
+
+void refresh_next_run_at(const MappingRow &mapping) {
+    const DestinationRow destination = destination_by_id(mapping.destination_id);
+    store_next_run_at(mapping.id, compute_next_run_at(mapping.schedule, mapping.timezone,
+                                                      mapping.enabled && destination.enabled));
+}
+
+// "Identify User", then "Identify User (2)", "(3)"... until one is free.
+std::string first_free_name(const std::string &base) {
+    if (!name_taken("mapping_catalog", base))
+        return base;
+    for (int suffix = 2;; suffix++) {
+        const std::string candidate = base + " (" + std::to_string(suffix) + ")";
+        if (!name_taken("mapping_catalog", candidate))
+            return candidate;
+    }
+}
+
+int64_t insert_mapping(const std::string &name, const ModelRow &model, const DestinationRow &destination,
+                       const std::string &action, const std::string &sync_mode, const std::string &fields_json,
+                       const std::optional<std::string> &filter, const std::string &schedule,
+                       const std::string &timezone, bool enabled) {
+    const pg::Result result = pg::execute_catalog(
+        "INSERT INTO reverse_etl.mapping_catalog (name, model_id, destination_id, action, sync_mode, fields, "
+        "filter, schedule, timezone, enabled, owner) "
+        "VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::jsonb, $7, $8, $9, $10::boolean, $11::oid::regrole) "
+        "RETURNING mapping_id::text",
+        {name, std::to_string(model.id), std::to_string(destination.id), action, sync_mode, fields_json, filter,
+         schedule, timezone, enabled ? "true" : "false", std::to_string(pg::current_role_oid())});
+    const int64_t mapping_id = std::stoll(result.scalar());
+    create_checkpoint(mapping_id);
+    store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
+    return mapping_id;
+}
+
+}  // namespace
+
+std::string create_mapping(const MappingDefinition &definition) {
+    const ModelRow model = find_model(definition.model);
+    const DestinationRow destination = find_destination(definition.destination);
+    const DestinationType type = load_destination_type(destination.type);
+    const ActionDef &action = find_action(type, definition.action);
+    const std::string sync_mode = resolve_sync_mode(action, type.type, definition.sync_mode);
+    validate_fields(definition.fields_json, action, model.columns);
+    const auto filter = validated_filter(definition.filter, model.columns);
+    parse(definition.schedule);
+    check_timezone(definition.timezone);
+    std::string name;
+    if (definition.name) {
+        check_object_name("mapping", *definition.name);
+        check_name_free("mapping", "mapping_catalog", *definition.name);
+        name = *definition.name;
+    } else {
+        name = first_free_name(action.name);
+    }
+    insert_mapping(name, model, destination, action.key, sync_mode, definition.fields_json, filter,
+                   definition.schedule, definition.timezone, definition.enabled);
+    return name;
+}
+
+void alter_mapping(const std::string &name, const MappingChanges &changes) {
+    const MappingRow mapping = find_mapping(name);
+    const ModelRow model = model_by_id(mapping.model_id);
+    const DestinationRow destination = destination_by_id(mapping.destination_id);
+    const DestinationType type = load_destination_type(destination.type);
+    const ActionDef &action = find_action(type, mapping.action);
+
+    const std::string sync_mode = changes.sync_mode ? resolve_sync_mode(action, type.type, changes.sync_mode)
+                                                    : mapping.sync_mode;
+    const std::string fields_json = changes.fields_json.value_or(mapping.fields_json);
+    if (changes.fields_json)
+        validate_fields(fields_json, action, model.columns);
+    const auto filter = changes.filter ? validated_filter(changes.filter, model.columns) : mapping.filter;
+    const std::string schedule = changes.schedule.value_or(mapping.schedule);
+    parse(schedule);
+    const std::string timezone = changes.timezone.value_or(mapping.timezone);
+    check_timezone(timezone);
+    const std::string new_name = changes.new_name.value_or(name);
+    if (new_name != name) {
+        check_object_name("mapping", new_name);
+        check_name_free("mapping", "mapping_catalog", new_name);
+    }
+    pg::execute_catalog(
+        "UPDATE reverse_etl.mapping_catalog SET name = $2, sync_mode = $3, fields = $4::jsonb, filter = $5, "
+        "schedule = $6, timezone = $7, updated_at = pg_catalog.now() WHERE mapping_id = $1::bigint",
+        {std::to_string(mapping.id), new_name, sync_mode, fields_json, filter, schedule, timezone});
+    if (changes.schedule || changes.timezone)
+        store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
+}
+
+void set_mapping_enabled(const std::string &name, bool enabled) {
+    MappingRow mapping = find_mapping(name);
+    pg::execute_catalog(
+        "UPDATE reverse_etl.mapping_catalog SET enabled = $2::boolean, updated_at = pg_catalog.now() "
+        "WHERE mapping_id = $1::bigint",
+        {std::to_string(mapping.id), enabled ? "true" : "false"});
+    mapping.enabled = enabled;
+    refresh_next_run_at(mapping);
+}
+
+std::string duplicate_mapping(const std::string &name, const std::optional<std::string> &new_name) {
+    const MappingRow mapping = find_mapping(name);
+    const ModelRow model = model_by_id(mapping.model_id);
+    const DestinationRow destination = destination_by_id(mapping.destination_id);
+    // The copy belongs to the caller, who must be able to use both ends.
+    find_model(model.name);
+    find_destination(destination.name);
+    std::string copy_name;
+    if (new_name) {
+        check_object_name("mapping", *new_name);
+        check_name_free("mapping", "mapping_catalog", *new_name);
+        copy_name = *new_name;
+    } else {
+        copy_name = first_free_name(name + " (copy)");
+        check_object_name("mapping", copy_name);
+    }
+    insert_mapping(copy_name, model, destination, mapping.action, mapping.sync_mode, mapping.fields_json,
+                   mapping.filter, mapping.schedule, mapping.timezone, false);
+    return copy_name;
+}
+
+void drop_mapping(const std::string &name) {
+    const MappingRow mapping = find_mapping(name);
+    drop_checkpoint(mapping.id);
+    pg::execute_catalog("DELETE FROM reverse_etl.mapping_catalog WHERE mapping_id = $1::bigint",
+                        {std::to_string(mapping.id)});
+}
+
+void drop_dependent_mappings(const std::string &kind, const std::string &name,
+                             const std::vector<MappingRow> &mappings, bool cascade) {
+    if (mappings.empty())
+        return;
+    std::string detail;
+    for (const MappingRow &mapping : mappings)
+        detail += (detail.empty() ? "" : "\n") + std::string("mapping ") + quoted(mapping.name) + " uses " + kind +
+                  " " + quoted(name);
+    if (!cascade)
+        throw Error(sqlstate::kDependentObjectsStillExist,
+                    "cannot drop " + kind + " " + quoted(name) + " because other objects depend on it", detail,
+                    "Use cascade => true to drop the dependent mappings too.");
+    for (const MappingRow &mapping : mappings) {
+        drop_checkpoint(mapping.id);
+        pg::execute_catalog("DELETE FROM reverse_etl.mapping_catalog WHERE mapping_id = $1::bigint",
+                            {std::to_string(mapping.id)});
+    }
+    pg::notice("drop cascades to " + std::to_string(mappings.size()) + " mapping(s)", detail);
+}
+
+void refresh_next_runs_of_destination(int64_t destination_id) {
+    for (const MappingRow &mapping : mappings_of_destination(destination_id))
+        refresh_next_run_at(mapping);
+}
+
+std::vector<ColumnSuggestion> suggest_mappings(const std::string &model_name, const std::string &destination_name,
+                                               const std::string &action_key) {
+    const ModelRow model = find_model(model_name);
+    const DestinationRow destination = find_destination(destination_name);
+    const DestinationType type = load_destination_type(destination.type);
+    const ActionDef &action = find_action(type, action_key);
+    const std::vector<std::string> columns = column_names(model.columns);
+    if (action.free_fields) {
+        // Free fields take any name: each column maps to a field of its own name.
+        std::vector<ColumnSuggestion> identity;
+        for (const std::string &column : columns)
+            identity.push_back({column, column, 1.0});
+        return identity;
+    }
+    std::vector<std::string> fields;
+    for (const FieldSpec &field : action.fields)
+        fields.push_back(field.key);
+    return suggest_columns(fields, columns);
+}
+
+std::vector<int64_t> next_run_times(const std::string &schedule_text, const std::string &timezone, int64_t after,
+                                    int count) {
+    if (count < 1 || count > 1000)
+        throw Error(sqlstate::kInvalidParameterValue, "count must be between 1 and 1000");
+    const Schedule schedule = parse(schedule_text);
+    const auto calendar = pg::make_calendar(timezone);
+    std::vector<int64_t> times;
+    int64_t cursor = after;
+    while (static_cast<int>(times.size()) < count) {
+        const auto next = next_run_after(schedule, cursor, *calendar);
+        if (!next)
+            break;
+        times.push_back(*next);
+        cursor = *next;
+    }
+    return times;
+}
+
+}  // namespace reverse_etl::catalog

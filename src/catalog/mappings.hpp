@@ -1,0 +1,56 @@
+// Mappings: model -> destination action, with field mapping, filter and schedule.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog_store.hpp"
+#include "catalog/name_matching.hpp"
+
+namespace reverse_etl::catalog {
+
+struct MappingDefinition {
+    std::string model;
+    std::string destination;
+    std::string action;
+    std::string fields_json;
+    std::optional<std::string> sync_mode;  // nullopt: the action's default
+    std::string schedule;
+    std::optional<std::string> name;       // nullopt: the action's display name
+    std::optional<std::string> filter;
+    std::string timezone;
+    bool enabled = false;
+};
+
+struct MappingChanges {
+    std::optional<std::string> fields_json;
+    std::optional<std::string> sync_mode;
+    std::optional<std::string> schedule;
+    std::optional<std::string> filter;     // "" removes the filter
+    std::optional<std::string> timezone;
+    std::optional<std::string> new_name;
+};
+
+std::string create_mapping(const MappingDefinition &definition);  // returns the name
+void alter_mapping(const std::string &name, const MappingChanges &changes);
+void set_mapping_enabled(const std::string &name, bool enabled);
+std::string duplicate_mapping(const std::string &name, const std::optional<std::string> &new_name);
+void drop_mapping(const std::string &name);
+std::vector<ColumnSuggestion> suggest_mappings(const std::string &model, const std::string &destination,
+                                               const std::string &action);
+
+// Drops `mappings` (which use the model or destination `name`) when cascading,
+// else fails with 2BP01 naming them.
+void drop_dependent_mappings(const std::string &kind, const std::string &name,
+                             const std::vector<MappingRow> &mappings, bool cascade);
+
+// Recomputes next_run_at of every mapping of a destination (after enable/disable).
+void refresh_next_runs_of_destination(int64_t destination_id);
+
+// The next `count` fire times of a schedule after `after` (TimestampTz values).
+std::vector<int64_t> next_run_times(const std::string &schedule, const std::string &timezone, int64_t after,
+                                    int count);
+
+}  // namespace reverse_etl::catalog

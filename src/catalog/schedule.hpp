@@ -1,0 +1,86 @@
+// A mapping's schedule (SPEC section 4, "Schedules"): parsing the text a user
+// gives and computing when the mapping runs next. Pure C++: calendar and time
+// zone arithmetic come from PostgreSQL through the Calendar the caller passes,
+// so this file never disagrees with timestamptz about dates or DST.
+#pragma once
+
+#include <bitset>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace reverse_etl::catalog {
+
+// Wall-clock time in the mapping's time zone, to the minute.
+struct LocalDateTime {
+    int year = 2000;
+    int month = 1;   // 1..12
+    int day = 1;     // 1..31
+    int hour = 0;    // 0..23
+    int minute = 0;  // 0..59
+};
+
+// PostgreSQL's calendar and one time zone, as the caller adapts them (pg_tz,
+// date2j/j2date/j2day, DetermineTimeZoneOffset). Times in UTC are TimestampTz
+// values: microseconds since 2000-01-01 00:00 UTC.
+class Calendar {
+  public:
+    virtual ~Calendar() = default;
+    // Resolves DST gaps and overlaps exactly as timestamptz input does.
+    virtual int64_t to_utc(const LocalDateTime &local) const = 0;
+    // Seconds are truncated.
+    virtual LocalDateTime to_local(int64_t utc) const = 0;
+    // Moves the date by `days`, keeping hour and minute.
+    virtual LocalDateTime add_days(const LocalDateTime &date, int days) const = 0;
+    // 0 = Sunday .. 6 = Saturday.
+    virtual int day_of_week(const LocalDateTime &date) const = 0;
+};
+
+// Microseconds if PostgreSQL accepts the text as an interval, else nullopt.
+// Must not throw for text that is merely not an interval.
+using IntervalParser = std::function<std::optional<int64_t>(const std::string &)>;
+
+struct Schedule {
+    enum class Kind { Manual, Interval, DayAndTime, Cron, Dbt };
+    Kind kind = Kind::Manual;
+
+    // Interval: time from one run's start to the next run's start.
+    int64_t interval_usec = 0;
+
+    // DayAndTime and Cron: the schedule fires at every listed local minute of
+    // every local day that matches. A day matches when its month is in
+    // `months` and its day fields match (see `either_day_field`).
+    std::vector<int> minutes_of_day;  // sorted, unique, 0..1439
+    std::bitset<7> days_of_week;      // bit 0 = Sunday
+    std::bitset<32> days_of_month;    // bits 1..31 (bit 0 unused)
+    std::bitset<13> months;           // bits 1..12 (bit 0 unused)
+    // Vixie cron's rule: when neither the day-of-month nor the day-of-week
+    // field starts with "*", a day matches if EITHER matches; otherwise both
+    // must. Always false for DayAndTime (every day of month is listed).
+    bool either_day_field = false;
+};
+
+// "manual", "interval", "day_and_time", "cron" or "dbt".
+const char *schedule_kind_name(Schedule::Kind kind);
+
+// Parses a schedule (case-insensitive, surrounding whitespace ignored):
+// "manual", "dbt", days and times ("mon,wed,fri 09:00", "daily 06:30,18:00",
+// "weekdays 08:00", "mon-fri 08:00"), a five-field cron expression or an
+// @hourly/@daily/@weekly/@monthly/@yearly shortcut, or, tried last, any
+// interval PostgreSQL accepts of at least one minute.
+// Throws Error 22023 naming the text, with a detail saying what is wrong where
+// it can tell and a hint listing the forms.
+Schedule parse_schedule(const std::string &text, const IntervalParser &parse_interval);
+
+// The first time strictly after `after` (a TimestampTz) at which the schedule
+// fires; nullopt for Manual and Dbt. Interval: `after` + the interval, so pass
+// the previous run's start. DayAndTime and Cron: the earliest instant later
+// than `after` of any matching local minute, each local minute converted with
+// calendar.to_utc() (so a time inside a DST gap fires when PostgreSQL says it
+// means, and a time inside an overlap fires once).
+std::optional<int64_t> next_run_after(const Schedule &schedule, int64_t after,
+                                      const Calendar &calendar);
+
+}  // namespace reverse_etl::catalog

@@ -1,0 +1,17 @@
+// Checking a mapping's filter: one boolean SQL expression over model columns.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "pg/query_analysis.hpp"
+
+namespace reverse_etl::pg {
+
+// Throws 22023 unless `filter` is a single expression (nothing that could end
+// or extend the WHERE clause it is pasted into), then analyzes it against a
+// relation with the model's column names and types, so unknown columns (42703)
+// and non-boolean expressions (42804) are reported with PostgreSQL's own words.
+void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns);
+
+}  // namespace reverse_etl::pg

@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# The whole test suite, on a temporary PostgreSQL instance.
+#
+# As root (a fresh machine, CI): installs the Debian packages, builds (failing
+# on any compiler warning) and installs the extension, then runs the server and
+# the tests as the unprivileged "postgres" user, since PostgreSQL refuses root.
+# As another user: builds and runs the tests, assuming the extension can be
+# installed with `make install` (e.g. a PostgreSQL you own).
+#
+# Ends with the line "N passed, N failed" and exits non-zero on any failure.
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+cd "$repo"
+
+if [ "$(id -u)" -eq 0 ]; then
+    scripts/install_deps.sh
+fi
+
+build_log=$(mktemp)
+if ! make -s PG_CONFIG="${PG_CONFIG:-pg_config}" >"$build_log" 2>&1; then
+    cat "$build_log"
+    echo "build failed"
+    exit 1
+fi
+if grep -q 'warning:' "$build_log"; then
+    cat "$build_log"
+    echo "build has compiler warnings"
+    exit 1
+fi
+make -s install >/dev/null
+rm -f "$build_log"
+
+# The tests run from a scratch copy the unprivileged user owns: pg_regress
+# writes results next to its inputs, and the repository may belong to root.
+workdir=$(mktemp -d /tmp/reverse_etl_tests.XXXXXX)
+cp -r sql expected test "$workdir/"
+if [ "$(id -u)" -eq 0 ]; then
+    chown -R postgres:postgres "$workdir"
+    chmod 755 "$workdir"
+    status=0
+    runuser -u postgres -- "$workdir/test/run_regress.sh" "$workdir" || status=$?
+else
+    status=0
+    "$workdir/test/run_regress.sh" "$workdir" || status=$?
+fi
+if [ "$status" -ne 0 ] && [ -f "$workdir/regression.diffs" ]; then
+    echo "differences: $workdir/regression.diffs"
+fi
+exit "$status"
