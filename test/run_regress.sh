@@ -14,6 +14,9 @@ pg_regress="$pgxs/../test/regress/pg_regress"
 export PATH="$bindir:$PATH"
 
 mock_port=${REVERSE_ETL_MOCK_PORT:-18080}
+[ -n "$mock_port" ] || mock_port=18080
+test_port=${REVERSE_ETL_TEST_PORT:-55432}
+[ -n "$test_port" ] || test_port=55432
 python3 test/mock_destination.py --host 127.0.0.1 --port "$mock_port" \
     --pid-file "$workdir/mock.pid" --log "$workdir/mock.log" >"$workdir/mock.out" 2>&1 &
 mock_pid=$!
@@ -37,7 +40,7 @@ status=0
     --temp-config="$workdir/test/regress.conf" \
     --schedule="$workdir/test/schedule" \
     --dbname=contrib_regression \
-    --port="${REVERSE_ETL_TEST_PORT:-55432}" \
+    --port="$test_port" \
     | tee "$workdir/pg_regress.out" || status=$?
 
 passed=$(grep -cE '\.\.\. ok' "$workdir/pg_regress.out" || true)

@@ -8,6 +8,11 @@
 # installed with `make install` (e.g. a PostgreSQL you own).
 #
 # Ends with the line "N passed, N failed" and exits non-zero on any failure.
+#
+#   test/run_tests.sh                 everything in test/schedule
+#   test/run_tests.sh models mappings setup + the named tests only
+#   REVERSE_ETL_NO_BUILD=1 ...        skip build and install (parallel runs)
+#   REVERSE_ETL_TEST_PORT / REVERSE_ETL_MOCK_PORT   ports (55432 / 18080)
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -17,6 +22,7 @@ if [ "$(id -u)" -eq 0 ]; then
     scripts/install_deps.sh
 fi
 
+if [ -z "${REVERSE_ETL_NO_BUILD:-}" ]; then
 build_log=$(mktemp)
 if ! make -s PG_CONFIG="${PG_CONFIG:-pg_config}" >"$build_log" 2>&1; then
     cat "$build_log"
@@ -30,16 +36,22 @@ if grep -q 'warning:' "$build_log"; then
 fi
 make -s install >/dev/null
 rm -f "$build_log"
+fi
 
 # The tests run from a scratch copy the unprivileged user owns: pg_regress
 # writes results next to its inputs, and the repository may belong to root.
 workdir=$(mktemp -d /tmp/reverse_etl_tests.XXXXXX)
 cp -r sql expected test "$workdir/"
+if [ $# -gt 0 ]; then
+    { echo "test: setup"; for name in "$@"; do [ "$name" = setup ] || echo "test: $name"; done; } \
+        >"$workdir/test/schedule"
+fi
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres:postgres "$workdir"
     chmod 755 "$workdir"
     status=0
-    runuser -u postgres -- "$workdir/test/run_regress.sh" "$workdir" || status=$?
+    runuser -u postgres -- env REVERSE_ETL_TEST_PORT="${REVERSE_ETL_TEST_PORT:-}" \
+        REVERSE_ETL_MOCK_PORT="${REVERSE_ETL_MOCK_PORT:-}" "$workdir/test/run_regress.sh" "$workdir" || status=$?
 else
     status=0
     "$workdir/test/run_regress.sh" "$workdir" || status=$?

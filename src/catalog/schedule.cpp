@@ -21,6 +21,7 @@ constexpr const char *kFormsHint =
 
 constexpr int64_t kUsecPerSecond = 1000000;
 constexpr int64_t kUsecPerMinute = 60 * kUsecPerSecond;
+constexpr int64_t kUsecPerDay = 24 * 60 * kUsecPerMinute;
 constexpr int kMinutesPerHour = 60;
 constexpr int kHoursPerDay = 24;
 constexpr int kDaysPerWeek = 7;
@@ -272,9 +273,9 @@ struct CronField {
 constexpr CronField kMinuteField{"minute", 0, 59, 59, "a number", nullptr, 0};
 constexpr CronField kHourField{"hour", 0, 23, 23, "a number", nullptr, 0};
 constexpr CronField kDayOfMonthField{"day of month", 1, 31, 31, "a number", nullptr, 0};
-constexpr CronField kMonthField{"month",          1, 12, 12, "a number or a month name",
+constexpr CronField kMonthField{"month", 1, 12, 12, "a number or a month name",
                                 kMonthAbbreviations.data(), 12};
-constexpr CronField kDayOfWeekField{"day of week",           0, 7, 6, "a number or a day name",
+constexpr CronField kDayOfWeekField{"day of week", 0, 7, 6, "a number or a day name",
                                     kDayAbbreviations.data(), kDaysPerWeek};
 
 // Longest month lengths, leap years included: enough to reject a cron
@@ -417,7 +418,7 @@ Schedule parse_cron(const std::vector<std::string> &fields) {
 }
 
 std::optional<std::string> cron_shortcut(const std::string &text) {
-    static const std::array<std::pair<const char *, const char *>, 7> kShortcuts = {{
+    constexpr std::array<std::pair<std::string_view, std::string_view>, 7> kShortcuts = {{
         {"@hourly", "0 * * * *"},
         {"@daily", "0 0 * * *"},
         {"@midnight", "0 0 * * *"},
@@ -469,7 +470,8 @@ std::string diagnose(const std::vector<std::string> &words) {
                std::to_string(words.size()) + ".";
     // "mnday 09:00": a misspelt day in front of times.
     const std::string first_item = split(words.front(), ',').front();
-    if (words.size() >= 2 && std::isalpha(static_cast<unsigned char>(first_item.front())) &&
+    if (words.size() >= 2 && !first_item.empty() &&
+        std::isalpha(static_cast<unsigned char>(first_item.front())) &&
         parse_time(split(words.back(), ',').front()))
         return unknown_day_detail(first_item.substr(0, first_item.find('-')));
     return {};
@@ -541,7 +543,6 @@ struct ScanStart {
 // then none happens in between: every wall-clock minute from a day before to a
 // day after exists exactly once, in order.
 bool steady_offset_around(int64_t after, const LocalDateTime &now, const Calendar &calendar) {
-    constexpr int64_t kUsecPerDay = kHoursPerDay * kMinutesPerHour * kUsecPerMinute;
     if (after < std::numeric_limits<int64_t>::min() + kUsecPerDay ||
         after > std::numeric_limits<int64_t>::max() - kUsecPerDay)
         return false;
