@@ -54,7 +54,13 @@ void validate_filter(const std::string &filter, const std::vector<ResultColumn> 
     bool blank = true;
     for (const char c : filter)
         blank &= (c == ' ' || c == '\t' || c == '\n' || c == '\r');
-    if (blank || !is_single_expression(filter))
+    bool single_expression = false;
+    try {
+        single_expression = !blank && is_single_expression(filter);
+    } catch (const Error &error) {
+        throw error.with_message("invalid filter: " + error.message());
+    }
+    if (!single_expression)
         throw Error(sqlstate::kInvalidParameterValue, "invalid filter", "The filter is not a single SQL expression.",
                     kFilterHint);
     const std::string probe = "SELECT 1 FROM (" + typed_null_relation(columns) + ") AS m WHERE (" + filter + "\n)";
