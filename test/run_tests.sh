@@ -18,24 +18,8 @@ set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 cd "$repo"
 
-if [ "$(id -u)" -eq 0 ]; then
-    scripts/install_deps.sh
-fi
-
 if [ -z "${REVERSE_ETL_NO_BUILD:-}" ]; then
-build_log=$(mktemp)
-if ! make -s PG_CONFIG="${PG_CONFIG:-pg_config}" >"$build_log" 2>&1; then
-    cat "$build_log"
-    echo "build failed"
-    exit 1
-fi
-if grep -q 'warning:' "$build_log"; then
-    cat "$build_log"
-    echo "build has compiler warnings"
-    exit 1
-fi
-make -s install >/dev/null
-rm -f "$build_log"
+    scripts/build_and_install.sh
 fi
 
 # The tests run from a scratch copy the unprivileged user owns: pg_regress
