@@ -70,7 +70,7 @@ MappingRow mapping_from(const Row &row) {
 }
 
 bool visible_to_current_role(unsigned int owner) {
-    return pg::is_member_of_role(pg::current_role_oid(), owner);
+    return pg::has_privileges_of_role(pg::current_role_oid(), owner);
 }
 
 std::optional<Row> visible_row_by_name(const std::string &table, const char *columns,

@@ -501,8 +501,13 @@ Schedule parse_trimmed(const std::string &text, const IntervalParser &parse_inte
             cron_problem = problem;
         }
     }
-    if (const auto usec = parse_interval(text))
-        return interval_schedule(text, *usec);
+    // PostgreSQL's interval input skips characters such as '*' and '/' (it
+    // reads "60 * * * *" as one minute), so text with cron syntax is cron.
+    const bool looks_like_cron = text.find_first_of("*/") != std::string::npos;
+    if (!looks_like_cron) {
+        if (const auto usec = parse_interval(text))
+            return interval_schedule(text, *usec);
+    }
     if (cron_problem)
         throw *cron_problem;
     throw ScheduleSyntaxError(diagnose(words));
@@ -633,6 +638,10 @@ std::optional<int64_t> next_run_after(const Schedule &schedule, int64_t after,
         const int64_t interval = schedule.interval_usec;
         if (interval <= 0 || after > std::numeric_limits<int64_t>::max() - interval)
             return std::nullopt;
+        // PostgreSQL's timestamps end before 294277-01-01 00:00 UTC (END_TIMESTAMP).
+        constexpr int64_t kEndTimestamp = INT64_C(9223371331200000000);
+        if (after + interval >= kEndTimestamp)
+            throw Error("22008", "timestamp out of range");
         return after + interval;
     }
     case Schedule::Kind::DayAndTime:

@@ -31,7 +31,7 @@ Oid catalog_owner() {
 
 }  // namespace
 
-RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path) {
+RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path, Restriction restriction) {
     Oid saved_user = InvalidOid;
     int saved_context = 0;
     GetUserIdAndSecContext(&saved_user, &saved_context);
@@ -39,7 +39,10 @@ RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path) {
     saved_security_context_ = saved_context;
     guc_nest_level_ = pg_guard([&] {
         const int level = NewGUCNestLevel();
-        SetUserIdAndSecContext(role_oid, saved_context | SECURITY_LOCAL_USERID_CHANGE);
+        int context = saved_context | SECURITY_LOCAL_USERID_CHANGE;
+        if (restriction == Restriction::SecurityRestricted)
+            context |= SECURITY_RESTRICTED_OPERATION;
+        SetUserIdAndSecContext(role_oid, context);
         set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
                           GUC_ACTION_SAVE, true, 0, false);
         return level;
@@ -53,7 +56,7 @@ RoleScope::~RoleScope() {
     SetUserIdAndSecContext(saved_user_, saved_security_context_);
 }
 
-CatalogRoleScope::CatalogRoleScope() : scope_(catalog_owner(), "pg_catalog") {}
+CatalogRoleScope::CatalogRoleScope() : scope_(catalog_owner(), "pg_catalog", RoleScope::Restriction::None) {}
 
 unsigned int current_role_oid() { return GetUserId(); }
 
@@ -62,8 +65,8 @@ std::string role_name(unsigned int role_oid) {
     return name;
 }
 
-bool is_member_of_role(unsigned int member, unsigned int role) {
-    return pg_guard([&] { return ::is_member_of_role(member, role); });
+bool has_privileges_of_role(unsigned int member, unsigned int role) {
+    return pg_guard([&] { return ::has_privs_of_role(member, role); });
 }
 
 unsigned int role_oid_by_name(const std::string &name) {

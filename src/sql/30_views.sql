@@ -1,7 +1,9 @@
 -- reverse_etl: views over the catalog. Each role sees the objects owned by
 -- roles it is a member of (superusers see everything); secrets are masked.
 -- The views read the catalog with their owner's rights; CURRENT_USER is still
--- the querying role, which is what the visibility test needs.
+-- the querying role, which is what the visibility test needs. They are
+-- security barriers, so a caller's cheap leaky function in WHERE cannot see
+-- rows before the visibility test has removed them.
 
 CREATE FUNCTION reverse_etl._visible(owner regrole) RETURNS boolean
 LANGUAGE sql STABLE
@@ -9,14 +11,14 @@ SET search_path = pg_catalog
 AS $$
     -- An owner role that no longer exists is visible to superusers only.
     SELECT CASE WHEN EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = owner::oid)
-                THEN pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'MEMBER')
+                THEN pg_catalog.pg_has_role(CURRENT_USER, owner::oid, 'USAGE')
                 ELSE (SELECT r.rolsuper FROM pg_catalog.pg_roles r WHERE r.rolname = CURRENT_USER)
            END
 $$;
 COMMENT ON FUNCTION reverse_etl._visible(regrole) IS
 'Internal: whether the current role may see and manage objects owned by owner.';
 
-CREATE VIEW reverse_etl.models AS
+CREATE VIEW reverse_etl.models WITH (security_barrier) AS
 SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
        m.owner::text AS owner, m.created_at, m.updated_at
   FROM reverse_etl.model_catalog m
@@ -24,7 +26,7 @@ SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
 COMMENT ON VIEW reverse_etl.models IS
 'Models you can see: their query, unique identifier column and result columns.';
 
-CREATE VIEW reverse_etl.destinations AS
+CREATE VIEW reverse_etl.destinations WITH (security_barrier) AS
 SELECT d.name, d.type, reverse_etl._mask_settings(d.type, d.settings) AS settings,
        d.enabled, d.owner::text AS owner, d.created_at, d.updated_at
   FROM reverse_etl.destination_catalog d
@@ -73,7 +75,7 @@ SELECT t.type, a->>'key' AS action, a->>'name' AS name, a->>'description' AS des
 COMMENT ON VIEW reverse_etl.destination_actions IS
 'What each destination type can do: its actions, their sync modes, fields and batch limits.';
 
-CREATE VIEW reverse_etl.mappings AS
+CREATE VIEW reverse_etl.mappings WITH (security_barrier) AS
 SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
        p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
        p.next_run_at, p.created_at, p.updated_at

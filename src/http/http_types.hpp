@@ -1,0 +1,31 @@
+// Plain HTTP request/response values shared by the client, the request
+// builders and the engine. No libcurl or PostgreSQL types here.
+#pragma once
+
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace reverse_etl::http {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+struct HttpRequest {
+    std::string method = "POST";
+    std::string url;
+    Headers headers;
+    std::string body;
+};
+
+struct HttpResponse {
+    long status = 0;             // 0 when no response arrived (see transport_error)
+    Headers headers;             // names as received
+    std::string body;            // the whole body, as received
+    std::string transport_error; // libcurl's words for a connection error or timeout; empty otherwise
+    double duration_ms = 0;      // of the last attempt
+};
+
+// Case-insensitive header lookup; nullptr when absent.
+const std::string *find_header(const Headers &headers, const std::string &name);
+
+}  // namespace reverse_etl::http
