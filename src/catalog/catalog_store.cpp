@@ -150,6 +150,15 @@ ModelRow model_by_id(int64_t model_id) {
     return model_from(result.rows[0]);
 }
 
+MappingRow mapping_by_id(int64_t mapping_id) {
+    const pg::Result result = pg::execute_catalog(
+        std::string("SELECT ") + kMappingColumns + " FROM reverse_etl.mapping_catalog WHERE mapping_id = $1::bigint",
+        {std::to_string(mapping_id)});
+    if (result.empty())
+        throw Error(sqlstate::kUndefinedObject, "mapping " + std::to_string(mapping_id) + " no longer exists");
+    return mapping_from(result.rows[0]);
+}
+
 DestinationRow destination_by_id(int64_t destination_id) {
     const pg::Result result = pg::execute_catalog(
         std::string("SELECT ") + kDestinationColumns +

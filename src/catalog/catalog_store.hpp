@@ -63,6 +63,7 @@ MappingRow find_mapping(const std::string &name);
 std::vector<MappingRow> mappings_of_model(int64_t model_id);
 std::vector<MappingRow> mappings_of_destination(int64_t destination_id);
 ModelRow model_by_id(int64_t model_id);
+MappingRow mapping_by_id(int64_t mapping_id);
 DestinationRow destination_by_id(int64_t destination_id);
 
 // Throws 42710 when an object of the table already has the name.

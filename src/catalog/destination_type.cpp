@@ -263,6 +263,339 @@ std::vector<SettingSpec> read_settings(const Node &node) {
     return settings;
 }
 
+// ---- request block ----
+
+// Which placeholders a template may use depends on where it sits.
+enum Allowed : unsigned {
+    kSettings = 1u << 0,
+    kSecretSettings = 1u << 1,   // not in bodies: request bodies are shown unmasked
+    kRecordId = 1u << 2,
+    kFields = 1u << 3,           // URL only: it forces one record per request
+    kMessageId = 1u << 4,
+};
+
+// Every method carries a body; GET does not fit that shape.
+const std::vector<std::string> kMethods = {"POST", "PUT", "PATCH", "DELETE"};
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool same_header_name(const std::string &a, const std::string &b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+// Typos in a shipped definition would otherwise be silently ignored.
+void expect_only_keys(const Node &node, const std::vector<std::string> &known) {
+    const char *key;
+    const json_t *member;
+    json_object_foreach(const_cast<json_t *>(node.value()), key, member) {
+        node.expect(contains(known, key),
+                    "has unknown key \"" + std::string(key) + "\" (" + join_names(known) + ")");
+    }
+}
+
+const SettingSpec &read_setting_reference(const Node &node, const DestinationType &type,
+                                          SettingType expected) {
+    const std::string key = read_string(node);
+    const SettingSpec *spec = type.find_setting(key);
+    node.expect(spec != nullptr, "names unknown setting \"" + key + "\"");
+    node.expect(spec->type == expected, "names setting \"" + key + "\", which is not of type " +
+                                            setting_type_name(expected));
+    return *spec;
+}
+
+void check_placeholder(const Node &node, const DestinationType &type, const RequestTemplatePart &part,
+                       unsigned allowed) {
+    using Kind = RequestTemplatePart::Kind;
+    const auto allow = [&](unsigned flag, const std::string &placeholder) {
+        node.expect((allowed & flag) != 0, "uses " + placeholder + ", which is not allowed here");
+    };
+    switch (part.kind) {
+    case Kind::Text: return;
+    case Kind::RecordId: allow(kRecordId, "{{record_id}}"); return;
+    case Kind::MessageId: allow(kMessageId, "{{message_id}}"); return;
+    case Kind::Field: allow(kFields, "{{fields." + part.text + "}}"); return;
+    case Kind::Setting: break;
+    }
+    allow(kSettings, "{{settings." + part.text + "}}");
+    const SettingSpec *spec = type.find_setting(part.text);
+    node.expect(spec != nullptr, "names unknown setting \"" + part.text + "\"");
+    node.expect(spec->type == SettingType::String || spec->type == SettingType::Integer,
+                "uses setting \"" + part.text + "\", which is not a string or integer setting");
+    node.expect(!spec->secret || (allowed & kSecretSettings) != 0,
+                "uses secret setting \"" + part.text + "\", which is not allowed here");
+}
+
+RequestTemplate read_template(const Node &node, const DestinationType &type, unsigned allowed) {
+    std::string problem;
+    std::optional<RequestTemplate> parsed = parse_request_template(read_string(node), problem);
+    node.expect(parsed.has_value(), problem);
+    for (const RequestTemplatePart &part : parsed->parts)
+        check_placeholder(node, type, part, allowed);
+    return std::move(*parsed);
+}
+
+std::string read_header_name(const Node &node) {
+    std::string name = read_string(node);
+    node.expect(is_header_name(name), "\"" + name + "\" is not an HTTP header name");
+    return name;
+}
+
+// Either the value itself or {"setting": KEY, "default": VALUE}.
+template <typename T, typename ReadValue>
+Configurable<T> read_configurable(const Node &node, const DestinationType &type,
+                                  SettingType setting_type, ReadValue read_value) {
+    Configurable<T> result;
+    if (!json_is_object(node.value())) {
+        result.fallback = read_value(node);
+        return result;
+    }
+    expect_only_keys(node, {"setting", "default"});
+    result.setting = read_setting_reference(node.member("setting"), type, setting_type).key;
+    const Node fallback = node.member("default");
+    if (fallback.present())
+        result.fallback = read_value(fallback);
+    return result;
+}
+
+std::string read_method(const Node &node) {
+    std::string method = read_string(node);
+    node.expect(contains(kMethods, method),
+                "\"" + method + "\" is not a method (" + join_names(kMethods) + ")");
+    return method;
+}
+
+Configurable<std::string> read_request_method(const Node &node, const DestinationType &type) {
+    require_present(node);
+    Configurable<std::string> method =
+        read_configurable<std::string>(node, type, SettingType::String, read_method);
+    if (method.setting.empty())
+        return method;
+    // An enum of methods lets validate_settings reject a bad method when the user
+    // sets it, instead of at the first sync.
+    const SettingSpec &spec = *type.find_setting(method.setting);
+    node.expect(!spec.allowed_values.empty(),
+                "names setting \"" + spec.key + "\", which must have an enum of methods");
+    for (const std::string &value : spec.allowed_values)
+        node.expect(contains(kMethods, value), "names setting \"" + spec.key +
+                                                   "\", whose enum value \"" + value +
+                                                   "\" is not a method");
+    node.expect(spec.required || spec.default_json || method.fallback,
+                "needs a default: setting \"" + spec.key + "\" may be unset");
+    return method;
+}
+
+RequestTemplate read_url(const Node &node, const DestinationType &type) {
+    require_present(node);
+    RequestTemplate url = read_template(node, type, kSettings | kSecretSettings | kRecordId | kFields);
+    // SPEC section 3: tests and proxies point every type anywhere through this setting.
+    const bool based = !url.parts.empty() && url.parts[0].kind == RequestTemplatePart::Kind::Setting &&
+                       (url.parts[0].text == "url" || url.parts[0].text == "endpoint");
+    node.expect(based, "must start with {{settings.url}} or {{settings.endpoint}}");
+    return url;
+}
+
+Configurable<int> read_batch_size(const Node &node, const DestinationType &type) {
+    if (!node.present())
+        return {};
+    Configurable<int> size =
+        read_configurable<int>(node, type, SettingType::Integer, read_positive_int);
+    if (!size.setting.empty()) {
+        const SettingSpec &spec = *type.find_setting(size.setting);
+        node.expect(spec.minimum && *spec.minimum >= 1,
+                    "names setting \"" + spec.key + "\", which must have a minimum of at least 1");
+    }
+    return size;
+}
+
+void read_body(const Node &node, RequestSpec &request) {
+    require_present(node);
+    if (json_is_object(node.value())) {
+        expect_only_keys(node, {"wrap"});
+        request.body = BodyShape::Wrapped;
+        request.wrap_key = read_text(node.member("wrap"));
+        return;
+    }
+    const std::string shape = read_string(node);
+    if (shape == "record_or_array")
+        request.body = BodyShape::RecordOrArray;
+    else if (shape == "array")
+        request.body = BodyShape::Array;
+    else if (shape == "record")
+        request.body = BodyShape::Record;
+    else
+        node.fail("\"" + shape + "\" is not a body shape (record_or_array, array, record, "
+                                 "{\"wrap\": KEY})");
+    const Configurable<int> &size = request.batch_size;
+    const bool one_or_absent = size.setting.empty() && (!size.fallback || *size.fallback == 1);
+    node.expect(request.body != BodyShape::Record || one_or_absent,
+                "\"record\" sends one record per request: batch_size must be absent or 1");
+}
+
+std::vector<std::pair<std::string, RequestTemplate>> read_headers(const Node &node,
+                                                               const DestinationType &type) {
+    if (!node.present())
+        return {};
+    node.expect(json_is_object(node.value()), "must be an object");
+    std::vector<std::pair<std::string, RequestTemplate>> headers;
+    const char *name;
+    const json_t *value;
+    json_object_foreach(const_cast<json_t *>(node.value()), name, value) {
+        const Node item = node.member(name);
+        item.expect(is_header_name(name), "is not an HTTP header name");
+        for (const auto &earlier : headers)
+            item.expect(!same_header_name(earlier.first, name), "repeats header \"" +
+                                                                    earlier.first + "\"");
+        headers.emplace_back(name, read_template(item, type, kSettings | kSecretSettings));
+    }
+    return headers;
+}
+
+bool names_no_setting(const AuthSpec &auth) {
+    return auth.value.setting_keys().empty() && auth.password.setting_keys().empty();
+}
+
+AuthSpec read_auth_entry(const Node &node, const DestinationType &type) {
+    node.expect(json_is_object(node.value()), "must be an object");
+    constexpr unsigned kAllowed = kSettings | kSecretSettings;
+    const Node kind = node.member("type");
+    const std::string name = read_string(kind);
+    AuthSpec auth;
+    auth.header = "Authorization";
+    if (name == "bearer") {
+        expect_only_keys(node, {"type", "token"});
+        auth.kind = AuthKind::Bearer;
+        auth.value = read_template(node.member("token"), type, kAllowed);
+    } else if (name == "basic") {
+        expect_only_keys(node, {"type", "username", "password"});
+        auth.kind = AuthKind::Basic;
+        auth.value = read_template(node.member("username"), type, kAllowed);
+        auth.password = read_template(node.member("password"), type, kAllowed);
+    } else if (name == "header") {
+        expect_only_keys(node, {"type", "name", "value"});
+        auth.kind = AuthKind::Header;
+        auth.header = read_header_name(node.member("name"));
+        auth.value = read_template(node.member("value"), type, kAllowed);
+    } else {
+        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header)");
+    }
+    return auth;
+}
+
+std::vector<AuthSpec> read_auth(const Node &node, const DestinationType &type) {
+    if (!node.present())
+        return {};
+    require_array(node);
+    std::vector<AuthSpec> entries;
+    for (size_t i = 0; i < json_array_size(node.value()); ++i) {
+        const Node item = node.element(i);
+        // The first entry whose settings are all set applies; one naming no setting
+        // always applies, so anything after it would be dead.
+        item.expect(entries.empty() || !names_no_setting(entries.back()),
+                    "can never apply: the entry before it names no setting, so it always does");
+        entries.push_back(read_auth_entry(item, type));
+    }
+    return entries;
+}
+
+std::optional<SigningSpec> read_signing(const Node &node, const DestinationType &type) {
+    if (!node.present())
+        return std::nullopt;
+    node.expect(json_is_object(node.value()), "must be an object");
+    expect_only_keys(node, {"secret", "header", "prefix", "algorithm"});
+    const Node algorithm = node.member("algorithm");
+    algorithm.expect(read_string(algorithm) == "hmac-sha256-hex",
+                     "must be \"hmac-sha256-hex\", the only algorithm so far");
+    SigningSpec signing;
+    const Node secret = node.member("secret");
+    signing.secret = read_template(secret, type, kSettings | kSecretSettings);
+    secret.expect(!signing.secret.setting_keys().empty(),
+                  "must name a setting: requests are signed when it is set");
+    signing.header = read_header_name(node.member("header"));
+    const Node prefix = node.member("prefix");
+    if (prefix.present())
+        signing.prefix = read_string(prefix);
+    return signing;
+}
+
+Configurable<std::string> read_timeout(const Node &node, const DestinationType &type) {
+    if (!node.present())
+        return {};
+    return read_configurable<std::string>(node, type, SettingType::Interval, read_text);
+}
+
+RequestSpec read_request(const Node &node, const DestinationType &type) {
+    require_present(node).expect(json_is_object(node.value()), "must be an object");
+    expect_only_keys(node, {"method", "url", "batch_size", "body", "headers", "headers_setting",
+                            "auth", "signing", "timeout"});
+    RequestSpec request;
+    request.method = read_request_method(node.member("method"), type);
+    request.url = read_url(node.member("url"), type);
+    request.batch_size = read_batch_size(node.member("batch_size"), type);
+    read_body(node.member("body"), request);
+    request.headers = read_headers(node.member("headers"), type);
+    const Node user_headers = node.member("headers_setting");
+    if (user_headers.present())
+        request.headers_setting =
+            read_setting_reference(user_headers, type, SettingType::Object).key;
+    request.auth = read_auth(node.member("auth"), type);
+    request.signing = read_signing(node.member("signing"), type);
+    request.timeout = read_timeout(node.member("timeout"), type);
+    return request;
+}
+
+std::vector<RecordExtra> read_record_extras(const Node &node, const ActionDef &action,
+                                           const DestinationType &type) {
+    if (!node.present())
+        return {};
+    node.expect(json_is_object(node.value()), "must be an object");
+    // Extras are spliced after the payload's members; with free fields a mapped key
+    // could collide with one and the element would carry the key twice.
+    node.expect(!action.free_fields, "is not allowed on an action with free_fields");
+    std::vector<RecordExtra> extras;
+    const char *key;
+    const json_t *value;
+    json_object_foreach(const_cast<json_t *>(node.value()), key, value) {
+        const Node item = node.member(key);
+        item.expect(*key != '\0', "must not have an empty key");
+        item.expect(action.find_field(key) == nullptr, "collides with the action's field \"" +
+                                                           std::string(key) + "\"");
+        RecordExtra extra;
+        extra.key = key;
+        if (json_is_string(value))
+            extra.text = read_template(item, type, kSettings | kRecordId | kMessageId);
+        else
+            extra.json = dump_json(value);
+        extras.push_back(std::move(extra));
+    }
+    return extras;
+}
+
+std::optional<RequestTemplatePart> placeholder_part(const std::string &name) {
+    using Kind = RequestTemplatePart::Kind;
+    const auto named = [&](const char *prefix, Kind kind) -> std::optional<RequestTemplatePart> {
+        const std::string head(prefix);
+        if (name.size() > head.size() && name.compare(0, head.size(), head) == 0)
+            return RequestTemplatePart{kind, name.substr(head.size())};
+        return std::nullopt;
+    };
+    if (name == "record_id")
+        return RequestTemplatePart{Kind::RecordId, {}};
+    if (name == "message_id")
+        return RequestTemplatePart{Kind::MessageId, {}};
+    if (auto setting = named("settings.", Kind::Setting))
+        return setting;
+    return named("fields.", Kind::Field);
+}
+
+std::string trim_spaces(const std::string &text) {
+    const size_t first = text.find_first_not_of(' ');
+    if (first == std::string::npos)
+        return {};
+    return text.substr(first, text.find_last_not_of(' ') - first + 1);
+}
+
 // ---- actions ----
 
 FieldSpec read_field(const Node &node) {
@@ -345,7 +678,7 @@ void read_batch_limits(const Node &node, ActionDef &action) {
                         "must not exceed max_batch_bytes");
 }
 
-ActionDef read_action(const Node &node) {
+ActionDef read_action(const Node &node, const DestinationType &type) {
     node.expect(json_is_object(node.value()), "must be an object");
     ActionDef action;
     action.key = read_snake_case(node.member("key"));
@@ -360,18 +693,19 @@ ActionDef read_action(const Node &node) {
     read_required_one_of(node.member("required_one_of"), action);
     read_batch_limits(node, action);
     action.nulls_allowed = read_bool(node.member("nulls_allowed"), true);
-    // Unknown keys ("request", rate limits, ...) belong to the delivery side.
+    action.record_extras = read_record_extras(node.member("record"), action, type);
+    // Unknown keys (rate limits, ...) belong to the delivery side.
     return action;
 }
 
-std::vector<ActionDef> read_actions(const Node &node) {
+std::vector<ActionDef> read_actions(const Node &node, const DestinationType &type) {
     require_array(node);
     node.expect(json_array_size(node.value()) > 0, "must not be empty");
     std::vector<ActionDef> actions;
     std::set<std::string> keys;
     for (size_t i = 0; i < json_array_size(node.value()); ++i) {
         const Node item = node.element(i);
-        ActionDef action = read_action(item);
+        ActionDef action = read_action(item, type);
         item.expect(keys.insert(action.key).second, "repeats key \"" + action.key + "\"");
         actions.push_back(std::move(action));
     }
@@ -401,8 +735,68 @@ DestinationType parse_destination_type(const std::string &definition_json) {
     type.name = read_text(root.member("name"));
     type.description = read_text(root.member("description"));
     type.settings = read_settings(root.member("settings"));
-    type.actions = read_actions(root.member("actions"));
+    type.actions = read_actions(root.member("actions"), type);
+    type.request = read_request(root.member("request"), type);
     return type;
+}
+
+std::optional<RequestTemplate> parse_request_template(const std::string &text, std::string &problem) {
+    RequestTemplate result;
+    result.source = text;
+    std::string literal;
+    const auto flush_literal = [&] {
+        if (!literal.empty())
+            result.parts.push_back(RequestTemplatePart{RequestTemplatePart::Kind::Text, std::move(literal)});
+        literal.clear();
+    };
+    size_t pos = 0;
+    while (pos < text.size()) {
+        const size_t open = text.find("{{", pos);
+        if (open == std::string::npos) {
+            literal.append(text, pos, std::string::npos);
+            break;
+        }
+        literal.append(text, pos, open - pos);
+        const size_t close = text.find("}}", open + 2);
+        if (close == std::string::npos) {
+            problem = "has \"{{\" without a closing \"}}\"";
+            return std::nullopt;
+        }
+        std::optional<RequestTemplatePart> part =
+            placeholder_part(trim_spaces(text.substr(open + 2, close - open - 2)));
+        if (!part) {
+            problem = "uses unknown placeholder \"" + text.substr(open, close + 2 - open) +
+                      "\" (use {{record_id}}, {{message_id}}, {{settings.KEY}} or "
+                      "{{fields.NAME}})";
+            return std::nullopt;
+        }
+        flush_literal();
+        result.parts.push_back(std::move(*part));
+        pos = close + 2;
+    }
+    flush_literal();
+    return result;
+}
+
+bool RequestTemplate::uses(RequestTemplatePart::Kind kind) const {
+    return std::any_of(parts.begin(), parts.end(),
+                       [kind](const RequestTemplatePart &part) { return part.kind == kind; });
+}
+
+std::vector<std::string> RequestTemplate::setting_keys() const {
+    std::vector<std::string> keys;
+    for (const RequestTemplatePart &part : parts)
+        if (part.kind == RequestTemplatePart::Kind::Setting)
+            keys.push_back(part.text);
+    return keys;
+}
+
+bool is_header_name(const std::string &name) {
+    static const std::string kTokenSymbols = "!#$%&'*+-.^_`|~";
+    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               kTokenSymbols.find(c) != std::string::npos;
+    });
 }
 
 const FieldSpec *ActionDef::find_field(const std::string &field_key) const {

@@ -1,0 +1,643 @@
+#include "destinations/request_builder.hpp"
+
+#include <algorithm>
+#include <utility>
+
+#include "catalog/settings.hpp"
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "common/json_text.hpp"
+#include "http/crypto.hpp"
+
+namespace reverse_etl::destinations {
+
+namespace {
+
+using catalog::RequestTemplatePart;
+using catalog::RequestTemplate;
+using Kind = RequestTemplatePart::Kind;
+
+std::string quoted(const std::string &text) { return "\"" + text + "\""; }
+
+Error invalid_setting(std::string message, std::string hint = {}) {
+    return Error(sqlstate::kInvalidParameterValue, std::move(message), {}, std::move(hint));
+}
+
+Error bug(std::string message) { return Error(sqlstate::kInternalError, std::move(message)); }
+
+char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool same_header_name(const std::string &a, const std::string &b) {
+    return a.size() == b.size() &&
+           std::equal(a.begin(), a.end(), b.begin(),
+                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
+}
+
+// Later sources of a header (user headers, then auth) override earlier ones, so a
+// request never carries two values for one name.
+void set_header(http::Headers &headers, const std::string &name, std::string value) {
+    for (auto &[existing, old_value] : headers)
+        if (same_header_name(existing, name)) {
+            old_value = std::move(value);
+            return;
+        }
+    headers.emplace_back(name, std::move(value));
+}
+
+// RFC 3986: everything but the unreserved characters, so a value can neither end a
+// path segment nor start a query.
+std::string percent_encode(const std::string &text) {
+    static constexpr char kHex[] = "0123456789ABCDEF";
+    std::string encoded;
+    encoded.reserve(text.size());
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+            c == '-' || c == '.' || c == '_' || c == '~') {
+            encoded += c;
+        } else {
+            encoded += '%';
+            encoded += kHex[byte >> 4];
+            encoded += kHex[byte & 0x0f];
+        }
+    }
+    return encoded;
+}
+
+std::string json_string_text(const std::string &text) {
+    std::string out;
+    append_json_string(out, text);
+    return out;
+}
+
+void append_text(RequestTemplate &to, const std::string &text) {
+    if (text.empty())
+        return;
+    if (!to.parts.empty() && to.parts.back().kind == Kind::Text)
+        to.parts.back().text += text;
+    else
+        to.parts.push_back(RequestTemplatePart{Kind::Text, text});
+}
+
+void append_part(RequestTemplate &to, const RequestTemplatePart &part) {
+    if (part.kind == Kind::Text)
+        append_text(to, part.text);
+    else
+        to.parts.push_back(part);
+}
+
+// The destination's effective settings (value, else the declared default) as text.
+class SettingValues {
+  public:
+    SettingValues(const catalog::DestinationType &type, const json_t *settings)
+        : type_(type), settings_(settings) {}
+
+    JsonPtr value(const std::string &key) const {
+        return catalog::effective_setting(type_, settings_, key);
+    }
+
+    // Strings as they are, integers in decimal; nullopt when unset.
+    std::optional<std::string> text(const std::string &key) const {
+        const JsonPtr found = value(key);
+        if (!found)
+            return std::nullopt;
+        if (json_is_string(found.get()))
+            return std::string(json_string_value(found.get()), json_string_length(found.get()));
+        if (json_is_integer(found.get()))
+            return std::to_string(json_integer_value(found.get()));
+        throw bug("setting " + quoted(key) + " is not text");  // the parser allows no other
+    }
+
+    std::optional<long long> integer(const std::string &key) const {
+        const JsonPtr found = value(key);
+        if (!found)
+            return std::nullopt;
+        if (!json_is_integer(found.get()))
+            throw bug("setting " + quoted(key) + " is not an integer");
+        return json_integer_value(found.get());
+    }
+
+    bool is_set(const std::string &key) const { return value(key) != nullptr; }
+
+  private:
+    const catalog::DestinationType &type_;
+    const json_t *settings_;
+};
+
+bool all_set(const RequestTemplate &text, const SettingValues &settings) {
+    const std::vector<std::string> keys = text.setting_keys();
+    return std::all_of(keys.begin(), keys.end(),
+                       [&](const std::string &key) { return settings.is_set(key); });
+}
+
+// Substitutes the settings of a template whose settings are all set; record
+// placeholders are kept for later. `check` sees each setting's text first.
+template <typename Check>
+RequestTemplate resolve_settings(const RequestTemplate &text, const SettingValues &settings,
+                              Check &&check) {
+    RequestTemplate resolved;
+    resolved.source = text.source;
+    for (const RequestTemplatePart &part : text.parts) {
+        if (part.kind != Kind::Setting) {
+            append_part(resolved, part);
+            continue;
+        }
+        const std::optional<std::string> value = settings.text(part.text);
+        if (!value)
+            throw bug("setting " + quoted(part.text) + " used while unset");
+        check(part.text, *value);
+        append_text(resolved, *value);
+    }
+    return resolved;
+}
+
+std::string render_fixed(const RequestTemplate &text) {
+    std::string out;
+    for (const RequestTemplatePart &part : text.parts) {
+        if (part.kind != Kind::Text)
+            throw bug("template " + quoted(text.source) + " needs a record");
+        out += part.text;
+    }
+    return out;
+}
+
+bool has_line_break(const std::string &text) {
+    return text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos;
+}
+
+// A header value built from settings: a line break would end the header early
+// (header injection), and libcurl would send whatever follows as more headers.
+std::string header_value(const RequestTemplate &text, const SettingValues &settings,
+                         const std::string &header) {
+    return render_fixed(resolve_settings(
+        text, settings, [&](const std::string &key, const std::string &value) {
+            if (has_line_break(value))
+                throw invalid_setting("setting " + quoted(key) +
+                                          " contains a line break or NUL character, which "
+                                          "header " + quoted(header) + " cannot carry",
+                                      "Remove it with alter_destination.");
+        }));
+}
+
+// The URL with its settings substituted. The first part is the base URL setting
+// (the parser insists), used as the user wrote it; its {{record_id}} and
+// {{fields.NAME}} placeholders become parts. Other settings are path or query
+// values and are percent-encoded.
+RequestTemplate resolve_url(const RequestTemplate &definition, const SettingValues &settings) {
+    RequestTemplate url;
+    url.source = definition.source;
+    for (size_t i = 0; i < definition.parts.size(); ++i) {
+        const RequestTemplatePart &part = definition.parts[i];
+        if (part.kind != Kind::Setting) {
+            append_part(url, part);
+            continue;
+        }
+        std::optional<std::string> value = settings.text(part.text);
+        if (!value)
+            throw invalid_setting("setting " + quoted(part.text) + " is not set",
+                                  "Set it with alter_destination.");
+        if (i > 0) {
+            append_text(url, percent_encode(*value));
+            continue;
+        }
+        // "https://api.segment.io/" + "/v1/batch" must not make a double slash.
+        const bool path_follows = i + 1 < definition.parts.size() &&
+                                  definition.parts[i + 1].kind == Kind::Text &&
+                                  definition.parts[i + 1].text.front() == '/';
+        if (path_follows && !value->empty() && value->back() == '/')
+            value->pop_back();
+        std::string problem;
+        const std::optional<RequestTemplate> base = catalog::parse_request_template(*value, problem);
+        if (!base)
+            throw invalid_setting("setting " + quoted(part.text) + " " + problem);
+        for (const RequestTemplatePart &piece : base->parts) {
+            if (piece.kind == Kind::Setting || piece.kind == Kind::MessageId)
+                throw invalid_setting("setting " + quoted(part.text) + " may only use the "
+                                      "placeholders {{record_id}} and {{fields.NAME}}");
+            append_part(url, piece);
+        }
+    }
+    return url;
+}
+
+// Header names (not values) are visible in the settings views, so naming them is fine.
+void check_user_header(const std::string &setting, const std::string &name, const json_t *value) {
+    if (!catalog::is_header_name(name))
+        throw invalid_setting(quoted(name) + " in setting " + quoted(setting) +
+                              " is not a valid HTTP header name");
+    // libcurl frames the body itself; a user's value would contradict it.
+    if (same_header_name(name, "Content-Length") || same_header_name(name, "Transfer-Encoding"))
+        throw invalid_setting("header " + quoted(name) + " in setting " + quoted(setting) +
+                                  " cannot be set",
+                              "The length of each request is set automatically.");
+    if (!json_is_string(value) ||
+        has_line_break(std::string(json_string_value(value), json_string_length(value))))
+        throw invalid_setting("value of header " + quoted(name) + " in setting " +
+                              quoted(setting) + " contains a line break or NUL character");
+}
+
+// Every text a secret setting holds, raw and as it would appear percent-encoded.
+std::vector<std::string> secret_texts(const catalog::DestinationType &type,
+                                      const SettingValues &settings) {
+    std::vector<std::string> texts;
+    const auto add = [&texts](const std::string &text) {
+        for (const std::string &form : {text, percent_encode(text)})
+            if (!form.empty() && std::find(texts.begin(), texts.end(), form) == texts.end())
+                texts.push_back(form);
+    };
+    for (const catalog::SettingSpec &spec : type.settings) {
+        if (!spec.secret)
+            continue;
+        const JsonPtr value = settings.value(spec.key);
+        if (json_is_string(value.get()))
+            add(json_string_value(value.get()));
+        else if (json_is_integer(value.get()))
+            add(std::to_string(json_integer_value(value.get())));
+        else if (json_is_object(value.get())) {
+            const char *key;
+            json_t *member;
+            json_object_foreach(value.get(), key, member) {
+                if (json_is_string(member))
+                    add(json_string_value(member));
+            }
+        }
+    }
+    std::stable_sort(texts.begin(), texts.end(), [](const std::string &a, const std::string &b) {
+        return a.size() > b.size();
+    });
+    return texts;
+}
+
+bool names_secret(const RequestTemplate &text, const catalog::DestinationType &type) {
+    for (const std::string &key : text.setting_keys())
+        if (const catalog::SettingSpec *spec = type.find_setting(key); spec && spec->secret)
+            return true;
+    return false;
+}
+
+std::string auth_value(const catalog::AuthSpec &auth, const SettingValues &settings) {
+    const std::string value = header_value(auth.value, settings, auth.header);
+    switch (auth.kind) {
+    case catalog::AuthKind::Bearer: return "Bearer " + value;
+    case catalog::AuthKind::Basic:
+        return "Basic " +
+               http::base64_encode(value + ":" + header_value(auth.password, settings, auth.header));
+    case catalog::AuthKind::Header: return value;
+    }
+    throw bug("unknown auth kind");
+}
+
+// A payload value as URL text, or the reason it cannot be one.
+std::string field_url_text(const JsonValue *value, const std::string &field, std::string &problem) {
+    const std::string placeholder = "the URL's placeholder {{fields." + field + "}}";
+    if (value == nullptr || value->is_null()) {
+        problem = placeholder + " has no value: the field is null or not mapped";
+        return {};
+    }
+    switch (value->kind()) {
+    case JsonKind::String:
+        if (value->string_value().empty())
+            problem = placeholder + " has an empty value";
+        return value->string_value();
+    case JsonKind::Number: return value->number_text();
+    case JsonKind::Boolean: return value->boolean_value() ? "true" : "false";
+    default:
+        problem = placeholder + " is " + json_kind_phrase(value->kind()) +
+                  "; a URL needs a string, number or boolean";
+        return {};
+    }
+}
+
+constexpr const char *kJsonSpace = " \t\r\n";
+
+// Where the payload's closing brace is. Payloads come from the engine's payload
+// builder: anything but an object is a bug.
+size_t closing_brace(const OutgoingRecord &record) {
+    const std::string &payload = record.payload;
+    const size_t first = payload.find_first_not_of(kJsonSpace);
+    const size_t last = payload.find_last_not_of(kJsonSpace);
+    if (first == std::string::npos || payload[first] != '{' || payload[last] != '}')
+        throw bug("payload of record " + quoted(record.record_id) + " is not a JSON object");
+    return last;
+}
+
+// A request property's value: its setting when set, else the definition's fallback.
+std::optional<std::string> configured_text(const catalog::Configurable<std::string> &property,
+                                           const SettingValues &settings) {
+    std::optional<std::string> value =
+        property.setting.empty() ? std::nullopt : settings.text(property.setting);
+    return value ? value : property.fallback;
+}
+
+std::optional<long long> configured_count(const catalog::Configurable<int> &property,
+                                          const SettingValues &settings) {
+    std::optional<long long> value =
+        property.setting.empty() ? std::nullopt : settings.integer(property.setting);
+    if (!value && property.fallback)
+        value = *property.fallback;
+    return value;
+}
+
+// Every request's headers, and the names whose values are credentials.
+struct HeaderSet {
+    http::Headers headers;
+    std::vector<std::string> masked;
+};
+
+void add_definition_headers(HeaderSet &set, const catalog::DestinationType &type,
+                            const SettingValues &settings) {
+    for (const auto &[name, text] : type.request.headers) {
+        if (!all_set(text, settings))
+            continue;   // a header built from an unset setting is left out
+        set_header(set.headers, name, header_value(text, settings, name));
+        if (names_secret(text, type))
+            set.masked.push_back(name);
+    }
+}
+
+void add_user_headers(HeaderSet &set, const std::string &setting, const SettingValues &settings) {
+    if (setting.empty())
+        return;
+    const JsonPtr user_headers = settings.value(setting);
+    const char *name;
+    json_t *value;
+    json_object_foreach(user_headers.get(), name, value) {
+        check_user_header(setting, name, value);
+        set_header(set.headers, name, json_string_value(value));
+        set.masked.push_back(name);
+    }
+}
+
+// Entries are alternatives: the first whose settings are all set applies. Every
+// entry's header is masked, whichever applied (a user header may fill it).
+void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
+              const SettingValues &settings) {
+    for (const catalog::AuthSpec &auth : entries)
+        set.masked.push_back(auth.header);
+    const auto auth = std::find_if(entries.begin(), entries.end(), [&](const auto &entry) {
+        return all_set(entry.value, settings) && all_set(entry.password, settings);
+    });
+    if (auth != entries.end())
+        set_header(set.headers, auth->header, auth_value(*auth, settings));
+}
+
+}  // namespace
+
+RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
+                               const catalog::ActionDef &action, const json_t *settings_json) {
+    const SettingValues settings(type, settings_json);
+    const catalog::RequestSpec &spec = type.request;
+
+    const std::optional<std::string> method = configured_text(spec.method, settings);
+    if (!method)
+        throw invalid_setting("setting " + quoted(spec.method.setting) + " is not set");
+    method_ = *method;
+
+    url_ = resolve_url(spec.url, settings);
+    url_reads_fields_ = url_.uses(Kind::Field);
+    url_per_record_ = url_reads_fields_ || url_.uses(Kind::RecordId);
+
+    // Never above the action's maximum, whatever the definition or the user says.
+    max_records_ = static_cast<size_t>(action.max_batch_records);
+    if (const std::optional<long long> size = configured_count(spec.batch_size, settings))
+        max_records_ = std::min(max_records_, static_cast<size_t>(std::max(1LL, *size)));
+    if (spec.body == catalog::BodyShape::Record || url_per_record_)
+        max_records_ = 1;
+    max_bytes_ = static_cast<size_t>(action.max_batch_bytes);
+    max_record_bytes_ = static_cast<size_t>(action.max_record_bytes);
+    init_body(spec);
+
+    HeaderSet headers;
+    add_definition_headers(headers, type, settings);
+    add_user_headers(headers, spec.headers_setting, settings);
+    add_auth(headers, spec.auth, settings);
+    headers_ = std::move(headers.headers);
+    masked_headers_ = std::move(headers.masked);
+
+    if (spec.signing && all_set(spec.signing->secret, settings))
+        signing_ = Signing{spec.signing->header, spec.signing->prefix,
+                           render_fixed(resolve_settings(spec.signing->secret, settings,
+                                                         [](const auto &, const auto &) {}))};
+    timeout_ = configured_text(spec.timeout, settings);
+
+    for (const catalog::RecordExtra &extra : action.record_extras) {
+        if (extra.text && !all_set(*extra.text, settings))
+            continue;   // as with headers: a property built from an unset setting is left out
+        Extra resolved;
+        resolved.member = json_string_text(extra.key) + ":";
+        if (extra.text) {
+            resolved.text =
+                resolve_settings(*extra.text, settings, [](const auto &, const auto &) {});
+            needs_message_id_ = needs_message_id_ || resolved.text.uses(Kind::MessageId);
+        } else {
+            resolved.json = extra.json;
+        }
+        extras_.push_back(std::move(resolved));
+    }
+    secret_texts_ = secret_texts(type, settings);
+}
+
+void RequestBuilder::init_body(const catalog::RequestSpec &spec) {
+    // SPEC: batch size 1 sends the object, above 1 an array, whatever a given
+    // request happens to carry (a short last batch is still an array).
+    single_record_body_ = spec.body == catalog::BodyShape::Record ||
+                          (spec.body == catalog::BodyShape::RecordOrArray && max_records_ == 1);
+    if (spec.body == catalog::BodyShape::Wrapped) {
+        body_open_ = "{" + json_string_text(spec.wrap_key) + ":[";
+        body_close_ = "]}";
+    } else if (!single_record_body_) {
+        body_open_ = "[";
+        body_close_ = "]";
+    }
+}
+
+std::string RequestBuilder::with_extras(const OutgoingRecord &record) const {
+    const size_t brace = closing_brace(record);
+    if (extras_.empty())
+        return record.payload;
+    // Spliced as text: re-serializing the payload could change its numbers
+    // (49.00, 30-digit integers), which PayloadBuilder keeps as PostgreSQL wrote them.
+    std::string element = record.payload.substr(0, brace);
+    bool has_members = element.find_last_not_of(kJsonSpace) != element.find_first_not_of(kJsonSpace);
+    for (const Extra &extra : extras_) {
+        element += has_members ? "," : "";
+        has_members = true;
+        element += extra.member;
+        if (extra.json) {
+            element += *extra.json;
+            continue;
+        }
+        std::string value;
+        for (const RequestTemplatePart &part : extra.text.parts) {
+            if (part.kind == Kind::MessageId && record.message_id.empty())
+                throw bug("record " + quoted(record.record_id) + " has no message_id");
+            value += part.kind == Kind::RecordId    ? record.record_id
+                     : part.kind == Kind::MessageId ? record.message_id
+                                                    : part.text;
+        }
+        append_json_string(element, value);
+    }
+    element += '}';
+    return element;
+}
+
+RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &record) const {
+    // Parsed only when the URL reads fields: that is one record per request anyway.
+    std::optional<JsonValue> payload;
+    if (url_reads_fields_) {
+        payload = try_parse_json_text(record.payload);
+        if (!payload || payload->kind() != JsonKind::Object)
+            throw bug("payload of record " + quoted(record.record_id) + " is not a JSON object");
+    }
+    RecordUrl result;
+    for (const RequestTemplatePart &part : url_.parts) {
+        if (part.kind == Kind::Text)
+            result.url += part.text;
+        else if (part.kind == Kind::RecordId)
+            result.url += percent_encode(record.record_id);
+        else if (part.kind == Kind::Field)
+            result.url += percent_encode(
+                field_url_text(payload->member(part.text), part.text, result.problem));
+        if (!result.problem.empty())
+            return result;
+    }
+    return result;
+}
+
+ElementResult RequestBuilder::element(const OutgoingRecord &record) const {
+    ElementResult result;
+    if (url_reads_fields_)
+        result.invalid_reason = record_url(record).problem;
+    if (!result.invalid_reason.empty())
+        return result;
+    std::string element = with_extras(record);
+    if (max_record_bytes_ > 0 && element.size() > max_record_bytes_) {
+        result.invalid_reason = "the record is " + std::to_string(element.size()) +
+                                " bytes as JSON; the destination accepts at most " +
+                                std::to_string(max_record_bytes_) + " bytes per record";
+        return result;
+    }
+    result.valid = true;
+    result.element = std::move(element);
+    return result;
+}
+
+std::string RequestBuilder::body_of(const std::vector<std::string> &elements) const {
+    if (single_record_body_)
+        return elements.front();
+    size_t size = body_open_.size() + body_close_.size() + elements.size();
+    for (const std::string &element : elements)
+        size += element.size();
+    std::string body;
+    body.reserve(size);
+    body += body_open_;
+    for (size_t i = 0; i < elements.size(); ++i) {
+        if (i > 0)
+            body += ',';
+        body += elements[i];
+    }
+    body += body_close_;
+    return body;
+}
+
+PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &records,
+                                        std::vector<size_t> indexes,
+                                        const std::vector<std::string> &elements) const {
+    PlannedRequest planned;
+    http::HttpRequest &request = planned.request;
+    request.method = method_;
+    if (url_per_record_) {
+        RecordUrl url = record_url(records[indexes.front()]);
+        if (!url.problem.empty())
+            throw bug("record " + quoted(records[indexes.front()].record_id) +
+                      " cannot be sent: " + url.problem);
+        request.url = std::move(url.url);
+    } else {
+        request.url = render_fixed(url_);
+    }
+    request.headers = headers_;
+    request.body = body_of(elements);
+    // Over the exact bytes sent, so the receiver can recompute it from what it got.
+    if (signing_)
+        set_header(request.headers, signing_->header,
+                   signing_->prefix + http::hmac_sha256_hex(signing_->secret, request.body));
+    planned.records = std::move(indexes);
+    return planned;
+}
+
+bool RequestBuilder::fits(size_t count, size_t body_bytes, size_t element_bytes) const {
+    return count < max_records_ && (max_bytes_ == 0 || body_bytes + 1 + element_bytes <= max_bytes_);
+}
+
+std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecord> &records,
+                                                 std::vector<InvalidRecord> *invalid) const {
+    std::vector<PlannedRequest> requests;
+    std::vector<size_t> group;
+    std::vector<std::string> elements;
+    size_t body_bytes = 0;   // exactly the size the body would have now
+    const auto flush = [&] {
+        requests.push_back(assemble(records, std::move(group), elements));
+        group.clear();
+        elements.clear();
+    };
+    for (size_t i = 0; i < records.size(); ++i) {
+        ElementResult result = element(records[i]);
+        if (!result.valid) {
+            if (invalid != nullptr)
+                invalid->push_back(InvalidRecord{i, std::move(result.invalid_reason)});
+            continue;
+        }
+        if (!group.empty() && !fits(group.size(), body_bytes, result.element.size()))
+            flush();
+        body_bytes = group.empty() ? body_open_.size() + body_close_.size() + result.element.size()
+                                   : body_bytes + 1 + result.element.size();
+        group.push_back(i);
+        elements.push_back(std::move(result.element));
+    }
+    if (!group.empty())
+        flush();
+    return requests;
+}
+
+PlannedRequest RequestBuilder::build(const std::vector<OutgoingRecord> &records,
+                                     const std::vector<size_t> &indexes) const {
+    if (indexes.empty() || indexes.size() > max_records_)
+        throw bug("a request must carry from 1 to " + std::to_string(max_records_) +
+                  " records, not " + std::to_string(indexes.size()));
+    std::vector<std::string> elements;
+    elements.reserve(indexes.size());
+    for (const size_t index : indexes) {
+        if (index >= records.size())
+            throw bug("record index " + std::to_string(index) + " is out of range");
+        ElementResult result = element(records[index]);
+        if (!result.valid)
+            throw bug("record " + quoted(records[index].record_id) +
+                      " cannot be sent: " + result.invalid_reason);
+        elements.push_back(std::move(result.element));
+    }
+    return assemble(records, indexes, elements);
+}
+
+bool RequestBuilder::is_masked_header(const std::string &name) const {
+    return std::any_of(masked_headers_.begin(), masked_headers_.end(),
+                       [&](const std::string &masked) { return same_header_name(masked, name); });
+}
+
+std::string RequestBuilder::mask_secret_texts(std::string text) const {
+    for (const std::string &secret : secret_texts_) {
+        for (size_t at = text.find(secret); at != std::string::npos;
+             at = text.find(secret, at + std::char_traits<char>::length(catalog::kMaskedValue)))
+            text.replace(at, secret.size(), catalog::kMaskedValue);
+    }
+    return text;
+}
+
+http::HttpRequest RequestBuilder::masked(const http::HttpRequest &request) const {
+    http::HttpRequest shown = request;
+    shown.url = mask_secret_texts(std::move(shown.url));
+    for (auto &[name, value] : shown.headers)
+        value = is_masked_header(name) ? catalog::kMaskedValue : mask_secret_texts(std::move(value));
+    return shown;
+}
+
+}  // namespace reverse_etl::destinations

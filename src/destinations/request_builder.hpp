@@ -1,0 +1,132 @@
+// Turns records into HTTP requests as a destination type's definition says (its
+// "request" block and the action's "record" extras), so a destination that fits
+// the common request shapes needs no C++ (SPEC section 3). Pure C++: no libcurl,
+// no PostgreSQL.
+#pragma once
+
+#include <cstddef>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <jansson.h>
+
+#include "catalog/destination_type.hpp"
+#include "http/http_types.hpp"
+
+namespace reverse_etl::destinations {
+
+struct OutgoingRecord {
+    std::string record_id;
+    std::string payload;      // the record's compact JSON object (engine::PayloadBuilder)
+    std::string message_id;   // deterministic dedup id; must be set when needs_message_id()
+};
+
+struct PlannedRequest {
+    http::HttpRequest request;
+    std::vector<size_t> records;   // indexes into the input vector, in body order
+};
+
+// What one record contributes to a request body.
+struct ElementResult {
+    bool valid = false;
+    std::string element;          // compact JSON object; empty when invalid
+    std::string invalid_reason;   // why the record cannot be sent; empty when valid
+};
+
+struct InvalidRecord {
+    size_t index;                 // into the input vector
+    std::string reason;
+};
+
+class RequestBuilder {
+  public:
+    // `settings` are the destination's real (unmasked) settings; nullptr counts as {}.
+    // Everything that depends only on settings is resolved here, once per run. Throws
+    // Error 22023 when the settings cannot make a request (a required value unset, a
+    // header value with a line break, an unknown placeholder in the URL setting).
+    // `type` and `action` need not outlive the builder.
+    RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
+                   const json_t *settings);
+
+    // The batch size: the definition's (or its setting's), never above the action's
+    // max_batch_records; 1 when the URL carries {{record_id}} or {{fields.NAME}}.
+    size_t max_records_per_request() const { return max_records_; }
+    // The action's max_batch_bytes; 0 = no limit.
+    size_t max_bytes_per_request() const { return max_bytes_; }
+    // The timeout setting's interval text, if the type has one and it is set; the
+    // engine converts it (and falls back to reverse_etl.request_timeout).
+    const std::optional<std::string> &timeout_interval() const { return timeout_; }
+    // True if elements carry {{message_id}}: records then need a message_id.
+    bool needs_message_id() const { return needs_message_id_; }
+
+    // The record's payload plus the action's "record" extras. Invalid when over the
+    // action's max_record_bytes, or when a {{fields.NAME}} of the URL has no usable
+    // value. Throws Error XX000 for caller bugs (payload not a JSON object, missing
+    // message_id).
+    ElementResult element(const OutgoingRecord &record) const;
+
+    // Groups the records into requests, in input order, each within the batch size
+    // and max_bytes_per_request (an element over the byte limit alone gets a request
+    // of its own). Invalid records go in no request; they are appended to `invalid`
+    // when given.
+    std::vector<PlannedRequest> plan(const std::vector<OutgoingRecord> &records,
+                                     std::vector<InvalidRecord> *invalid = nullptr) const;
+
+    // Exactly records[indexes...] in one request, in that order: for splitting a
+    // rejected batch in halves. Throws Error XX000 if an index is out of range, there
+    // are none or more than max_records_per_request(), or a record is invalid.
+    PlannedRequest build(const std::vector<OutgoingRecord> &records,
+                         const std::vector<size_t> &indexes) const;
+
+    // The request as a user may see it (send_test_record): values of headers that
+    // carry credentials (auth, user headers, headers built from secret settings) and
+    // any secret setting's text in the URL or other headers become "********". The
+    // body is left alone: definitions cannot put secret settings in bodies.
+    http::HttpRequest masked(const http::HttpRequest &request) const;
+
+  private:
+    struct Extra {
+        std::string member;                 // the key as JSON text followed by ':'
+        catalog::RequestTemplate text;         // settings resolved; string values only
+        std::optional<std::string> json;    // set for non-string values
+    };
+    struct Signing {
+        std::string header;
+        std::string prefix;
+        std::string secret;
+    };
+    struct RecordUrl {
+        std::string url;
+        std::string problem;                // why the record cannot make a URL; empty if fine
+    };
+
+    void init_body(const catalog::RequestSpec &spec);
+    std::string with_extras(const OutgoingRecord &record) const;
+    RecordUrl record_url(const OutgoingRecord &record) const;
+    std::string body_of(const std::vector<std::string> &elements) const;
+    bool fits(size_t count, size_t body_bytes, size_t element_bytes) const;
+    PlannedRequest assemble(const std::vector<OutgoingRecord> &records, std::vector<size_t> indexes,
+                            const std::vector<std::string> &elements) const;
+    std::string mask_secret_texts(std::string text) const;
+    bool is_masked_header(const std::string &name) const;
+
+    std::string method_;
+    catalog::RequestTemplate url_;       // settings resolved: only Text, RecordId and Field remain
+    bool url_per_record_ = false;
+    bool url_reads_fields_ = false;
+    size_t max_records_ = 1;
+    size_t max_bytes_ = 0;
+    size_t max_record_bytes_ = 0;
+    bool single_record_body_ = false; // the body is the record's object, not a list
+    std::string body_open_, body_close_;
+    http::Headers headers_;           // every request's headers except the signature
+    std::optional<Signing> signing_;
+    std::optional<std::string> timeout_;
+    std::vector<Extra> extras_;
+    bool needs_message_id_ = false;
+    std::vector<std::string> masked_headers_;   // names whose values are credentials
+    std::vector<std::string> secret_texts_;     // longest first, so none masks part of another
+};
+
+}  // namespace reverse_etl::destinations

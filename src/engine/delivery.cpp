@@ -1,0 +1,307 @@
+#include "engine/delivery.hpp"
+
+#include <chrono>
+#include <deque>
+#include <unordered_map>
+
+#include "catalog/field_mapping.hpp"
+#include "common/error.hpp"
+#include "destinations/request_builder.hpp"
+#include "engine/client_settings.hpp"
+#include "engine/extract.hpp"
+#include "engine/payload_builder.hpp"
+#include "engine/result_writer.hpp"
+#include "http/http_client.hpp"
+#include "pg/guc.hpp"
+#include "pg/messages.hpp"
+#include "pg/time_support.hpp"
+#include "pg/transaction.hpp"
+
+namespace reverse_etl::engine {
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr auto kFlushInterval = std::chrono::seconds(1);
+constexpr auto kProgressInterval = std::chrono::seconds(5);
+constexpr size_t kFlushRecords = 5000;
+constexpr size_t kErrorBodyChars = 500;
+
+struct PendingRecord {
+    std::string record_id;
+    std::string change;
+    std::optional<int64_t> hash;
+    std::string payload;
+    std::string message_id;
+};
+
+struct PlannedBatch {
+    std::vector<uint64_t> keys;
+    http::HttpRequest request;
+    bool first_send = true;  // halves of a split batch were already counted as sent
+};
+
+std::vector<catalog::ModelColumn> model_columns(const MappingPlan &plan) {
+    std::vector<catalog::ModelColumn> columns;
+    for (const pg::ResultColumn &column : plan.model.columns)
+        columns.push_back({column.name, column.type});
+    return columns;
+}
+
+std::string describe_failure(const http::HttpResponse &response) {
+    if (response.status == 0)
+        return response.transport_error.empty() ? "no response" : response.transport_error;
+    std::string text = "HTTP " + std::to_string(response.status);
+    if (!response.body.empty())
+        text += ": " + response.body.substr(0, kErrorBodyChars);
+    return text;
+}
+
+bool is_retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
+
+class DeliveryLoop {
+  public:
+    DeliveryLoop(const MappingPlan &plan, int64_t run_id, const std::string &synced_at, RunCounters &counters)
+        : plan_(plan), run_id_(run_id), counters_(counters),
+          payloads_(plan.fields.get(), plan.action, model_columns(plan)),
+          requests_(plan.type, plan.action, plan.settings.get()), client_(client_options()),
+          context_{plan.mapping.name, run_id, synced_at} {}
+
+    DeliveryOutcome run() {
+        try {
+            drive();
+        } catch (...) {
+            // Cancel or shutdown: what the destination acknowledged counts as
+            // delivered, so commit it before the run ends.
+            if (pg::cancel_requested())
+                pg::clear_cancel_request();
+            const pg::InterruptHoldoff hold;
+            flush();
+            throw;
+        }
+        flush();
+        DeliveryOutcome outcome;
+        outcome.fatal_error = fatal_;
+        if (!fatal_ && counters_.succeeded == 0 && transport_failures_ > 0 && other_failures_ == 0)
+            outcome.unreachable_error = "destination unreachable: " + last_failure_;
+        return outcome;
+    }
+
+  private:
+    http::ClientOptions client_options() const {
+        http::ClientOptions options = client_options_from_settings();
+        if (const auto timeout = requests_.timeout_interval()) {
+            if (const auto usec = pg::parse_interval_usec(*timeout); usec && *usec > 0)
+                options.request_timeout_ms = static_cast<long>(*usec / 1000);
+        }
+        return options;
+    }
+
+    void drive() {
+        const size_t window = static_cast<size_t>(pg::max_concurrent_requests());
+        for (;;) {
+            while (!fatal_ && client_.pending() < window) {
+                if (ready_.empty() && !load_chunk())
+                    break;
+                if (!ready_.empty())
+                    submit_next();
+            }
+            if (client_.pending() == 0 && (ready_.empty() || fatal_) && (outbox_done_ || fatal_))
+                return;
+            for (const http::Completion &completion : client_.poll(100))
+                handle(completion);
+            if (results_.size() >= kFlushRecords || Clock::now() - last_flush_ >= kFlushInterval)
+                flush();
+            report_progress();
+        }
+    }
+
+    // Reads the next outbox chunk (one short transaction), builds payloads and
+    // plans requests. Returns false when the outbox is exhausted.
+    bool load_chunk() {
+        if (outbox_done_)
+            return false;
+        const int64_t chunk = std::max<int64_t>(1000, static_cast<int64_t>(requests_.max_records_per_request()) *
+                                                          pg::max_concurrent_requests() * 2);
+        std::vector<OutboxRow> rows;
+        pg::run_in_transaction([&] { rows = read_outbox(plan_, last_seq_, chunk); });
+        if (rows.empty()) {
+            outbox_done_ = true;
+            return false;
+        }
+        last_seq_ = rows.back().seq;
+        std::vector<destinations::OutgoingRecord> outgoing;
+        std::vector<uint64_t> keys;
+        for (OutboxRow &row : rows)
+            prepare(row, outgoing, keys);
+        for (destinations::PlannedRequest &planned : requests_.plan(outgoing)) {
+            PlannedBatch batch;
+            for (const size_t index : planned.records)
+                batch.keys.push_back(keys[index]);
+            batch.request = std::move(planned.request);
+            ready_.push_back(std::move(batch));
+        }
+        return true;
+    }
+
+    void prepare(OutboxRow &row, std::vector<destinations::OutgoingRecord> &outgoing, std::vector<uint64_t> &keys) {
+        RecordValues values;
+        values.record_id = row.record_id;
+        values.change = row.change;
+        values.json_values.resize(plan_.model.columns.size());
+        for (size_t i = 0; i < plan_.value_columns.size(); i++)
+            values.json_values[plan_.value_columns[i]] = std::move(row.values[i]);
+        BuiltPayload built = payloads_.build(values, context_);
+        if (!built.valid) {
+            record_invalid(row, built.invalid_reason, std::nullopt);
+            return;
+        }
+        destinations::OutgoingRecord record{row.record_id, std::move(built.json),
+                                            message_id(plan_, row.record_id, row.hash)};
+        const destinations::ElementResult element = requests_.element(record);
+        if (!element.valid) {
+            record_invalid(row, element.invalid_reason, record.payload);
+            return;
+        }
+        const uint64_t key = next_key_++;
+        records_.emplace(key, PendingRecord{row.record_id, row.change, row.hash, record.payload, record.message_id});
+        keys.push_back(key);
+        outgoing.push_back(std::move(record));
+    }
+
+    void record_invalid(const OutboxRow &row, const std::string &reason, const std::optional<std::string> &payload) {
+        counters_.invalid++;
+        results_.undelivered.push_back({row.record_id, row.change, "invalid", reason, std::nullopt, payload, 0});
+    }
+
+    void submit_next() {
+        PlannedBatch batch = std::move(ready_.front());
+        ready_.pop_front();
+        const uint64_t tag = next_tag_++;
+        if (batch.first_send)
+            counters_.sent += static_cast<int64_t>(batch.keys.size());
+        client_.submit(tag, batch.request);
+        in_flight_.emplace(tag, std::move(batch.keys));
+    }
+
+    void handle(const http::Completion &completion) {
+        auto found = in_flight_.find(completion.tag);
+        const std::vector<uint64_t> keys = std::move(found->second);
+        in_flight_.erase(found);
+        counters_.requests += completion.attempts;
+        const http::HttpResponse &response = completion.response;
+        const long status = response.status;
+        if (status >= 200 && status < 300) {
+            for (const uint64_t key : keys)
+                delivered(key);
+        } else if (status == 401 || status == 403) {
+            fatal_ = "destination refused the credentials: " + describe_failure(response);
+            for (const uint64_t key : keys)
+                undelivered(key, "rejected", response, completion.attempts);
+            ready_.clear();
+        } else if (status == 400 && keys.size() > 1) {
+            split(keys);
+        } else {
+            const bool retryable = is_retryable_status(status);
+            for (const uint64_t key : keys)
+                undelivered(key, retryable ? "failed" : "rejected", response, completion.attempts);
+        }
+    }
+
+    // A batch refused as a whole with a 400 that names no record: send each
+    // half on its own until the bad records stand alone.
+    void split(const std::vector<uint64_t> &keys) {
+        const size_t half = keys.size() / 2;
+        const std::vector<uint64_t> first(keys.begin(), keys.begin() + half);
+        const std::vector<uint64_t> second(keys.begin() + half, keys.end());
+        ready_.push_front(rebuild(second));
+        ready_.push_front(rebuild(first));
+    }
+
+    PlannedBatch rebuild(const std::vector<uint64_t> &keys) const {
+        std::vector<destinations::OutgoingRecord> records;
+        std::vector<size_t> indexes;
+        for (const uint64_t key : keys) {
+            const PendingRecord &pending = records_.at(key);
+            indexes.push_back(records.size());
+            records.push_back({pending.record_id, pending.payload, pending.message_id});
+        }
+        PlannedBatch batch;
+        batch.keys = keys;
+        batch.request = requests_.build(records, indexes).request;
+        batch.first_send = false;
+        return batch;
+    }
+
+    void delivered(uint64_t key) {
+        auto found = records_.find(key);
+        counters_.succeeded++;
+        results_.delivered.push_back({found->second.record_id, found->second.change, found->second.hash});
+        records_.erase(found);
+    }
+
+    void undelivered(uint64_t key, const std::string &kind, const http::HttpResponse &response, int attempts) {
+        auto found = records_.find(key);
+        counters_.failed++;
+        last_failure_ = describe_failure(response);
+        (response.status == 0 ? transport_failures_ : other_failures_)++;
+        std::optional<long> status;
+        if (response.status != 0)
+            status = response.status;
+        results_.undelivered.push_back({found->second.record_id, found->second.change, kind, last_failure_, status,
+                                        found->second.payload, attempts});
+        records_.erase(found);
+    }
+
+    void flush() {
+        last_flush_ = Clock::now();
+        pg::run_in_transaction([&] {
+            write_results(plan_, run_id_, results_);
+            save_counters(run_id_, counters_);
+        });
+        results_.clear();
+    }
+
+    void report_progress() {
+        if (Clock::now() - last_progress_ < kProgressInterval)
+            return;
+        last_progress_ = Clock::now();
+        pg::notice("run " + std::to_string(run_id_) + ": sent " + std::to_string(counters_.sent) + " of " +
+                   std::to_string(counters_.selected) + " records (" + std::to_string(counters_.succeeded) +
+                   " delivered, " + std::to_string(counters_.failed) + " not delivered)");
+    }
+
+    const MappingPlan &plan_;
+    const int64_t run_id_;
+    RunCounters &counters_;
+    const PayloadBuilder payloads_;
+    const destinations::RequestBuilder requests_;
+    http::HttpClient client_;
+    const RunContext context_;
+
+    std::unordered_map<uint64_t, PendingRecord> records_;
+    std::deque<PlannedBatch> ready_;
+    std::unordered_map<uint64_t, std::vector<uint64_t>> in_flight_;
+    uint64_t next_key_ = 0;
+    uint64_t next_tag_ = 0;
+    int64_t last_seq_ = 0;
+    bool outbox_done_ = false;
+    RecordResults results_;
+    Clock::time_point last_flush_ = Clock::now();
+    Clock::time_point last_progress_ = Clock::now();
+    std::optional<std::string> fatal_;
+    std::string last_failure_;
+    int64_t transport_failures_ = 0;
+    int64_t other_failures_ = 0;
+};
+
+}  // namespace
+
+DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
+                        RunCounters &counters) {
+    DeliveryLoop loop(plan, run_id, synced_at, counters);
+    return loop.run();
+}
+
+}  // namespace reverse_etl::engine

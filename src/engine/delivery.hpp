@@ -1,0 +1,33 @@
+// Delivery: reads the outbox in chunks, builds each record's payload, groups
+// records into requests as the destination type says, keeps up to
+// reverse_etl.max_concurrent_requests in flight, and records what the
+// destination answered, committing as batches are acknowledged.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "engine/mapping_plan.hpp"
+#include "engine/run_record.hpp"
+
+namespace reverse_etl::engine {
+
+struct DeliveryOutcome {
+    // Set when the destination refused the run as a whole (401/403): the rest
+    // of the records are left for a later run.
+    std::optional<std::string> fatal_error;
+    // Set when no record got through and every failure was a network error
+    // or timeout: the destination was unreachable.
+    std::optional<std::string> unreachable_error;
+};
+
+// Runs in a background worker: opens and commits its own transactions.
+// `counters` is updated (sent, succeeded, failed, invalid, requests) and saved
+// with each commit. Throws Error 57014 on cancel after committing what the
+// destination had acknowledged.
+DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
+                        RunCounters &counters);
+
+}  // namespace reverse_etl::engine

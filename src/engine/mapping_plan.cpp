@@ -1,0 +1,142 @@
+#include "engine/mapping_plan.hpp"
+
+#include <algorithm>
+
+#include "catalog/field_mapping.hpp"
+#include "catalog/mapping_state.hpp"
+#include "common/error.hpp"
+#include "pg/query_analysis.hpp"
+
+namespace reverse_etl::engine {
+
+namespace {
+
+size_t column_index(const catalog::ModelRow &model, const std::string &name) {
+    for (size_t i = 0; i < model.columns.size(); i++)
+        if (model.columns[i].name == name)
+            return i;
+    throw Error(sqlstate::kUndefinedColumn,
+                "model " + catalog::quoted(model.name) + " has no column " + catalog::quoted(name),
+                "The model's query changed since the mapping was validated.");
+}
+
+void select_changes(MappingPlan &plan) {
+    const std::string &mode = plan.mapping.sync_mode;
+    plan.sends_added = mode == "added" || mode == "added_or_updated" || mode == "all" || mode == "upsert" ||
+                       mode == "add" || mode == "mirror";
+    plan.sends_updated = mode == "updated" || mode == "added_or_updated" || mode == "all" || mode == "upsert" ||
+                         mode == "update" || mode == "mirror";
+    plan.sends_deleted = mode == "deleted" || mode == "all" || mode == "delete" || mode == "mirror";
+}
+
+}  // namespace
+
+MappingPlan load_mapping_plan(int64_t mapping_id) {
+    MappingPlan plan;
+    plan.mapping = catalog::mapping_by_id(mapping_id);
+    plan.model = catalog::model_by_id(plan.mapping.model_id);
+    plan.destination = catalog::destination_by_id(plan.mapping.destination_id);
+    plan.type = catalog::load_destination_type(plan.destination.type);
+    const catalog::ActionDef *action = plan.type.find_action(plan.mapping.action);
+    if (action == nullptr)
+        throw Error(sqlstate::kUndefinedObject, "destination type " + catalog::quoted(plan.type.type) +
+                                                     " has no action " + catalog::quoted(plan.mapping.action));
+    plan.action = *action;
+    plan.fields = parse_json(plan.mapping.fields_json, "fields");
+    plan.settings = parse_json(plan.destination.settings_json, "settings");
+
+    for (const std::string &column : catalog::referenced_columns(plan.fields.get()))
+        plan.sent_columns.push_back(column_index(plan.model, column));
+    std::sort(plan.sent_columns.begin(), plan.sent_columns.end());
+    plan.primary_key_column = column_index(plan.model, plan.model.primary_key);
+    plan.value_columns = plan.sent_columns;
+    if (std::find(plan.value_columns.begin(), plan.value_columns.end(), plan.primary_key_column) ==
+        plan.value_columns.end())
+        plan.value_columns.push_back(plan.primary_key_column);
+    std::sort(plan.value_columns.begin(), plan.value_columns.end());
+
+    plan.hash_seed = static_cast<int64_t>(stable_hash(plan.mapping.fields_json));
+    select_changes(plan);
+    plan.checkpoint_table = catalog::checkpoint_table(plan.mapping.id);
+    return plan;
+}
+
+std::string quote_identifier(const std::string &name) {
+    std::string quoted = "\"";
+    for (const char c : name) {
+        if (c == '"')
+            quoted += '"';
+        quoted += c;
+    }
+    return quoted + "\"";
+}
+
+std::string quote_literal(const std::string &text) {
+    std::string quoted = "'";
+    for (const char c : text) {
+        if (c == '\'')
+            quoted += '\'';
+        quoted += c;
+    }
+    return quoted + "'";
+}
+
+std::string record_id_sql(const MappingPlan &plan) {
+    return "(m." + quote_identifier(plan.model.primary_key) + ")::text";
+}
+
+std::string record_hash_sql(const MappingPlan &plan) {
+    // The text form of a row of the sent columns: any change in what the
+    // mapping sends changes it, a change elsewhere does not. Formatting
+    // settings are pinned while it is computed (see pg::StableFormatting).
+    std::string row;
+    for (const size_t column : plan.sent_columns) {
+        row += row.empty() ? "" : ", ";
+        row += "m." + quote_identifier(plan.model.columns[column].name);
+    }
+    const std::string text = row.empty() ? "''" : "ROW(" + row + ")::text";
+    return "pg_catalog.hashtextextended(" + text + ", " + std::to_string(plan.hash_seed) + ")";
+}
+
+std::string value_json_sql(const MappingPlan &plan, size_t value_index) {
+    const pg::ResultColumn &column = plan.model.columns[plan.value_columns[value_index]];
+    const std::string reference = "m." + quote_identifier(column.name);
+    if (column.type == "bytea")
+        return "pg_catalog.to_json(pg_catalog.encode(" + reference + ", 'base64'))::text";
+    return "pg_catalog.to_json(" + reference + ")::text";
+}
+
+std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {
+    std::string sql = "(SELECT true AS reverse_etl_present, q.* FROM " + pg::wrap_model_query(plan.model.query, "q");
+    if (plan.mapping.filter)
+        sql += " WHERE (" + *plan.mapping.filter + "\n)";
+    return sql + ") AS " + alias;
+}
+
+namespace {
+
+std::string hex(uint64_t value) {
+    static const char digits[] = "0123456789abcdef";
+    std::string text(16, '0');
+    for (int i = 15; i >= 0; i--, value >>= 4)
+        text[i] = digits[value & 0xf];
+    return text;
+}
+
+}  // namespace
+
+std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash) {
+    return "retl-" + std::to_string(plan.mapping.id) + "-" + hex(stable_hash(record_id)) + "-" +
+           (hash ? hex(static_cast<uint64_t>(*hash)) : std::string("deleted"));
+}
+
+uint64_t stable_hash(const std::string &text, uint64_t seed) {
+    uint64_t hash = seed;
+    for (const unsigned char c : text) {
+        hash ^= c;
+        hash *= 0x100000001b3ULL;
+    }
+    return hash;
+}
+
+}  // namespace reverse_etl::engine

@@ -1,0 +1,64 @@
+// Everything a run needs to know about one mapping, loaded once at its start:
+// the catalog rows, the destination type and action, and the SQL pieces the
+// extract and delivery phases are built from.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "catalog/catalog_store.hpp"
+#include "catalog/destination_type.hpp"
+#include "common/json.hpp"
+
+namespace reverse_etl::engine {
+
+struct MappingPlan {
+    catalog::MappingRow mapping;
+    catalog::ModelRow model;
+    catalog::DestinationRow destination;
+    catalog::DestinationType type;
+    catalog::ActionDef action;
+    JsonPtr fields;                         // the mapping's fields JSON
+    JsonPtr settings;                       // the destination's settings, secrets included
+
+    // Model columns the mapping sends (in model order), and the identifier's position.
+    std::vector<size_t> sent_columns;
+    size_t primary_key_column = 0;
+    // Columns whose values the payload builder receives: the sent ones plus the key.
+    std::vector<size_t> value_columns;
+    // Seeds the record hash with the field mapping itself, so records whose
+    // payload changes because the fields changed count as updated.
+    int64_t hash_seed = 0;
+
+    // Which changes this mapping's sync mode sends.
+    bool sends_added = false;
+    bool sends_updated = false;
+    bool sends_deleted = false;
+
+    std::string checkpoint_table;           // schema-qualified
+};
+
+// Loads the mapping by id (as stored; visibility is the caller's business).
+MappingPlan load_mapping_plan(int64_t mapping_id);
+
+// SQL expressions over the model row aliased `m`.
+std::string record_id_sql(const MappingPlan &plan);
+std::string record_hash_sql(const MappingPlan &plan);
+// to_json() text of value column i (bytea as base64 text, as the SPEC wants).
+std::string value_json_sql(const MappingPlan &plan, size_t value_index);
+// The model's query with the mapping's filter, as a subquery aliased `alias`.
+std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias);
+
+std::string quote_identifier(const std::string &name);
+std::string quote_literal(const std::string &text);
+
+// Deterministic per (mapping, record, record version): a resend of the same
+// version after a crash carries the same id, so receivers can deduplicate.
+std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash);
+
+// 64-bit FNV-1a: stable across processes and versions (it is stored in checkpoints).
+uint64_t stable_hash(const std::string &text, uint64_t seed = 0xcbf29ce484222325ULL);
+
+}  // namespace reverse_etl::engine

@@ -1,0 +1,66 @@
+// Builds each record's JSON payload from a mapping's `fields` (SPEC section 4,
+// "Field mapping"). The spec tree is compiled once per run; building a record
+// then mostly copies PostgreSQL's to_json() text of each column verbatim, and
+// parses a value only where a spec looks inside it (a path, a template path,
+// select_object/select_array over text, a customize array). Pure C++.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <jansson.h>
+
+#include "catalog/destination_type.hpp"
+#include "catalog/field_mapping.hpp"
+
+namespace reverse_etl::engine {
+
+namespace detail {
+struct CompiledMapping;   // the compiled spec tree; defined in payload_builder.cpp
+}
+
+// What PostgreSQL gives the builder for one record: for each model column, in
+// the model's column order, the column's value rendered by PostgreSQL's to_json()
+// (NULL -> nullopt). bytea columns arrive already base64-encoded as a JSON string.
+struct RecordValues {
+    std::string record_id;
+    std::string change;   // "added" | "updated" | "deleted"
+    std::vector<std::optional<std::string>> json_values;
+};
+
+struct RunContext {
+    std::string mapping_name;
+    std::int64_t run_id = 0;
+    std::string synced_at;   // ISO 8601
+};
+
+struct BuiltPayload {
+    bool valid = false;
+    std::string json;             // the record's object, compact; empty when invalid
+    std::string invalid_reason;   // why the record cannot be sent; empty when valid
+};
+
+class PayloadBuilder {
+  public:
+    // `fields` is the mapping's (validated) fields object. Throws Error 22023 if it
+    // is malformed and 42703 if it names a column that is not in `columns`.
+    PayloadBuilder(const json_t *fields, const catalog::ActionDef &action,
+                   const std::vector<catalog::ModelColumn> &columns);
+    ~PayloadBuilder();
+    PayloadBuilder(PayloadBuilder &&) noexcept;
+    PayloadBuilder &operator=(PayloadBuilder &&) noexcept;
+    PayloadBuilder(const PayloadBuilder &) = delete;
+    PayloadBuilder &operator=(const PayloadBuilder &) = delete;
+
+    // A record that cannot be built is returned invalid with the reason; only a
+    // caller bug (a record with the wrong number of values) throws (Error XX000).
+    BuiltPayload build(const RecordValues &record, const RunContext &context) const;
+
+  private:
+    std::unique_ptr<const detail::CompiledMapping> plan_;
+};
+
+}  // namespace reverse_etl::engine

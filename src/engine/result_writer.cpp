@@ -1,0 +1,91 @@
+#include "engine/result_writer.hpp"
+
+#include "pg/spi.hpp"
+
+namespace reverse_etl::engine {
+
+namespace {
+
+void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered) {
+    std::vector<std::optional<std::string>> upsert_ids, upsert_hashes, deleted_ids, all_ids;
+    for (const DeliveredRecord &record : delivered) {
+        all_ids.emplace_back(record.record_id);
+        if (record.change == "deleted") {
+            deleted_ids.emplace_back(record.record_id);
+        } else {
+            upsert_ids.emplace_back(record.record_id);
+            upsert_hashes.emplace_back(record.hash ? std::optional<std::string>(std::to_string(*record.hash))
+                                                   : std::nullopt);
+        }
+    }
+    if (!upsert_ids.empty())
+        pg::execute_catalog("INSERT INTO " + plan.checkpoint_table +
+                                " (record_id, hash) SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::bigint[])) "
+                                "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash",
+                            {text_array_literal(upsert_ids), text_array_literal(upsert_hashes)});
+    if (!deleted_ids.empty())
+        pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " WHERE record_id = ANY ($1::text[])",
+                            {text_array_literal(deleted_ids)});
+    pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog "
+                        "WHERE mapping_id = $1::bigint AND record_id = ANY ($2::text[])",
+                        {std::to_string(plan.mapping.id), text_array_literal(all_ids)});
+}
+
+void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered) {
+    std::vector<std::optional<std::string>> ids, changes, kinds, errors, statuses, payloads, attempts;
+    for (const UndeliveredRecord &record : undelivered) {
+        ids.emplace_back(record.record_id);
+        changes.emplace_back(record.change);
+        kinds.emplace_back(record.kind);
+        errors.emplace_back(record.error);
+        statuses.emplace_back(record.http_status ? std::optional<std::string>(std::to_string(*record.http_status))
+                                                 : std::nullopt);
+        payloads.emplace_back(record.payload);
+        attempts.emplace_back(std::to_string(record.attempts));
+    }
+    pg::execute_catalog(
+        "INSERT INTO reverse_etl.record_error_catalog AS e "
+        "(mapping_id, record_id, run_id, change, kind, error, http_status, payload, attempts) "
+        "SELECT $1::bigint, u.record_id, $2::bigint, u.change, u.kind, u.error, u.http_status, u.payload, u.attempts "
+        "FROM ROWS FROM (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), "
+        "pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::int[]), pg_catalog.unnest($8::jsonb[]), "
+        "pg_catalog.unnest($9::int[])) "
+        "AS u(record_id, change, kind, error, http_status, payload, attempts) "
+        "ON CONFLICT (mapping_id, record_id) DO UPDATE SET run_id = EXCLUDED.run_id, change = EXCLUDED.change, "
+        "kind = EXCLUDED.kind, error = EXCLUDED.error, http_status = EXCLUDED.http_status, "
+        "payload = EXCLUDED.payload, attempts = e.attempts + EXCLUDED.attempts, last_failed_at = pg_catalog.now()",
+        {std::to_string(plan.mapping.id), std::to_string(run_id), text_array_literal(ids),
+         text_array_literal(changes), text_array_literal(kinds), text_array_literal(errors),
+         text_array_literal(statuses), text_array_literal(payloads), text_array_literal(attempts)});
+}
+
+}  // namespace
+
+std::string text_array_literal(const std::vector<std::optional<std::string>> &items) {
+    std::string literal = "{";
+    for (size_t i = 0; i < items.size(); i++) {
+        if (i > 0)
+            literal += ',';
+        if (!items[i]) {
+            literal += "NULL";
+            continue;
+        }
+        literal += '"';
+        for (const char c : *items[i]) {
+            if (c == '"' || c == '\\')
+                literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    return literal + "}";
+}
+
+void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results) {
+    if (!results.delivered.empty())
+        write_delivered(plan, results.delivered);
+    if (!results.undelivered.empty())
+        write_undelivered(plan, run_id, results.undelivered);
+}
+
+}  // namespace reverse_etl::engine

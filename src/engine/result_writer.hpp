@@ -1,0 +1,48 @@
+// Writes what the destination said about records: accepted records move the
+// checkpoint (and lose their error row), the others get or update an error
+// row. One call is one short transaction's worth of work, done in bulk.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "engine/mapping_plan.hpp"
+
+namespace reverse_etl::engine {
+
+struct DeliveredRecord {
+    std::string record_id;
+    std::string change;
+    std::optional<int64_t> hash;  // what the checkpoint keeps; none for deletions
+};
+
+struct UndeliveredRecord {
+    std::string record_id;
+    std::string change;
+    std::string kind;             // invalid | rejected | failed
+    std::string error;
+    std::optional<long> http_status;
+    std::optional<std::string> payload;  // JSON text, when one was built
+    int attempts = 0;
+};
+
+struct RecordResults {
+    std::vector<DeliveredRecord> delivered;
+    std::vector<UndeliveredRecord> undelivered;
+
+    bool empty() const { return delivered.empty() && undelivered.empty(); }
+    size_t size() const { return delivered.size() + undelivered.size(); }
+    void clear() {
+        delivered.clear();
+        undelivered.clear();
+    }
+};
+
+void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results);
+
+// A PostgreSQL array literal of the given texts, each quoted.
+std::string text_array_literal(const std::vector<std::optional<std::string>> &items);
+
+}  // namespace reverse_etl::engine

@@ -1,0 +1,201 @@
+#include "engine/sync_run.hpp"
+
+#include "catalog/catalog_store.hpp"
+#include "common/error.hpp"
+#include "common/json.hpp"
+#include "destinations/request_builder.hpp"
+#include "engine/delivery.hpp"
+#include "engine/extract.hpp"
+#include "engine/mapping_plan.hpp"
+#include "engine/payload_builder.hpp"
+#include "engine/run_record.hpp"
+#include "http/http_client.hpp"
+#include "pg/guc.hpp"
+#include "pg/messages.hpp"
+#include "pg/role_scope.hpp"
+#include "pg/spi.hpp"
+#include "pg/stable_formatting.hpp"
+#include "pg/time_support.hpp"
+#include "pg/transaction.hpp"
+
+namespace reverse_etl::engine {
+
+namespace {
+
+// Advisory lock keys: (this constant, mapping id) marks a mapping's running run.
+constexpr int32_t kRunLockClass = 1380275282;  // "RETR"
+
+std::string lock_args(int64_t mapping_id) {
+    return std::to_string(kRunLockClass) + ", " + std::to_string(static_cast<int32_t>(mapping_id));
+}
+
+std::string now_iso8601() {
+    const pg::Result result = pg::execute("SELECT pg_catalog.to_json(pg_catalog.now()) #>> '{}'");
+    return result.scalar();
+}
+
+std::string counts_summary(const RunCounters &c) {
+    return std::to_string(c.extracted) + " records: " + std::to_string(c.added) + " added, " +
+           std::to_string(c.updated) + " updated, " + std::to_string(c.deleted) + " deleted, " +
+           std::to_string(c.unchanged) + " unchanged, " + std::to_string(c.invalid) + " invalid; " +
+           std::to_string(c.selected) + " to send";
+}
+
+std::string final_status(const RunCounters &counters, const DeliveryOutcome &outcome,
+                         std::optional<std::string> &error) {
+    if (outcome.fatal_error) {
+        error = outcome.fatal_error;
+        return "failed";
+    }
+    if (outcome.unreachable_error) {
+        error = outcome.unreachable_error;
+        return "failed";
+    }
+    if (counters.invalid > 0 || counters.failed > 0)
+        return "partially_succeeded";
+    return "succeeded";
+}
+
+struct RunState {
+    int64_t run_id = 0;
+    RunCounters counters;
+};
+
+void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::optional<std::string> &error) {
+    MappingPlan plan;
+    std::string synced_at;
+    pg::run_in_transaction([&] {
+        plan = load_mapping_plan(mapping_id);
+        synced_at = now_iso8601();
+        set_phase(state.run_id, "extracting");
+    });
+    pg::notice("run " + std::to_string(state.run_id) + " of mapping " + catalog::quoted(plan.mapping.name) +
+               ": extracting");
+    pg::run_in_transaction([&] {
+        if (!plan.destination.enabled)
+            throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                        "destination " + catalog::quoted(plan.destination.name) + " is disabled");
+        state.counters = extract_and_classify(plan, state.run_id, false);
+        save_counters(state.run_id, state.counters);
+        set_phase(state.run_id, "delivering");
+    });
+    pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
+    const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters);
+    status = final_status(state.counters, outcome, error);
+}
+
+// Records how a run ended; holds off interrupts so that even a shutdown in
+// progress lets the row say what happened.
+void record_end(const RunState &state, const std::string &status, const std::optional<std::string> &error) {
+    const pg::InterruptHoldoff hold;
+    pg::run_in_transaction([&] {
+        finish_run(state.run_id, status, state.counters, error);
+        prune_history();
+    });
+    pg::notice("run " + std::to_string(state.run_id) + " " + status + ": " + std::to_string(state.counters.succeeded) +
+               " records delivered, " + std::to_string(state.counters.failed) + " not delivered, " +
+               std::to_string(state.counters.invalid) + " invalid" + (error ? " (" + *error + ")" : ""));
+}
+
+}  // namespace
+
+std::optional<int64_t> running_run(int64_t mapping_id) {
+    const pg::Result holder = pg::execute(
+        "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+        "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
+        {std::to_string(kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))});
+    if (holder.empty())
+        return std::nullopt;
+    const pg::Result run = pg::execute_catalog(
+        "SELECT coalesce(max(run_id), 0)::text FROM reverse_etl.run_catalog "
+        "WHERE mapping_id = $1::bigint AND status = 'running'",
+        {std::to_string(mapping_id)});
+    return std::stoll(run.scalar());
+}
+
+std::optional<int64_t> lock_mapping_for_run(int64_t mapping_id) {
+    const pg::Result locked = pg::execute("SELECT pg_catalog.pg_try_advisory_lock(" + lock_args(mapping_id) + ")::text");
+    if (locked.scalar() == "true")
+        return std::nullopt;
+    return running_run(mapping_id).value_or(0);
+}
+
+SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queued_run_id) {
+    SyncResult result;
+    RunState state;
+    try {
+        std::optional<int64_t> busy_with;
+        pg::run_in_transaction([&] {
+            busy_with = lock_mapping_for_run(mapping_id);
+            if (busy_with)
+                return;
+            fail_interrupted_runs(mapping_id);
+            state.run_id = start_run(mapping_id, trigger, queued_run_id);
+        });
+        if (busy_with) {
+            result.outcome = RunOutcome::MappingBusy;
+            result.run_id = *busy_with;
+            return result;
+        }
+    } catch (const Error &error) {
+        result.message = error.message();
+        return result;
+    }
+    result.run_id = state.run_id;
+    std::string status = "failed";
+    std::optional<std::string> error;
+    try {
+        execute_run(mapping_id, state, status, error);
+    } catch (const Error &failure) {
+        if (pg::termination_requested()) {
+            error = "interrupted by server shutdown";
+        } else if (failure.sqlstate() == "57014" || pg::cancel_requested()) {
+            pg::clear_cancel_request();
+            status = "canceled";
+            error = "canceled";
+        } else {
+            error = failure.message();
+        }
+    } catch (const std::exception &failure) {
+        error = failure.what();
+    }
+    try {
+        record_end(state, status, error);
+        result.outcome = RunOutcome::Finished;
+    } catch (const Error &failure) {
+        result.message = "could not record the end of run " + std::to_string(state.run_id) + ": " + failure.message();
+    }
+    return result;
+}
+
+std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
+    const pg::StableFormatting formatting;
+    const MappingPlan plan = load_mapping_plan(mapping_id);
+    extract_and_classify(plan, 0, true, row_limit);
+    const std::vector<OutboxRow> rows = read_outbox(plan, 0, row_limit);
+    std::vector<catalog::ModelColumn> columns;
+    for (const pg::ResultColumn &column : plan.model.columns)
+        columns.push_back({column.name, column.type});
+    const PayloadBuilder payloads(plan.fields.get(), plan.action, columns);
+    const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
+    const RunContext context{plan.mapping.name, 0, now_iso8601()};
+    std::vector<PreviewRecord> preview;
+    for (const OutboxRow &row : rows) {
+        RecordValues values{row.record_id, row.change, {}};
+        values.json_values.resize(plan.model.columns.size());
+        for (size_t i = 0; i < plan.value_columns.size(); i++)
+            values.json_values[plan.value_columns[i]] = row.values[i];
+        const BuiltPayload built = payloads.build(values, context);
+        if (!built.valid)
+            continue;
+        const destinations::ElementResult element =
+            requests.element({row.record_id, built.json, message_id(plan, row.record_id, row.hash)});
+        if (element.valid)
+            preview.push_back({row.record_id, row.change, element.element});
+    }
+    drop_work_tables();
+    return preview;
+}
+
+}  // namespace reverse_etl::engine

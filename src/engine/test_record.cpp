@@ -1,0 +1,136 @@
+// send_test_record: one record of a mapping, built and sent as a run would,
+// with the request and the response shown back (secrets masked). It runs in
+// the caller's transaction and touches neither the checkpoint nor history.
+#include <chrono>
+
+#include "catalog/catalog_store.hpp"
+#include "common/error.hpp"
+#include "common/json_text.hpp"
+#include "destinations/request_builder.hpp"
+#include "engine/client_settings.hpp"
+#include "engine/mapping_plan.hpp"
+#include "engine/payload_builder.hpp"
+#include "engine/sync_run.hpp"
+#include "http/http_client.hpp"
+#include "pg/guc.hpp"
+#include "pg/role_scope.hpp"
+#include "pg/spi.hpp"
+#include "pg/stable_formatting.hpp"
+#include "pg/time_support.hpp"
+#include "pg/transaction.hpp"
+
+namespace reverse_etl::engine {
+
+namespace {
+
+struct TestRecord {
+    std::string record_id;
+    std::optional<int64_t> hash;
+    std::vector<std::optional<std::string>> values;
+};
+
+// The model's first record (through the mapping's filter), or the one asked for.
+TestRecord find_record(const MappingPlan &plan, const std::optional<std::string> &record_id) {
+    std::string select = "SELECT " + record_id_sql(plan) + ", " + record_hash_sql(plan) + "::text";
+    for (size_t i = 0; i < plan.value_columns.size(); i++)
+        select += ", " + value_json_sql(plan, i);
+    select += " FROM " + filtered_model_sql(plan, "m");
+    pg::Params params;
+    if (record_id) {
+        select += " WHERE " + record_id_sql(plan) + " = $1";
+        params.push_back(*record_id);
+    }
+    select += " LIMIT 1";
+    const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
+    const pg::Result result = pg::execute(select, params);
+    if (result.empty()) {
+        if (record_id)
+            throw Error(sqlstate::kUndefinedObject,
+                        "record " + catalog::quoted(*record_id) + " is not in model " +
+                            catalog::quoted(plan.model.name) + (plan.mapping.filter ? " (with the mapping's filter)" : ""));
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    "model " + catalog::quoted(plan.model.name) + " has no record to send" +
+                        (plan.mapping.filter ? " that passes the mapping's filter" : ""));
+    }
+    const auto &row = result.rows[0];
+    if (!row[0])
+        throw Error(sqlstate::kNullValueNotAllowed, "the first record of model " + catalog::quoted(plan.model.name) +
+                                                        " has a NULL identifier",
+                    "", "Pass record_id => '...' to choose a record.");
+    TestRecord record{*row[0], std::stoll(*row[1]), {row.begin() + 2, row.end()}};
+    return record;
+}
+
+JsonValue headers_object(const http::Headers &headers) {
+    JsonValue object = JsonValue::object();
+    for (const auto &[name, value] : headers)
+        object.add_member(name, JsonValue::string(value));
+    return object;
+}
+
+// A body is shown as JSON when it is JSON, else as a string.
+JsonValue body_value(const std::string &body) {
+    if (auto parsed = try_parse_json_text(body))
+        return std::move(*parsed);
+    return JsonValue::string(body);
+}
+
+std::string report(const std::string &record_id, const http::HttpRequest &request,
+                   const http::HttpResponse &response) {
+    JsonValue shown_request = JsonValue::object();
+    shown_request.add_member("method", JsonValue::string(request.method));
+    shown_request.add_member("url", JsonValue::string(request.url));
+    shown_request.add_member("headers", headers_object(request.headers));
+    shown_request.add_member("body", body_value(request.body));
+    JsonValue shown_response = JsonValue::object();
+    shown_response.add_member("status", JsonValue::number(std::to_string(response.status)));
+    shown_response.add_member("headers", headers_object(response.headers));
+    shown_response.add_member("body", body_value(response.body));
+    shown_response.add_member("duration_ms", JsonValue::number(std::to_string(static_cast<long>(response.duration_ms))));
+    if (!response.transport_error.empty())
+        shown_response.add_member("error", JsonValue::string(response.transport_error));
+    JsonValue document = JsonValue::object();
+    document.add_member("record_id", JsonValue::string(record_id));
+    document.add_member("request", std::move(shown_request));
+    document.add_member("response", std::move(shown_response));
+    return to_json_text(document);
+}
+
+}  // namespace
+
+std::string send_test_record(int64_t mapping_id, const std::optional<std::string> &record_id) {
+    const pg::StableFormatting formatting;
+    const MappingPlan plan = load_mapping_plan(mapping_id);
+    const TestRecord record = find_record(plan, record_id);
+
+    std::vector<catalog::ModelColumn> columns;
+    for (const pg::ResultColumn &column : plan.model.columns)
+        columns.push_back({column.name, column.type});
+    const PayloadBuilder payloads(plan.fields.get(), plan.action, columns);
+    RecordValues values{record.record_id, "added", {}};
+    values.json_values.resize(plan.model.columns.size());
+    for (size_t i = 0; i < plan.value_columns.size(); i++)
+        values.json_values[plan.value_columns[i]] = record.values[i];
+    const pg::Result now = pg::execute("SELECT pg_catalog.to_json(pg_catalog.now()) #>> '{}'");
+    const BuiltPayload built = payloads.build(values, RunContext{plan.mapping.name, 0, now.scalar()});
+    if (!built.valid)
+        throw Error(sqlstate::kInvalidParameterValue,
+                    "record " + catalog::quoted(record.record_id) + " cannot be sent: " + built.invalid_reason);
+
+    const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
+    const std::vector<destinations::OutgoingRecord> outgoing{
+        {record.record_id, built.json, message_id(plan, record.record_id, record.hash)}};
+    const destinations::ElementResult element = requests.element(outgoing[0]);
+    if (!element.valid)
+        throw Error(sqlstate::kInvalidParameterValue,
+                    "record " + catalog::quoted(record.record_id) + " cannot be sent: " + element.invalid_reason);
+    const http::HttpRequest request = requests.build(outgoing, {0}).request;
+    http::ClientOptions options = client_options_from_settings();
+    options.max_concurrent = 1;
+    options.max_attempts = 1;
+    http::HttpClient client(options);
+    const http::HttpResponse response = client.perform_once(request);
+    return report(record.record_id, requests.masked(request), response);
+}
+
+}  // namespace reverse_etl::engine

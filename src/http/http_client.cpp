@@ -1,0 +1,529 @@
+#include "http/http_client.hpp"
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <deque>
+#include <mutex>
+#include <new>
+#include <optional>
+#include <random>
+
+#include <curl/curl.h>
+
+#include "common/error.hpp"
+#include "http/host_allowlist.hpp"
+
+namespace reverse_etl::http {
+namespace {
+
+constexpr const char *kQueryCanceled = "57014";
+// The longest the client waits without asking should_stop(), and so the
+// longest a cancel can go unnoticed.
+constexpr long kStopCheckIntervalMs = 100;
+
+using Clock = std::chrono::steady_clock;
+
+struct EasyCleanup {
+    void operator()(CURL *easy) const noexcept { curl_easy_cleanup(easy); }
+};
+using EasyPtr = std::unique_ptr<CURL, EasyCleanup>;
+
+struct MultiCleanup {
+    void operator()(CURLM *multi) const noexcept { curl_multi_cleanup(multi); }
+};
+using MultiPtr = std::unique_ptr<CURLM, MultiCleanup>;
+
+struct SlistFree {
+    void operator()(curl_slist *list) const noexcept { curl_slist_free_all(list); }
+};
+using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
+
+Error curl_failure(const std::string &what, const char *reason) {
+    return Error(sqlstate::kInternalError, what, reason);
+}
+
+template <typename Value>
+void set_option(CURL *easy, CURLoption option, Value value) {
+    const CURLcode code = curl_easy_setopt(easy, option, value);
+    if (code != CURLE_OK)
+        throw curl_failure("could not configure an HTTP request", curl_easy_strerror(code));
+}
+
+template <typename Value>
+void set_multi_option(CURLM *multi, CURLMoption option, Value value) {
+    const CURLMcode code = curl_multi_setopt(multi, option, value);
+    if (code != CURLM_OK)
+        throw curl_failure("could not configure the HTTP client", curl_multi_strerror(code));
+}
+
+void check_multi(CURLMcode code, const char *what) {
+    if (code != CURLM_OK)
+        throw curl_failure(what, curl_multi_strerror(code));
+}
+
+// One request across all its attempts. Heap-allocated and never moved:
+// libcurl keeps pointers into it (callback data, error buffer, request body).
+struct Transfer {
+    uint64_t tag = 0;
+    HttpRequest request;
+    int max_attempts = 1;
+    bool synchronous = false;  // perform_once's: its answer is returned, not a Completion
+    int attempts = 0;
+    size_t max_body_bytes = 0;
+    HttpResponse response;     // of the current attempt
+    Clock::time_point started_at{};
+    Clock::time_point ready_at{};  // a retry waits until then
+    std::array<char, CURL_ERROR_SIZE> error_buffer{};
+    SlistPtr header_list;  // declared before `easy`, so freed after the handle that uses it
+    EasyPtr easy;          // created at the first attempt, reused by retries
+};
+
+std::string trimmed(const std::string &text) {
+    const auto first = text.find_first_not_of(" \t\r\n");
+    if (first == std::string::npos)
+        return {};
+    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
+}
+
+void record_header_line(Headers &headers, const std::string &line) {
+    // Every response (a 100 Continue, then the real one) starts with a status
+    // line; only the last response's headers are kept.
+    if (line.rfind("HTTP/", 0) == 0) {
+        headers.clear();
+        return;
+    }
+    const size_t colon = line.find(':');
+    if (colon == std::string::npos || colon == 0)
+        return;  // the blank line that ends the headers
+    headers.emplace_back(trimmed(line.substr(0, colon)), trimmed(line.substr(colon + 1)));
+}
+
+// libcurl calls these from C frames, so nothing may escape them. Returning a
+// short count makes libcurl fail the transfer (reported as a transport error).
+size_t on_body(char *data, size_t size, size_t count, void *user) noexcept {
+    auto &transfer = *static_cast<Transfer *>(user);
+    const size_t bytes = size * count;
+    std::string &body = transfer.response.body;
+    const size_t room = transfer.max_body_bytes > body.size() ? transfer.max_body_bytes - body.size() : 0;
+    try {
+        body.append(data, std::min(bytes, room));
+    } catch (...) {
+        return 0;
+    }
+    return bytes;
+}
+
+size_t on_header(char *data, size_t size, size_t count, void *user) noexcept {
+    auto &transfer = *static_cast<Transfer *>(user);
+    const size_t bytes = size * count;
+    try {
+        record_header_line(transfer.response.headers, std::string(data, bytes));
+    } catch (...) {
+        return 0;
+    }
+    return bytes;
+}
+
+// RFC 9110 token: what a method or a header name may consist of. Checking it
+// keeps a CR/LF from a setting from splitting the request.
+bool is_token(const std::string &text) {
+    static const std::string kSymbols = "!#$%&'*+-.^_`|~";
+    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+               kSymbols.find(c) != std::string::npos;
+    });
+}
+
+void validate_request(const HttpRequest &request) {
+    if (!is_token(request.method))
+        throw Error(sqlstate::kInvalidParameterValue, "invalid HTTP method \"" + request.method + "\"");
+    for (const auto &[name, value] : request.headers) {
+        if (!is_token(name))
+            throw Error(sqlstate::kInvalidParameterValue, "invalid HTTP header name \"" + name + "\"");
+        // The value is not quoted: header values are secrets.
+        if (value.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+            throw Error(sqlstate::kInvalidParameterValue,
+                        "value of HTTP header \"" + name + "\" contains a line break or NUL");
+    }
+}
+
+void append_line(SlistPtr &list, const std::string &line) {
+    curl_slist *const grown = curl_slist_append(list.get(), line.c_str());
+    if (!grown)
+        throw std::bad_alloc();
+    (void)list.release();  // `grown` is the same list, or a new one when it was empty
+    list.reset(grown);
+}
+
+SlistPtr header_list_for(const HttpRequest &request) {
+    SlistPtr list;
+    // "Name:" would tell libcurl to remove the header; "Name;" sends it empty.
+    for (const auto &[name, value] : request.headers)
+        append_line(list, value.empty() ? name + ";" : name + ": " + value);
+    // Otherwise libcurl labels every body as a form, and for large bodies
+    // waits a round trip for a 100 Continue that many APIs never send.
+    if (!find_header(request.headers, "Content-Type"))
+        append_line(list, "Content-Type:");
+    if (!find_header(request.headers, "Expect"))
+        append_line(list, "Expect:");
+    return list;
+}
+
+void set_method_and_body(CURL *easy, const HttpRequest &request) {
+    if (request.method == "GET" && request.body.empty())
+        return set_option(easy, CURLOPT_HTTPGET, 1L);
+    if (request.method == "HEAD" && request.body.empty())
+        return set_option(easy, CURLOPT_NOBODY, 1L);
+    // POSTFIELDS is not copied: it points into the Transfer's request, which
+    // outlives the handle. The explicit size lets the body contain NULs.
+    set_option(easy, CURLOPT_POSTFIELDSIZE_LARGE, static_cast<curl_off_t>(request.body.size()));
+    set_option(easy, CURLOPT_POSTFIELDS, request.body.data());
+    if (request.method != "POST")
+        set_option(easy, CURLOPT_CUSTOMREQUEST, request.method.c_str());
+}
+
+void allow_only_http(CURL *easy) {
+#if LIBCURL_VERSION_NUM >= 0x075500  // 7.85.0
+    set_option(easy, CURLOPT_PROTOCOLS_STR, "http,https");
+#else
+    set_option(easy, CURLOPT_PROTOCOLS, static_cast<long>(CURLPROTO_HTTP | CURLPROTO_HTTPS));
+#endif
+}
+
+bool libcurl_has_http2() {
+    static const bool has_http2 = (curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_HTTP2) != 0;
+    return has_http2;
+}
+
+void set_transport_options(CURL *easy, const ClientOptions &options) {
+    set_option(easy, CURLOPT_NOSIGNAL, 1L);        // no SIGALRM: the backend owns its signals
+    allow_only_http(easy);
+    set_option(easy, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could leave allowed_hosts
+    set_option(easy, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
+    set_option(easy, CURLOPT_TIMEOUT_MS, options.request_timeout_ms);
+    // HTTP/2 where TLS negotiates it (one connection, many streams), else HTTP/1.1.
+    if (libcurl_has_http2())
+        set_option(easy, CURLOPT_HTTP_VERSION, static_cast<long>(CURL_HTTP_VERSION_2TLS));
+    set_option(easy, CURLOPT_ACCEPT_ENCODING, "");  // every encoding libcurl can decode
+    set_option(easy, CURLOPT_USERAGENT, "reverse_etl");
+}
+
+EasyPtr new_easy_handle(Transfer &transfer, const ClientOptions &options) {
+    EasyPtr easy(curl_easy_init());
+    if (!easy)
+        throw curl_failure("could not create an HTTP request", "curl_easy_init failed");
+    CURL *const handle = easy.get();
+    set_option(handle, CURLOPT_URL, transfer.request.url.c_str());
+    set_transport_options(handle, options);
+    set_option(handle, CURLOPT_ERRORBUFFER, transfer.error_buffer.data());
+    set_option(handle, CURLOPT_WRITEFUNCTION, &on_body);
+    set_option(handle, CURLOPT_WRITEDATA, static_cast<void *>(&transfer));
+    set_option(handle, CURLOPT_HEADERFUNCTION, &on_header);
+    set_option(handle, CURLOPT_HEADERDATA, static_cast<void *>(&transfer));
+    set_method_and_body(handle, transfer.request);
+    transfer.header_list = header_list_for(transfer.request);
+    set_option(handle, CURLOPT_HTTPHEADER, transfer.header_list.get());
+    return easy;
+}
+
+// libcurl's generic words for the code, then the error buffer's specifics
+// (which name the host and port, never the path or query, where tokens live).
+std::string describe_failure(CURLcode code, const char *detail) {
+    const std::string generic = curl_easy_strerror(code);
+    const std::string specific = trimmed(detail);
+    if (specific.empty())
+        return generic;
+    if (specific.find(generic) != std::string::npos)
+        return specific;
+    return generic + ": " + specific;
+}
+
+void record_outcome(Transfer &transfer, CURLcode result) {
+    HttpResponse &response = transfer.response;
+    response.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - transfer.started_at).count();
+    if (result == CURLE_OK) {
+        curl_easy_getinfo(transfer.easy.get(), CURLINFO_RESPONSE_CODE, &response.status);
+        return;
+    }
+    // Half an answer is no answer: status 0 makes it a retryable transport error.
+    response.status = 0;
+    response.headers.clear();
+    response.body.clear();
+    response.transport_error = describe_failure(result, transfer.error_buffer.data());
+}
+
+ClientOptions checked(ClientOptions options) {
+    if (options.max_concurrent < 1 || options.max_attempts < 1 || options.connect_timeout_ms < 1 ||
+        options.request_timeout_ms < 1)
+        throw Error(sqlstate::kInvalidParameterValue, "invalid HTTP client options",
+                    "max_concurrent, max_attempts and the timeouts must be at least 1.");
+    if (!options.random)
+        options.random = [engine = std::mt19937_64(std::random_device{}())]() mutable { return engine(); };
+    return options;
+}
+
+MultiPtr new_multi_handle(const ClientOptions &options) {
+    http_global_init();
+    MultiPtr multi(curl_multi_init());
+    if (!multi)
+        throw curl_failure("could not create the HTTP client", "curl_multi_init failed");
+    const long limit = options.max_concurrent;
+    set_multi_option(multi.get(), CURLMOPT_MAX_HOST_CONNECTIONS, limit);
+    set_multi_option(multi.get(), CURLMOPT_MAX_TOTAL_CONNECTIONS, limit);
+    set_multi_option(multi.get(), CURLMOPT_MAXCONNECTS, limit);  // idle connections kept for reuse
+    return multi;
+}
+
+}  // namespace
+
+void http_global_init() {
+    static std::once_flag once;
+    // If the init fails, call_once lets a later call try again.
+    std::call_once(once, [] {
+        const CURLcode code = curl_global_init(CURL_GLOBAL_DEFAULT);
+        if (code != CURLE_OK)
+            throw curl_failure("could not initialize libcurl", curl_easy_strerror(code));
+    });
+}
+
+struct HttpClient::Impl {
+    explicit Impl(ClientOptions client_options)
+        : options(checked(std::move(client_options))), allowlist(options.allowed_hosts),
+          multi(new_multi_handle(options)) {}
+    ~Impl() { abort_all(); }
+
+    const ClientOptions options;
+    const HostAllowlist allowlist;
+    const MultiPtr multi;  // declared before the transfers; abort_all detaches them first
+    std::deque<std::unique_ptr<Transfer>> queued;        // not started yet, in order
+    std::vector<std::unique_ptr<Transfer>> backing_off;  // failed, waiting for ready_at
+    std::vector<std::unique_ptr<Transfer>> running;      // attached to `multi`
+    std::vector<Completion> finished;                    // done while perform_once drove
+    std::optional<HttpResponse> synchronous_answer;
+    Clock::time_point hold_until{};  // a server's Retry-After: no attempt starts before it
+
+    std::unique_ptr<Transfer> new_transfer(uint64_t tag, HttpRequest request, int max_attempts,
+                                           bool synchronous) const;
+    void step(std::vector<Completion> &out);
+    void check_stop();
+    void abort_all() noexcept;
+    void start_ready();
+    std::unique_ptr<Transfer> next_ready(Clock::time_point now);
+    void start_attempt(std::unique_ptr<Transfer> transfer);
+    void drive();
+    void harvest(std::vector<Completion> &out);
+    std::unique_ptr<Transfer> detach(CURL *easy);
+    void settle(std::unique_ptr<Transfer> transfer, std::vector<Completion> &out);
+    void schedule_retry(std::unique_ptr<Transfer> transfer);
+    std::optional<Clock::time_point> next_start_time() const;
+    void wait(Clock::time_point deadline);
+    size_t pending() const { return queued.size() + backing_off.size() + running.size() + finished.size(); }
+};
+
+std::unique_ptr<Transfer> HttpClient::Impl::new_transfer(uint64_t tag, HttpRequest request, int max_attempts,
+                                                         bool synchronous) const {
+    check_url(request.url, allowlist);
+    validate_request(request);
+    auto transfer = std::make_unique<Transfer>();
+    transfer->tag = tag;
+    transfer->request = std::move(request);
+    transfer->max_attempts = max_attempts;
+    transfer->synchronous = synchronous;
+    transfer->max_body_bytes = options.max_response_body_bytes;
+    return transfer;
+}
+
+// One turn: check for cancel, start what may start, let libcurl work, collect.
+void HttpClient::Impl::step(std::vector<Completion> &out) {
+    check_stop();
+    start_ready();
+    drive();
+    harvest(out);
+}
+
+void HttpClient::Impl::check_stop() {
+    if (!options.should_stop || !options.should_stop())
+        return;
+    abort_all();
+    throw Error(kQueryCanceled, "sync canceled");
+}
+
+void HttpClient::Impl::abort_all() noexcept {
+    for (const auto &transfer : running)
+        curl_multi_remove_handle(multi.get(), transfer->easy.get());
+    running.clear();
+    queued.clear();
+    backing_off.clear();
+    finished.clear();
+    synchronous_answer.reset();
+    hold_until = {};
+}
+
+void HttpClient::Impl::start_ready() {
+    const auto now = Clock::now();
+    if (now < hold_until)
+        return;
+    while (running.size() < static_cast<size_t>(options.max_concurrent)) {
+        std::unique_ptr<Transfer> transfer = next_ready(now);
+        if (!transfer)
+            return;
+        start_attempt(std::move(transfer));
+    }
+}
+
+// Due retries go first: they were submitted before anything still queued.
+std::unique_ptr<Transfer> HttpClient::Impl::next_ready(Clock::time_point now) {
+    const auto due = std::min_element(backing_off.begin(), backing_off.end(),
+                                      [](const auto &a, const auto &b) { return a->ready_at < b->ready_at; });
+    if (due != backing_off.end() && (*due)->ready_at <= now) {
+        std::unique_ptr<Transfer> transfer = std::move(*due);
+        backing_off.erase(due);
+        return transfer;
+    }
+    if (queued.empty())
+        return nullptr;
+    std::unique_ptr<Transfer> transfer = std::move(queued.front());
+    queued.pop_front();
+    return transfer;
+}
+
+void HttpClient::Impl::start_attempt(std::unique_ptr<Transfer> transfer) {
+    Transfer &attempt = *transfer;
+    if (!attempt.easy)
+        attempt.easy = new_easy_handle(attempt, options);
+    attempt.response = HttpResponse{};
+    attempt.error_buffer[0] = '\0';
+    ++attempt.attempts;
+    attempt.started_at = Clock::now();
+    // Owned by `running` before libcurl sees it, so no path leaves it attached and unowned.
+    running.push_back(std::move(transfer));
+    const CURLMcode code = curl_multi_add_handle(multi.get(), attempt.easy.get());
+    if (code != CURLM_OK) {
+        running.pop_back();
+        throw curl_failure("could not start an HTTP request", curl_multi_strerror(code));
+    }
+}
+
+void HttpClient::Impl::drive() {
+    int still_running = 0;
+    check_multi(curl_multi_perform(multi.get(), &still_running), "HTTP transfer failed");
+}
+
+void HttpClient::Impl::harvest(std::vector<Completion> &out) {
+    int messages_left = 0;
+    while (CURLMsg *message = curl_multi_info_read(multi.get(), &messages_left)) {
+        if (message->msg != CURLMSG_DONE)
+            continue;
+        // Copied first: the message does not survive curl_multi_remove_handle.
+        CURL *const easy = message->easy_handle;
+        const CURLcode result = message->data.result;
+        std::unique_ptr<Transfer> transfer = detach(easy);
+        record_outcome(*transfer, result);
+        settle(std::move(transfer), out);
+    }
+}
+
+std::unique_ptr<Transfer> HttpClient::Impl::detach(CURL *easy) {
+    const auto found = std::find_if(running.begin(), running.end(),
+                                    [easy](const auto &transfer) { return transfer->easy.get() == easy; });
+    curl_multi_remove_handle(multi.get(), easy);
+    if (found == running.end())
+        throw curl_failure("HTTP transfer failed", "libcurl reported a transfer the client does not know");
+    std::unique_ptr<Transfer> transfer = std::move(*found);
+    running.erase(found);
+    return transfer;
+}
+
+void HttpClient::Impl::settle(std::unique_ptr<Transfer> transfer, std::vector<Completion> &out) {
+    if (is_retryable(transfer->response) && transfer->attempts < transfer->max_attempts)
+        return schedule_retry(std::move(transfer));
+    if (transfer->synchronous)
+        synchronous_answer = std::move(transfer->response);
+    else
+        out.push_back(Completion{transfer->tag, std::move(transfer->response), transfer->attempts});
+}
+
+void HttpClient::Impl::schedule_retry(std::unique_ptr<Transfer> transfer) {
+    const auto wall_now = std::chrono::system_clock::now();
+    const int64_t delay_ms =
+        retry_delay_ms(transfer->attempts, transfer->response, options.random(), options.backoff, wall_now);
+    transfer->ready_at = Clock::now() + std::chrono::milliseconds(delay_ms);
+    // Retry-After is about this client, not one request: sending others now
+    // would only collect more 429s and burn their attempts.
+    if (retry_after_ms(transfer->response, wall_now, options.backoff.max_retry_after_ms))
+        hold_until = std::max(hold_until, transfer->ready_at);
+    backing_off.push_back(std::move(transfer));
+}
+
+// When a waiting request may next start; nullopt if none waits or no slot is free.
+std::optional<Clock::time_point> HttpClient::Impl::next_start_time() const {
+    if (running.size() >= static_cast<size_t>(options.max_concurrent))
+        return std::nullopt;
+    std::optional<Clock::time_point> earliest;
+    if (!queued.empty())
+        earliest = Clock::now();
+    for (const auto &transfer : backing_off)
+        earliest = earliest ? std::min(*earliest, transfer->ready_at) : transfer->ready_at;
+    if (!earliest)
+        return std::nullopt;
+    return std::max(*earliest, hold_until);
+}
+
+// Sleeps until libcurl has work, a retry is due, the deadline passes, or it
+// is time to ask should_stop() again, whichever comes first.
+void HttpClient::Impl::wait(Clock::time_point deadline) {
+    const auto now = Clock::now();
+    auto wake = std::min(deadline, now + std::chrono::milliseconds(kStopCheckIntervalMs));
+    if (const auto start = next_start_time())
+        wake = std::min(wake, *start);
+    // Rounded up, so a due retry is not missed by a hair and the loop does not spin.
+    const auto timeout = std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
+    check_multi(curl_multi_poll(multi.get(), nullptr, 0, static_cast<int>(timeout), nullptr),
+                "waiting for HTTP responses failed");
+}
+
+HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}
+
+HttpClient::~HttpClient() = default;
+
+void HttpClient::submit(uint64_t tag, HttpRequest request) {
+    impl_->queued.push_back(impl_->new_transfer(tag, std::move(request), impl_->options.max_attempts, false));
+}
+
+std::vector<Completion> HttpClient::poll(long timeout_ms) {
+    Impl &client = *impl_;
+    std::vector<Completion> out = std::move(client.finished);
+    client.finished.clear();
+    const auto deadline = Clock::now() + std::chrono::milliseconds(std::max(0L, timeout_ms));
+    for (;;) {
+        client.step(out);
+        if (!out.empty() || client.pending() == 0 || Clock::now() >= deadline)
+            break;
+        client.wait(deadline);
+    }
+    // Refill the slots just freed, so they work while the caller handles `out`.
+    client.start_ready();
+    client.drive();
+    return out;
+}
+
+size_t HttpClient::pending() const { return impl_->pending(); }
+
+HttpResponse HttpClient::perform_once(HttpRequest request) {
+    Impl &client = *impl_;
+    // At the head of the queue: the caller is waiting for this one alone.
+    client.queued.push_front(client.new_transfer(0, std::move(request), 1, true));
+    client.synchronous_answer.reset();
+    for (;;) {
+        client.step(client.finished);
+        if (client.synchronous_answer) {
+            HttpResponse answer = std::move(*client.synchronous_answer);
+            client.synchronous_answer.reset();
+            return answer;
+        }
+        client.wait(Clock::time_point::max());
+    }
+}
+
+}  // namespace reverse_etl::http

@@ -1,0 +1,42 @@
+#include "pg/guc.hpp"
+
+#include "pg/postgres_headers.hpp"
+
+namespace reverse_etl::pg {
+
+namespace {
+
+int max_concurrent_requests_setting = 8;
+int request_timeout_setting = 30000;  // milliseconds (GUC_UNIT_MS)
+int max_request_attempts_setting = 5;
+char *allowed_hosts_setting = nullptr;
+char *history_retention_setting = nullptr;
+
+}  // namespace
+
+void define_settings() {
+    DefineCustomIntVariable("reverse_etl.max_concurrent_requests",
+                            "HTTP requests a sync keeps in flight at once.", nullptr,
+                            &max_concurrent_requests_setting, 8, 1, 256, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("reverse_etl.request_timeout", "Time limit of one HTTP request (connect: 10 s).",
+                            nullptr, &request_timeout_setting, 30000, 100, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS,
+                            nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("reverse_etl.max_request_attempts",
+                            "Attempts per HTTP request within a run, the first included.", nullptr,
+                            &max_request_attempts_setting, 5, 1, 100, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    // Only superusers choose where data may go.
+    DefineCustomStringVariable("reverse_etl.allowed_hosts",
+                               "Comma-separated host patterns destinations may reach (* for any, *.example.com).",
+                               nullptr, &allowed_hosts_setting, "*", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomStringVariable("reverse_etl.history_retention", "How long run history is kept.", nullptr,
+                               &history_retention_setting, "30 days", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    MarkGUCPrefixReserved("reverse_etl");
+}
+
+int max_concurrent_requests() { return max_concurrent_requests_setting; }
+long request_timeout_ms() { return request_timeout_setting; }
+int max_request_attempts() { return max_request_attempts_setting; }
+std::string allowed_hosts() { return allowed_hosts_setting ? allowed_hosts_setting : "*"; }
+std::string history_retention() { return history_retention_setting ? history_retention_setting : "30 days"; }
+
+}  // namespace reverse_etl::pg

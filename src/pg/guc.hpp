@@ -1,0 +1,17 @@
+// The extension's settings (reverse_etl.*), read from C++ without PostgreSQL
+// headers. Defined in _PG_init (src/pg/module.cpp).
+#pragma once
+
+#include <string>
+
+namespace reverse_etl::pg {
+
+void define_settings();
+
+int max_concurrent_requests();
+long request_timeout_ms();
+int max_request_attempts();
+std::string allowed_hosts();
+std::string history_retention();  // interval text
+
+}  // namespace reverse_etl::pg

@@ -1,0 +1,20 @@
+// Pins the settings that change how values print (time zone, date style,
+// interval style, float digits) for the duration of a scope. Record hashes
+// are computed over printed values and payloads carry them, so a run in the
+// worker and a preview in a user's session must print values identically.
+#pragma once
+
+namespace reverse_etl::pg {
+
+class StableFormatting {
+  public:
+    StableFormatting();
+    ~StableFormatting();
+    StableFormatting(const StableFormatting &) = delete;
+    StableFormatting &operator=(const StableFormatting &) = delete;
+
+  private:
+    int guc_nest_level_;
+};
+
+}  // namespace reverse_etl::pg

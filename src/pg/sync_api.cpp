@@ -1,0 +1,146 @@
+// SQL entry points that run or inspect syncs: sync, cancel_sync,
+// reset_mapping, preview_mapping, send_test_record.
+#include <csignal>
+
+#include "catalog/catalog_store.hpp"
+#include "catalog/mapping_state.hpp"
+#include "engine/sync_run.hpp"
+#include "pg/args.hpp"
+#include "pg/error_crossing.hpp"
+#include "pg/role_scope.hpp"
+#include "pg/spi.hpp"
+#include "pg/srf.hpp"
+#include "pg/worker_launch.hpp"
+
+extern "C" {
+#include "utils/snapmgr.h"
+}
+
+using namespace reverse_etl;
+
+namespace {
+
+struct SyncTarget {
+    catalog::MappingRow mapping;
+    catalog::ModelRow model;
+    catalog::DestinationRow destination;
+};
+
+SyncTarget find_target(const std::string &name) {
+    SyncTarget target;
+    target.mapping = catalog::find_mapping(name);
+    target.model = catalog::model_by_id(target.mapping.model_id);
+    target.destination = catalog::destination_by_id(target.mapping.destination_id);
+    return target;
+}
+
+void require_runnable(const SyncTarget &target) {
+    if (!target.destination.enabled)
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    "destination " + catalog::quoted(target.destination.name) + " is disabled",
+                    "A disabled destination never syncs.",
+                    "Enable it with reverse_etl.enable_destination(), or try it with reverse_etl.send_test_record().");
+    if (const auto running = engine::running_run(target.mapping.id))
+        throw Error(sqlstate::kObjectInUse, "mapping " + catalog::quoted(target.mapping.name) + " is already running",
+                    "Run " + std::to_string(*running) + " is in progress.",
+                    "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
+    const pg::Result login = pg::execute_catalog("SELECT rolcanlogin::text FROM pg_catalog.pg_roles WHERE oid = $1::oid",
+                                                 {std::to_string(target.model.owner)});
+    if (login.empty() || login.scalar() != "true")
+        throw Error(sqlstate::kInsufficientPrivilege,
+                    "the owner of model " + catalog::quoted(target.model.name) + " cannot log in",
+                    "Syncs run in a background worker connected as the model's owner.",
+                    "Grant LOGIN to the owner role, or have a role that can log in own the model.");
+}
+
+// The run's row as reverse_etl.sync_runs shows it, read with a fresh snapshot:
+// the worker committed it after this transaction's snapshot was taken.
+Datum run_row(int64_t run_id) {
+    return pg::pg_guard([&] {
+        Oid types[1] = {INT8OID};
+        Datum values[1] = {Int64GetDatum(run_id)};
+        SPIPlanPtr plan = SPI_prepare("SELECT * FROM reverse_etl.sync_runs WHERE run_id = $1", 1, types);
+        if (plan == nullptr)
+            elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        const int rc = SPI_execute_snapshot(plan, values, nullptr, GetLatestSnapshot(), InvalidSnapshot, true,
+                                            false, 1);
+        if (rc != SPI_OK_SELECT || SPI_processed != 1)
+            ereport(ERROR, (errcode(ERRCODE_INTERNAL_ERROR), errmsg("run %lld is not in the history",
+                                                                    static_cast<long long>(run_id))));
+        return PointerGetDatum(SPI_returntuple(SPI_tuptable->vals[0], SPI_tuptable->tupdesc));
+    });
+}
+
+}  // namespace
+
+REVERSE_ETL_FUNCTION(reverse_etl_sync) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    const pg::SpiConnection spi;
+    const SyncTarget target = find_target(name);
+    require_runnable(target);
+    const int64_t run_id = pg::run_sync_in_worker(target.model.owner, target.mapping.id, target.mapping.name, "manual");
+    return run_row(run_id);
+}
+
+REVERSE_ETL_FUNCTION(reverse_etl_cancel_sync) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    bool signalled = false;
+    {
+        const pg::SpiConnection spi;
+        const catalog::MappingRow mapping = catalog::find_mapping(name);
+        const pg::Result running = pg::execute_catalog(
+            "SELECT pid::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'running' "
+            "AND pid IS NOT NULL",
+            {std::to_string(mapping.id)});
+        for (const auto &row : running.rows) {
+            // SIGINT is the worker's cancel: it records the run as canceled.
+            if (row[0] && kill(static_cast<pid_t>(std::stol(*row[0])), SIGINT) == 0)
+                signalled = true;
+        }
+    }
+    PG_RETURN_BOOL(signalled);
+}
+
+REVERSE_ETL_FUNCTION(reverse_etl_reset_mapping) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    const pg::SpiConnection spi;
+    const catalog::MappingRow mapping = catalog::find_mapping(name);
+    if (const auto running = engine::running_run(mapping.id))
+        throw Error(sqlstate::kObjectInUse, "mapping " + catalog::quoted(name) + " is running",
+                    "Run " + std::to_string(*running) + " is in progress.",
+                    "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
+    catalog::reset_checkpoint(mapping.id);
+    pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint",
+                        {std::to_string(mapping.id)});
+    PG_RETURN_VOID();
+}
+
+REVERSE_ETL_FUNCTION(reverse_etl_preview_mapping) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    const int row_limit = pg::required_int32(fcinfo, 1, "row_limit");
+    if (row_limit < 0 || row_limit > 1000)
+        throw Error(sqlstate::kInvalidParameterValue, "row_limit must be between 0 and 1000",
+                    "The value given is " + std::to_string(row_limit) + ".");
+    const pg::SpiConnection spi;
+    const catalog::MappingRow mapping = catalog::find_mapping(name);
+    pg::MaterializedRows result(fcinfo);
+    for (const engine::PreviewRecord &record : engine::preview_mapping(mapping.id, row_limit)) {
+        Datum values[3] = {pg::text_datum(record.record_id), pg::text_datum(record.change),
+                           pg::jsonb_datum(record.payload)};
+        bool nulls[3] = {false, false, false};
+        result.add(values, nulls);
+    }
+    return static_cast<Datum>(0);
+}
+
+REVERSE_ETL_FUNCTION(reverse_etl_send_test_record) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    const auto record_id = pg::optional_text(fcinfo, 1);
+    std::string document;
+    {
+        const pg::SpiConnection spi;
+        const catalog::MappingRow mapping = catalog::find_mapping(name);
+        document = engine::send_test_record(mapping.id, record_id);
+    }
+    return pg::jsonb_datum(document);
+}

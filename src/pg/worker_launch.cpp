@@ -1,0 +1,161 @@
+#include "pg/worker_launch.hpp"
+
+#include <csignal>
+#include <cstring>
+
+#include "pg/error_crossing.hpp"
+#include "worker/sync_worker.hpp"
+
+extern "C" {
+#include "libpq/pqformat.h"
+#include "libpq/pqmq.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/latch.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+}
+
+namespace reverse_etl::pg {
+
+namespace {
+
+using worker::SyncOutcome;
+using worker::SyncWorkerArgs;
+using worker::SyncWorkerShared;
+
+struct WorkerResult {
+    SyncOutcome outcome;
+    int64_t run_id;
+    char message[sizeof(SyncWorkerShared::message)];
+};
+
+// Re-raises a NOTICE (or WARNING) the worker sent; errors are not re-raised:
+// the worker records them in the run's row, which sync() returns.
+void relay_message(StringInfoData *message) {
+    const char type = pq_getmsgbyte(message);
+    if (type != 'N' && type != 'E')
+        return;
+    ErrorData data;
+    std::memset(&data, 0, sizeof(data));
+    pq_parse_errornotice(message, &data);
+    if (data.elevel < ERROR) {
+        data.elevel = NOTICE;
+        ThrowErrorData(&data);
+    }
+}
+
+BackgroundWorkerHandle *register_worker(const SyncWorkerArgs &args) {
+    BackgroundWorker worker;
+    std::memset(&worker, 0, sizeof(worker));
+    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker.bgw_restart_time = BGW_NEVER_RESTART;
+    strlcpy(worker.bgw_library_name, "reverse_etl", sizeof(worker.bgw_library_name));
+    strlcpy(worker.bgw_function_name, "reverse_etl_sync_worker_main", sizeof(worker.bgw_function_name));
+    snprintf(worker.bgw_name, sizeof(worker.bgw_name), "reverse_etl sync of mapping %lld",
+             static_cast<long long>(args.mapping_id));
+    strlcpy(worker.bgw_type, "reverse_etl sync", sizeof(worker.bgw_type));
+    worker.bgw_notify_pid = MyProcPid;
+    static_assert(sizeof(SyncWorkerArgs) <= BGW_EXTRALEN, "worker arguments must fit in bgw_extra");
+    std::memcpy(worker.bgw_extra, &args, sizeof(args));
+    BackgroundWorkerHandle *handle = nullptr;
+    if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+        ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),
+                        errmsg("could not start a background worker for the sync"),
+                        errhint("Raise max_worker_processes, or wait for other syncs to finish.")));
+    return handle;
+}
+
+// Waits for the worker to finish, relaying its messages. Interrupts (Ctrl-C)
+// are checked between waits; on one, the worker is asked to cancel the run
+// (SIGINT: it records the run as canceled) before the error goes on.
+void wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *queue) {
+    PG_TRY();
+    {
+        for (;;) {
+            Size length = 0;
+            void *data = nullptr;
+            const shm_mq_result received = shm_mq_receive(queue, &length, &data, true);
+            if (received == SHM_MQ_SUCCESS) {
+                StringInfoData message;
+                initStringInfo(&message);
+                appendBinaryStringInfo(&message, static_cast<const char *>(data), static_cast<int>(length));
+                relay_message(&message);
+                pfree(message.data);
+                continue;
+            }
+            if (received == SHM_MQ_DETACHED)
+                break;
+            (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
+            ResetLatch(MyLatch);
+            CHECK_FOR_INTERRUPTS();
+        }
+    }
+    PG_CATCH();
+    {
+        pid_t pid = 0;
+        if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STARTED)
+            kill(pid, SIGINT);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    (void) WaitForBackgroundWorkerShutdown(handle);
+}
+
+WorkerResult start_and_wait(const SyncWorkerArgs &base_args) {
+    const Size queue_offset = MAXALIGN(sizeof(SyncWorkerShared));
+    dsm_segment *segment = dsm_create(queue_offset + worker::kMessageQueueBytes, 0);
+    auto *shared = static_cast<SyncWorkerShared *>(dsm_segment_address(segment));
+    std::memset(shared, 0, sizeof(*shared));
+    shm_mq *mq = shm_mq_create(reinterpret_cast<char *>(shared) + queue_offset, worker::kMessageQueueBytes);
+    shm_mq_set_receiver(mq, MyProc);
+    shm_mq_handle *queue = shm_mq_attach(mq, segment, nullptr);
+
+    SyncWorkerArgs args = base_args;
+    args.dsm_handle = dsm_segment_handle(segment);
+    BackgroundWorkerHandle *handle = register_worker(args);
+    shm_mq_set_handle(queue, handle);
+    pid_t pid = 0;
+    if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED)
+        ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("postmaster exited during the sync")));
+    wait_for_worker(handle, queue);
+
+    pg_read_barrier();
+    WorkerResult result;
+    result.outcome = shared->outcome;
+    result.run_id = shared->run_id;
+    std::memcpy(result.message, shared->message, sizeof(result.message));
+    result.message[sizeof(result.message) - 1] = '\0';
+    dsm_detach(segment);
+    return result;
+}
+
+}  // namespace
+
+int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::string &mapping_name,
+                           const std::string &trigger) {
+    SyncWorkerArgs args;
+    std::memset(&args, 0, sizeof(args));
+    args.database = MyDatabaseId;
+    args.role = role;
+    args.mapping_id = mapping_id;
+    strlcpy(args.trigger, trigger.c_str(), sizeof(args.trigger));
+    const WorkerResult result = pg_guard([&] { return start_and_wait(args); });
+    switch (result.outcome) {
+    case SyncOutcome::Finished: return result.run_id;
+    case SyncOutcome::MappingBusy:
+        throw Error(sqlstate::kObjectInUse, "mapping \"" + mapping_name + "\" is already running",
+                    "Run " + std::to_string(result.run_id) + " is in progress.",
+                    "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
+    case SyncOutcome::Failed:
+        throw Error(sqlstate::kInternalError, "sync of mapping \"" + mapping_name + "\" could not start",
+                    result.message);
+    case SyncOutcome::NotStarted: break;
+    }
+    throw Error(sqlstate::kInternalError, "the sync worker for mapping \"" + mapping_name + "\" ended unexpectedly",
+                "See the server log.");
+}
+
+}  // namespace reverse_etl::pg

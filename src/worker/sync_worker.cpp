@@ -1,0 +1,102 @@
+// The per-sync background worker's entry point. It connects as the model's
+// owner, pins value formatting, runs the sync (which commits its own
+// progress) and tells a waiting sync() call how it went. Its NOTICEs travel
+// to that call through a shared-memory queue.
+#include "worker/sync_worker.hpp"
+
+#include <cstring>
+
+#include "engine/sync_run.hpp"
+#include "pg/postgres_headers.hpp"
+
+extern "C" {
+#include "libpq/pqmq.h"
+#include "pgstat.h"
+#include "postmaster/bgworker.h"
+#include "storage/dsm.h"
+#include "storage/ipc.h"
+#include "storage/proc.h"
+#include "storage/shm_mq.h"
+#include "tcop/tcopprot.h"
+#include "utils/ps_status.h"
+}
+
+using reverse_etl::worker::SyncOutcome;
+using reverse_etl::worker::SyncWorkerArgs;
+using reverse_etl::worker::SyncWorkerShared;
+
+namespace {
+
+// Sends this process's messages (NOTICE and above) to the waiting sync() call.
+SyncWorkerShared *attach_to_waiting_call(dsm_handle handle) {
+    dsm_segment *segment = dsm_attach(handle);
+    if (segment == nullptr)
+        ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
+                        errmsg("the sync() call that started this worker is gone")));
+    auto *shared = static_cast<SyncWorkerShared *>(dsm_segment_address(segment));
+    auto *queue = reinterpret_cast<shm_mq *>(reinterpret_cast<char *>(shared) + MAXALIGN(sizeof(SyncWorkerShared)));
+    shm_mq_set_sender(queue, MyProc);
+    shm_mq_handle *queue_handle = shm_mq_attach(queue, segment, nullptr);
+    pq_redirect_to_shm_mq(segment, queue_handle);
+    return shared;
+}
+
+// Values print the same in every run (hashes and payloads depend on it).
+void pin_formatting() {
+    SetConfigOption("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("client_min_messages", "notice", PGC_USERSET, PGC_S_SESSION);
+}
+
+// The run itself is C++ that never throws out of run_sync().
+reverse_etl::engine::SyncResult run(const SyncWorkerArgs &args) {
+    char trigger[sizeof(args.trigger) + 1] = {0};
+    std::memcpy(trigger, args.trigger, sizeof(args.trigger));
+    return reverse_etl::engine::run_sync(args.mapping_id, trigger, args.queued_run_id);
+}
+
+void report(SyncWorkerShared *shared, const reverse_etl::engine::SyncResult &result) {
+    if (shared == nullptr)
+        return;
+    switch (result.outcome) {
+    case reverse_etl::engine::RunOutcome::Finished: shared->outcome = SyncOutcome::Finished; break;
+    case reverse_etl::engine::RunOutcome::MappingBusy: shared->outcome = SyncOutcome::MappingBusy; break;
+    case reverse_etl::engine::RunOutcome::Failed: shared->outcome = SyncOutcome::Failed; break;
+    }
+    shared->run_id = result.run_id;
+    strlcpy(shared->message, result.message.c_str(), sizeof(shared->message));
+}
+
+}  // namespace
+
+extern "C" {
+
+PGDLLEXPORT void reverse_etl_sync_worker_main(Datum main_arg);
+
+void reverse_etl_sync_worker_main(Datum main_arg) {
+    SyncWorkerArgs args;
+    std::memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
+
+    // SIGTERM (shutdown, pg_terminate_backend) sets ProcDiePending for the run
+    // to notice; SIGINT (cancel_sync, a cancelled sync() call) keeps
+    // PostgreSQL's handler, which sets QueryCancelPending.
+    pqsignal(SIGTERM, die);
+    BackgroundWorkerUnblockSignals();
+
+    SyncWorkerShared *shared = args.dsm_handle != 0 ? attach_to_waiting_call(args.dsm_handle) : nullptr;
+    BackgroundWorkerInitializeConnectionByOid(args.database, args.role, 0);
+    pin_formatting();
+    char application_name[NAMEDATALEN];
+    snprintf(application_name, sizeof(application_name), "reverse_etl sync %lld",
+             static_cast<long long>(args.mapping_id));
+    SetConfigOption("application_name", application_name, PGC_USERSET, PGC_S_SESSION);
+    pgstat_report_appname(application_name);
+
+    const reverse_etl::engine::SyncResult result = run(args);
+    report(shared, result);
+    proc_exit(0);
+}
+
+}  // extern "C"

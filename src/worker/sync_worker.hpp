@@ -1,0 +1,33 @@
+// The per-sync background worker: what its starter passes it, and what it
+// reports back. A worker runs one sync of one mapping, connected as the
+// model's owner, and commits the run's progress as it goes.
+#pragma once
+
+#include <cstdint>
+
+namespace reverse_etl::worker {
+
+// Passed in bgw_extra (at most BGW_EXTRALEN bytes).
+struct SyncWorkerArgs {
+    uint32_t database;
+    uint32_t role;          // the model's owner: the worker connects as it
+    int64_t mapping_id;
+    int64_t queued_run_id;  // 0: create a new run
+    uint32_t dsm_handle;    // 0: nobody waits (scheduled runs); else a waiting sync() call
+    char trigger[16];
+};
+
+// How a run ended, as the waiting sync() call needs to know.
+enum class SyncOutcome : int32_t { NotStarted = 0, Finished = 1, MappingBusy = 2, Failed = 3 };
+
+// Head of the DSM segment shared with a waiting sync() call; the message queue
+// that carries the worker's NOTICEs follows it.
+struct SyncWorkerShared {
+    SyncOutcome outcome;
+    int64_t run_id;        // the run, or the one already running when busy
+    char message[1024];    // why the run could not start
+};
+
+constexpr uint64_t kMessageQueueBytes = 64 * 1024;
+
+}  // namespace reverse_etl::worker
