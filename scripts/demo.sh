@@ -59,6 +59,14 @@ $keep || trap stop_everything EXIT
 run_as_server_user "$bindir/psql" -X -h "$demo" -p "$port" -U postgres -d postgres \
     -v ON_ERROR_STOP=1 -v mock_port="$mock_port" -e -f "$demo/demo.sql"
 
+echo
+echo "What the mock destination received (POST /users, one request per record):"
+curl -s "http://127.0.0.1:$mock_port/_mock/requests" | python3 -c '
+import json, sys
+for request in json.load(sys.stdin):
+    print(" ", request["method"], request["path"], "Authorization:", request["headers"].get("authorization"), request["body"])
+'
+
 if $keep; then
     echo
     echo "The demo cluster is still running:"

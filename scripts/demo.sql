@@ -51,3 +51,21 @@ SELECT reverse_etl.create_mapping(
 SELECT name, model, destination, action, sync_mode, filter, schedule, enabled,
        next_run_at IS NOT NULL AS scheduled
   FROM reverse_etl.mappings;
+
+-- 5. Sync now. The run happens in a background worker that commits its own
+--    progress; NOTICEs show it moving, and the run's row comes back.
+SELECT run_id, status, records_extracted, records_added, records_selected,
+       records_succeeded, requests_sent
+  FROM reverse_etl.sync('Send');
+
+-- 6. Change the data: only the difference goes out on the next run.
+UPDATE public.users SET plan = 'pro' WHERE id = 2;      -- enters the filter: added
+UPDATE public.users SET first_name = 'Annie' WHERE id = 1;  -- mapped column: updated
+UPDATE public.users SET signed_up = now() WHERE id = 3;  -- unmapped column: unchanged
+SELECT * FROM reverse_etl.preview_mapping('Send');
+SELECT run_id, status, records_added, records_updated, records_unchanged, records_succeeded
+  FROM reverse_etl.sync('Send');
+
+-- 7. History and the dashboard.
+SELECT run_id, trigger, status, records_selected, records_succeeded, error FROM reverse_etl.sync_runs ORDER BY run_id;
+SELECT mapping, destination, schedule, last_status, failing_records FROM reverse_etl.mapping_status;

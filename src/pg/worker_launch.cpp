@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "pg/error_crossing.hpp"
+#include "pg/guc.hpp"
 #include "worker/sync_worker.hpp"
 
 extern "C" {
@@ -142,6 +143,9 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     args.role = role;
     args.mapping_id = mapping_id;
     strlcpy(args.trigger, trigger.c_str(), sizeof(args.trigger));
+    args.max_concurrent_requests = max_concurrent_requests();
+    args.request_timeout_ms = static_cast<int32_t>(request_timeout_ms());
+    args.max_request_attempts = max_request_attempts();
     const WorkerResult result = pg_guard([&] { return start_and_wait(args); });
     switch (result.outcome) {
     case SyncOutcome::Finished: return result.run_id;

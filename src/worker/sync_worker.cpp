@@ -50,6 +50,24 @@ void pin_formatting() {
     SetConfigOption("client_min_messages", "notice", PGC_USERSET, PGC_S_SESSION);
 }
 
+void apply_caller_settings(const SyncWorkerArgs &args) {
+    const struct {
+        const char *name;
+        int32_t value;
+    } settings[] = {
+        {"reverse_etl.max_concurrent_requests", args.max_concurrent_requests},
+        {"reverse_etl.request_timeout", args.request_timeout_ms},
+        {"reverse_etl.max_request_attempts", args.max_request_attempts},
+    };
+    for (const auto &setting : settings) {
+        if (setting.value <= 0)
+            continue;
+        char value[32];
+        snprintf(value, sizeof(value), "%d", setting.value);
+        SetConfigOption(setting.name, value, PGC_USERSET, PGC_S_SESSION);
+    }
+}
+
 // The run itself is C++ that never throws out of run_sync().
 reverse_etl::engine::SyncResult run(const SyncWorkerArgs &args) {
     char trigger[sizeof(args.trigger) + 1] = {0};
@@ -88,6 +106,7 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     SyncWorkerShared *shared = args.dsm_handle != 0 ? attach_to_waiting_call(args.dsm_handle) : nullptr;
     BackgroundWorkerInitializeConnectionByOid(args.database, args.role, 0);
     pin_formatting();
+    apply_caller_settings(args);
     char application_name[NAMEDATALEN];
     snprintf(application_name, sizeof(application_name), "reverse_etl sync %lld",
              static_cast<long long>(args.mapping_id));

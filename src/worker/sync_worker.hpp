@@ -15,6 +15,12 @@ struct SyncWorkerArgs {
     int64_t queued_run_id;  // 0: create a new run
     uint32_t dsm_handle;    // 0: nobody waits (scheduled runs); else a waiting sync() call
     char trigger[16];
+    // The caller's session settings for the run (sync() carries them over, so
+    // SET reverse_etl.max_concurrent_requests = 16 before sync() works); 0 keeps
+    // the server's value.
+    int32_t max_concurrent_requests;
+    int32_t request_timeout_ms;
+    int32_t max_request_attempts;
 };
 
 // How a run ended, as the waiting sync() call needs to know.
