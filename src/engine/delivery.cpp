@@ -81,6 +81,16 @@ class DeliveryLoop {
             throw;
         }
         flush();
+        if (!fatal_ && rows_read_ != counters_.outbox)
+            throw Error(sqlstate::kInternalError,
+                        "delivery read " + std::to_string(rows_read_) + " of " + std::to_string(counters_.outbox) +
+                            " records to send",
+                        "The records not read stay out of the checkpoint and go in the next run.");
+        if (!fatal_ && (!in_flight_.empty() || !records_.empty() || !ready_.empty()))
+            throw Error(sqlstate::kInternalError,
+                        "delivery ended with " + std::to_string(records_.size()) + " records unanswered",
+                        std::to_string(in_flight_.size()) + " requests in flight, " + std::to_string(ready_.size()) +
+                            " not sent; they stay out of the checkpoint and go in the next run.");
         DeliveryOutcome outcome;
         outcome.fatal_error = fatal_;
         if (!fatal_ && counters_.succeeded == 0 && transport_failures_ > 0 && other_failures_ == 0)
@@ -131,6 +141,7 @@ class DeliveryLoop {
             return false;
         }
         last_seq_ = rows.back().seq;
+        rows_read_ += static_cast<int64_t>(rows.size());
         std::vector<destinations::OutgoingRecord> outgoing;
         std::vector<uint64_t> keys;
         for (OutboxRow &row : rows)
@@ -187,6 +198,9 @@ class DeliveryLoop {
 
     void handle(const http::Completion &completion) {
         auto found = in_flight_.find(completion.tag);
+        if (found == in_flight_.end())
+            throw Error(sqlstate::kInternalError, "HTTP client returned request " + std::to_string(completion.tag) +
+                                                      ", which is not in flight");
         const std::vector<uint64_t> keys = std::move(found->second);
         in_flight_.erase(found);
         counters_.requests += completion.attempts;
@@ -234,15 +248,24 @@ class DeliveryLoop {
         return batch;
     }
 
-    void delivered(uint64_t key) {
+    // Every record leaves records_ exactly once, delivered or not: a record
+    // seen twice would be a bookkeeping bug that could lose data, so stop.
+    std::unordered_map<uint64_t, PendingRecord>::iterator pending_record(uint64_t key) {
         auto found = records_.find(key);
+        if (found == records_.end())
+            throw Error(sqlstate::kInternalError, "record " + std::to_string(key) + " was answered twice");
+        return found;
+    }
+
+    void delivered(uint64_t key) {
+        auto found = pending_record(key);
         counters_.succeeded++;
         results_.delivered.push_back({found->second.record_id, found->second.change, found->second.hash});
         records_.erase(found);
     }
 
     void undelivered(uint64_t key, const std::string &kind, const http::HttpResponse &response, int attempts) {
-        auto found = records_.find(key);
+        auto found = pending_record(key);
         counters_.failed++;
         last_failure_ = describe_failure(response);
         (response.status == 0 ? transport_failures_ : other_failures_)++;
@@ -286,6 +309,7 @@ class DeliveryLoop {
     uint64_t next_key_ = 0;
     uint64_t next_tag_ = 0;
     int64_t last_seq_ = 0;
+    int64_t rows_read_ = 0;
     bool outbox_done_ = false;
     RecordResults results_;
     Clock::time_point last_flush_ = Clock::now();

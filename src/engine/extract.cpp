@@ -129,7 +129,7 @@ void refresh_record_errors(const MappingPlan &plan, int64_t run_id, int64_t null
 // Pass 2, as the model's owner: the selected records' values, rendered by
 // to_json(). A record that vanished or left the filter since pass 1 is not
 // sent now; the next run classifies it afresh.
-void fill_outbox(const MappingPlan &plan, std::optional<int64_t> limit) {
+int64_t fill_outbox(const MappingPlan &plan, std::optional<int64_t> limit) {
     const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
     std::string values;
     std::string columns;
@@ -151,7 +151,7 @@ void fill_outbox(const MappingPlan &plan, std::optional<int64_t> limit) {
                       " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)";
     if (limit)
         sql += " LIMIT " + std::to_string(*limit);
-    pg::execute(sql);
+    return static_cast<int64_t>(pg::execute(sql).processed);
 }
 
 }  // namespace
@@ -167,7 +167,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         checkpoint_unselected(plan);
         refresh_record_errors(plan, run_id, null_ids);
     }
-    fill_outbox(plan, outbox_limit);
+    counters.outbox = fill_outbox(plan, outbox_limit);
     {
         const pg::RoleScope as_owner(plan.model.owner, "pg_catalog", pg::RoleScope::Restriction::None);
         pg::execute(std::string("CREATE INDEX ON ") + kOutbox + " (seq)");
@@ -181,8 +181,9 @@ std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t after_seq, i
     for (size_t i = 0; i < plan.value_columns.size(); i++)
         columns += ", v" + std::to_string(i);
     const pg::Result result = pg::execute_catalog(
-        "SELECT seq::text, rid, chg, hash::text" + columns + " FROM " + kOutbox +
-            " WHERE seq > $1::bigint ORDER BY seq LIMIT $2::bigint",
+        // Qualified: a bare "seq" in ORDER BY would mean the text output column.
+        "SELECT o.seq::text, rid, chg, hash::text" + columns + " FROM " + kOutbox +
+            " AS o WHERE o.seq > $1::bigint ORDER BY o.seq LIMIT $2::bigint",
         {std::to_string(after_seq), std::to_string(limit)});
     std::vector<OutboxRow> rows;
     rows.reserve(result.rows.size());

@@ -20,6 +20,9 @@ struct RunCounters {
     int64_t succeeded = 0;
     int64_t failed = 0;
     int64_t requests = 0;
+    // Not stored: how many records went into the outbox, so delivery can
+    // check that it read every one of them.
+    int64_t outbox = 0;
 };
 
 // Marks runs of the mapping left 'running' by a process that is gone (the
