@@ -108,22 +108,31 @@ void checkpoint_unselected(const MappingPlan &plan) {
 // stay while their record still needs delivery.
 void refresh_record_errors(const MappingPlan &plan, int64_t run_id, int64_t null_ids) {
     const std::string mapping_id = std::to_string(plan.mapping.id);
-    pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint AND "
-                        "(kind = 'invalid' OR record_id IS NULL OR record_id NOT IN "
-                        "(SELECT rid FROM " + std::string(kChanges) + " WHERE selected))",
-                        {mapping_id});
-    if (null_ids > 0)
-        pg::execute_catalog(
-            "INSERT INTO reverse_etl.record_error_catalog (mapping_id, record_id, run_id, kind, error) "
-            "VALUES ($1::bigint, NULL, $2::bigint, 'invalid', $3)",
-            {mapping_id, std::to_string(run_id),
-             std::to_string(null_ids) + " record(s) have a NULL identifier (column \"" + plan.model.primary_key +
-                 "\")"});
-    pg::execute_catalog(
-        "INSERT INTO reverse_etl.record_error_catalog (mapping_id, record_id, run_id, kind, error) "
-        "SELECT $1::bigint, record_id, $2::bigint, 'invalid', "
-        "'identifier appears ' || copies || ' times in the model''s result' FROM " + std::string(kDuplicates),
-        {mapping_id, std::to_string(run_id)});
+    // Rows whose record no longer needs delivery: neither selected now nor
+    // invalid now. (NULL identifiers: the shared row goes when none is left.)
+    pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint AND "
+                        "CASE WHEN e.record_id IS NULL THEN $2::bigint = 0 "
+                        "ELSE e.record_id NOT IN (SELECT rid FROM " + std::string(kChanges) + " WHERE selected) "
+                        "AND e.record_id NOT IN (SELECT record_id FROM " + std::string(kDuplicates) + ") END",
+                        {mapping_id, std::to_string(null_ids)});
+    // Still invalid: keep when it was first seen, count this run.
+    const char *const upsert =
+        "INSERT INTO reverse_etl.record_error_catalog AS e (mapping_id, record_id, run_id, kind, error) "
+        "SELECT $1::bigint, i.record_id, $2::bigint, 'invalid', i.error FROM (%s) AS i(record_id, error) "
+        "ON CONFLICT (mapping_id, record_id) DO UPDATE SET run_id = EXCLUDED.run_id, kind = 'invalid', "
+        "change = NULL, error = EXCLUDED.error, http_status = NULL, payload = NULL, "
+        "attempts = e.attempts + 1, last_failed_at = pg_catalog.now()";
+    const std::string null_rows = "SELECT NULL::text, $3::text WHERE $4::bigint > 0";
+    const std::string duplicate_rows = "SELECT record_id, 'identifier appears ' || copies || "
+                                       "' times in the model''s result' FROM " + std::string(kDuplicates);
+    for (const std::string &rows : {null_rows, duplicate_rows}) {
+        std::string sql = upsert;
+        sql.replace(sql.find("%s"), 2, rows);
+        pg::execute_catalog(sql, {mapping_id, std::to_string(run_id),
+                                  std::to_string(null_ids) + " record(s) have a NULL identifier (column \"" +
+                                      plan.model.primary_key + "\")",
+                                  std::to_string(null_ids)});
+    }
 }
 
 // Pass 2, as the model's owner: the selected records' values, rendered by

@@ -89,10 +89,16 @@ std::string record_hash_sql(const MappingPlan &plan) {
     // The text form of a row of the sent columns: any change in what the
     // mapping sends changes it, a change elsewhere does not. Formatting
     // settings are pinned while it is computed (see pg::StableFormatting).
+    // Columns in name order, so that reordering the model's query keeps the
+    // hashes (and the checkpoint) valid.
+    std::vector<std::string> names;
+    for (const size_t column : plan.sent_columns)
+        names.push_back(plan.model.columns[column].name);
+    std::sort(names.begin(), names.end());
     std::string row;
-    for (const size_t column : plan.sent_columns) {
+    for (const std::string &name : names) {
         row += row.empty() ? "" : ", ";
-        row += "m." + quote_identifier(plan.model.columns[column].name);
+        row += "m." + quote_identifier(name);
     }
     const std::string text = row.empty() ? "''" : "ROW(" + row + ")::text";
     return "pg_catalog.hashtextextended(" + text + ", " + std::to_string(plan.hash_seed) + ")";
