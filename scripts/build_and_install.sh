@@ -22,4 +22,5 @@ if grep -q 'warning:' "$build_log"; then
     echo "build has compiler warnings" >&2
     exit 1
 fi
+scripts/check_symbol_clashes.sh reverse_etl.so
 make -s PG_CONFIG="${PG_CONFIG:-pg_config}" install >/dev/null

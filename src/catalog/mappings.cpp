@@ -57,7 +57,7 @@ std::vector<ModelColumn> as_model_columns(const ModelColumns &columns) {
 }
 
 void validate_fields(const std::string &fields_json, const ActionDef &action, const ModelColumns &columns) {
-    const JsonPtr fields = parse_json(fields_json, "fields");
+    const JsonPtr fields = parse_json_shape(fields_json, "fields");
     validate_field_mapping(fields.get(), action, as_model_columns(columns));
 }
 

@@ -74,7 +74,7 @@ void check_mappings_fit(const std::string &model_name, const std::vector<Mapping
                         const ModelColumns &columns) {
     const std::vector<std::string> names = column_names(columns);
     for (const MappingRow &mapping : mappings) {
-        const JsonPtr fields = parse_json(mapping.fields_json, "fields");
+        const JsonPtr fields = parse_json_shape(mapping.fields_json, "fields");
         for (const std::string &column : referenced_columns(fields.get())) {
             if (std::find(names.begin(), names.end(), column) == names.end())
                 throw Error(sqlstate::kUndefinedColumn,

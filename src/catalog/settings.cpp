@@ -321,7 +321,7 @@ void validate_settings(const DestinationType &type, const json_t *settings,
 }
 
 JsonPtr merge_settings(const json_t *current, const json_t *patch) {
-    JsonPtr merged = current ? deep_copy(current) : adopt_json(json_object());
+    JsonPtr merged = current ? deep_copy(current) : new_json_object();
     if (!json_is_object(merged.get()))
         throw Error(sqlstate::kInternalError, "stored settings are not a JSON object");
     if (patch == nullptr)

@@ -84,6 +84,10 @@ class RequestBuilder {
     // any secret setting's text in the URL or other headers become "********". The
     // body is left alone: definitions cannot put secret settings in bodies.
     http::HttpRequest masked(const http::HttpRequest &request) const;
+    // Any text with every secret setting's value (raw or percent-encoded)
+    // replaced by "********": for what a destination echoes back in errors,
+    // which run history and record errors keep.
+    std::string redact(const std::string &text) const { return mask_secret_texts(text); }
 
   private:
     struct Extra {

@@ -49,13 +49,15 @@ std::vector<catalog::ModelColumn> model_columns(const MappingPlan &plan) {
     return columns;
 }
 
-std::string describe_failure(const http::HttpResponse &response) {
+// What went wrong, for run history and record errors: secrets the
+// destination echoed back are masked before anything is stored.
+std::string describe_failure(const http::HttpResponse &response, const destinations::RequestBuilder &requests) {
     if (response.status == 0)
-        return response.transport_error.empty() ? "no response" : response.transport_error;
+        return requests.redact(response.transport_error.empty() ? "no response" : response.transport_error);
     std::string text = "HTTP " + std::to_string(response.status);
     if (!response.body.empty())
         text += ": " + response.body.substr(0, kErrorBodyChars);
-    return text;
+    return requests.redact(text);
 }
 
 bool is_retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
@@ -64,7 +66,7 @@ class DeliveryLoop {
   public:
     DeliveryLoop(const MappingPlan &plan, int64_t run_id, const std::string &synced_at, RunCounters &counters)
         : plan_(plan), run_id_(run_id), counters_(counters),
-          payloads_(plan.fields.get(), plan.action, model_columns(plan)),
+          payloads_(plan.mapping.fields_json, plan.action, model_columns(plan)),
           requests_(plan.type, plan.action, plan.settings.get()), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {}
 
@@ -101,10 +103,8 @@ class DeliveryLoop {
   private:
     http::ClientOptions client_options() const {
         http::ClientOptions options = client_options_from_settings();
-        if (const auto timeout = requests_.timeout_interval()) {
-            if (const auto usec = pg::parse_interval_usec(*timeout); usec && *usec > 0)
-                options.request_timeout_ms = static_cast<long>(*usec / 1000);
-        }
+        if (plan_.destination_timeout_ms)
+            options.request_timeout_ms = *plan_.destination_timeout_ms;
         return options;
     }
 
@@ -210,7 +210,7 @@ class DeliveryLoop {
             for (const uint64_t key : keys)
                 delivered(key);
         } else if (status == 401 || status == 403) {
-            fatal_ = "destination refused the credentials: " + describe_failure(response);
+            fatal_ = "destination refused the credentials: " + describe_failure(response, requests_);
             for (const uint64_t key : keys)
                 undelivered(key, "rejected", response, completion.attempts);
             ready_.clear();
@@ -267,7 +267,7 @@ class DeliveryLoop {
     void undelivered(uint64_t key, const std::string &kind, const http::HttpResponse &response, int attempts) {
         auto found = pending_record(key);
         counters_.failed++;
-        last_failure_ = describe_failure(response);
+        last_failure_ = describe_failure(response, requests_);
         (response.status == 0 ? transport_failures_ : other_failures_)++;
         std::optional<long> status;
         if (response.status != 0)

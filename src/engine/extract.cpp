@@ -15,6 +15,16 @@ const char *const kOutbox = "pg_temp.reverse_etl_outbox";
 
 int64_t count_of(const pg::Result &result) { return std::stoll(result.scalar()); }
 
+// Errors of the model's own query name the model, as create_model's do.
+template <typename Body>
+auto with_model_name(const MappingPlan &plan, Body &&body) -> decltype(body()) {
+    try {
+        return body();
+    } catch (const Error &error) {
+        throw error.with_message("model " + quote_identifier(plan.model.name) + ": " + error.message());
+    }
+}
+
 std::string outbox_value_columns(const MappingPlan &plan) {
     std::string columns;
     for (size_t i = 0; i < plan.value_columns.size(); i++)
@@ -29,7 +39,7 @@ void create_work_tables(const MappingPlan &plan) {
     drop_work_tables();
     pg::execute(std::string("CREATE TEMP TABLE reverse_etl_current (record_id text, hash bigint)"));
     pg::execute(std::string("CREATE TEMP TABLE reverse_etl_duplicates (record_id text, copies bigint)"));
-    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_changes (rid text, chg text, selected boolean)"));
+    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_changes (rid text, chg text, hash bigint, selected boolean)"));
     pg::execute("CREATE TEMP TABLE reverse_etl_outbox (seq bigint, rid text, chg text, hash bigint" +
                 outbox_value_columns(plan) + ")");
 }
@@ -38,8 +48,10 @@ void create_work_tables(const MappingPlan &plan) {
 // record, its identifier and the hash of the values the mapping sends.
 void hash_model(const MappingPlan &plan) {
     const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
-    pg::execute(std::string("INSERT INTO ") + kCurrent + " (record_id, hash) SELECT " + record_id_sql(plan) + ", " +
-                record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
+    with_model_name(plan, [&] {
+        pg::execute(std::string("INSERT INTO ") + kCurrent + " (record_id, hash) SELECT " + record_id_sql(plan) +
+                    ", " + record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
+    });
 }
 
 // NULL identifiers and identifiers seen more than once are invalid records:
@@ -53,8 +65,9 @@ int64_t set_aside_invalid(RunCounters &counters) {
                         " WHERE record_id IS NOT NULL GROUP BY record_id HAVING count(*) > 1");
     const int64_t duplicated = count_of(
         pg::execute_catalog(std::string("SELECT coalesce(sum(copies), 0)::bigint FROM ") + kDuplicates));
-    pg::execute_catalog(std::string("DELETE FROM ") + kCurrent + " c WHERE c.record_id IS NULL OR c.record_id IN " +
-                        "(SELECT record_id FROM " + kDuplicates + ")");
+    if (null_ids + duplicated > 0)
+        pg::execute_catalog(std::string("DELETE FROM ") + kCurrent + " c WHERE c.record_id IS NULL OR c.record_id IN " +
+                            "(SELECT record_id FROM " + kDuplicates + ")");
     counters.invalid = null_ids + duplicated;
     return null_ids;
 }
@@ -76,13 +89,13 @@ std::string selected_sql(const MappingPlan &plan) {
 // The diff, done by PostgreSQL: a full hash join of the model's hashes and the
 // checkpoint. Identifiers set aside as duplicates are not taken as deletions.
 void classify(const MappingPlan &plan, RunCounters &counters) {
-    pg::execute_catalog(std::string("INSERT INTO ") + kChanges + " (rid, chg) " +
-                        "SELECT coalesce(c.record_id, k.record_id), "
+    pg::execute_catalog(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, selected) " +
+                        "SELECT d.rid, d.chg, d.hash, " + selected_sql(plan) + " FROM (SELECT coalesce(c.record_id, k.record_id) AS rid, c.hash, "
                         "CASE WHEN k.record_id IS NULL THEN 'added' WHEN c.record_id IS NULL THEN 'deleted' "
-                        "ELSE 'updated' END FROM " + kCurrent + " c FULL JOIN " + plan.checkpoint_table +
+                        "ELSE 'updated' END AS chg FROM " + kCurrent + " c FULL JOIN " + plan.checkpoint_table +
                         " k ON k.record_id = c.record_id WHERE c.hash IS DISTINCT FROM k.hash AND "
-                        "(c.record_id IS NOT NULL OR k.record_id NOT IN (SELECT record_id FROM " + kDuplicates + "))");
-    pg::execute_catalog(std::string("UPDATE ") + kChanges + " SET selected = " + selected_sql(plan));
+                        "(c.record_id IS NOT NULL OR k.record_id NOT IN (SELECT record_id FROM " + kDuplicates +
+                        "))) AS d");
     const pg::Result counts = pg::execute_catalog(
         std::string("SELECT count(*) FILTER (WHERE chg = 'added'), count(*) FILTER (WHERE chg = 'updated'), "
                     "count(*) FILTER (WHERE chg = 'deleted'), count(*) FILTER (WHERE selected) FROM ") + kChanges);
@@ -96,9 +109,8 @@ void classify(const MappingPlan &plan, RunCounters &counters) {
 // Changes the sync mode does not send still move the checkpoint: a mapping of
 // added records does not resend a record when it changes later.
 void checkpoint_unselected(const MappingPlan &plan) {
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) SELECT c.rid, cur.hash FROM " +
-                        kChanges + " c JOIN " + kCurrent + " cur ON cur.record_id = c.rid "
-                        "WHERE NOT c.selected AND c.chg <> 'deleted' "
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) SELECT c.rid, c.hash FROM " +
+                        kChanges + " c WHERE NOT c.selected AND c.chg <> 'deleted' "
                         "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash");
     pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " k USING " + kChanges +
                         " c WHERE c.rid = k.record_id AND NOT c.selected AND c.chg = 'deleted'");
@@ -137,7 +149,9 @@ void refresh_record_errors(const MappingPlan &plan, int64_t run_id, int64_t null
 
 // Pass 2, as the model's owner: the selected records' values, rendered by
 // to_json(). A record that vanished or left the filter since pass 1 is not
-// sent now; the next run classifies it afresh.
+// sent now; the next run classifies it afresh. The hash checkpointed is pass
+// 1's: if the record changed in between, the next run sees the new hash
+// differ and sends it again (at least once, never lost).
 int64_t fill_outbox(const MappingPlan &plan, std::optional<int64_t> limit) {
     const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
     std::string values;
@@ -154,13 +168,13 @@ int64_t fill_outbox(const MappingPlan &plan, std::optional<int64_t> limit) {
         values += ", " + expression;
     }
     std::string sql = std::string("INSERT INTO ") + kOutbox + " (seq, rid, chg, hash" + columns + ") " +
-                      "SELECT pg_catalog.row_number() OVER (), c.rid, c.chg, CASE WHEN c.chg = 'deleted' THEN NULL "
-                      "ELSE " + record_hash_sql(plan) + " END" + values + " FROM " + kChanges + " c LEFT JOIN " +
+                      "SELECT pg_catalog.row_number() OVER (), c.rid, c.chg, c.hash" + values + " FROM " + kChanges +
+                      " c LEFT JOIN " +
                       filtered_model_sql(plan, "m") + " ON c.chg <> 'deleted' AND " + record_id_sql(plan) +
                       " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)";
     if (limit)
         sql += " LIMIT " + std::to_string(*limit);
-    return static_cast<int64_t>(pg::execute(sql).processed);
+    return with_model_name(plan, [&] { return static_cast<int64_t>(pg::execute(sql).processed); });
 }
 
 }  // namespace
@@ -170,8 +184,12 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     RunCounters counters;
     create_work_tables(plan);
     hash_model(plan);
+    // Temporary tables get no autovacuum: without statistics the planner
+    // takes a million-row table for a small one and sorts instead of hashing.
+    pg::execute_catalog(std::string("ANALYZE ") + kCurrent);
     const int64_t null_ids = set_aside_invalid(counters);
     classify(plan, counters);
+    pg::execute_catalog(std::string("ANALYZE ") + kChanges);
     if (!dry_run) {
         checkpoint_unselected(plan);
         refresh_record_errors(plan, run_id, null_ids);

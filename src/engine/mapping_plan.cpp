@@ -5,6 +5,8 @@
 #include "catalog/field_mapping.hpp"
 #include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
+#include "destinations/request_builder.hpp"
+#include "pg/time_support.hpp"
 #include "pg/query_analysis.hpp"
 
 namespace reverse_etl::engine {
@@ -42,7 +44,7 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
         throw Error(sqlstate::kUndefinedObject, "destination type " + catalog::quoted(plan.type.type) +
                                                      " has no action " + catalog::quoted(plan.mapping.action));
     plan.action = *action;
-    plan.fields = parse_json(plan.mapping.fields_json, "fields");
+    plan.fields = parse_json_shape(plan.mapping.fields_json, "fields");
     plan.settings = parse_json(plan.destination.settings_json, "settings");
 
     for (const std::string &column : catalog::referenced_columns(plan.fields.get()))
@@ -58,6 +60,11 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     plan.hash_seed = static_cast<int64_t>(stable_hash(plan.mapping.fields_json));
     select_changes(plan);
     plan.checkpoint_table = catalog::checkpoint_table(plan.mapping.id);
+    const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
+    if (const auto &timeout = requests.timeout_interval()) {
+        if (const auto usec = pg::parse_interval_usec(*timeout); usec && *usec > 0)
+            plan.destination_timeout_ms = static_cast<long>(*usec / 1000);
+    }
     return plan;
 }
 
@@ -107,8 +114,10 @@ std::string record_hash_sql(const MappingPlan &plan) {
 std::string value_json_sql(const MappingPlan &plan, size_t value_index) {
     const pg::ResultColumn &column = plan.model.columns[plan.value_columns[value_index]];
     const std::string reference = "m." + quote_identifier(column.name);
+    // encode() breaks base64 into 76-character lines; the SPEC's base64 has none.
     if (column.type == "bytea")
-        return "pg_catalog.to_json(pg_catalog.encode(" + reference + ", 'base64'))::text";
+        return "pg_catalog.to_json(pg_catalog.translate(pg_catalog.encode(" + reference +
+               ", 'base64'), E'\\n', ''))::text";
     return "pg_catalog.to_json(" + reference + ")::text";
 }
 

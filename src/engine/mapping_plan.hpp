@@ -38,9 +38,12 @@ struct MappingPlan {
     bool sends_deleted = false;
 
     std::string checkpoint_table;           // schema-qualified
+    // The destination's own request timeout setting, when it has one.
+    std::optional<long> destination_timeout_ms;
 };
 
 // Loads the mapping by id (as stored; visibility is the caller's business).
+// Runs inside a transaction (it reads the catalog and parses intervals).
 MappingPlan load_mapping_plan(int64_t mapping_id);
 
 // SQL expressions over the model row aliased `m`.

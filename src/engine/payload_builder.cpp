@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/error.hpp"
+#include "common/json.hpp"
 #include "common/json_text.hpp"
 
 namespace reverse_etl::engine {
@@ -171,15 +172,17 @@ class Compiler {
   public:
     Compiler(CompiledMapping &plan, const ActionDef &action) : plan_(plan), action_(action) {}
 
-    // `inherited`: the sync_nulls of the enclosing object spec (true at the top).
-    Member member(const std::string &key, const ValueSpec &spec, const std::string &where,
-                  bool inherited) {
+    // `written`: the spec as the fields text writes it, where static values are
+    // read (nullptr when absent). `inherited`: the sync_nulls of the enclosing
+    // object spec (true at the top).
+    Member member(const std::string &key, const ValueSpec &spec, const JsonValue *written,
+                  const std::string &where, bool inherited) {
         const bool sync_nulls = spec.sync_nulls.value_or(inherited);
         Member compiled;
         compiled.key = key;
         compiled.key_json = key_json(key);
         compiled.omit_null = omits_null(sync_nulls);
-        compiled.node = node(spec, where, sync_nulls);
+        compiled.node = node(spec, written, where, sync_nulls);
         plan_.fixed_bytes += compiled.key_json.size() + 1;
         return compiled;
     }
@@ -187,7 +190,8 @@ class Compiler {
   private:
     bool omits_null(bool sync_nulls) const { return !action_.nulls_allowed || !sync_nulls; }
 
-    Node node(const ValueSpec &spec, const std::string &where, bool sync_nulls) {
+    Node node(const ValueSpec &spec, const JsonValue *written, const std::string &where,
+              bool sync_nulls) {
         Node compiled;
         compiled.kind = spec.kind;
         compiled.meta = spec.meta;
@@ -197,38 +201,56 @@ class Compiler {
         case ValueKind::SelectObject:
         case ValueKind::SelectArray: compiled.column = column(spec.column, where); break;
         case ValueKind::Value:
-            set_static(spec.value.get(), compiled.static_json, compiled.static_null);
+            set_static(member_of(written, "value"), where, compiled.static_json,
+                       compiled.static_null);
             break;
         case ValueKind::Template: compiled.pieces = pieces(spec.parts, where); break;
-        case ValueKind::Object:
+        case ValueKind::Object: {
+            const JsonValue *entries = member_of(written, "object");
             for (const NamedValueSpec &entry : spec.entries)
-                compiled.members.push_back(
-                    member(entry.key, entry.spec, where + "." + entry.key, sync_nulls));
+                compiled.members.push_back(member(entry.key, entry.spec,
+                                                  member_of(entries, entry.key),
+                                                  where + "." + entry.key, sync_nulls));
             break;
-        case ValueKind::Array:
+        }
+        case ValueKind::Array: {
             compiled.column = column(spec.column, where);
+            const JsonValue *items = member_of(written, "items");
             for (const ArrayItemSpec &item : spec.items)
-                compiled.items.push_back(this->item(item, sync_nulls));
+                compiled.items.push_back(this->item(item, member_of(items, item.key),
+                                                    where + "[]." + item.key, sync_nulls));
             break;
+        }
         case ValueKind::Meta: break;
         }
         return compiled;
     }
 
-    ItemNode item(const ArrayItemSpec &spec, bool inherited) {
+    ItemNode item(const ArrayItemSpec &spec, const JsonValue *written, const std::string &where,
+                  bool inherited) {
         ItemNode compiled;
         compiled.key_json = key_json(spec.key);
         compiled.prop = spec.prop;
         compiled.omit_null = omits_null(spec.sync_nulls.value_or(inherited));
         if (spec.prop.empty())
-            set_static(spec.value.get(), compiled.static_json, compiled.static_null);
+            set_static(member_of(written, "value"), where, compiled.static_json,
+                       compiled.static_null);
         return compiled;
     }
 
-    void set_static(const json_t *value, std::string &json, bool &is_null) {
-        // Through JsonValue, not jansson's dump, so reals print as their shortest form.
-        json = to_json_text(json_value_from_jansson(value));
-        is_null = json_is_null(value);
+    // The member `key` of a written object; nullptr when `object` is absent or has none.
+    static const JsonValue *member_of(const JsonValue *object, std::string_view key) {
+        return object ? object->member(key) : nullptr;
+    }
+
+    // From the text's DOM, not the spec's jansson value, which has lost digits.
+    void set_static(const JsonValue *value, const std::string &where, std::string &json,
+                    bool &is_null) {
+        if (!value)
+            throw Error(sqlstate::kInternalError,
+                        "the fields text has no static value for field " + quoted(where));
+        json = to_json_text(*value);
+        is_null = value->is_null();
         plan_.fixed_bytes += json.size();
     }
 
@@ -295,14 +317,19 @@ void compile_requirements(CompiledMapping &plan, const ActionDef &action) {
     }
 }
 
-CompiledMapping compile(const json_t *fields, const ActionDef &action,
+// The fields text is parsed once, into a DOM that keeps numbers as written: static
+// values come from it, and field_mapping's spec tree from its jansson copy.
+CompiledMapping compile(const std::string &fields_text, const ActionDef &action,
                         const std::vector<ModelColumn> &columns) {
+    const JsonValue written = parse_json_text(fields_text);
+    const JsonPtr fields = jansson_shape_of(written);
     CompiledMapping plan;
     for (const ModelColumn &column : columns)
         plan.columns.push_back(column_info(column));
     Compiler compiler(plan, action);
-    for (const NamedValueSpec &field : catalog::parse_field_mapping(fields))
-        plan.fields.push_back(compiler.member(field.key, field.spec, field.key, true));
+    for (const NamedValueSpec &field : catalog::parse_field_mapping(fields.get()))
+        plan.fields.push_back(
+            compiler.member(field.key, field.spec, written.member(field.key), field.key, true));
     compile_requirements(plan, action);
     if (action.max_record_bytes > 0)
         plan.max_record_bytes = static_cast<std::size_t>(action.max_record_bytes);
@@ -651,9 +678,9 @@ std::size_t estimated_size(const CompiledMapping &plan, const RecordValues &reco
 
 // ---------------------------------------------------------------------------
 
-PayloadBuilder::PayloadBuilder(const json_t *fields, const ActionDef &action,
+PayloadBuilder::PayloadBuilder(const std::string &fields_text, const ActionDef &action,
                                const std::vector<ModelColumn> &columns)
-    : plan_(std::make_unique<const CompiledMapping>(compile(fields, action, columns))) {}
+    : plan_(std::make_unique<const CompiledMapping>(compile(fields_text, action, columns))) {}
 
 PayloadBuilder::~PayloadBuilder() = default;
 PayloadBuilder::PayloadBuilder(PayloadBuilder &&) noexcept = default;

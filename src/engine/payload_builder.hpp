@@ -11,8 +11,6 @@
 #include <string>
 #include <vector>
 
-#include <jansson.h>
-
 #include "catalog/destination_type.hpp"
 #include "catalog/field_mapping.hpp"
 
@@ -45,9 +43,11 @@ struct BuiltPayload {
 
 class PayloadBuilder {
   public:
-    // `fields` is the mapping's (validated) fields object. Throws Error 22023 if it
-    // is malformed and 42703 if it names a column that is not in `columns`.
-    PayloadBuilder(const json_t *fields, const catalog::ActionDef &action,
+    // `fields_text` is the JSON text of the mapping's (validated) fields object;
+    // static values ({"value": ...}) are sent as that text writes them, numbers
+    // digit for digit. Throws Error 22P02 if the text is not JSON, 22023 if the
+    // object is malformed and 42703 if it names a column that is not in `columns`.
+    PayloadBuilder(const std::string &fields_text, const catalog::ActionDef &action,
                    const std::vector<catalog::ModelColumn> &columns);
     ~PayloadBuilder();
     PayloadBuilder(PayloadBuilder &&) noexcept;

@@ -106,7 +106,7 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
     std::vector<catalog::ModelColumn> columns;
     for (const pg::ResultColumn &column : plan.model.columns)
         columns.push_back({column.name, column.type});
-    const PayloadBuilder payloads(plan.fields.get(), plan.action, columns);
+    const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, columns);
     RecordValues values{record.record_id, "added", {}};
     values.json_values.resize(plan.model.columns.size());
     for (size_t i = 0; i < plan.value_columns.size(); i++)

@@ -105,11 +105,13 @@ void wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *queue) {
     (void) WaitForBackgroundWorkerShutdown(handle);
 }
 
-WorkerResult start_and_wait(const SyncWorkerArgs &base_args) {
+// Runs under pg_guard: no C++ object with a destructor lives in this frame.
+WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const char *allowed_hosts) {
     const Size queue_offset = MAXALIGN(sizeof(SyncWorkerShared));
     dsm_segment *segment = dsm_create(queue_offset + worker::kMessageQueueBytes, 0);
     auto *shared = static_cast<SyncWorkerShared *>(dsm_segment_address(segment));
     std::memset(shared, 0, sizeof(*shared));
+    strlcpy(shared->allowed_hosts, allowed_hosts, sizeof(shared->allowed_hosts));
     shm_mq *mq = shm_mq_create(reinterpret_cast<char *>(shared) + queue_offset, worker::kMessageQueueBytes);
     shm_mq_set_receiver(mq, MyProc);
     shm_mq_handle *queue = shm_mq_attach(mq, segment, nullptr);
@@ -146,7 +148,12 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     args.max_concurrent_requests = max_concurrent_requests();
     args.request_timeout_ms = static_cast<int32_t>(request_timeout_ms());
     args.max_request_attempts = max_request_attempts();
-    const WorkerResult result = pg_guard([&] { return start_and_wait(args); });
+    const std::string hosts = allowed_hosts();
+    if (hosts.size() >= sizeof(SyncWorkerShared::allowed_hosts))
+        throw Error("54000", "reverse_etl.allowed_hosts is too long for sync()",
+                    "It has " + std::to_string(hosts.size()) + " characters; at most " +
+                        std::to_string(sizeof(SyncWorkerShared::allowed_hosts) - 1) + " fit.");
+    const WorkerResult result = pg_guard([&] { return start_and_wait(args, hosts.c_str()); });
     switch (result.outcome) {
     case SyncOutcome::Finished: return result.run_id;
     case SyncOutcome::MappingBusy:

@@ -50,6 +50,14 @@ void pin_formatting() {
     SetConfigOption("client_min_messages", "notice", PGC_USERSET, PGC_S_SESSION);
 }
 
+// The run's work tables are temporary: give them room in local buffers (they
+// are private to this process and gone with it) and the diff's hash join
+// enough memory not to spill. Both only for this worker's session.
+void size_work_memory() {
+    SetConfigOption("temp_buffers", "256MB", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("work_mem", "64MB", PGC_USERSET, PGC_S_SESSION);
+}
+
 void apply_caller_settings(const SyncWorkerArgs &args) {
     const struct {
         const char *name;
@@ -106,7 +114,10 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     SyncWorkerShared *shared = args.dsm_handle != 0 ? attach_to_waiting_call(args.dsm_handle) : nullptr;
     BackgroundWorkerInitializeConnectionByOid(args.database, args.role, 0);
     pin_formatting();
+    size_work_memory();
     apply_caller_settings(args);
+    if (shared != nullptr && shared->allowed_hosts[0] != '\0')
+        SetConfigOption("reverse_etl.allowed_hosts", shared->allowed_hosts, PGC_SUSET, PGC_S_SESSION);
     char application_name[NAMEDATALEN];
     snprintf(application_name, sizeof(application_name), "reverse_etl sync %lld",
              static_cast<long long>(args.mapping_id));

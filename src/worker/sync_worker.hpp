@@ -32,6 +32,9 @@ struct SyncWorkerShared {
     SyncOutcome outcome;
     int64_t run_id;        // the run, or the one already running when busy
     char message[1024];    // why the run could not start
+    // The caller's reverse_etl.allowed_hosts (too long for bgw_extra); a
+    // superuser may have narrowed it for the session.
+    char allowed_hosts[1024];
 };
 
 constexpr uint64_t kMessageQueueBytes = 64 * 1024;
