@@ -50,12 +50,12 @@ void pin_formatting() {
     SetConfigOption("client_min_messages", "notice", PGC_USERSET, PGC_S_SESSION);
 }
 
-// The run's work tables are temporary: give them room in local buffers (they
-// are private to this process and gone with it) and the diff's hash join
-// enough memory not to spill. Both only for this worker's session.
+// The run's work tables are temporary and the diff is a hash join: give both
+// some memory, but a fixed amount, so a worker's private memory does not grow
+// with the model (local buffers and hash tables count against the process).
 void size_work_memory() {
-    SetConfigOption("temp_buffers", "256MB", PGC_USERSET, PGC_S_SESSION);
-    SetConfigOption("work_mem", "64MB", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("temp_buffers", "32MB", PGC_USERSET, PGC_S_SESSION);
+    SetConfigOption("work_mem", "32MB", PGC_USERSET, PGC_S_SESSION);
 }
 
 void apply_caller_settings(const SyncWorkerArgs &args) {
