@@ -5,6 +5,7 @@
 #include "catalog/settings.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "pg/launcher_signal.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 #include "pg/time_support.hpp"
@@ -64,6 +65,8 @@ void set_destination_enabled(const std::string &name, bool enabled) {
         "WHERE destination_id = $1::bigint",
         {std::to_string(destination.id), enabled ? "true" : "false"});
     refresh_next_runs_of_destination(destination.id);
+    if (enabled)
+        pg::wake_launcher_at_commit();
 }
 
 void drop_destination(const std::string &name, bool cascade) {

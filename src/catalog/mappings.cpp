@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "pg/filter_check.hpp"
+#include "pg/launcher_signal.hpp"
 #include "pg/messages.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
@@ -204,6 +205,8 @@ void set_mapping_enabled(const std::string &name, bool enabled) {
         {std::to_string(mapping.id), enabled ? "true" : "false"});
     mapping.enabled = enabled;
     refresh_next_run_at(mapping);
+    if (enabled)
+        pg::wake_launcher_at_commit();
 }
 
 std::string duplicate_mapping(const std::string &name, const std::optional<std::string> &new_name) {
@@ -277,6 +280,13 @@ std::vector<ColumnSuggestion> suggest_mappings(const std::string &model_name, co
     for (const FieldSpec &field : action.fields)
         fields.push_back(field.key);
     return suggest_columns(fields, columns);
+}
+
+std::optional<int64_t> next_scheduled_run(const std::string &schedule_text, const std::string &timezone,
+                                          int64_t started_at) {
+    const Schedule schedule = parse(schedule_text);
+    const auto calendar = pg::make_calendar(timezone);
+    return next_run_after(schedule, started_at, *calendar);
 }
 
 std::vector<int64_t> next_run_times(const std::string &schedule_text, const std::string &timezone, int64_t after,

@@ -49,6 +49,12 @@ void drop_dependent_mappings(const std::string &kind, const std::string &name,
 // Recomputes next_run_at of every mapping of a destination (after enable/disable).
 void refresh_next_runs_of_destination(int64_t destination_id);
 
+// When a scheduled mapping runs next, given that a run of it starts at
+// `started_at`: one interval later, or the schedule's next fire time after it.
+// nullopt for manual and dbt.
+std::optional<int64_t> next_scheduled_run(const std::string &schedule, const std::string &timezone,
+                                          int64_t started_at);
+
 // The next `count` fire times of a schedule after `after` (TimestampTz values).
 std::vector<int64_t> next_run_times(const std::string &schedule, const std::string &timezone, int64_t after,
                                     int count);

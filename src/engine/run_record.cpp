@@ -36,11 +36,12 @@ void fail_interrupted_runs(int64_t mapping_id) {
 int64_t start_run(int64_t mapping_id, const std::string &trigger, int64_t queued_run_id) {
     const std::string pid = std::to_string(getpid());
     if (queued_run_id != 0) {
-        pg::execute_catalog(
+        // Only a run still queued: another worker may have taken it already.
+        const pg::Result started = pg::execute_catalog(
             "UPDATE reverse_etl.run_catalog SET status = 'running', phase = 'starting', pid = $2::int, "
-            "started_at = pg_catalog.now() WHERE run_id = $1::bigint",
+            "started_at = pg_catalog.now() WHERE run_id = $1::bigint AND status = 'queued' RETURNING run_id",
             {std::to_string(queued_run_id), pid});
-        return queued_run_id;
+        return started.empty() ? 0 : queued_run_id;
     }
     const pg::Result result = pg::execute_catalog(
         "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status, phase, pid, started_at) "

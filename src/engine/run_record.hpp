@@ -28,7 +28,8 @@ struct RunCounters {
 // Marks runs of the mapping left 'running' by a process that is gone (the
 // caller holds the mapping's run lock, so no live run can be among them).
 void fail_interrupted_runs(int64_t mapping_id);
-// A new running run, or the queued run `queued_run_id` now running.
+// A new running run, or the queued run `queued_run_id` now running (0 when
+// that run is no longer queued).
 int64_t start_run(int64_t mapping_id, const std::string &trigger, int64_t queued_run_id);
 void set_phase(int64_t run_id, const std::string &phase);
 void save_counters(int64_t run_id, const RunCounters &counters);

@@ -138,6 +138,10 @@ SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queu
             result.run_id = *busy_with;
             return result;
         }
+        if (state.run_id == 0) {  // the queued run was started by another worker
+            result.outcome = RunOutcome::Finished;
+            return result;
+        }
     } catch (const Error &error) {
         result.message = error.message();
         return result;

@@ -11,6 +11,9 @@ int request_timeout_setting = 30000;  // milliseconds (GUC_UNIT_MS)
 int max_request_attempts_setting = 5;
 char *allowed_hosts_setting = nullptr;
 char *history_retention_setting = nullptr;
+char *database_setting = nullptr;
+int max_parallel_syncs_setting = 2;
+int naptime_setting = 10000;  // milliseconds
 
 }  // namespace
 
@@ -30,6 +33,15 @@ void define_settings() {
                                nullptr, &allowed_hosts_setting, "*", PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomStringVariable("reverse_etl.history_retention", "How long run history is kept.", nullptr,
                                &history_retention_setting, "30 days", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("reverse_etl.max_parallel_syncs", "Syncs the launcher runs at once.", nullptr,
+                            &max_parallel_syncs_setting, 2, 1, 64, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("reverse_etl.naptime", "How often the launcher checks for due work.",
+                            "request_sync() and enabling a mapping wake it at once.", &naptime_setting, 10000,
+                            100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    // Read by the launcher, which starts with the postmaster; defined in every
+    // process so that postgresql.conf may set it whether or not it is used.
+    DefineCustomStringVariable("reverse_etl.database", "Database whose mappings the launcher schedules.", nullptr,
+                               &database_setting, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("reverse_etl");
 }
 
@@ -38,5 +50,8 @@ long request_timeout_ms() { return request_timeout_setting; }
 int max_request_attempts() { return max_request_attempts_setting; }
 std::string allowed_hosts() { return allowed_hosts_setting ? allowed_hosts_setting : "*"; }
 std::string history_retention() { return history_retention_setting ? history_retention_setting : "30 days"; }
+std::string launcher_database() { return database_setting ? database_setting : "postgres"; }
+int max_parallel_syncs() { return max_parallel_syncs_setting; }
+int naptime_ms() { return naptime_setting; }
 
 }  // namespace reverse_etl::pg

@@ -13,5 +13,8 @@ long request_timeout_ms();
 int max_request_attempts();
 std::string allowed_hosts();
 std::string history_retention();  // interval text
+std::string launcher_database();
+int max_parallel_syncs();
+int naptime_ms();
 
 }  // namespace reverse_etl::pg

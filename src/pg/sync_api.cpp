@@ -4,7 +4,10 @@
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
+#include "engine/scheduler.hpp"
 #include "engine/sync_run.hpp"
+#include "pg/guc.hpp"
+#include "pg/launcher_signal.hpp"
 #include "pg/args.hpp"
 #include "pg/error_crossing.hpp"
 #include "pg/role_scope.hpp"
@@ -143,4 +146,39 @@ REVERSE_ETL_FUNCTION(reverse_etl_send_test_record) {
         document = engine::send_test_record(mapping.id, record_id);
     }
     return pg::jsonb_datum(document);
+}
+
+REVERSE_ETL_FUNCTION(reverse_etl_request_sync) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    int64_t run_id = 0;
+    {
+        const pg::SpiConnection spi;
+        const SyncTarget target = find_target(name);
+        if (!target.destination.enabled)
+            throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                        "destination " + catalog::quoted(target.destination.name) + " is disabled",
+                        "A disabled destination never syncs.", "Enable it with reverse_etl.enable_destination().");
+        run_id = engine::request_run(target.mapping.id, "manual");
+        pg::wake_launcher_at_commit();
+    }
+    PG_RETURN_INT64(run_id);
+}
+
+REVERSE_ETL_FUNCTION(reverse_etl_run_due_syncs) {
+    int started = 0;
+    {
+        const pg::SpiConnection spi;
+        engine::queue_due_runs("pg_cron");
+        const pg::Result running = pg::execute_catalog(
+            "SELECT count(*)::text FROM reverse_etl.run_catalog WHERE status = 'running'");
+        const int free_slots = pg::max_parallel_syncs() - std::stoi(running.scalar());
+        for (const engine::StartableRun &run : engine::startable_runs(free_slots)) {
+            pg::DeferredStart start{run.role, run.mapping_id, run.run_id, {0}};
+            strlcpy(start.trigger, run.trigger.c_str(), sizeof(start.trigger));
+            if (!pg::start_worker_at_commit(start))
+                break;
+            started++;
+        }
+    }
+    PG_RETURN_INT32(started);
 }

@@ -6,6 +6,7 @@
 #include "pg/error_crossing.hpp"
 #include "pg/guc.hpp"
 #include "worker/sync_worker.hpp"
+#include "worker/sync_worker_start.hpp"
 
 extern "C" {
 #include "libpq/pqformat.h"
@@ -49,18 +50,7 @@ void relay_message(StringInfoData *message) {
 
 BackgroundWorkerHandle *register_worker(const SyncWorkerArgs &args) {
     BackgroundWorker worker;
-    std::memset(&worker, 0, sizeof(worker));
-    worker.bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
-    worker.bgw_start_time = BgWorkerStart_RecoveryFinished;
-    worker.bgw_restart_time = BGW_NEVER_RESTART;
-    strlcpy(worker.bgw_library_name, "reverse_etl", sizeof(worker.bgw_library_name));
-    strlcpy(worker.bgw_function_name, "reverse_etl_sync_worker_main", sizeof(worker.bgw_function_name));
-    snprintf(worker.bgw_name, sizeof(worker.bgw_name), "reverse_etl sync of mapping %lld",
-             static_cast<long long>(args.mapping_id));
-    strlcpy(worker.bgw_type, "reverse_etl sync", sizeof(worker.bgw_type));
-    worker.bgw_notify_pid = MyProcPid;
-    static_assert(sizeof(SyncWorkerArgs) <= BGW_EXTRALEN, "worker arguments must fit in bgw_extra");
-    std::memcpy(worker.bgw_extra, &args, sizeof(args));
+    worker::describe_sync_worker(&worker, args, MyProcPid);
     BackgroundWorkerHandle *handle = nullptr;
     if (!RegisterDynamicBackgroundWorker(&worker, &handle))
         ereport(ERROR, (errcode(ERRCODE_INSUFFICIENT_RESOURCES),

@@ -120,3 +120,18 @@ CREATE FUNCTION reverse_etl.send_test_record(mapping text, record_id text DEFAUL
 RETURNS jsonb LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_send_test_record';
 COMMENT ON FUNCTION reverse_etl.send_test_record(text, text) IS
 'Builds and sends one record (the model''s first, or record_id) and returns the request and the response, secrets masked. Leaves the checkpoint and history alone.';
+
+-- At most one queued run per mapping (request_sync queues one more behind a
+-- running run, not a pile), and never two running ones.
+CREATE UNIQUE INDEX run_catalog_one_queued ON reverse_etl.run_catalog (mapping_id) WHERE status = 'queued';
+CREATE UNIQUE INDEX run_catalog_one_running ON reverse_etl.run_catalog (mapping_id) WHERE status = 'running';
+
+CREATE FUNCTION reverse_etl.request_sync(mapping text)
+RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_request_sync';
+COMMENT ON FUNCTION reverse_etl.request_sync(text) IS
+'Queues a run of the mapping for the background worker (at most one queued run per mapping) and returns its run_id; the launcher starts it as soon as the mapping is free.';
+
+CREATE FUNCTION reverse_etl.run_due_syncs()
+RETURNS integer LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_run_due_syncs';
+COMMENT ON FUNCTION reverse_etl.run_due_syncs() IS
+'Does the launcher''s job once: queues a run of every enabled mapping whose next_run_at has passed, starts queued runs (up to reverse_etl.max_parallel_syncs) when this transaction commits, and returns how many it started. Call it from pg_cron every minute on servers without the background worker.';

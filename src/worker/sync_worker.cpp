@@ -3,6 +3,7 @@
 // progress) and tells a waiting sync() call how it went. Its NOTICEs travel
 // to that call through a shared-memory queue.
 #include "worker/sync_worker.hpp"
+#include "worker/sync_worker_start.hpp"
 
 #include <cstring>
 
@@ -96,6 +97,25 @@ void report(SyncWorkerShared *shared, const reverse_etl::engine::SyncResult &res
 }
 
 }  // namespace
+
+namespace reverse_etl::worker {
+
+void describe_sync_worker(BackgroundWorker *worker, const SyncWorkerArgs &args, pid_t notify_pid) {
+    std::memset(worker, 0, sizeof(*worker));
+    worker->bgw_flags = BGWORKER_SHMEM_ACCESS | BGWORKER_BACKEND_DATABASE_CONNECTION;
+    worker->bgw_start_time = BgWorkerStart_RecoveryFinished;
+    worker->bgw_restart_time = BGW_NEVER_RESTART;
+    strlcpy(worker->bgw_library_name, "reverse_etl", sizeof(worker->bgw_library_name));
+    strlcpy(worker->bgw_function_name, "reverse_etl_sync_worker_main", sizeof(worker->bgw_function_name));
+    snprintf(worker->bgw_name, sizeof(worker->bgw_name), "reverse_etl sync of mapping %lld",
+             static_cast<long long>(args.mapping_id));
+    strlcpy(worker->bgw_type, "reverse_etl sync", sizeof(worker->bgw_type));
+    worker->bgw_notify_pid = notify_pid;
+    static_assert(sizeof(SyncWorkerArgs) <= BGW_EXTRALEN, "worker arguments must fit in bgw_extra");
+    std::memcpy(worker->bgw_extra, &args, sizeof(args));
+}
+
+}  // namespace reverse_etl::worker
 
 extern "C" {
 

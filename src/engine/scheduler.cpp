@@ -1,0 +1,126 @@
+#include "engine/scheduler.hpp"
+
+#include <algorithm>
+
+#include "catalog/catalog_store.hpp"
+#include "catalog/mappings.hpp"
+#include "common/error.hpp"
+#include "pg/spi.hpp"
+#include "pg/time_support.hpp"
+
+namespace reverse_etl::engine {
+
+namespace {
+
+// The advisory lock a running run holds on its mapping (see sync_run.cpp).
+constexpr const char *kRunLockClass = "1380275282";
+
+}  // namespace
+
+int64_t request_run(int64_t mapping_id, const std::string &trigger) {
+    const std::string id = std::to_string(mapping_id);
+    // The partial unique index makes concurrent requests agree on one row.
+    const pg::Result inserted = pg::execute_catalog(
+        "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
+        "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id::text",
+        {id, trigger});
+    if (!inserted.empty())
+        return std::stoll(inserted.scalar());
+    const pg::Result existing = pg::execute_catalog(
+        "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'queued'", {id});
+    if (existing.empty())
+        throw Error(sqlstate::kObjectInUse, "could not queue a run: it was taken meanwhile", "",
+                    "Call request_sync() again.");
+    return std::stoll(existing.scalar());
+}
+
+int64_t queue_due_runs(const std::string &trigger) {
+    const pg::Result due = pg::execute_catalog(
+        "SELECT p.mapping_id::text, p.schedule, p.timezone FROM reverse_etl.mapping_catalog p "
+        "JOIN reverse_etl.destination_catalog d USING (destination_id) "
+        "WHERE p.enabled AND d.enabled AND p.next_run_at <= pg_catalog.now() "
+        "ORDER BY p.next_run_at FOR UPDATE OF p SKIP LOCKED");
+    int64_t queued = 0;
+    const int64_t now = pg::transaction_timestamp();
+    for (const auto &row : due.rows) {
+        const int64_t mapping_id = std::stoll(*row[0]);
+        const pg::Result inserted = pg::execute_catalog(
+            "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
+            "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id",
+            {*row[0], trigger});
+        queued += static_cast<int64_t>(inserted.processed);
+        // Planned from now, not from the missed time: a launcher that was
+        // down for a day runs a mapping once, not once per missed slot.
+        const auto next = catalog::next_scheduled_run(*row[1], *row[2], now);
+        pg::execute_catalog(
+            "UPDATE reverse_etl.mapping_catalog SET next_run_at = $2::timestamptz WHERE mapping_id = $1::bigint",
+            {std::to_string(mapping_id), next ? pg::Value(pg::timestamptz_text(*next)) : std::nullopt});
+    }
+    return queued;
+}
+
+std::vector<StartableRun> startable_runs(int limit, const std::vector<int64_t> &exclude) {
+    std::vector<StartableRun> runs;
+    if (limit <= 0)
+        return runs;
+    std::string excluded = "{";
+    for (size_t i = 0; i < exclude.size(); i++)
+        excluded += (i ? "," : "") + std::to_string(exclude[i]);
+    excluded += "}";
+    const pg::Result queued = pg::execute_catalog(
+        "SELECT DISTINCT ON (r.mapping_id) r.run_id::text, r.mapping_id::text, m.owner::oid::text, r.trigger, "
+        "a.rolcanlogin::text, m.name, m.owner::oid::text "
+        "FROM reverse_etl.run_catalog r JOIN reverse_etl.mapping_catalog p USING (mapping_id) "
+        "JOIN reverse_etl.model_catalog m USING (model_id) LEFT JOIN pg_catalog.pg_roles a ON a.oid = m.owner::oid "
+        "WHERE r.status = 'queued' AND r.run_id <> ALL ($1::bigint[]) AND NOT EXISTS "
+        "(SELECT 1 FROM reverse_etl.run_catalog x WHERE x.mapping_id = r.mapping_id AND x.status = 'running') "
+        "ORDER BY r.mapping_id, r.run_id",
+        {excluded});
+    for (const auto &row : queued.rows) {
+        const std::string run_id = *row[0];
+        if (!row[4] || *row[4] != "true") {
+            // Starting a worker as this role would only fail at connection
+            // time, again and again: record why instead.
+            const std::string error = row[4] ? "the owner of model \"" + *row[5] + "\" cannot log in"
+                                             : "the owner of model \"" + *row[5] + "\" (role " + *row[6] +
+                                                   ") no longer exists";
+            pg::execute_catalog("UPDATE reverse_etl.run_catalog SET status = 'failed', started_at = pg_catalog.now(), "
+                                "finished_at = pg_catalog.now(), error = $2 WHERE run_id = $1::bigint",
+                                {run_id, error});
+            continue;
+        }
+        runs.push_back({std::stoll(run_id), std::stoll(*row[1]), static_cast<unsigned int>(std::stoul(*row[2])),
+                        *row[3]});
+    }
+    std::sort(runs.begin(), runs.end(), [](const StartableRun &a, const StartableRun &b) { return a.run_id < b.run_id; });
+    if (runs.size() > static_cast<size_t>(limit))
+        runs.resize(limit);
+    return runs;
+}
+
+int64_t fail_runs_interrupted_by_restart() {
+    const pg::Result failed = pg::execute_catalog(
+        std::string("UPDATE reverse_etl.run_catalog r SET status = 'failed', phase = NULL, pid = NULL, "
+                    "finished_at = pg_catalog.now(), error = 'interrupted by server restart' "
+                    "WHERE r.status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ") + kRunLockClass +
+        "::oid AND l.objid = r.mapping_id::int::oid AND l.objsubid = 2 "
+        "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))");
+    return static_cast<int64_t>(failed.processed);
+}
+
+std::optional<double> seconds_until_next_due() {
+    const pg::Result soonest = pg::execute_catalog(
+        "SELECT extract(epoch FROM min(p.next_run_at) - pg_catalog.clock_timestamp())::text "
+        "FROM reverse_etl.mapping_catalog p JOIN reverse_etl.destination_catalog d USING (destination_id) "
+        "WHERE p.enabled AND d.enabled AND p.next_run_at IS NOT NULL");
+    if (soonest.empty() || !soonest.rows[0][0])
+        return std::nullopt;
+    return std::stod(*soonest.rows[0][0]);
+}
+
+bool extension_installed() {
+    return !pg::execute("SELECT 1 FROM pg_catalog.pg_extension WHERE extname = 'reverse_etl'").empty();
+}
+
+}  // namespace reverse_etl::engine

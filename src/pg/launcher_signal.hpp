@@ -1,0 +1,35 @@
+// Waking the launcher, and starting sync workers, when the transaction that
+// asked for it commits: before that the launcher and the workers could not
+// see the queued runs or the enabled mappings.
+#pragma once
+
+#include <cstdint>
+#include <string>
+
+namespace reverse_etl::pg {
+
+// Shared memory for the launcher's latch (with shared_preload_libraries only).
+void request_launcher_shmem();
+void install_launcher_shmem_hook();
+// The launcher announces itself and withdraws when it exits.
+void register_launcher_latch();
+
+// Sets the launcher's latch at commit of the current transaction (no-op
+// without a running launcher).
+void wake_launcher_at_commit();
+
+struct DeferredStart {
+    unsigned int role;
+    int64_t mapping_id;
+    int64_t queued_run_id;
+    char trigger[16];
+};
+// Starts a sync worker for a queued run at commit (run_due_syncs). Returns
+// false when the queue of deferred starts is full (the launcher or a later
+// call will start the run).
+bool start_worker_at_commit(const DeferredStart &start);
+
+// Registers the transaction callback; called from _PG_init.
+void install_commit_callback();
+
+}  // namespace reverse_etl::pg

@@ -1,0 +1,137 @@
+// The launcher: one background worker, started with the postmaster when the
+// library is in shared_preload_libraries, connected to reverse_etl.database.
+// It fails runs a crash left 'running', then loops: queue the runs of due
+// mappings, start queued runs in per-sync workers (at most
+// reverse_etl.max_parallel_syncs at once), sleep until the next due time, the
+// naptime, or a wake-up (request_sync, enabling a mapping, a worker ending).
+#include <algorithm>
+#include <cstring>
+#include <vector>
+
+#include "common/error.hpp"
+#include "engine/scheduler.hpp"
+#include "pg/guc.hpp"
+#include "pg/launcher_signal.hpp"
+#include "pg/postgres_headers.hpp"
+#include "pg/transaction.hpp"
+#include "worker/sync_worker_start.hpp"
+
+extern "C" {
+#include "pgstat.h"
+#include "postmaster/interrupt.h"
+#include "storage/ipc.h"
+#include "storage/latch.h"
+#include "utils/memutils.h"
+}
+
+namespace {
+
+using reverse_etl::Error;
+
+// A sync worker this launcher started and that may still be running.
+struct LaunchedRun {
+    int64_t run_id;
+    BackgroundWorkerHandle *handle;  // palloc'd in TopMemoryContext by the postmaster API; freed when done
+};
+
+std::vector<LaunchedRun> launched;
+
+void forget_finished_workers() {
+    launched.erase(std::remove_if(launched.begin(), launched.end(),
+                                  [](const LaunchedRun &run) {
+                                      pid_t pid = 0;
+                                      if (GetBackgroundWorkerPid(run.handle, &pid) != BGWH_STOPPED)
+                                          return false;
+                                      pfree(run.handle);
+                                      return true;
+                                  }),
+                   launched.end());
+}
+
+bool start_worker(const reverse_etl::engine::StartableRun &run) {
+    reverse_etl::worker::SyncWorkerArgs args;
+    std::memset(&args, 0, sizeof(args));
+    args.database = MyDatabaseId;
+    args.role = run.role;
+    args.mapping_id = run.mapping_id;
+    args.queued_run_id = run.run_id;
+    strlcpy(args.trigger, run.trigger.c_str(), sizeof(args.trigger));
+    BackgroundWorker worker;
+    reverse_etl::worker::describe_sync_worker(&worker, args, MyProcPid);
+    BackgroundWorkerHandle *handle = nullptr;
+    // The handle is allocated in the current context: keep it for the launcher's life.
+    const MemoryContext previous = MemoryContextSwitchTo(TopMemoryContext);
+    const bool started = RegisterDynamicBackgroundWorker(&worker, &handle);
+    MemoryContextSwitchTo(previous);
+    if (started)
+        launched.push_back({run.run_id, handle});
+    return started;
+}
+
+// One pass over the catalog; returns how long to sleep (milliseconds).
+long schedule_once(bool first_pass) {
+    long sleep_ms = reverse_etl::pg::naptime_ms();
+    std::vector<reverse_etl::engine::StartableRun> runs;
+    reverse_etl::pg::run_in_transaction([&] {
+        if (!reverse_etl::engine::extension_installed())
+            return;
+        if (first_pass)
+            reverse_etl::engine::fail_runs_interrupted_by_restart();
+        reverse_etl::engine::queue_due_runs("schedule");
+        std::vector<int64_t> started;
+        for (const LaunchedRun &run : launched)
+            started.push_back(run.run_id);
+        const int free_slots = reverse_etl::pg::max_parallel_syncs() - static_cast<int>(launched.size());
+        runs = reverse_etl::engine::startable_runs(free_slots, started);
+        if (const auto due_in = reverse_etl::engine::seconds_until_next_due())
+            sleep_ms = std::clamp<long>(static_cast<long>(*due_in * 1000) + 1, 10, sleep_ms);
+    });
+    for (const auto &run : runs) {
+        if (!start_worker(run))
+            break;  // no free worker slot: the run stays queued for the next pass
+    }
+    return sleep_ms;
+}
+
+}  // namespace
+
+extern "C" {
+
+PGDLLEXPORT void reverse_etl_launcher_main(Datum main_arg);
+
+void reverse_etl_launcher_main(Datum main_arg) {
+    pqsignal(SIGHUP, SignalHandlerForConfigReload);
+    pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
+    BackgroundWorkerUnblockSignals();
+    const std::string database = reverse_etl::pg::launcher_database();
+    BackgroundWorkerInitializeConnection(database.c_str(), nullptr, 0);
+    pgstat_report_appname("reverse_etl launcher");
+    reverse_etl::pg::register_launcher_latch();
+    elog(LOG, "reverse_etl launcher started in database \"%s\"", database.c_str());
+
+    bool first_pass = true;
+    while (!ShutdownRequestPending) {
+        long sleep_ms = reverse_etl::pg::naptime_ms();
+        try {
+            forget_finished_workers();
+            sleep_ms = schedule_once(first_pass);
+            first_pass = false;
+        } catch (const Error &error) {
+            // One bad pass (a dropped role, a broken catalog row) must not take
+            // the launcher down: report it and try again after the naptime.
+            ereport(WARNING, (errmsg("reverse_etl launcher: %s", error.message().c_str()),
+                              error.detail().empty() ? 0 : errdetail("%s", error.detail().c_str())));
+        }
+        (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
+        if (ConfigReloadPending) {
+            ConfigReloadPending = false;
+            ProcessConfigFile(PGC_SIGHUP);
+        }
+    }
+    elog(LOG, "reverse_etl launcher shutting down");
+    proc_exit(0);
+}
+
+}  // extern "C"
