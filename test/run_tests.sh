@@ -30,17 +30,44 @@ if [ $# -gt 0 ]; then
     { echo "test: setup"; for name in "$@"; do [ "$name" = setup ] || echo "test: $name"; done; } \
         >"$workdir/test/schedule"
 fi
+run_unprivileged() {
+    if [ "$(id -u)" -eq 0 ]; then
+        runuser -u postgres -- env REVERSE_ETL_TEST_PORT="${REVERSE_ETL_TEST_PORT:-}" \
+            REVERSE_ETL_MOCK_PORT="${REVERSE_ETL_MOCK_PORT:-}" "$@"
+    else
+        "$@"
+    fi
+}
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres:postgres "$workdir"
     chmod 755 "$workdir"
-    status=0
-    runuser -u postgres -- env REVERSE_ETL_TEST_PORT="${REVERSE_ETL_TEST_PORT:-}" \
-        REVERSE_ETL_MOCK_PORT="${REVERSE_ETL_MOCK_PORT:-}" "$workdir/test/run_regress.sh" "$workdir" || status=$?
-else
-    status=0
-    "$workdir/test/run_regress.sh" "$workdir" || status=$?
+fi
+
+status=0
+run_unprivileged "$workdir/test/run_regress.sh" "$workdir" || status=$?
+# TAP tests (server restarts, crashes, signals, pg_cron) unless a subset of
+# pg_regress tests was asked for.
+if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_TAP:-}" ]; then
+    run_unprivileged "$workdir/test/run_tap.sh" "$workdir" || status=$?
+fi
+
+passed=0
+failed=0
+for counts in "$workdir/regress.counts" "$workdir/tap.counts"; do
+    [ -f "$counts" ] || continue
+    read -r p f <"$counts"
+    passed=$((passed + p))
+    failed=$((failed + f))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then
+    failed=1
+fi
+if [ "$passed" -eq 0 ] && [ "$failed" -eq 0 ]; then
+    echo "no test ran"
+    status=1
 fi
 if [ "$status" -ne 0 ] && [ -f "$workdir/regression.diffs" ]; then
     echo "differences: $workdir/regression.diffs"
 fi
+echo "$passed passed, $failed failed"
 exit "$status"
