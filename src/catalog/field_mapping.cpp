@@ -428,21 +428,6 @@ void for_each_field(const json_t *fields, Visit &&visit) {
 // ---------------------------------------------------------------------------
 // Meaning: a parsed spec against the action's fields and the model's columns
 
-// format_type spelling without type modifiers: "numeric(10,2)" -> "numeric",
-// "timestamp(3) with time zone" -> "timestamp with time zone".
-std::string base_type(const std::string &type) {
-    std::string base;
-    int depth = 0;
-    for (const char c : type) {
-        if (c == '(')
-            ++depth;
-        else if (c == ')')
-            --depth;
-        else if (depth == 0)
-            base += c;
-    }
-    return base;
-}
 
 bool is_array_type(const std::string &type) {
     return type.size() > 2 && type.compare(type.size() - 2, 2, "[]") == 0;
@@ -700,6 +685,22 @@ std::vector<std::string> collect_columns(const std::vector<NamedValueSpec> &mapp
 }
 
 }  // namespace
+
+// format_type spelling without type modifiers: "numeric(10,2)" -> "numeric",
+// "timestamp(3) with time zone" -> "timestamp with time zone".
+std::string base_type(const std::string &type) {
+    std::string base;
+    int depth = 0;
+    for (const char c : type) {
+        if (c == '(')
+            ++depth;
+        else if (c == ')')
+            --depth;
+        else if (depth == 0)
+            base += c;
+    }
+    return base;
+}
 
 std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields) {
     std::vector<NamedValueSpec> mapping;

@@ -80,6 +80,10 @@ std::vector<std::string> validate_field_mapping(const json_t *fields, const Acti
 // the object is malformed after all.
 std::vector<std::string> referenced_columns(const json_t *fields);
 
+// format_type spelling without type modifiers: "numeric(10,2)" -> "numeric",
+// "timestamp(3) with time zone" -> "timestamp with time zone".
+std::string base_type(const std::string &type);
+
 // "record_id", "change", "mapping", "run_id" or "synced_at".
 const char *meta_value_name(MetaValue meta);
 

@@ -117,20 +117,6 @@ std::string quoted(const std::string &name) { return "\"" + name + "\""; }
 // ---------------------------------------------------------------------------
 // Column types
 
-// format_type spelling without type modifiers: "numeric(10,2)" -> "numeric".
-std::string base_type(const std::string &type) {
-    std::string base;
-    int depth = 0;
-    for (const char c : type) {
-        if (c == '(')
-            ++depth;
-        else if (c == ')')
-            --depth;
-        else if (depth == 0)
-            base += c;
-    }
-    return base;
-}
 
 bool one_of(const std::string &value, std::initializer_list<const char *> candidates) {
     return std::any_of(candidates.begin(), candidates.end(),
@@ -149,7 +135,7 @@ bool renders_compact(const std::string &base) {
 }
 
 ColumnInfo column_info(const ModelColumn &column) {
-    const std::string base = base_type(column.type);
+    const std::string base = catalog::base_type(column.type);
     ColumnInfo info;
     info.name = column.name;
     info.floating = one_of(base, {"numeric", "real", "double precision"});
