@@ -137,13 +137,19 @@ UPDATE reverse_etl.models SET query = 'SELECT 2 AS id' WHERE name = 'alice custo
 DELETE FROM reverse_etl.destinations;
 \echo :LAST_ERROR_SQLSTATE
 RESET ROLE;
-SELECT format('SELECT count(*) FROM reverse_etl_state.checkpoint_%s', mapping_id) AS read_checkpoint
+-- A mapping's checkpoint: its model's owner may read it (the diff runs as that
+-- role), nobody but the catalog owner may change it, other roles see nothing.
+SELECT format('SELECT count(*) FROM reverse_etl_state.checkpoint_%s', mapping_id) AS read_checkpoint,
+       format('DELETE FROM reverse_etl_state.checkpoint_%s', mapping_id) AS write_checkpoint
   FROM reverse_etl.mapping_catalog WHERE name = 'alice mapping' \gset
 SET ROLE regress_alice;
--- (terse: the error position would show the mapping's id)
-\set VERBOSITY terse
 :read_checkpoint;
-\echo :LAST_ERROR_SQLSTATE
+-- (SQLSTATE only: the messages name the table, whose name has the mapping's id)
+\set VERBOSITY sqlstate
+:write_checkpoint;
+RESET ROLE;
+SET ROLE regress_bob;
+:read_checkpoint;
 \set VERBOSITY default
 RESET ROLE;
 

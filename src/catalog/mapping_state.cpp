@@ -8,9 +8,16 @@ std::string checkpoint_table(int64_t mapping_id) {
     return "reverse_etl_state.checkpoint_" + std::to_string(mapping_id);
 }
 
-void create_checkpoint(int64_t mapping_id) {
-    pg::execute_catalog("CREATE TABLE " + checkpoint_table(mapping_id) +
-                        " (record_id text PRIMARY KEY, hash bigint NOT NULL)");
+void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
+    const std::string table = checkpoint_table(mapping_id);
+    pg::execute_catalog("CREATE TABLE " + table + " (record_id text PRIMARY KEY, hash bigint NOT NULL)");
+    const pg::Result grants = pg::execute_catalog(
+        "SELECT format('GRANT USAGE ON SCHEMA reverse_etl_state TO %I', rolname), "
+        "format('GRANT SELECT ON %s TO %I', $1, rolname) FROM pg_catalog.pg_roles WHERE oid = $2::oid",
+        {table, std::to_string(model_owner)});
+    for (const auto &row : grants.rows)
+        for (const auto &statement : row)
+            pg::execute_catalog(*statement);
 }
 
 void reset_checkpoint(int64_t mapping_id) {

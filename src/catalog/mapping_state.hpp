@@ -9,7 +9,8 @@
 namespace reverse_etl::catalog {
 
 std::string checkpoint_table(int64_t mapping_id);  // schema-qualified name
-void create_checkpoint(int64_t mapping_id);
+// The model's owner may read it (the diff runs as that role), not write it.
+void create_checkpoint(int64_t mapping_id, unsigned int model_owner);
 void reset_checkpoint(int64_t mapping_id);          // the next run sends every record as added
 void drop_checkpoint(int64_t mapping_id);
 

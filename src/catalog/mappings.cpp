@@ -137,7 +137,7 @@ int64_t insert_mapping(const std::string &name, const ModelRow &model, const Des
         {name, std::to_string(model.id), std::to_string(destination.id), action, sync_mode, fields_json, filter,
          schedule, timezone, enabled ? "true" : "false", std::to_string(pg::current_role_oid())});
     const int64_t mapping_id = std::stoll(result.scalar());
-    create_checkpoint(mapping_id);
+    create_checkpoint(mapping_id, model.owner);
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
     return mapping_id;
 }
