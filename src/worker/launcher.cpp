@@ -131,7 +131,10 @@ void reverse_etl_launcher_main(Datum main_arg) {
         }
     }
     elog(LOG, "reverse_etl launcher shutting down");
-    proc_exit(0);
+    // Exit code 1: the postmaster restarts the launcher after its restart
+    // delay when it was stopped alone (pg_terminate_backend); during a server
+    // shutdown nothing is restarted anyway. Exit code 0 would unregister it.
+    proc_exit(1);
 }
 
 }  // extern "C"
