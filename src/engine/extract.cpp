@@ -8,6 +8,7 @@ namespace reverse_etl::engine {
 
 namespace {
 
+const char *const kCurrent = "pg_temp.reverse_etl_current";
 const char *const kChanges = "pg_temp.reverse_etl_changes";
 const char *const kOutbox = "pg_temp.reverse_etl_outbox";
 
@@ -22,6 +23,10 @@ auto with_model_name(const MappingPlan &plan, Body &&body) -> decltype(body()) {
         throw error.with_message("model " + quote_identifier(plan.model.name) + ": " + error.message());
     }
 }
+
+// Temporary tables get no autovacuum: without statistics the planner takes a
+// million-row table for a small one and sorts instead of hashing.
+void analyze(const char *table) { pg::execute_catalog(std::string("ANALYZE ") + table); }
 
 // The model's query runs as its owner, with the search_path it was written
 // for, as a security-restricted operation.
@@ -47,6 +52,7 @@ void create_work_tables(const MappingPlan &plan) {
     // once, or NULL: `copies` says how many records it stands for).
     pg::execute(std::string("CREATE TEMP TABLE reverse_etl_changes "
                             "(rid text, chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
+    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_current (rid text, hash bigint)"));
     pg::execute("CREATE TEMP TABLE reverse_etl_outbox (seq bigint, rid text, chg text, hash bigint" +
                 value_columns(plan, true) + ")");
 }
@@ -87,12 +93,18 @@ std::string limit_sql(std::optional<int64_t> limit) {
     return limit ? " LIMIT " + std::to_string(*limit) : "";
 }
 
-// The diff, in one statement run as the model's owner (who may read, not
-// write, the mapping's checkpoint): the model's records grouped by identifier
-// (so duplicates and NULLs show), each hashed over the values the mapping
-// sends, full-joined with the checkpoint by PostgreSQL's hash join. Only
-// differences come out: unchanged records are never materialised.
+// The diff, run as the model's owner (who may read, not write, the mapping's
+// checkpoint). First the model's records, one narrow row each: identifier and
+// a hash of the values the mapping sends. Then, grouped by identifier (so
+// duplicates and NULLs show) and full-joined with the checkpoint by
+// PostgreSQL's hash join, only the differences come out: unchanged records
+// are never materialised twice.
 void classify(const MappingPlan &plan) {
+    as_model_owner(plan, [&] {
+        pg::execute(std::string("INSERT INTO ") + kCurrent + " (rid, hash) SELECT " + record_id_sql(plan) + ", " +
+                    record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
+    });
+    analyze(kCurrent);
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
                     "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") + " FROM ("
@@ -100,9 +112,8 @@ void classify(const MappingPlan &plan) {
                     "WHEN c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL) THEN 'invalid' "
                     "WHEN k.record_id IS NULL THEN 'added' WHEN c.copies IS NULL THEN 'deleted' "
                     "ELSE 'updated' END AS chg "
-                    "FROM (SELECT " + record_id_sql(plan) + " AS rid, pg_catalog.count(*) AS copies, "
-                    "pg_catalog.min(" + record_hash_sql(plan) + ") AS hash FROM " + filtered_model_sql(plan, "m") +
-                    " GROUP BY 1) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
+                    "FROM (SELECT rid, pg_catalog.count(*) AS copies, pg_catalog.min(hash) AS hash FROM " + kCurrent +
+                    " GROUP BY rid) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
                     "WHERE c.hash IS DISTINCT FROM k.hash OR c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL)"
                     ") AS d");
     });
@@ -209,9 +220,6 @@ void refresh_record_errors(const MappingPlan &plan, int64_t run_id, bool first_r
         {mapping_id, std::to_string(run_id), plan.model.primary_key});
 }
 
-// Temporary tables get no autovacuum: without statistics the planner takes a
-// million-row table for a small one and sorts instead of hashing.
-void analyze(const char *table) { pg::execute_catalog(std::string("ANALYZE ") + table); }
 
 }  // namespace
 
@@ -274,7 +282,7 @@ void drop_work_tables() {
     const pg::Result existing = pg::execute_catalog(
         "SELECT string_agg('pg_temp.' || quote_ident(relname), ', ') FROM pg_class "
         "WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname IN "
-        "('reverse_etl_changes', 'reverse_etl_outbox')");
+        "('reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox')");
     if (!existing.empty() && existing.rows[0][0])
         pg::execute_catalog("DROP TABLE " + *existing.rows[0][0]);
 }
