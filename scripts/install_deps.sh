@@ -7,6 +7,7 @@ packages=(
     postgresql-15                # server, pg_dump, pg_regress's server binaries
     postgresql-server-dev-15     # PGXS, server headers, pg_regress
     postgresql-client-15         # psql
+    postgresql-15-cron           # pg_cron 1.4: test/t/005_pg_cron.pl schedules run_due_syncs() with it
     libcurl4-openssl-dev         # HTTP delivery
     libjansson-dev               # JSON
     libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)

@@ -19,19 +19,24 @@ constexpr const char *kRunLockClass = "1380275282";
 
 int64_t request_run(int64_t mapping_id, const std::string &trigger) {
     const std::string id = std::to_string(mapping_id);
-    // The partial unique index makes concurrent requests agree on one row.
-    const pg::Result inserted = pg::execute_catalog(
-        "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
-        "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id::text",
-        {id, trigger});
-    if (!inserted.empty())
-        return std::stoll(inserted.scalar());
-    const pg::Result existing = pg::execute_catalog(
-        "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'queued'", {id});
-    if (existing.empty())
-        throw Error(sqlstate::kObjectInUse, "could not queue a run: it was taken meanwhile", "",
-                    "Call request_sync() again.");
-    return std::stoll(existing.scalar());
+    // The partial unique index makes concurrent requests agree on one row. A
+    // worker may start the queued run between our insert and our look-up:
+    // then the next insert succeeds, so a few tries always settle it.
+    for (int attempt = 0; attempt < 10; attempt++) {
+        const pg::Result inserted = pg::execute_catalog(
+            "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
+            "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id::text",
+            {id, trigger});
+        if (!inserted.empty())
+            return std::stoll(inserted.scalar());
+        const pg::Result existing = pg::execute_catalog(
+            "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'queued'",
+            {id});
+        if (!existing.empty())
+            return std::stoll(existing.scalar());
+    }
+    throw Error(sqlstate::kObjectInUse, "could not queue a run of mapping " + id, "Its queued runs kept starting.",
+                "Call request_sync() again.");
 }
 
 int64_t queue_due_runs(const std::string &trigger) {

@@ -100,18 +100,31 @@ void record_end(const RunState &state, const std::string &status, const std::opt
 }  // namespace
 
 std::optional<int64_t> running_run(int64_t mapping_id) {
-    const pg::Result holder = pg::execute(
-        "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
-        "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
-        "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
-        {std::to_string(kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))});
-    if (holder.empty())
-        return std::nullopt;
-    const pg::Result run = pg::execute_catalog(
-        "SELECT coalesce(max(run_id), 0)::text FROM reverse_etl.run_catalog "
-        "WHERE mapping_id = $1::bigint AND status = 'running'",
-        {std::to_string(mapping_id)});
-    return std::stoll(run.scalar());
+    const pg::Params lock_key{std::to_string(kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))};
+    const std::string id = std::to_string(mapping_id);
+    // The run takes the lock, then commits its 'running' row: for a moment the
+    // lock is visible and the row is not. Look again (each statement sees
+    // what has committed since) before settling for "starting" (0).
+    for (int attempt = 0; attempt < 40; attempt++) {
+        const pg::Result holder = pg::execute(
+            "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+            "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+            "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
+            lock_key);
+        if (holder.empty())
+            return std::nullopt;
+        const pg::Result run = pg::execute_catalog(
+            "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'running'",
+            {id});
+        if (!run.empty())
+            return std::stoll(run.scalar());
+        pg::execute("SELECT pg_catalog.pg_sleep(0.05)");
+    }
+    return 0;
+}
+
+std::string running_run_detail(int64_t run_id) {
+    return run_id == 0 ? "A run is starting." : "Run " + std::to_string(run_id) + " is in progress.";
 }
 
 std::optional<int64_t> lock_mapping_for_run(int64_t mapping_id) {

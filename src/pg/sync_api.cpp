@@ -45,7 +45,7 @@ void require_runnable(const SyncTarget &target) {
                     "Enable it with reverse_etl.enable_destination(), or try it with reverse_etl.send_test_record().");
     if (const auto running = engine::running_run(target.mapping.id))
         throw Error(sqlstate::kObjectInUse, "mapping " + catalog::quoted(target.mapping.name) + " is already running",
-                    "Run " + std::to_string(*running) + " is in progress.",
+                    engine::running_run_detail(*running),
                     "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
     const pg::Result login = pg::execute_catalog("SELECT rolcanlogin::text FROM pg_catalog.pg_roles WHERE oid = $1::oid",
                                                  {std::to_string(target.model.owner)});
@@ -110,7 +110,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_reset_mapping) {
     const catalog::MappingRow mapping = catalog::find_mapping(name);
     if (const auto running = engine::running_run(mapping.id))
         throw Error(sqlstate::kObjectInUse, "mapping " + catalog::quoted(name) + " is running",
-                    "Run " + std::to_string(*running) + " is in progress.",
+                    engine::running_run_detail(*running),
                     "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
     catalog::reset_checkpoint(mapping.id);
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint",

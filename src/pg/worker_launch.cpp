@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "pg/error_crossing.hpp"
+#include "engine/sync_run.hpp"
 #include "pg/guc.hpp"
 #include "worker/sync_worker.hpp"
 #include "worker/sync_worker_start.hpp"
@@ -148,7 +149,7 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     case SyncOutcome::Finished: return result.run_id;
     case SyncOutcome::MappingBusy:
         throw Error(sqlstate::kObjectInUse, "mapping \"" + mapping_name + "\" is already running",
-                    "Run " + std::to_string(result.run_id) + " is in progress.",
+                    engine::running_run_detail(result.run_id),
                     "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
     case SyncOutcome::Failed:
         throw Error(sqlstate::kInternalError, "sync of mapping \"" + mapping_name + "\" could not start",
