@@ -280,9 +280,13 @@ class DeliveryLoop {
     void flush() {
         last_flush_ = Clock::now();
         pg::run_in_transaction([&] {
-            write_results(plan_, run_id_, results_);
+            if (!may_have_errors_)
+                may_have_errors_ = has_record_errors(plan_.mapping.id);
+            write_results(plan_, run_id_, results_, may_have_errors_);
             save_counters(run_id_, counters_);
         });
+        // Errors written now must be cleared when their records go through.
+        may_have_errors_ = may_have_errors_ || !results_.undelivered.empty();
         results_.clear();
     }
 
@@ -310,6 +314,8 @@ class DeliveryLoop {
     uint64_t next_tag_ = 0;
     int64_t last_seq_ = 0;
     int64_t rows_read_ = 0;
+    // Once true, stays true: checked in each flush until the mapping has errors.
+    bool may_have_errors_ = false;
     bool outbox_done_ = false;
     RecordResults results_;
     Clock::time_point last_flush_ = Clock::now();

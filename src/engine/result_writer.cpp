@@ -6,7 +6,7 @@ namespace reverse_etl::engine {
 
 namespace {
 
-void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered) {
+void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered, bool may_have_errors) {
     std::vector<std::optional<std::string>> upsert_ids, upsert_hashes, deleted_ids, all_ids;
     for (const DeliveredRecord &record : delivered) {
         all_ids.emplace_back(record.record_id);
@@ -26,9 +26,10 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
     if (!deleted_ids.empty())
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " WHERE record_id = ANY ($1::text[])",
                             {text_array_literal(deleted_ids)});
-    pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog "
-                        "WHERE mapping_id = $1::bigint AND record_id = ANY ($2::text[])",
-                        {std::to_string(plan.mapping.id), text_array_literal(all_ids)});
+    if (may_have_errors)
+        pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog "
+                            "WHERE mapping_id = $1::bigint AND record_id = ANY ($2::text[])",
+                            {std::to_string(plan.mapping.id), text_array_literal(all_ids)});
 }
 
 void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered) {
@@ -81,9 +82,15 @@ std::string text_array_literal(const std::vector<std::optional<std::string>> &it
     return literal + "}";
 }
 
-void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results) {
+bool has_record_errors(int64_t mapping_id) {
+    return !pg::execute_catalog("SELECT 1 FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint LIMIT 1",
+                                {std::to_string(mapping_id)})
+                .empty();
+}
+
+void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results, bool may_have_errors) {
     if (!results.delivered.empty())
-        write_delivered(plan, results.delivered);
+        write_delivered(plan, results.delivered, may_have_errors);
     if (!results.undelivered.empty())
         write_undelivered(plan, run_id, results.undelivered);
 }

@@ -40,7 +40,12 @@ struct RecordResults {
     }
 };
 
-void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results);
+// `may_have_errors`: whether the mapping may have record errors that a
+// delivered record must clear (false skips that statement, the common case).
+void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results, bool may_have_errors);
+
+// Whether the mapping has any record error now.
+bool has_record_errors(int64_t mapping_id);
 
 // A PostgreSQL array literal of the given texts, each quoted.
 std::string text_array_literal(const std::vector<std::optional<std::string>> &items);
