@@ -99,19 +99,25 @@ void record_end(const RunState &state, const std::string &status, const std::opt
 
 }  // namespace
 
+std::vector<int> run_lock_holders(int64_t mapping_id) {
+    const pg::Result holders = pg::execute(
+        "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
+        "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
+        "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
+        {std::to_string(kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))});
+    std::vector<int> pids;
+    for (const auto &row : holders.rows)
+        pids.push_back(std::stoi(*row[0]));
+    return pids;
+}
+
 std::optional<int64_t> running_run(int64_t mapping_id) {
-    const pg::Params lock_key{std::to_string(kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))};
     const std::string id = std::to_string(mapping_id);
     // The run takes the lock, then commits its 'running' row: for a moment the
     // lock is visible and the row is not. Look again (each statement sees
     // what has committed since) before settling for "starting" (0).
     for (int attempt = 0; attempt < 40; attempt++) {
-        const pg::Result holder = pg::execute(
-            "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
-            "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
-            "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
-            lock_key);
-        if (holder.empty())
+        if (run_lock_holders(mapping_id).empty())
             return std::nullopt;
         const pg::Result run = pg::execute_catalog(
             "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'running'",

@@ -36,6 +36,8 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
 // Takes the mapping's run lock for the rest of the session, or returns the
 // running run's id when another process holds it.
 std::optional<int64_t> lock_mapping_for_run(int64_t mapping_id);
+// The processes (one at most) holding the mapping's run lock: the running run's worker.
+std::vector<int> run_lock_holders(int64_t mapping_id);
 // The id of the mapping's running run, if any (0: one is just starting).
 std::optional<int64_t> running_run(int64_t mapping_id);
 // "Run N is in progress." for running_run()'s answer.

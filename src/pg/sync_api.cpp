@@ -91,13 +91,11 @@ REVERSE_ETL_FUNCTION(reverse_etl_cancel_sync) {
     {
         const pg::SpiConnection spi;
         const catalog::MappingRow mapping = catalog::find_mapping(name);
-        const pg::Result running = pg::execute_catalog(
-            "SELECT pid::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'running' "
-            "AND pid IS NOT NULL",
-            {std::to_string(mapping.id)});
-        for (const auto &row : running.rows) {
+        // The process holding the mapping's run lock is the run: a pid read
+        // from the run's row could by now belong to another process.
+        for (const int pid : engine::run_lock_holders(mapping.id)) {
             // SIGINT is the worker's cancel: it records the run as canceled.
-            if (row[0] && kill(static_cast<pid_t>(std::stol(*row[0])), SIGINT) == 0)
+            if (kill(static_cast<pid_t>(pid), SIGINT) == 0)
                 signalled = true;
         }
     }
