@@ -162,12 +162,17 @@ int64_t fill_outbox_from_model(const MappingPlan &plan, std::optional<int64_t> l
 
 // On the first run the outbox is the model: take out NULL and duplicated
 // identifiers, and note them as invalid changes.
-void set_aside_invalid_in_outbox() {
-    pg::execute_catalog(std::string("INSERT INTO ") + kChanges + " (rid, chg, copies, checkpointed, selected) " +
-                        "SELECT rid, 'invalid', count(*), false, false FROM " + kOutbox +
-                        " GROUP BY rid HAVING rid IS NULL OR count(*) > 1");
-    pg::execute_catalog(std::string("DELETE FROM ") + kOutbox + " o WHERE o.rid IS NULL OR o.rid IN (SELECT rid FROM " +
-                        kChanges + " WHERE chg = 'invalid' AND rid IS NOT NULL)");
+// Returns how many outbox rows it took out.
+int64_t set_aside_invalid_in_outbox() {
+    const pg::Result invalid = pg::execute_catalog(
+        std::string("INSERT INTO ") + kChanges + " (rid, chg, copies, checkpointed, selected) " +
+        "SELECT rid, 'invalid', count(*), false, false FROM " + kOutbox + " GROUP BY rid HAVING rid IS NULL OR count(*) > 1");
+    if (invalid.processed == 0)
+        return 0;
+    return static_cast<int64_t>(
+        pg::execute_catalog(std::string("DELETE FROM ") + kOutbox + " o WHERE o.rid IS NULL OR o.rid IN (SELECT rid FROM " +
+                            kChanges + " WHERE chg = 'invalid' AND rid IS NOT NULL)")
+            .processed);
 }
 
 // Unchanged records never reach a table: they are the checkpointed ones that
@@ -233,9 +238,8 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     const bool first_run = checkpointed == 0 && plan.sends_added;
     std::optional<int64_t> first_run_added;
     if (first_run) {
-        fill_outbox_from_model(plan, outbox_limit);
-        set_aside_invalid_in_outbox();
-        first_run_added = count_of(pg::execute_catalog(std::string("SELECT count(*) FROM ") + kOutbox));
+        const int64_t filled = fill_outbox_from_model(plan, outbox_limit);
+        first_run_added = filled - set_aside_invalid_in_outbox();
         counters.outbox = *first_run_added;
     } else {
         classify(plan);
@@ -251,7 +255,8 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         const pg::RoleScope as_owner(plan.model.owner, "pg_catalog", pg::RoleScope::Restriction::None);
         pg::execute(std::string("CREATE INDEX ON ") + kOutbox + " (seq)");
     }
-    analyze(kOutbox);
+    // No ANALYZE: the outbox is only read by ranges of its index, which the
+    // planner picks from the table's real size.
     return counters;
 }
 
