@@ -1,0 +1,346 @@
+#!/usr/bin/python3
+"""Writes bench/results.md from the driver's results (bench/work/results.json).
+
+    report.py RESULTS_JSON OUTPUT_MD     re-renders a finished run
+"""
+
+import datetime
+import json
+import statistics
+import sys
+
+
+def median(values):
+    return statistics.median(values) if values else None
+
+
+def fmt_s(seconds):
+    return "–" if seconds is None else f"{seconds:.2f}"
+
+
+def fmt_n(n):
+    return "–" if n is None else f"{n:,.0f}"
+
+
+def fmt_ratio(r):
+    return "–" if r is None else f"{r:.2f}"
+
+
+def mb(kb):
+    return None if kb is None else kb / 1024
+
+
+def verdict(ok):
+    return "–" if ok is None else ("**met**" if ok else "**missed**")
+
+
+def write(results, path):
+    steps = results["steps"]
+    args = results["args"]
+    machine = results["machine"]
+    reps = args["reps"]
+
+    def group(name, kind=None):
+        return [s for s in steps if s["group"] == name and (kind is None or s["kind"] == kind)]
+
+    def med(name, kind):
+        return median([s["elapsed"] for s in group(name, kind)])
+
+    rows = args["rows"]
+    s1, f1 = med("1", "sync"), med("1", "F1")
+    s2, f2 = med("2", "sync"), med("2", "F2")
+    s3, f2_3 = med("3", "sync"), med("3", "F2")
+    b1_s1, b1_s2 = med("B1-S1", "baseline"), med("B1-S2", "baseline")
+    s5 = {s["concurrency"]: s for s in group("5", "sync")}
+    big = args["with_10m"]
+    s1_10, f1_10 = med("4-1", "sync"), med("4-1", "F1")
+    s2_10, f2_10 = med("4-2", "sync"), med("4-2", "F2")
+
+    def ratio(a, b):
+        return a / b if a is not None and b else None
+
+    memory = results.get("memory", {})
+
+    def peak(labels, kind=None):
+        values = []
+        for label in labels:
+            kinds = memory.get(label, {})
+            if kind is None:
+                values += [v for k, v in kinds.items() if k != "all server processes (sum)"]
+            elif kind in kinds:
+                values.append(kinds[kind])
+        return max(values) if values else None
+
+    labels_1m = [s["label"] for s in steps if s["group"] in ("1", "2") and s["kind"] == "sync"]
+    labels_10m = [s["label"] for s in steps if s["group"] in ("4-1", "4-2") and s["kind"] == "sync"]
+    peak_1m = peak(labels_1m)
+    peak_10m = peak(labels_10m) if big else None
+
+    s5_speedup = None
+    if 1 in s5 and 8 in s5:
+        s5_speedup = s5[1]["elapsed"] / s5[8]["elapsed"]
+
+    out = []
+    w = out.append
+    w("# reverse_etl benchmarks")
+    w("")
+    when = datetime.datetime.fromtimestamp(results.get("finished_at", 0) or
+                                           max(s.get("t1") or 0 for s in steps) or 0,
+                                           tz=datetime.timezone.utc)
+    w(f"Written by `{args['command']}` (as root) on {when:%Y-%m-%d %H:%M} UTC; "
+      "[bench/README.md](README.md) says what each step measures.")
+    w("")
+    commit = machine["commit"] + (" plus uncommitted changes" if machine.get("dirty") else "")
+    w(f"- **Commit**: `{commit}`")
+    w(f"- **Machine**: {machine['cores']} cores ({machine['cpu']}), {machine['memory_gib']:.0f} GiB memory, "
+      f"Debian {machine['debian']}, Linux {machine['kernel']}")
+    w(f"- **PostgreSQL**: {machine['postgres']}")
+    settings = machine["settings"]
+    w("- **Server settings**: " + ", ".join(f"`{k} = {v}`" for k, v in settings.items()) +
+      " (the rest are defaults); " + machine.get("libcurl", "libcurl ?"))
+    w(f"- **Command**: `sudo {args['command']}`; main model {rows:,} rows, "
+      f"{reps} repetition{'s' if reps != 1 else ''} of each timed step (medians below)"
+      + ("; S4 at 10,000,000 rows, one repetition" if big else "; S4 (10M rows) not run: add `--with-10m`"))
+    if "load_before" in results:
+        lb, la = results["load_before"], results.get("load_after", [None])
+        w(f"- **Load average** (1 min) when the scenarios started: {lb[0]:.2f}; at the end: "
+          f"{la[0]:.2f} (other work on the machine skews the figures)")
+    if args.get("profile"):
+        w("- **Profiled run**: pg_stat_statements was loaded with `track = all`, which adds a little to every "
+          "statement; compare ratios with an unprofiled run")
+    w("")
+
+    w("## Targets")
+    w("")
+    w("| target | measured | goal | |")
+    w("|---|---|---|---|")
+    r1, r2, r3 = ratio(s1, f1), ratio(s2, f2), ratio(s3, f2_3)
+    w(f"| S1/F1: first sync of {rows:,} rows vs COPY of their JSON to /dev/null | {fmt_ratio(r1)} | ≤ 3 | "
+      f"{verdict(None if r1 is None else r1 <= 3)} |")
+    w(f"| S2/F2: resync, nothing changed, vs hashing every row | {fmt_ratio(r2)} | ≤ 2 | "
+      f"{verdict(None if r2 is None else r2 <= 2)} |")
+    w(f"| S3/F2: resync after 1% changed | {fmt_ratio(r3)} | ≤ 2.5 | {verdict(None if r3 is None else r3 <= 2.5)} |")
+    if big:
+        r41, r42 = ratio(s1_10, f1_10), ratio(s2_10, f2_10)
+        w(f"| S4: S1/F1 at 10M rows | {fmt_ratio(r41)} | ≤ 3 | {verdict(None if r41 is None else r41 <= 3)} |")
+        w(f"| S4: S2/F2 at 10M rows | {fmt_ratio(r42)} | ≤ 2 | {verdict(None if r42 is None else r42 <= 2)} |")
+        mr = ratio(peak_10m, peak_1m)
+        ok = None if mr is None else (mr <= 1.2 and peak_10m / 1024 < 256)
+        w(f"| S4: peak RssAnon of the largest server process during S1+S2, 10M vs 1M | "
+          f"{mb(peak_10m):.0f} MB vs {mb(peak_1m):.0f} MB at {rows:,} = {fmt_ratio(mr)}× | ≤ 1.2× and < 256 MB | "
+          f"{verdict(ok)} |")
+    else:
+        w(f"| S4: peak memory at 10M vs 1M | not run ({mb(peak_1m):.0f} MB at {rows:,}, largest process) | "
+          "≤ 1.2× and < 256 MB | – |")
+    w(f"| S5: 50 ms a request, concurrency 8 vs 1 | {fmt_ratio(s5_speedup)}× faster | ≥ 6× | "
+      f"{verdict(None if s5_speedup is None else s5_speedup >= 6)} |")
+    sp1, sp2 = ratio(b1_s1, s1), ratio(b1_s2, s2)
+    w(f"| B1 on S1: hand-written job time / engine time | {fmt_ratio(sp1)}× | ≥ 5× | "
+      f"{verdict(None if sp1 is None else sp1 >= 5)} |")
+    w(f"| B1 on S2: hand-written job time / engine time | {fmt_ratio(sp2)}× | ≥ 5× | "
+      f"{verdict(None if sp2 is None else sp2 >= 5)} |")
+    w("")
+
+    w("## Scenarios and floors")
+    w("")
+    w("Time is the wall time of the statement, from `clock_timestamp()` just before to just after it in the "
+      "same psql session (for `sync()`: starting the worker, extracting, delivering, waiting for it). "
+      "The floors run in the same session type, right before their scenario.")
+    w("")
+    w("| scenario | rows | sent | time (s) | rows/s | floor | floor time (s) | floor rows/s | ratio |")
+    w("|---|---|---|---|---|---|---|---|---|")
+
+    def sent_of(name, kind="sync"):
+        g = group(name, kind)
+        return g[0]["sink"]["records"] if g else None
+
+    def line(title, n, sent, t, floor_name, ft):
+        w(f"| {title} | {fmt_n(n)} | {fmt_n(sent)} | {fmt_s(t)} | {fmt_n(n / t if t else None)} | {floor_name} | "
+          f"{fmt_s(ft)} | {fmt_n(n / ft if ft else None)} | {fmt_ratio(ratio(t, ft))} |")
+
+    line("S1 first sync (webhook, batch 500)", rows, sent_of("1"), s1, "F1 COPY row_to_json", f1)
+    line("S2 resync, no change", rows, sent_of("2"), s2, "F2 sum(hashtextextended)", f2)
+    f2_serial = med("2", "F2 serial")
+    if f2_serial is not None:
+        line("S2 (informational: F2 on one core)", rows, sent_of("2"), s2,
+             "F2, `max_parallel_workers_per_gather = 0`", f2_serial)
+    line("S3 resync, 1% changed", rows, sent_of("3"), s3, "F2 sum(hashtextextended)", f2_3)
+    if big:
+        line("S4 S1 at 10M", 10_000_000, sent_of("4-1"), s1_10, "F1", f1_10)
+        line("S4 S2 at 10M", 10_000_000, sent_of("4-2"), s2_10, "F2", f2_10)
+    w(f"| B1 hand-written job, first sync | {fmt_n(rows)} | {fmt_n(sent_of('B1-S1', 'baseline'))} | "
+      f"{fmt_s(b1_s1)} | {fmt_n(rows / b1_s1 if b1_s1 else None)} | S1 | {fmt_s(s1)} | – | "
+      f"B1/S1 = {fmt_ratio(ratio(b1_s1, s1))} |")
+    w(f"| B1 hand-written job, no change | {fmt_n(rows)} | {fmt_n(sent_of('B1-S2', 'baseline'))} | "
+      f"{fmt_s(b1_s2)} | {fmt_n(rows / b1_s2 if b1_s2 else None)} | S2 | {fmt_s(s2)} | – | "
+      f"B1/S2 = {fmt_ratio(ratio(b1_s2, s2))} |")
+    w("")
+
+    if s5:
+        w("## S5: a destination that takes 50 ms per request")
+        w("")
+        any5 = next(iter(s5.values()))
+        w(f"{any5['rows']:,} rows, batch 100, `SET reverse_etl.max_concurrent_requests = N` before `sync()`. "
+          "The ideal time is requests × 50 ms / concurrency; \"in flight\" is the most requests the sink held at "
+          "once.")
+        w("")
+        w("| concurrency | requests | time (s) | rows/s | ideal (s) | speedup vs 1 | in flight at the sink |")
+        w("|---|---|---|---|---|---|---|")
+        for c in sorted(s5):
+            s = s5[c]
+            reqs = s["sink"]["requests"]
+            ideal = reqs * 0.05 / c
+            w(f"| {c} | {reqs:,} | {fmt_s(s['elapsed'])} | {fmt_n(s['rows'] / s['elapsed'])} | {ideal:.2f} | "
+              f"{fmt_ratio(s5[1]['elapsed'] / s['elapsed']) if 1 in s5 else '–'}× | {s['sink']['max_in_flight']} |")
+        w("")
+
+    w("## Memory")
+    w("")
+    w("Peak RssAnon (private memory: heap, not shared buffers) of each server process while the syncs ran, "
+      "sampled every 20 ms from `/proc/<pid>/status`; for a kind with several processes, the largest one. "
+      f"In MB; S1, S2 and S3 at {rows:,} rows.")
+    w("")
+    cols = [("S1", [s["label"] for s in group("1", "sync")]), ("S2", [s["label"] for s in group("2", "sync")]),
+            ("S3", [s["label"] for s in group("3", "sync")])]
+    if big:
+        cols += [("S1 at 10M", [s["label"] for s in group("4-1", "sync")]),
+                 ("S2 at 10M", [s["label"] for s in group("4-2", "sync")])]
+    cols += [("S5", [s["label"] for s in group("5", "sync")]),
+             ("B1 (S1)", [s["label"] for s in group("B1-S1", "baseline")])]
+    kinds = sorted({k for label_list in (c[1] for c in cols) for label in label_list for k in memory.get(label, {})},
+                   key=lambda k: (k == "all server processes (sum)", k != "reverse_etl sync worker", k))
+    header = "| process | " + " | ".join(c[0] for c in cols) + (f" | S1+S2 10M / {rows:,} |" if big else " |")
+    w(header)
+    w("|---|" + "---|" * len(cols) + ("---|" if big else ""))
+    for kind in kinds:
+        cells = []
+        for _, labels in cols:
+            v = peak(labels, kind)
+            cells.append("–" if v is None else f"{v / 1024:.1f}")
+        extra = ""
+        if big:
+            a, b = peak(labels_1m, kind), peak(labels_10m, kind)
+            extra = f" {fmt_ratio(ratio(b, a))} |"
+        w(f"| {kind} | " + " | ".join(cells) + " |" + extra)
+    w("")
+
+    ceiling = results.get("sink_ceiling")
+    if ceiling:
+        w("## The sink")
+        w("")
+        w("`bench/sink.c`: one thread, epoll, HTTP/1.1 keep-alive; reads every body, counts requests, bytes and "
+          "records, answers 200. Its ceiling, measured with `wrk` (2 threads, on the same 2 cores) POSTing a "
+          f"{ceiling['plain']['body_bytes']:,}-byte body of 500 real records:")
+        w("")
+        w("| sink | connections | requests/s | records/s | MB/s | wrk mean latency |")
+        w("|---|---|---|---|---|---|")
+        for name, c in ceiling.items():
+            w(f"| {name} | {c['connections']} | {fmt_n(c['requests_per_s'])} | {fmt_n(c['records_per_s'])} | "
+              f"{c['mb_per_s']:.0f} | {c['wrk_latency']} |")
+        if s1:
+            w("")
+            w(f"The plain sink takes {ceiling['plain']['records_per_s'] / (rows / s1):.0f}× the records per second "
+              f"S1 sends ({fmt_n(rows / s1)}/s).")
+        w("")
+
+    data = results.get("data", [])
+    if data:
+        w("## Data")
+        w("")
+        w("A `users` table: `id bigint` (primary key), `email text`, `name text`, `plan text`, "
+          "`mrr numeric(12,2)`, `created_at timestamptz`, `properties jsonb` (company, country, seats, signup "
+          "source, opt-in, features array). Values are hashes of the id: the same data every run. The model is "
+          "`SELECT id, email, name, plan, mrr, created_at, properties FROM public.users`; the mapping sends every "
+          "column under its own name (`added_or_updated`). S3 changes `properties.seats` and `mrr` of 1% of the "
+          "rows (a different 1% each repetition).")
+        w("")
+        w("| table | rows | generated in (s) | heap MB | with index MB | bytes a row (stored) | bytes a row (JSON) |")
+        w("|---|---|---|---|---|---|---|")
+        for d in data:
+            w(f"| {d['table']} | {d['rows']:,} | {d['seconds']:.0f} | {d['heap_bytes'] / 1e6:.0f} | "
+              f"{d['total_bytes'] / 1e6:.0f} | {d['avg_row_bytes']:.0f} | {d['avg_json_bytes']:.0f} |")
+        g1 = group("1", "sync")
+        if g1 and g1[0]["sink"]["records"]:
+            sk = g1[0]["sink"]
+            w("")
+            w(f"S1's requests carried {sk['body_bytes'] / sk['records']:.0f} bytes a record "
+              f"({sk['body_bytes'] / 1e6:.0f} MB in {sk['requests']:,} requests).")
+        w("")
+
+    w("## Where the time goes")
+    w("")
+    w("The first repetition of each sync: NOTICEs as psql received them (seconds since the call), then from the "
+      "sink's clock the time to the first request and the span from the first request to the last answer, and "
+      "the run's own `finished_at - started_at`.")
+    w("")
+    for name in ("1", "2", "3", "4-1", "4-2"):
+        g = group(name, "sync")
+        if not g:
+            continue
+        s = g[0]
+        w(f"**{s['label']}** ({s['elapsed']:.2f} s; run {s['run']['run_seconds']:.2f} s"
+          + (f"; first request at {s['to_first_request']:.2f} s, delivery {s['delivery_window']:.2f} s"
+             if "to_first_request" in s else "") + ")")
+        w("")
+        w("```")
+        for t, text in s["notices"]:
+            w(f"{t:7.2f}  {text}")
+        w("```")
+        w("")
+        if s.get("statements"):
+            w("Statements by total time (pg_stat_statements, every level):")
+            w("")
+            w("| calls | total (s) | rows | statement |")
+            w("|---|---|---|---|")
+            for calls, total, nrows, query in s["statements"]:
+                query = query.replace("|", "\\|")
+                w(f"| {calls:,} | {total:.2f} | {nrows:,} | `{query}` |")
+            w("")
+
+    w("## Every repetition")
+    w("")
+    w("| step | time (s) | notes |")
+    w("|---|---|---|")
+    for s in steps:
+        notes = ""
+        if s["kind"] == "sync":
+            r = s["run"]
+            notes = (f"run {r['run_id']}: {r['extracted']:,} extracted, {r['added']:,} added, {r['updated']:,} "
+                     f"updated, {r['succeeded']:,} delivered in {r['requests']:,} requests; run "
+                     f"{r['run_seconds']:.2f} s")
+            if "update_seconds" in s:
+                notes += f"; the 1% UPDATE took {s['update_seconds']:.2f} s"
+        elif s["kind"] == "baseline":
+            notes = (f"{s['summary']['sent']:,} sent in {s['summary']['requests']:,} requests; "
+                     f"process wall time {s['process_wall']:.2f} s")
+        w(f"| {s['label']} | {s['elapsed']:.2f} | {notes} |")
+    w("")
+
+    w("## Method")
+    w("")
+    w("- One throwaway cluster (bench/work/, Unix socket only), `shared_preload_libraries = 'reverse_etl'`, the "
+      "launcher pointed at the `postgres` database where it idles; everything runs in the `bench` database as "
+      "the superuser `postgres`.")
+    w("- Before the timed steps: the floors run once untimed (cache warm). A `CHECKPOINT` before each sync and "
+      "each B1 run. S1 starts from `reset_mapping` each repetition. Before S2 (and B1's S2) a database-wide "
+      "`VACUUM (ANALYZE)`, the state autovacuum reaches between two scheduled runs. Before each S3, the 1% "
+      "UPDATE and a `count(*)` of the table (the new rows' hint bits, as any reader would set them).")
+    w("- F1 = `COPY (SELECT row_to_json(m) FROM (model) m) TO '/dev/null'`; "
+      "F2 = `SELECT sum(hashtextextended(m::text, 0)) FROM (model) m`"
+      + (f", which PostgreSQL plans with {results['f2_workers']} parallel workers (as specified, F2 keeps them; "
+         "the one-core figure is informational only)" if results.get("f2_workers") else "") + ".")
+    w("- B1 (`bench/baseline_sync.py`): psycopg2 + requests from Debian; a state table id -> "
+      "`hashtextextended(row::text, 0)`; one query finds new and changed rows (hash join with the state, "
+      "server-side cursor) and renders them with `row_to_json`; JSON arrays of 500 records POSTed one at a time "
+      "on a kept-alive session with retries; the state upserted and committed after each acknowledged batch. "
+      "Its time is measured inside the script (from connecting to the end, without the interpreter's start).")
+    w("- Every run is checked: status `succeeded`, the counts expected, and the sink's record count equal to "
+      "what was to be sent.")
+    w("")
+    with open(path, "w") as f:
+        f.write("\n".join(out))
+
+
+if __name__ == "__main__":
+    with open(sys.argv[1]) as f:
+        write(json.load(f), sys.argv[2])

@@ -1,0 +1,142 @@
+#!/usr/bin/env bash
+# The benchmarks, in one command (as root, on Debian 12):
+#
+#   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]
+#
+# Installs the packages (scripts/ and bench/install_deps.sh), builds and
+# installs the extension (scripts/build_and_install.sh), compiles the sink,
+# starts a throwaway cluster as the "postgres" user in bench/work/ (port 54400,
+# Unix socket only), starts two sinks on 127.0.0.1 (plain, and one holding
+# each answer 50 ms), then bench/bench.py generates the data, runs every
+# scenario with its floor and writes bench/results.md. Everything is stopped
+# at the end (--keep leaves the cluster and the sinks running, to look at).
+#
+#   --rows N      rows of the main model (default 1000000)
+#   --with-10m    also S4: S1 and S2 at 10,000,000 rows (adds ~10 minutes)
+#   --reps N      repetitions of each timed step at the main size (default 3;
+#                 the median is reported)
+#   --profile     also load pg_stat_statements (track = all) and list, for
+#                 each sync, the statements its worker spent the most time in
+#                 (adds a little overhead to every statement)
+#   --keep        leave the cluster and the sinks running
+#
+# Environment: BENCH_PORT (54400), BENCH_SINK_PORT (18400; the slow sink
+# listens on the next port), BENCH_WORKDIR (bench/work).
+set -euo pipefail
+
+repo=$(cd "$(dirname "$0")/.." && pwd)
+bench="$repo/bench"
+command_line="bench/run.sh${*:+ $*}"
+
+keep=false
+profile=false
+driver_args=()
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --rows) driver_args+=(--rows "$2"); shift 2 ;;
+        --reps) driver_args+=(--reps "$2"); shift 2 ;;
+        --with-10m) driver_args+=(--with-10m); shift ;;
+        --profile) driver_args+=(--profile); profile=true; shift ;;
+        --keep) keep=true; shift ;;
+        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]" >&2; exit 2 ;;
+    esac
+done
+
+if [ "$(id -u)" -ne 0 ]; then
+    echo "bench/run.sh: run as root (it installs packages and runs the server as \"postgres\")" >&2
+    exit 1
+fi
+
+port=${BENCH_PORT:-54400}
+sink_port=${BENCH_SINK_PORT:-18400}
+slow_sink_port=$((sink_port + 1))
+work=${BENCH_WORKDIR:-$bench/work}
+python=/usr/bin/python3   # Debian's, which has python3-psycopg2 and python3-requests
+
+"$repo/scripts/install_deps.sh"
+"$bench/install_deps.sh"
+echo "== build and install the extension"
+"$repo/scripts/build_and_install.sh"
+
+bindir=$(pg_config --bindir)
+as_postgres() { runuser -u postgres -- "$@"; }
+
+stop_everything() {
+    if [ -f "$work/data/postmaster.pid" ]; then
+        as_postgres "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 || true
+    fi
+    for pidfile in "$work/sink.pid" "$work/slow_sink.pid"; do
+        if [ -f "$pidfile" ]; then
+            kill "$(cat "$pidfile")" 2>/dev/null || true
+            rm -f "$pidfile"
+        fi
+    done
+}
+
+# A previous run's leftovers (same work directory) first.
+stop_everything
+rm -rf "$work"
+mkdir -p "$work"
+chown postgres:postgres "$work"
+chmod 755 "$work"
+if ! as_postgres test -w "$work"; then
+    echo "bench/run.sh: the postgres user cannot write $work; set BENCH_WORKDIR (e.g. /tmp/reverse_etl_bench)" >&2
+    exit 1
+fi
+# At the end the cluster's data directory goes too (3 GB with --with-10m); the
+# logs and bench/work/results.json stay.
+$keep || trap 'stop_everything; rm -rf "$work/data"' EXIT
+
+echo "== compile the sink"
+gcc -O2 -Wall -Wextra -Werror -o "$work/sink" "$bench/sink.c"
+
+echo "== start the cluster (port $port, socket in $work)"
+as_postgres "$bindir/initdb" -D "$work/data" -A trust -U postgres -E UTF8 --locale=C.UTF-8 >"$work/initdb.log"
+cat >>"$work/data/postgresql.conf" <<CONF
+
+# bench/run.sh
+port = $port
+listen_addresses = ''
+unix_socket_directories = '$work'
+shared_preload_libraries = 'reverse_etl'
+reverse_etl.database = 'postgres'   # the launcher idles there: the benchmark runs in "bench"
+shared_buffers = 1GB
+max_wal_size = 8GB
+checkpoint_timeout = 30min
+timezone = 'UTC'
+log_line_prefix = '%m [%p] %b '
+CONF
+if $profile; then
+    cat >>"$work/data/postgresql.conf" <<CONF
+shared_preload_libraries = 'reverse_etl,pg_stat_statements'
+pg_stat_statements.track = all
+CONF
+fi
+as_postgres "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
+
+echo "== start the sinks (127.0.0.1:$sink_port, and 127.0.0.1:$slow_sink_port with 50 ms per request)"
+"$work/sink" --port "$sink_port" --pid-file "$work/sink.pid" >"$work/sink.out" 2>"$work/sink.log" &
+"$work/sink" --port "$slow_sink_port" --latency-ms 50 --pid-file "$work/slow_sink.pid" \
+    >"$work/slow_sink.out" 2>"$work/slow_sink.log" &
+for _ in $(seq 50); do
+    [ -s "$work/sink.out" ] && [ -s "$work/slow_sink.out" ] && break
+    sleep 0.1
+done
+if ! grep -q listening "$work/sink.out" || ! grep -q listening "$work/slow_sink.out"; then
+    cat "$work/sink.log" "$work/slow_sink.log" >&2
+    echo "bench/run.sh: a sink did not start" >&2
+    exit 1
+fi
+
+"$python" "$bench/bench.py" \
+    --repo "$repo" --work "$work" --host "$work" --port "$port" \
+    --sink-url "http://127.0.0.1:$sink_port" --slow-sink-url "http://127.0.0.1:$slow_sink_port" \
+    --output "$bench/results.md" --command "$command_line" "${driver_args[@]}"
+
+if $keep; then
+    echo "The cluster and the sinks are still running:"
+    echo "  psql -h $work -p $port -U postgres bench"
+    echo "  curl http://127.0.0.1:$sink_port/stats"
+    echo "Stop them with: runuser -u postgres -- $bindir/pg_ctl -D $work/data stop; kill \$(cat $work/sink.pid $work/slow_sink.pid)"
+fi
