@@ -27,6 +27,10 @@ constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::seconds(5);
 constexpr size_t kFlushRecords = 5000;
 constexpr size_t kErrorBodyChars = 500;
+// Requests in a row that exhausted their retries without reaching the
+// destination at all: it is down, and the rest of the run would only spend
+// hours in backoff. The run stops as failed; its records go in a later run.
+constexpr int kUnreachableAfter = 3;
 
 struct PendingRecord {
     std::string record_id;
@@ -213,7 +217,7 @@ class DeliveryLoop {
             fatal_ = "destination refused the credentials: " + describe_failure(response, requests_);
             for (const uint64_t key : keys)
                 undelivered(key, "rejected", response, completion.attempts);
-            ready_.clear();
+            give_up();
         } else if (status == 400 && keys.size() > 1) {
             split(keys);
         } else {
@@ -221,6 +225,18 @@ class DeliveryLoop {
             for (const uint64_t key : keys)
                 undelivered(key, retryable ? "failed" : "rejected", response, completion.attempts);
         }
+        unreachable_in_a_row_ = status == 0 ? unreachable_in_a_row_ + 1 : 0;
+        if (unreachable_in_a_row_ >= kUnreachableAfter && !fatal_) {
+            fatal_ = "destination unreachable: " + last_failure_;
+            give_up();
+        }
+    }
+
+    // The run stops sending: what is queued or in flight gets no answer, stays
+    // out of the checkpoint, and goes in a later run.
+    void give_up() {
+        ready_.clear();
+        client_.abandon();
     }
 
     // A batch refused as a whole with a 400 that names no record: send each
@@ -323,6 +339,7 @@ class DeliveryLoop {
     std::optional<std::string> fatal_;
     std::string last_failure_;
     int64_t transport_failures_ = 0;
+    int unreachable_in_a_row_ = 0;
     int64_t other_failures_ = 0;
 };
 

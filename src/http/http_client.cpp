@@ -510,6 +510,8 @@ std::vector<Completion> HttpClient::poll(long timeout_ms) {
 
 size_t HttpClient::pending() const { return impl_->pending(); }
 
+void HttpClient::abandon() { impl_->abort_all(); }
+
 HttpResponse HttpClient::perform_once(HttpRequest request) {
     Impl &client = *impl_;
     // At the head of the queue: the caller is waiting for this one alone.

@@ -65,6 +65,10 @@ class HttpClient {
     // Submitted and not yet returned by poll().
     size_t pending() const;
 
+    // Drops every queued and in-flight request without an answer (the
+    // caller gives up on a destination). The client stays usable.
+    void abandon();
+
     // One attempt at one request, synchronously (send_test_record): no retry,
     // whatever max_attempts says, so the caller sees the first answer at once.
     // Other pending requests keep moving meanwhile; what finishes is kept for
