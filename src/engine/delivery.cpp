@@ -217,7 +217,8 @@ class DeliveryLoop {
             fatal_ = "destination refused the credentials: " + describe_failure(response, requests_);
             for (const uint64_t key : keys)
                 undelivered(key, "rejected", response, completion.attempts);
-            give_up();
+            // Requests already in flight get their (quick) answers recorded.
+            ready_.clear();
         } else if (status == 400 && keys.size() > 1) {
             split(keys);
         } else {
