@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs every Debian package the build, the tests and the demo need.
+# Installs every Debian package the build, the tests and the demo need, plus
+# any package names given as arguments (bench/install_deps.sh adds its own).
 # Idempotent; needs root (it is a no-op when everything is already there).
 set -euo pipefail
 
@@ -15,6 +16,7 @@ packages=(
     python3                      # mock destinations in test/
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
     util-linux                   # runuser: the server runs as an unprivileged user
+    "$@"
 )
 
 missing=()
