@@ -10,7 +10,9 @@ std::string checkpoint_table(int64_t mapping_id) {
 
 void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     const std::string table = checkpoint_table(mapping_id);
-    pg::execute_catalog("CREATE TABLE " + table + " (record_id text PRIMARY KEY, hash bigint NOT NULL)");
+    // Identifiers are compared as bytes ("C"): the checkpoint's index and the
+    // diff's joins then never go through the locale's collation.
+    pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, hash bigint NOT NULL)");
     const pg::Result grants = pg::execute_catalog(
         "SELECT format('GRANT USAGE ON SCHEMA reverse_etl_state TO %I', rolname), "
         "format('GRANT SELECT ON %s TO %I', $1, rolname) FROM pg_catalog.pg_roles WHERE oid = $2::oid",

@@ -51,9 +51,9 @@ void create_work_tables(const MappingPlan &plan) {
     // chg: added | updated | deleted | invalid (an identifier seen more than
     // once, or NULL: `copies` says how many records it stands for).
     pg::execute(std::string("CREATE TEMP TABLE reverse_etl_changes "
-                            "(rid text, chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
-    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_current (rid text, hash bigint)"));
-    pg::execute("CREATE TEMP TABLE reverse_etl_outbox (seq bigint, rid text, chg text, hash bigint" +
+                            "(rid text COLLATE \"C\", chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
+    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_current (rid text COLLATE \"C\", hash bigint)"));
+    pg::execute("CREATE TEMP TABLE reverse_etl_outbox (seq bigint, rid text COLLATE \"C\", chg text, hash bigint" +
                 value_columns(plan, true) + ")");
 }
 

@@ -89,7 +89,8 @@ std::string quote_literal(const std::string &text) {
 }
 
 std::string record_id_sql(const MappingPlan &plan) {
-    return "(m." + quote_identifier(plan.model.primary_key) + ")::text";
+    // Byte-wise, like the checkpoint's record_id column.
+    return "((m." + quote_identifier(plan.model.primary_key) + ")::text COLLATE \"C\")";
 }
 
 std::string record_hash_sql(const MappingPlan &plan) {

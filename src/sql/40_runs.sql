@@ -33,7 +33,7 @@ CREATE INDEX ON reverse_etl.run_catalog (status) WHERE status IN ('queued', 'run
 -- at most one row; NULL identifiers share one row (NULLS NOT DISTINCT).
 CREATE TABLE reverse_etl.record_error_catalog (
     mapping_id      bigint NOT NULL REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
-    record_id       text,
+    record_id       text COLLATE "C",
     run_id          bigint NOT NULL,
     change          text,
     kind            text NOT NULL CHECK (kind IN ('invalid', 'rejected', 'failed')),
