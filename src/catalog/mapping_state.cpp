@@ -1,5 +1,7 @@
 #include "catalog/mapping_state.hpp"
 
+#include <optional>
+
 #include "pg/spi.hpp"
 
 namespace reverse_etl::catalog {
@@ -20,6 +22,39 @@ void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     for (const auto &row : grants.rows)
         for (const auto &statement : row)
             pg::execute_catalog(*statement);
+}
+
+namespace {
+
+// The statement dropping the table's primary key, if it has one.
+std::optional<std::string> drop_key_statement(const std::string &table) {
+    const pg::Result key = pg::execute_catalog(
+        "SELECT pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', $1, conname) "
+        "FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'",
+        {table});
+    if (key.empty())
+        return std::nullopt;
+    return key.scalar();
+}
+
+}  // namespace
+
+void drop_checkpoint_key(int64_t mapping_id) {
+    if (const auto statement = drop_key_statement(checkpoint_table(mapping_id)))
+        pg::execute_catalog(*statement);
+}
+
+void ensure_checkpoint_key(int64_t mapping_id, KeyRepair repair) {
+    const std::string table = checkpoint_table(mapping_id);
+    if (drop_key_statement(table).has_value())
+        return;  // it has its key
+    // Never expected (a first run writes each identifier once), but a key
+    // that cannot be built would stop every later run: a repeated identifier
+    // keeps one of its rows, and at worst that record is sent once more.
+    if (repair == KeyRepair::RemoveDuplicates)
+        pg::execute_catalog("DELETE FROM " + table + " AS a USING " + table +
+                            " AS b WHERE a.record_id = b.record_id AND a.ctid < b.ctid");
+    pg::execute_catalog("ALTER TABLE " + table + " ADD PRIMARY KEY (record_id)");
 }
 
 void reset_checkpoint(int64_t mapping_id) {

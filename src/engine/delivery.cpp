@@ -31,11 +31,12 @@ constexpr size_t kErrorBodyChars = 500;
 // destination at all: it is down, and the rest of the run would only spend
 // hours in backoff. The run stops as failed; its records go in a later run.
 constexpr int kUnreachableAfter = 3;
+constexpr uint64_t kNoKey = UINT64_MAX;
 
 struct PendingRecord {
+    std::string tid;
     std::string record_id;
     std::string change;
-    std::optional<int64_t> hash;
     std::string payload;
     std::string message_id;
 };
@@ -139,18 +140,46 @@ class DeliveryLoop {
         const int64_t chunk = std::max<int64_t>(1000, static_cast<int64_t>(requests_.max_records_per_request()) *
                                                           pg::max_concurrent_requests() * 2);
         std::vector<OutboxRow> rows;
-        pg::run_in_transaction([&] { rows = read_outbox(plan_, last_seq_, chunk); });
-        if (rows.empty()) {
-            outbox_done_ = true;
-            return false;
-        }
-        last_seq_ = rows.back().seq;
+        pg::run_in_transaction([&] {
+            if (outbox_blocks_ < 0)
+                outbox_blocks_ = outbox_blocks();
+            // About `chunk` records' worth of blocks, from the outbox's density.
+            const int64_t blocks = std::max<int64_t>(1, chunk * outbox_blocks_ / std::max<int64_t>(1, counters_.outbox));
+            rows = read_outbox(plan_, next_block_, blocks);
+            next_block_ += blocks;
+        });
+        outbox_done_ = next_block_ >= outbox_blocks_;
         rows_read_ += static_cast<int64_t>(rows.size());
         std::vector<destinations::OutgoingRecord> outgoing;
-        std::vector<uint64_t> keys;
-        for (OutboxRow &row : rows)
-            prepare(row, outgoing, keys);
-        for (destinations::PlannedRequest &planned : requests_.plan(outgoing)) {
+        std::vector<OutboxRow *> sources;  // the outbox row of each outgoing record
+        outgoing.reserve(rows.size());
+        sources.reserve(rows.size());
+        for (OutboxRow &row : rows) {
+            if (std::optional<destinations::OutgoingRecord> record = prepare(row)) {
+                outgoing.push_back(std::move(*record));
+                sources.push_back(&row);
+            }
+        }
+        // Records the destination's limits refuse are set aside by plan().
+        std::vector<destinations::InvalidRecord> refused;
+        std::vector<destinations::PlannedRequest> planned_requests = requests_.plan(outgoing, &refused);
+        std::vector<bool> is_refused(outgoing.size(), false);
+        for (const destinations::InvalidRecord &invalid : refused) {
+            record_invalid(*sources[invalid.index], invalid.reason, outgoing[invalid.index].payload);
+            is_refused[invalid.index] = true;
+        }
+        std::vector<uint64_t> keys(outgoing.size(), kNoKey);
+        for (size_t i = 0; i < outgoing.size(); i++) {
+            if (is_refused[i])
+                continue;
+            // The planned requests hold their own copy of the payload: this
+            // one is kept for a 400 split and for the record's error row.
+            OutboxRow &row = *sources[i];
+            keys[i] = next_key_++;
+            records_.emplace(keys[i], PendingRecord{std::move(row.tid), std::move(row.record_id), std::move(row.change),
+                                                    std::move(outgoing[i].payload), std::move(outgoing[i].message_id)});
+        }
+        for (destinations::PlannedRequest &planned : planned_requests) {
             PlannedBatch batch;
             for (const size_t index : planned.records)
                 batch.keys.push_back(keys[index]);
@@ -160,7 +189,8 @@ class DeliveryLoop {
         return true;
     }
 
-    void prepare(OutboxRow &row, std::vector<destinations::OutgoingRecord> &outgoing, std::vector<uint64_t> &keys) {
+    // The record's payload, or nothing when it cannot be built (then noted as invalid).
+    std::optional<destinations::OutgoingRecord> prepare(OutboxRow &row) {
         RecordValues values;
         values.record_id = row.record_id;
         values.change = row.change;
@@ -170,19 +200,10 @@ class DeliveryLoop {
         BuiltPayload built = payloads_.build(values, context_);
         if (!built.valid) {
             record_invalid(row, built.invalid_reason, std::nullopt);
-            return;
+            return std::nullopt;
         }
-        destinations::OutgoingRecord record{row.record_id, std::move(built.json),
+        return destinations::OutgoingRecord{row.record_id, std::move(built.json),
                                             message_id(plan_, row.record_id, row.hash)};
-        const destinations::ElementResult element = requests_.element(record);
-        if (!element.valid) {
-            record_invalid(row, element.invalid_reason, record.payload);
-            return;
-        }
-        const uint64_t key = next_key_++;
-        records_.emplace(key, PendingRecord{row.record_id, row.change, row.hash, record.payload, record.message_id});
-        keys.push_back(key);
-        outgoing.push_back(std::move(record));
     }
 
     void record_invalid(const OutboxRow &row, const std::string &reason, const std::optional<std::string> &payload) {
@@ -277,7 +298,7 @@ class DeliveryLoop {
     void delivered(uint64_t key) {
         auto found = pending_record(key);
         counters_.succeeded++;
-        results_.delivered.push_back({found->second.record_id, found->second.change, found->second.hash});
+        results_.delivered.push_back({found->second.tid, found->second.change == "deleted"});
         records_.erase(found);
     }
 
@@ -299,7 +320,7 @@ class DeliveryLoop {
         pg::run_in_transaction([&] {
             if (!may_have_errors_)
                 may_have_errors_ = has_record_errors(plan_.mapping.id);
-            write_results(plan_, run_id_, results_, may_have_errors_);
+            write_results(plan_, run_id_, results_, {may_have_errors_, counters_.first_run});
             save_counters(run_id_, counters_);
         });
         // Errors written now must be cleared when their records go through.
@@ -329,7 +350,8 @@ class DeliveryLoop {
     std::unordered_map<uint64_t, std::vector<uint64_t>> in_flight_;
     uint64_t next_key_ = 0;
     uint64_t next_tag_ = 0;
-    int64_t last_seq_ = 0;
+    int64_t outbox_blocks_ = -1;  // read in the first chunk's transaction
+    int64_t next_block_ = 0;
     int64_t rows_read_ = 0;
     // Once true, stays true: checked in each flush until the mapping has errors.
     bool may_have_errors_ = false;

@@ -1,6 +1,8 @@
 #include "engine/extract.hpp"
 
+#include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
+#include "pg/key_uniqueness.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 
@@ -36,13 +38,6 @@ auto as_model_owner(const MappingPlan &plan, Body &&body) -> decltype(body()) {
     return with_model_name(plan, std::forward<Body>(body));
 }
 
-std::string value_columns(const MappingPlan &plan, bool with_types) {
-    std::string columns;
-    for (size_t i = 0; i < plan.value_columns.size(); i++)
-        columns += ", v" + std::to_string(i) + (with_types ? " text" : "");
-    return columns;
-}
-
 // Created as the model's owner, so that the model's query, run as that role,
 // can fill them; the catalog owner can read any table.
 void create_work_tables(const MappingPlan &plan) {
@@ -53,8 +48,8 @@ void create_work_tables(const MappingPlan &plan) {
     pg::execute(std::string("CREATE TEMP TABLE reverse_etl_changes "
                             "(rid text COLLATE \"C\", chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
     pg::execute(std::string("CREATE TEMP TABLE reverse_etl_current (rid text COLLATE \"C\", hash bigint)"));
-    pg::execute("CREATE TEMP TABLE reverse_etl_outbox (seq bigint, rid text COLLATE \"C\", chg text, hash bigint" +
-                value_columns(plan, true) + ")");
+    pg::execute("CREATE TEMP TABLE reverse_etl_outbox "
+                "(rid text COLLATE \"C\", chg text, hash bigint, vals text)");
 }
 
 std::string selected_sql(const MappingPlan &plan, const std::string &change) {
@@ -71,21 +66,44 @@ std::string selected_sql(const MappingPlan &plan, const std::string &change) {
     return "(" + change + " IN (" + modes + "))";
 }
 
-// The selected records' values, rendered by to_json(): what payloads are
-// built from. With deletions possible (rows of the changes table `c`), the
-// identifier of a deleted record comes from the change itself.
+// The selected records' values, rendered as to_json() would render them, in
+// one text per record (reverse_etl_state.render_values: one call instead of
+// one to_json() per column). With deletions possible (rows of the changes
+// table `c`), the identifier of a deleted record comes from the change itself.
 std::string rendered_values(const MappingPlan &plan, bool may_be_deleted) {
-    std::string values;
+    std::string arguments;
     for (size_t i = 0; i < plan.value_columns.size(); i++) {
-        std::string expression = value_json_sql(plan, i);
+        std::string argument = value_argument_sql(plan, i);
         if (may_be_deleted && plan.value_columns[i] == plan.primary_key_column) {
             // A deleted record's payload has every column NULL but its identifier.
             const std::string &type = plan.model.columns[plan.primary_key_column].type;
-            expression = "CASE WHEN c.chg = 'deleted' THEN pg_catalog.to_json(c.rid::" + type +
-                         ")::text ELSE " + expression + " END";
+            argument = "CASE WHEN c.chg = 'deleted' THEN c.rid::" + type + " ELSE " + argument + " END";
         }
-        values += ", " + expression;
+        arguments += (i > 0 ? ", " : "") + argument;
     }
+    return ", reverse_etl_state.render_values(" + arguments + ")";
+}
+
+// render_values() joins the values with U+001F, which JSON text never
+// contains unescaped; an empty field is SQL NULL.
+std::vector<std::optional<std::string>> split_rendered_values(const std::string &text, size_t expected) {
+    std::vector<std::optional<std::string>> values;
+    values.reserve(expected);
+    size_t start = 0;
+    for (;;) {
+        const size_t end = text.find('\x1f', start);
+        const size_t length = (end == std::string::npos ? text.size() : end) - start;
+        if (length == 0)
+            values.emplace_back(std::nullopt);
+        else
+            values.emplace_back(text.substr(start, length));
+        if (end == std::string::npos)
+            break;
+        start = end + 1;
+    }
+    if (values.size() != expected)
+        throw Error(sqlstate::kInternalError, "an outbox row holds " + std::to_string(values.size()) + " values, not " +
+                                                  std::to_string(expected));
     return values;
 }
 
@@ -99,7 +117,7 @@ std::string limit_sql(std::optional<int64_t> limit) {
 // duplicates and NULLs show) and full-joined with the checkpoint by
 // PostgreSQL's hash join, only the differences come out: unchanged records
 // are never materialised twice.
-void classify(const MappingPlan &plan) {
+void classify_grouped(const MappingPlan &plan) {
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kCurrent + " (rid, hash) SELECT " + record_id_sql(plan) + ", " +
                     record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
@@ -119,6 +137,33 @@ void classify(const MappingPlan &plan) {
     });
 }
 
+// When the identifier is a NOT NULL column with a unique index of the one
+// table the model reads (pg::model_key_is_unique), there are no duplicates or
+// NULLs to find: the model's narrow rows go straight into the hash join, in
+// one statement, with no work table and no grouping.
+void classify_unique(const MappingPlan &plan) {
+    const std::string current = "SELECT " + record_id_sql(plan) + " AS rid, " + record_hash_sql(plan) +
+                                " AS hash, 1 AS copies FROM " + filtered_model_sql(plan, "m");
+    as_model_owner(plan, [&] {
+        pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
+                    "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
+                    " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, c.hash, c.copies, "
+                    "k.record_id IS NOT NULL AS checkpointed, CASE WHEN k.record_id IS NULL THEN 'added' "
+                    "WHEN c.rid IS NULL THEN 'deleted' ELSE 'updated' END AS chg FROM (" + current + ") AS c "
+                    "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
+                    "WHERE c.hash IS DISTINCT FROM k.hash) AS d");
+    });
+}
+
+// Whether the model's identifier is provably unique and never NULL. Proven
+// in the extraction's transaction, whose lock on the table keeps the unique
+// index in place until the queries relying on it are done; proven again after
+// the model was read, because a first inheritance child can appear in between
+// (see pg::model_key_is_unique).
+bool identifier_is_unique(const MappingPlan &plan) {
+    return as_model_owner(plan, [&] { return pg::model_key_is_unique(plan.model.query, plan.model.primary_key); });
+}
+
 // Changes the sync mode does not send still move the checkpoint: a mapping of
 // added records does not resend a record when it changes later.
 void checkpoint_unselected(const MappingPlan &plan) {
@@ -135,10 +180,13 @@ void checkpoint_unselected(const MappingPlan &plan) {
 // the record changed in between, the next run sees it differ and sends it
 // again (at least once, never lost).
 int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t> limit) {
+    // Nothing to send (a resync without changes): spare the model a second read.
+    if (pg::execute_catalog(std::string("SELECT 1 FROM ") + kChanges + " WHERE selected LIMIT 1").empty())
+        return 0;
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
-            pg::execute(std::string("INSERT INTO ") + kOutbox + " (seq, rid, chg, hash" + value_columns(plan, false) +
-                        ") SELECT pg_catalog.row_number() OVER (), c.rid, c.chg, c.hash" +
+            pg::execute(std::string("INSERT INTO ") + kOutbox +
+                        " (rid, chg, hash, vals) SELECT c.rid, c.chg, c.hash" +
                         rendered_values(plan, true) + " FROM " + kChanges + " c LEFT JOIN " +
                         filtered_model_sql(plan, "m") + " ON c.chg <> 'deleted' AND " + record_id_sql(plan) +
                         " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)" +
@@ -152,9 +200,9 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
 int64_t fill_outbox_from_model(const MappingPlan &plan, std::optional<int64_t> limit) {
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
-            pg::execute(std::string("INSERT INTO ") + kOutbox + " (seq, rid, chg, hash" + value_columns(plan, false) +
-                        ") SELECT pg_catalog.row_number() OVER (), " + record_id_sql(plan) + ", 'added', " +
-                        record_hash_sql(plan) + rendered_values(plan, false) + " FROM " +
+            pg::execute(std::string("INSERT INTO ") + kOutbox +
+                        " (rid, chg, hash, vals) SELECT " + record_id_sql(plan) +
+                        ", 'added', " + record_hash_sql(plan) + rendered_values(plan, false) + " FROM " +
                         filtered_model_sql(plan, "m") + limit_sql(limit))
                 .processed);
     });
@@ -232,54 +280,71 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
                                  std::optional<int64_t> outbox_limit) {
     RunCounters counters;
     create_work_tables(plan);
+    if (!dry_run)
+        catalog::ensure_checkpoint_key(plan.mapping.id, catalog::KeyRepair::RemoveDuplicates);
     const int64_t checkpointed = count_of(pg::execute_catalog("SELECT count(*) FROM " + plan.checkpoint_table));
     // Nothing checkpointed: every record is added. When the sync mode sends
-    // added records, skip the diff and read the model once.
+    // added records, skip the diff and read the model once; the checkpoint's
+    // key is built after delivery (see catalog::drop_checkpoint_key).
     const bool first_run = checkpointed == 0 && plan.sends_added;
+    if (first_run && !dry_run)
+        catalog::drop_checkpoint_key(plan.mapping.id);
+    const bool proven_unique = identifier_is_unique(plan);
     std::optional<int64_t> first_run_added;
     if (first_run) {
         const int64_t filled = fill_outbox_from_model(plan, outbox_limit);
-        first_run_added = filled - set_aside_invalid_in_outbox();
+        const bool unique = proven_unique && identifier_is_unique(plan);
+        first_run_added = unique ? filled : filled - set_aside_invalid_in_outbox();
         counters.outbox = *first_run_added;
+        counters.first_run = true;
     } else {
-        classify(plan);
+        bool unique = proven_unique;
+        if (unique) {
+            classify_unique(plan);
+            unique = identifier_is_unique(plan);
+            if (!unique)  // the proof no longer holds: diff again, the long way
+                pg::execute_catalog(std::string("DELETE FROM ") + kChanges);
+        }
+        if (!unique)
+            classify_grouped(plan);
         analyze(kChanges);
         counters.outbox = fill_outbox_from_changes(plan, outbox_limit);
     }
     count_changes(counters, checkpointed, first_run_added);
     if (!dry_run) {
-        checkpoint_unselected(plan);
+        if (!first_run)  // a first run sends every change
+            checkpoint_unselected(plan);
         refresh_record_errors(plan, run_id, first_run);
     }
-    {
-        const pg::RoleScope as_owner(plan.model.owner, "pg_catalog", pg::RoleScope::Restriction::None);
-        pg::execute(std::string("CREATE INDEX ON ") + kOutbox + " (seq)");
-    }
-    // No ANALYZE: the outbox is only read by ranges of its index, which the
-    // planner picks from the table's real size.
     return counters;
 }
 
-std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t after_seq, int64_t limit) {
+int64_t outbox_blocks() {
+    return count_of(pg::execute_catalog(std::string("SELECT pg_catalog.pg_relation_size('") + kOutbox +
+                                        "') / pg_catalog.current_setting('block_size')::bigint"));
+}
+
+std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count) {
     const pg::Result result = pg::execute_catalog(
-        // Qualified: a bare "seq" in ORDER BY would mean the text output column.
-        "SELECT o.seq::text, rid, chg, hash::text" + value_columns(plan, false) + " FROM " + kOutbox +
-            " AS o WHERE o.seq > $1::bigint ORDER BY o.seq LIMIT $2::bigint",
-        {std::to_string(after_seq), std::to_string(limit)});
+        "SELECT o.ctid::text, o.rid, o.chg, o.hash::text, o.vals FROM " + std::string(kOutbox) +
+            " AS o WHERE o.ctid >= $1::tid AND o.ctid < $2::tid",
+        {"(" + std::to_string(first_block) + ",0)", "(" + std::to_string(first_block + block_count) + ",0)"});
     std::vector<OutboxRow> rows;
     rows.reserve(result.rows.size());
-    for (const auto &row : result.rows) {
+    for (auto &row : result.rows) {
         OutboxRow outbox_row;
-        outbox_row.seq = std::stoll(*row[0]);
-        outbox_row.record_id = *row[1];
-        outbox_row.change = *row[2];
+        outbox_row.tid = std::move(*row[0]);
+        outbox_row.record_id = std::move(*row[1]);
+        outbox_row.change = std::move(*row[2]);
         if (row[3])
             outbox_row.hash = std::stoll(*row[3]);
-        outbox_row.values.assign(row.begin() + 4, row.end());
+        outbox_row.values = split_rendered_values(row[4].value_or(""), plan.value_columns.size());
         rows.push_back(std::move(outbox_row));
     }
     return rows;
 }
+
+std::string outbox_table() { return kOutbox; }
 
 void drop_work_tables() {
     // As the catalog owner, who may drop them whoever created them. Only those

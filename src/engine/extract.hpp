@@ -25,15 +25,22 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
                                  std::optional<int64_t> outbox_limit = std::nullopt);
 
 struct OutboxRow {
-    int64_t seq = 0;
+    std::string tid;                            // where it is in the outbox: "(block,offset)"
     std::string record_id;
     std::string change;                         // added | updated | deleted
     std::optional<int64_t> hash;                // of the values read now; none for deleted records
     std::vector<std::optional<std::string>> values;  // JSON text per plan.value_columns entry
 };
 
-// The next `limit` outbox rows after `after_seq`, in order.
-std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t after_seq, int64_t limit);
+// The outbox is written once, in one statement, and never updated: its rows
+// lie in block order, and delivery reads it by ranges of blocks (a TID range
+// scan), with no index to build and no sequence column to number it.
+int64_t outbox_blocks();
+// The live outbox rows in blocks [first_block, first_block + block_count).
+std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count);
+
+// The outbox, for statements that join delivered records back to it.
+std::string outbox_table();
 
 void drop_work_tables();
 

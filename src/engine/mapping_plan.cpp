@@ -94,22 +94,20 @@ std::string record_id_sql(const MappingPlan &plan) {
 }
 
 std::string record_hash_sql(const MappingPlan &plan) {
-    // The text form of a row of the sent columns: any change in what the
-    // mapping sends changes it, a change elsewhere does not. Formatting
-    // settings are pinned while it is computed (see pg::StableFormatting).
-    // Columns in name order, so that reordering the model's query keeps the
-    // hashes (and the checkpoint) valid.
+    // A hash of the sent columns' values (see src/pg/record_hash.cpp): any
+    // change in what the mapping sends changes it, a change elsewhere does
+    // not. Columns in name order, so that reordering the model's query keeps
+    // the hashes (and the checkpoint) valid. The seed is the field mapping's.
     std::vector<std::string> names;
     for (const size_t column : plan.sent_columns)
         names.push_back(plan.model.columns[column].name);
     std::sort(names.begin(), names.end());
-    std::string row;
-    for (const std::string &name : names) {
-        row += row.empty() ? "" : ", ";
-        row += "m." + quote_identifier(name);
-    }
-    const std::string text = row.empty() ? "''" : "ROW(" + row + ")::text";
-    return "pg_catalog.hashtextextended(" + text + ", " + std::to_string(plan.hash_seed) + ")";
+    std::string sql = "reverse_etl_state.record_hash('" + std::to_string(plan.hash_seed) + "'::bigint";
+    if (names.empty())  // a VARIADIC call needs one value at least
+        sql += ", NULL::text";
+    for (const std::string &name : names)
+        sql += ", m." + quote_identifier(name);
+    return sql + ")";
 }
 
 std::string value_json_sql(const MappingPlan &plan, size_t value_index) {
@@ -120,6 +118,14 @@ std::string value_json_sql(const MappingPlan &plan, size_t value_index) {
         return "pg_catalog.to_json(pg_catalog.translate(pg_catalog.encode(" + reference +
                ", 'base64'), E'\\n', ''))::text";
     return "pg_catalog.to_json(" + reference + ")::text";
+}
+
+std::string value_argument_sql(const MappingPlan &plan, size_t value_index) {
+    const pg::ResultColumn &column = plan.model.columns[plan.value_columns[value_index]];
+    const std::string reference = "m." + quote_identifier(column.name);
+    if (column.type == "bytea")  // as value_json_sql: base64 without line breaks
+        return "pg_catalog.translate(pg_catalog.encode(" + reference + ", 'base64'), E'\\n', '')";
+    return reference;
 }
 
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {

@@ -1,35 +1,39 @@
 #include "engine/result_writer.hpp"
 
+#include "engine/extract.hpp"
 #include "pg/spi.hpp"
 
 namespace reverse_etl::engine {
 
 namespace {
 
-void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered, bool may_have_errors) {
-    std::vector<std::optional<std::string>> upsert_ids, upsert_hashes, deleted_ids, all_ids;
+void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
+                     const ResultWriteOptions &options) {
+    std::vector<std::optional<std::string>> tids;
+    tids.reserve(delivered.size());
+    bool any_deleted = false;
     for (const DeliveredRecord &record : delivered) {
-        all_ids.emplace_back(record.record_id);
-        if (record.change == "deleted") {
-            deleted_ids.emplace_back(record.record_id);
-        } else {
-            upsert_ids.emplace_back(record.record_id);
-            upsert_hashes.emplace_back(record.hash ? std::optional<std::string>(std::to_string(*record.hash))
-                                                   : std::nullopt);
-        }
+        tids.emplace_back(record.tid);
+        any_deleted = any_deleted || record.deleted;
     }
-    if (!upsert_ids.empty())
-        pg::execute_catalog("INSERT INTO " + plan.checkpoint_table +
-                                " (record_id, hash) SELECT * FROM ROWS FROM (pg_catalog.unnest($1::text[]), pg_catalog.unnest($2::bigint[])) "
-                                "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash",
-                            {text_array_literal(upsert_ids), text_array_literal(upsert_hashes)});
-    if (!deleted_ids.empty())
-        pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " WHERE record_id = ANY ($1::text[])",
-                            {text_array_literal(deleted_ids)});
-    if (may_have_errors)
-        pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog "
-                            "WHERE mapping_id = $1::bigint AND record_id = ANY ($2::text[])",
-                            {std::to_string(plan.mapping.id), text_array_literal(all_ids)});
+    const std::string tid_array = text_array_literal(tids);
+    // A TID scan of the outbox: each delivered row read where it lies.
+    const std::string rows =
+        "(SELECT o.rid, o.chg, o.hash FROM " + outbox_table() + " AS o WHERE o.ctid = ANY ($1::tid[])) AS d";
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) SELECT d.rid, d.hash FROM " +
+                            rows + " WHERE d.chg <> 'deleted'" +
+                            (options.checkpoint_was_empty
+                                 ? ""
+                                 : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash"),
+                        {tid_array});
+    if (any_deleted)
+        pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +
+                                " WHERE d.chg = 'deleted' AND k.record_id = d.rid",
+                            {tid_array});
+    if (options.may_have_errors)
+        pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog AS e USING " + rows +
+                                " WHERE e.mapping_id = $2::bigint AND e.record_id = d.rid",
+                            {tid_array, std::to_string(plan.mapping.id)});
 }
 
 void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered) {
@@ -88,9 +92,10 @@ bool has_record_errors(int64_t mapping_id) {
                 .empty();
 }
 
-void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results, bool may_have_errors) {
+void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results,
+                   const ResultWriteOptions &options) {
     if (!results.delivered.empty())
-        write_delivered(plan, results.delivered, may_have_errors);
+        write_delivered(plan, results.delivered, options);
     if (!results.undelivered.empty())
         write_undelivered(plan, run_id, results.undelivered);
 }

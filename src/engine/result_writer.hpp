@@ -12,10 +12,12 @@
 
 namespace reverse_etl::engine {
 
+// A delivered record is named by its outbox row, which holds the identifier
+// and the hash the checkpoint keeps: the checkpoint is written from the
+// outbox by PostgreSQL rather than from values sent back as arrays.
 struct DeliveredRecord {
-    std::string record_id;
-    std::string change;
-    std::optional<int64_t> hash;  // what the checkpoint keeps; none for deletions
+    std::string tid;  // of its outbox row
+    bool deleted;
 };
 
 struct UndeliveredRecord {
@@ -40,9 +42,17 @@ struct RecordResults {
     }
 };
 
-// `may_have_errors`: whether the mapping may have record errors that a
-// delivered record must clear (false skips that statement, the common case).
-void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results, bool may_have_errors);
+struct ResultWriteOptions {
+    // Whether the mapping may have record errors that a delivered record must
+    // clear (false skips that statement, the common case).
+    bool may_have_errors = false;
+    // The checkpoint was empty when the run started and every outbox row has
+    // its own identifier: delivered records are plain inserts, no upserts.
+    bool checkpoint_was_empty = false;
+};
+
+void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results,
+                   const ResultWriteOptions &options);
 
 // Whether the mapping has any record error now.
 bool has_record_errors(int64_t mapping_id);

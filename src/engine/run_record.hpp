@@ -23,6 +23,9 @@ struct RunCounters {
     // Not stored: how many records went into the outbox, so delivery can
     // check that it read every one of them.
     int64_t outbox = 0;
+    // Not stored: the checkpoint was empty and the outbox came straight from
+    // the model (a first run): delivered records need no upsert.
+    bool first_run = false;
 };
 
 // Marks runs of the mapping left 'running' by a process that is gone (the

@@ -1,6 +1,7 @@
 #include "engine/sync_run.hpp"
 
 #include "catalog/catalog_store.hpp"
+#include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "destinations/request_builder.hpp"
@@ -81,6 +82,8 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
     });
     pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
     const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters);
+    if (state.counters.first_run)
+        pg::run_in_transaction([&] { catalog::ensure_checkpoint_key(mapping_id, catalog::KeyRepair::None); });
     status = final_status(state.counters, outcome, error);
 }
 
@@ -196,7 +199,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const pg::StableFormatting formatting;
     const MappingPlan plan = load_mapping_plan(mapping_id);
     extract_and_classify(plan, 0, true, row_limit);
-    const std::vector<OutboxRow> rows = read_outbox(plan, 0, row_limit);
+    const std::vector<OutboxRow> rows = read_outbox(plan, 0, outbox_blocks());
     std::vector<catalog::ModelColumn> columns;
     for (const pg::ResultColumn &column : plan.model.columns)
         columns.push_back({column.name, column.type});

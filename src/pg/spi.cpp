@@ -29,6 +29,46 @@ SpiConnection::~SpiConnection() {
 
 namespace {
 
+// One value of a result row as PostgreSQL holds it, before it becomes a
+// std::string outside the guarded block.
+struct Cell {
+    const char *data;
+    size_t length;
+    bool is_null;
+    bool palloced;  // data is a palloc'd copy to free
+};
+
+// How to turn a column's values into text: text-like values are their own
+// bytes (no output function, no copy but ours); other types go through their
+// output function, looked up once per statement rather than once per value.
+struct ColumnReader {
+    bool is_text;
+    FmgrInfo output;
+};
+
+void read_row(HeapTuple tuple, TupleDesc desc, ColumnReader *readers, Cell *cells, int natts) {
+    for (int column = 0; column < natts; column++) {
+        bool is_null = false;
+        const Datum datum = heap_getattr(tuple, column + 1, desc, &is_null);
+        Cell &cell = cells[column];
+        cell = Cell{nullptr, 0, is_null, false};
+        if (is_null)
+            continue;
+        if (readers[column].is_text) {
+            text *value = DatumGetTextPP(datum);
+            cell.data = VARDATA_ANY(value);
+            cell.length = VARSIZE_ANY_EXHDR(value);
+            // A detoasted copy is left to the statement's memory context:
+            // SPI_freetuptable and the transaction end free it.
+        } else {
+            char *value = OutputFunctionCall(&readers[column].output, datum);
+            cell.data = value;
+            cell.length = strlen(value);
+            cell.palloced = true;
+        }
+    }
+}
+
 // Copies the SPI result into C++ values, then frees SPI's copy so a loop of
 // statements in one call does not accumulate tuple tables.
 Result collect_result() {
@@ -37,19 +77,35 @@ Result collect_result() {
     SPITupleTable *table = SPI_tuptable;
     if (table == nullptr)
         return result;
-    const int natts = table->tupdesc->natts;
+    const TupleDesc desc = table->tupdesc;
+    const int natts = desc->natts;
+    std::vector<ColumnReader> readers(natts);
+    pg_guard([&] {
+        for (int column = 0; column < natts; column++) {
+            const Oid type = TupleDescAttr(desc, column)->atttypid;
+            readers[column].is_text = type == TEXTOID || type == VARCHAROID;
+            if (!readers[column].is_text) {
+                Oid output_function;
+                bool is_varlena;
+                getTypeOutputInfo(type, &output_function, &is_varlena);
+                fmgr_info(output_function, &readers[column].output);
+            }
+        }
+    });
+    std::vector<Cell> cells(natts);
     result.rows.reserve(SPI_processed);
     for (uint64 row = 0; row < SPI_processed; row++) {
+        pg_guard([&] { read_row(table->vals[row], desc, readers.data(), cells.data(), natts); });
         std::vector<Value> values;
         values.reserve(natts);
-        for (int column = 1; column <= natts; column++) {
-            char *text = pg_guard([&] { return SPI_getvalue(table->vals[row], table->tupdesc, column); });
-            if (text == nullptr) {
+        for (const Cell &cell : cells) {
+            if (cell.is_null) {
                 values.emplace_back(std::nullopt);
-            } else {
-                values.emplace_back(std::string(text));
-                pfree(text);
+                continue;
             }
+            values.emplace_back(std::string(cell.data, cell.length));
+            if (cell.palloced)
+                pfree(const_cast<char *>(cell.data));
         }
         result.rows.push_back(std::move(values));
     }
