@@ -40,8 +40,13 @@ void define_settings() {
                             100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
     // Read by the launcher, which starts with the postmaster; defined in every
     // process so that postgresql.conf may set it whether or not it is used.
+    // Without shared_preload_libraries there is no launcher, and PostgreSQL
+    // refuses (FATAL) a PGC_POSTMASTER setting defined by a library loaded
+    // after startup: there it is a reloadable setting nothing reads.
+    const GucContext database_context =
+        process_shared_preload_libraries_in_progress ? PGC_POSTMASTER : PGC_SIGHUP;
     DefineCustomStringVariable("reverse_etl.database", "Database whose mappings the launcher schedules.", nullptr,
-                               &database_setting, "postgres", PGC_POSTMASTER, 0, nullptr, nullptr, nullptr);
+                               &database_setting, "postgres", database_context, 0, nullptr, nullptr, nullptr);
     MarkGUCPrefixReserved("reverse_etl");
 }
 

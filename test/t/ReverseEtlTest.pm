@@ -23,7 +23,8 @@ our @EXPORT = qw(new_node wait_until poll_sql launcher_pid proc_status_kb
   mapping_id checkpoint_count);
 
 # A node with the extension preloaded, started, and CREATE EXTENSION done in
-# 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs, and
+# 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs,
+# preload => 0 (no shared_preload_libraries: no launcher), and
 # conf => extra postgresql.conf text. restart_after_crash is on (the test
 # framework turns it off): the crash tests need the postmaster to restart.
 sub new_node
@@ -32,8 +33,8 @@ sub new_node
 	my $naptime = $opt{naptime} // '200ms';
 	my $node = PostgreSQL::Test::Cluster->new($name);
 	$node->init;
-	my $conf = qq{
-shared_preload_libraries = 'reverse_etl'
+	my $preload = $opt{preload} // 1;
+	my $conf = ($preload ? "shared_preload_libraries = 'reverse_etl'\n" : '') . qq{
 reverse_etl.database = 'postgres'
 reverse_etl.naptime = '$naptime'
 log_min_messages = log
