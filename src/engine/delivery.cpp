@@ -41,6 +41,12 @@ struct PendingRecord {
     std::string message_id;
 };
 
+// What a record read from the outbox needs besides its outgoing form.
+struct UnplannedRow {
+    std::string tid;
+    std::string change;
+};
+
 struct PlannedBatch {
     std::vector<uint64_t> keys;
     http::HttpRequest request;
@@ -93,9 +99,10 @@ class DeliveryLoop {
                         "delivery read " + std::to_string(rows_read_) + " of " + std::to_string(counters_.outbox) +
                             " records to send",
                         "The records not read stay out of the checkpoint and go in the next run.");
-        if (!fatal_ && (!in_flight_.empty() || !records_.empty() || !ready_.empty()))
+        if (!fatal_ && (!in_flight_.empty() || !records_.empty() || !ready_.empty() || !unplanned_.empty()))
             throw Error(sqlstate::kInternalError,
-                        "delivery ended with " + std::to_string(records_.size()) + " records unanswered",
+                        "delivery ended with " + std::to_string(records_.size() + unplanned_.size()) +
+                            " records unanswered",
                         std::to_string(in_flight_.size()) + " requests in flight, " + std::to_string(ready_.size()) +
                             " not sent; they stay out of the checkpoint and go in the next run.");
         DeliveryOutcome outcome;
@@ -150,35 +157,54 @@ class DeliveryLoop {
         });
         outbox_done_ = next_block_ >= outbox_blocks_;
         rows_read_ += static_cast<int64_t>(rows.size());
-        std::vector<destinations::OutgoingRecord> outgoing;
-        std::vector<OutboxRow *> sources;  // the outbox row of each outgoing record
-        outgoing.reserve(rows.size());
-        sources.reserve(rows.size());
         for (OutboxRow &row : rows) {
             if (std::optional<destinations::OutgoingRecord> record = prepare(row)) {
-                outgoing.push_back(std::move(*record));
-                sources.push_back(&row);
+                unplanned_.push_back(std::move(*record));
+                unplanned_rows_.push_back({std::move(row.tid), std::move(row.change)});
             }
         }
-        // Records the destination's limits refuse are set aside by plan().
+        plan_requests();
+        return true;
+    }
+
+    // Groups the records read so far into requests. Records that the
+    // destination's limits refuse are set aside by plan(). Until the outbox
+    // is exhausted the last request, which may not be full, waits for the
+    // next chunk's records: chunks are ranges of blocks, not of batches.
+    void plan_requests() {
         std::vector<destinations::InvalidRecord> refused;
-        std::vector<destinations::PlannedRequest> planned_requests = requests_.plan(outgoing, &refused);
-        std::vector<bool> is_refused(outgoing.size(), false);
+        std::vector<destinations::PlannedRequest> planned_requests = requests_.plan(unplanned_, &refused);
+        enum class Fate : char { Send, Refused, Wait };
+        std::vector<Fate> fates(unplanned_.size(), Fate::Send);
         for (const destinations::InvalidRecord &invalid : refused) {
-            record_invalid(*sources[invalid.index], invalid.reason, outgoing[invalid.index].payload);
-            is_refused[invalid.index] = true;
+            const destinations::OutgoingRecord &record = unplanned_[invalid.index];
+            record_invalid(record.record_id, unplanned_rows_[invalid.index].change, invalid.reason, record.payload);
+            fates[invalid.index] = Fate::Refused;
         }
-        std::vector<uint64_t> keys(outgoing.size(), kNoKey);
-        for (size_t i = 0; i < outgoing.size(); i++) {
-            if (is_refused[i])
-                continue;
-            // The planned requests hold their own copy of the payload: this
-            // one is kept for a 400 split and for the record's error row.
-            OutboxRow &row = *sources[i];
-            keys[i] = next_key_++;
-            records_.emplace(keys[i], PendingRecord{std::move(row.tid), std::move(row.record_id), std::move(row.change),
-                                                    std::move(outgoing[i].payload), std::move(outgoing[i].message_id)});
+        if (!outbox_done_ && !planned_requests.empty()) {
+            for (const size_t index : planned_requests.back().records)
+                fates[index] = Fate::Wait;
+            planned_requests.pop_back();
         }
+        std::vector<uint64_t> keys(unplanned_.size(), kNoKey);
+        std::vector<destinations::OutgoingRecord> waiting;
+        std::vector<UnplannedRow> waiting_rows;
+        for (size_t i = 0; i < unplanned_.size(); i++) {
+            if (fates[i] == Fate::Wait) {
+                waiting.push_back(std::move(unplanned_[i]));
+                waiting_rows.push_back(std::move(unplanned_rows_[i]));
+            } else if (fates[i] == Fate::Send) {
+                // The planned requests hold their own copy of the payload:
+                // this one is kept for a 400 split and the record's error row.
+                keys[i] = next_key_++;
+                destinations::OutgoingRecord &record = unplanned_[i];
+                records_.emplace(keys[i], PendingRecord{std::move(unplanned_rows_[i].tid), std::move(record.record_id),
+                                                        std::move(unplanned_rows_[i].change), std::move(record.payload),
+                                                        std::move(record.message_id)});
+            }
+        }
+        unplanned_ = std::move(waiting);
+        unplanned_rows_ = std::move(waiting_rows);
         for (destinations::PlannedRequest &planned : planned_requests) {
             PlannedBatch batch;
             for (const size_t index : planned.records)
@@ -186,7 +212,6 @@ class DeliveryLoop {
             batch.request = std::move(planned.request);
             ready_.push_back(std::move(batch));
         }
-        return true;
     }
 
     // The record's payload, or nothing when it cannot be built (then noted as invalid).
@@ -199,16 +224,17 @@ class DeliveryLoop {
             values.json_values[plan_.value_columns[i]] = std::move(row.values[i]);
         BuiltPayload built = payloads_.build(values, context_);
         if (!built.valid) {
-            record_invalid(row, built.invalid_reason, std::nullopt);
+            record_invalid(row.record_id, row.change, built.invalid_reason, std::nullopt);
             return std::nullopt;
         }
         return destinations::OutgoingRecord{row.record_id, std::move(built.json),
                                             message_id(plan_, row.record_id, row.hash)};
     }
 
-    void record_invalid(const OutboxRow &row, const std::string &reason, const std::optional<std::string> &payload) {
+    void record_invalid(const std::string &record_id, const std::string &change, const std::string &reason,
+                        const std::optional<std::string> &payload) {
         counters_.invalid++;
-        results_.undelivered.push_back({row.record_id, row.change, "invalid", reason, std::nullopt, payload, 0});
+        results_.undelivered.push_back({record_id, change, "invalid", reason, std::nullopt, payload, 0});
     }
 
     void submit_next() {
@@ -346,6 +372,9 @@ class DeliveryLoop {
     const RunContext context_;
 
     std::unordered_map<uint64_t, PendingRecord> records_;
+    // Records read and built but not yet in a request (see plan_requests).
+    std::vector<destinations::OutgoingRecord> unplanned_;
+    std::vector<UnplannedRow> unplanned_rows_;
     std::deque<PlannedBatch> ready_;
     std::unordered_map<uint64_t, std::vector<uint64_t>> in_flight_;
     uint64_t next_key_ = 0;
