@@ -94,6 +94,31 @@ SELECT * FROM dp_run('dp_keyed');
 SELECT * FROM dp_checkpoint('dp_keyed');
 SELECT * FROM dp_run('dp_keyed');
 
+-- Delivery reads the outbox in chunks of blocks (about 1000 records here);
+-- a request never ends at a chunk's edge half full: 3000 records in batches
+-- of 7 go in ceil(3000 / 7) = 429 requests, each record once.
+CREATE TABLE public.dp_many (id int PRIMARY KEY, email text NOT NULL);
+INSERT INTO public.dp_many SELECT i, 'm' || i || '@dp.test' FROM generate_series(1, 3000) AS i;
+SELECT reverse_etl.create_model('dp_many', 'SELECT id, email FROM public.dp_many', 'id');
+SELECT reverse_etl.create_destination('dp_sevens', 'webhook',
+    jsonb_build_object('url', public.mock_url('/dp/sevens'), 'batch_size', 7), enabled => true);
+SELECT reverse_etl.create_mapping('dp_many', 'dp_sevens', 'send', '{"id": "id"}', name => 'dp_many');
+SELECT public.mock_reset();
+SET reverse_etl.max_concurrent_requests = 1;
+SET client_min_messages = warning;  -- the NOTICEs name the run id
+SELECT status, records_succeeded, requests_sent FROM reverse_etl.sync('dp_many');
+RESET client_min_messages;
+RESET reverse_etl.max_concurrent_requests;
+SELECT count(*) AS records, count(DISTINCT (record->>'id')::int) AS distinct_ids,
+       min((record->>'id')::int) AS lowest, max((record->>'id')::int) AS highest
+  FROM public.mock_records();
+SELECT count(*) AS requests, max(n) AS largest, count(*) FILTER (WHERE n < 7) AS partial_requests
+  FROM (SELECT seq, count(*) AS n FROM public.mock_records() GROUP BY seq) AS r;
+SELECT reverse_etl.drop_mapping('dp_many');
+SELECT reverse_etl.drop_destination('dp_sevens');
+SELECT reverse_etl.drop_model('dp_many');
+DROP TABLE public.dp_many;
+
 SELECT reverse_etl.drop_mapping(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;
 SELECT reverse_etl.drop_destination('dp_hook');
 SELECT reverse_etl.drop_model(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;
