@@ -370,6 +370,32 @@ SELECT r.record->>'userId' AS user_id, r.record->'traits' AS traits,
        r.record->>'messageId' <> i.message_id AS new_message_id
   FROM mock_records() AS r JOIN sp_ids AS i ON i.user_id = r.record->>'userId';
 
+-- A deletion's messageId names the version deleted: the same record deleted
+-- again after it came back with other data is a new event, not a duplicate
+-- a receiver would drop.
+CREATE TABLE public.sp_seg_gone (uid text PRIMARY KEY, plan text);
+INSERT INTO public.sp_seg_gone VALUES ('g1', 'pro');
+SELECT reverse_etl.create_model('sp_seg_gone', 'SELECT uid, plan FROM public.sp_seg_gone', 'uid');
+SELECT reverse_etl.create_mapping('sp_seg_gone', 'sp_segment', 'track',
+    '{"event": {"value": "Seen"}, "userId": "uid", "properties": {"object": {"plan": "plan"}}}',
+    sync_mode => 'all', name => 'sp_gone');
+CREATE TEMP TABLE sp_gone_ids (step int, message_id text, properties jsonb);
+CREATE FUNCTION pg_temp.sp_gone_step(step int) RETURNS void LANGUAGE sql AS $$
+    SELECT mock_reset();
+    SELECT status FROM reverse_etl.sync('sp_gone');
+    INSERT INTO sp_gone_ids SELECT step, record->>'messageId', record->'properties' FROM mock_records();
+$$;
+SELECT pg_temp.sp_gone_step(1);                                         -- added
+DELETE FROM public.sp_seg_gone;
+SELECT pg_temp.sp_gone_step(2);                                         -- deleted
+INSERT INTO public.sp_seg_gone VALUES ('g1', 'team');
+SELECT pg_temp.sp_gone_step(3);                                         -- added again, other data
+DELETE FROM public.sp_seg_gone;
+SELECT pg_temp.sp_gone_step(4);                                         -- deleted again
+SELECT step, properties, message_id LIKE '%-deleted' AS names_a_deletion,
+       (SELECT count(*) FROM sp_gone_ids o WHERE o.message_id = i.message_id) AS same_id_events
+  FROM sp_gone_ids i ORDER BY step;
+
 -- Size limits: an event over 32 KB (32768 bytes, counting "type" and
 -- "messageId") is invalid; at most 500 KB per request.
 CREATE TABLE public.sp_seg_big (uid text PRIMARY KEY, pad text);
@@ -416,11 +442,11 @@ SELECT r->>'path' AS path, jsonb_array_length((r->>'body')::jsonb->'batch') AS e
 SELECT mock_reset();
 SELECT reverse_etl.drop_model(name, cascade => true)
   FROM unnest(ARRAY['sp_people', 'sp_values', 'sp_items', 'sp_one', 'sp_url', 'sp_seg_users',
-                    'sp_seg_big', 'sp_many']) AS name;
+                    'sp_seg_gone', 'sp_seg_big', 'sp_many']) AS name;
 SELECT reverse_etl.drop_destination(name)
   FROM unnest(ARRAY['sp_hook', 'sp_batch', 'sp_auth', 'sp_url', 'sp_segment']) AS name;
 DROP TABLE public.sp_people, public.sp_values, public.sp_items, public.sp_one, public.sp_seg_users,
-           public.sp_seg_big;
+           public.sp_seg_gone, public.sp_seg_big;
 DROP TYPE public.sp_address;
 DROP EXTENSION pgcrypto;
 SELECT count(*) AS leftovers FROM reverse_etl.mappings WHERE name LIKE 'sp\_%';

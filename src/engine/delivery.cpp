@@ -228,7 +228,7 @@ class DeliveryLoop {
             return std::nullopt;
         }
         return destinations::OutgoingRecord{row.record_id, std::move(built.json),
-                                            message_id(plan_, row.record_id, row.hash)};
+                                            message_id(plan_, row.record_id, row.hash, row.change == "deleted")};
     }
 
     void record_invalid(const std::string &record_id, const std::string &change, const std::string &reason,

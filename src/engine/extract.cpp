@@ -126,7 +126,8 @@ void classify_grouped(const MappingPlan &plan) {
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
                     "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") + " FROM ("
-                    "SELECT coalesce(c.rid, k.record_id) AS rid, c.hash, c.copies, k.record_id IS NOT NULL AS checkpointed, CASE "
+                    "SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
+                    "k.record_id IS NOT NULL AS checkpointed, CASE "
                     "WHEN c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL) THEN 'invalid' "
                     "WHEN k.record_id IS NULL THEN 'added' WHEN c.copies IS NULL THEN 'deleted' "
                     "ELSE 'updated' END AS chg "
@@ -147,7 +148,7 @@ void classify_unique(const MappingPlan &plan) {
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
                     "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, c.hash, c.copies, "
+                    " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
                     "k.record_id IS NOT NULL AS checkpointed, CASE WHEN k.record_id IS NULL THEN 'added' "
                     "WHEN c.rid IS NULL THEN 'deleted' ELSE 'updated' END AS chg FROM (" + current + ") AS c "
                     "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "

@@ -147,9 +147,12 @@ std::string hex(uint64_t value) {
 
 }  // namespace
 
-std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash) {
-    return "retl-" + std::to_string(plan.mapping.id) + "-" + hex(stable_hash(record_id)) + "-" +
-           (hash ? hex(static_cast<uint64_t>(*hash)) : std::string("deleted"));
+std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash,
+                       bool deleted) {
+    std::string version = hash ? hex(static_cast<uint64_t>(*hash)) : std::string();
+    if (deleted)
+        version += version.empty() ? "deleted" : "-deleted";
+    return "retl-" + std::to_string(plan.mapping.id) + "-" + hex(stable_hash(record_id)) + "-" + version;
 }
 
 uint64_t stable_hash(const std::string &text, uint64_t seed) {

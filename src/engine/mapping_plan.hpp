@@ -62,7 +62,10 @@ std::string quote_literal(const std::string &text);
 
 // Deterministic per (mapping, record, record version): a resend of the same
 // version after a crash carries the same id, so receivers can deduplicate.
-std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash);
+// A deletion's version is the one deleted (the checkpoint's hash), so that
+// deleting a record again after it came back is a new event.
+std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash,
+                       bool deleted);
 
 // 64-bit FNV-1a: stable across processes and versions (it is stored in checkpoints).
 uint64_t stable_hash(const std::string &text, uint64_t seed = 0xcbf29ce484222325ULL);

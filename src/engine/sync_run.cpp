@@ -216,7 +216,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
         if (!built.valid)
             continue;
         const destinations::ElementResult element =
-            requests.element({row.record_id, built.json, message_id(plan, row.record_id, row.hash)});
+            requests.element({row.record_id, built.json, message_id(plan, row.record_id, row.hash, row.change == "deleted")});
         if (element.valid)
             preview.push_back({row.record_id, row.change, element.element});
     }

@@ -119,7 +119,7 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
 
     const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
     const std::vector<destinations::OutgoingRecord> outgoing{
-        {record.record_id, built.json, message_id(plan, record.record_id, record.hash)}};
+        {record.record_id, built.json, message_id(plan, record.record_id, record.hash, false)}};
     const destinations::ElementResult element = requests.element(outgoing[0]);
     if (!element.valid)
         throw Error(sqlstate::kInvalidParameterValue,
