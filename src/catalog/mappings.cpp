@@ -4,6 +4,7 @@
 
 #include "catalog/field_mapping.hpp"
 #include "catalog/mapping_state.hpp"
+#include "catalog/run_lock.hpp"
 #include "catalog/schedule.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -230,12 +231,29 @@ std::string duplicate_mapping(const std::string &name, const std::optional<std::
     return copy_name;
 }
 
-void drop_mapping(const std::string &name) {
-    const MappingRow mapping = find_mapping(name);
+namespace {
+
+// Taking the mapping's run lock for the rest of the transaction tells that no
+// run is going (dropping its checkpoint under it would fail it halfway) and
+// keeps one from starting before the mapping is gone.
+void lock_out_runs(const MappingRow &mapping) {
+    const pg::Result locked = pg::execute("SELECT pg_catalog.pg_try_advisory_xact_lock(" +
+                                          run_lock_args(mapping.id) + ")::text");
+    if (locked.scalar() != "true")
+        throw Error(sqlstate::kObjectInUse, "mapping " + quoted(mapping.name) + " is running", "",
+                    "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
+}
+
+void remove_mapping(const MappingRow &mapping) {
+    lock_out_runs(mapping);
     drop_checkpoint(mapping.id);
     pg::execute_catalog("DELETE FROM reverse_etl.mapping_catalog WHERE mapping_id = $1::bigint",
                         {std::to_string(mapping.id)});
 }
+
+}  // namespace
+
+void drop_mapping(const std::string &name) { remove_mapping(find_mapping(name)); }
 
 void drop_dependent_mappings(const std::string &kind, const std::string &name,
                              const std::vector<MappingRow> &mappings, bool cascade) {
@@ -249,11 +267,8 @@ void drop_dependent_mappings(const std::string &kind, const std::string &name,
         throw Error(sqlstate::kDependentObjectsStillExist,
                     "cannot drop " + kind + " " + quoted(name) + " because other objects depend on it", detail,
                     "Use cascade => true to drop the dependent mappings too.");
-    for (const MappingRow &mapping : mappings) {
-        drop_checkpoint(mapping.id);
-        pg::execute_catalog("DELETE FROM reverse_etl.mapping_catalog WHERE mapping_id = $1::bigint",
-                            {std::to_string(mapping.id)});
-    }
+    for (const MappingRow &mapping : mappings)
+        remove_mapping(mapping);
     pg::notice("drop cascades to " + std::to_string(mappings.size()) + " mapping(s)", detail);
 }
 

@@ -4,18 +4,12 @@
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mappings.hpp"
+#include "catalog/run_lock.hpp"
 #include "common/error.hpp"
 #include "pg/spi.hpp"
 #include "pg/time_support.hpp"
 
 namespace reverse_etl::engine {
-
-namespace {
-
-// The advisory lock a running run holds on its mapping (see sync_run.cpp).
-constexpr const char *kRunLockClass = "1380275282";
-
-}  // namespace
 
 int64_t request_run(int64_t mapping_id, const std::string &trigger) {
     const std::string id = std::to_string(mapping_id);
@@ -108,7 +102,7 @@ int64_t fail_runs_interrupted_by_restart() {
         std::string("UPDATE reverse_etl.run_catalog r SET status = 'failed', phase = NULL, pid = NULL, "
                     "finished_at = pg_catalog.now(), error = 'interrupted by server restart' "
                     "WHERE r.status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
-                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ") + kRunLockClass +
+                    "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ") + std::to_string(catalog::kRunLockClass) +
         "::oid AND l.objid = r.mapping_id::int::oid AND l.objsubid = 2 "
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))");
     return static_cast<int64_t>(failed.processed);

@@ -2,6 +2,7 @@
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
+#include "catalog/run_lock.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "destinations/request_builder.hpp"
@@ -23,12 +24,6 @@ namespace reverse_etl::engine {
 
 namespace {
 
-// Advisory lock keys: (this constant, mapping id) marks a mapping's running run.
-constexpr int32_t kRunLockClass = 1380275282;  // "RETR"
-
-std::string lock_args(int64_t mapping_id) {
-    return std::to_string(kRunLockClass) + ", " + std::to_string(static_cast<int32_t>(mapping_id));
-}
 
 std::string now_iso8601() {
     const pg::Result result = pg::execute("SELECT pg_catalog.to_json(pg_catalog.now()) #>> '{}'");
@@ -107,7 +102,7 @@ std::vector<int> run_lock_holders(int64_t mapping_id) {
         "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
         "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
-        {std::to_string(kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))});
+        {std::to_string(catalog::kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))});
     std::vector<int> pids;
     for (const auto &row : holders.rows)
         pids.push_back(std::stoi(*row[0]));
@@ -137,7 +132,8 @@ std::string running_run_detail(int64_t run_id) {
 }
 
 std::optional<int64_t> lock_mapping_for_run(int64_t mapping_id) {
-    const pg::Result locked = pg::execute("SELECT pg_catalog.pg_try_advisory_lock(" + lock_args(mapping_id) + ")::text");
+    const pg::Result locked =
+        pg::execute("SELECT pg_catalog.pg_try_advisory_lock(" + catalog::run_lock_args(mapping_id) + ")::text");
     if (locked.scalar() == "true")
         return std::nullopt;
     return running_run(mapping_id).value_or(0);
