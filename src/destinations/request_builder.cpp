@@ -1,6 +1,7 @@
 #include "destinations/request_builder.hpp"
 
 #include <algorithm>
+#include <deque>
 #include <utility>
 
 #include "catalog/settings.hpp"
@@ -453,8 +454,6 @@ void RequestBuilder::init_body(const catalog::RequestSpec &spec) {
 
 std::string RequestBuilder::with_extras(const OutgoingRecord &record) const {
     const size_t brace = closing_brace(record);
-    if (extras_.empty())
-        return record.payload;
     // Spliced as text: re-serializing the payload could change its numbers
     // (49.00, 30-digit integers), which PayloadBuilder keeps as PostgreSQL wrote them.
     std::string element = record.payload.substr(0, brace);
@@ -504,29 +503,45 @@ RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &recor
     return result;
 }
 
+std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std::string &storage,
+                                             std::string &invalid_reason) const {
+    if (url_reads_fields_)
+        invalid_reason = record_url(record).problem;
+    if (!invalid_reason.empty())
+        return {};
+    std::string_view element;
+    if (extras_.empty()) {
+        closing_brace(record);  // a JSON object, as with extras
+        element = record.payload;
+    } else {
+        storage = with_extras(record);
+        element = storage;
+    }
+    if (max_record_bytes_ > 0 && element.size() > max_record_bytes_) {
+        invalid_reason = "the record is " + std::to_string(element.size()) +
+                         " bytes as JSON; the destination accepts at most " + std::to_string(max_record_bytes_) +
+                         " bytes per record";
+        return {};
+    }
+    return element;
+}
+
 ElementResult RequestBuilder::element(const OutgoingRecord &record) const {
     ElementResult result;
-    if (url_reads_fields_)
-        result.invalid_reason = record_url(record).problem;
+    std::string storage;
+    const std::string_view element = element_text(record, storage, result.invalid_reason);
     if (!result.invalid_reason.empty())
         return result;
-    std::string element = with_extras(record);
-    if (max_record_bytes_ > 0 && element.size() > max_record_bytes_) {
-        result.invalid_reason = "the record is " + std::to_string(element.size()) +
-                                " bytes as JSON; the destination accepts at most " +
-                                std::to_string(max_record_bytes_) + " bytes per record";
-        return result;
-    }
     result.valid = true;
-    result.element = std::move(element);
+    result.element = std::string(element);
     return result;
 }
 
-std::string RequestBuilder::body_of(const std::vector<std::string> &elements) const {
+std::string RequestBuilder::body_of(const std::vector<std::string_view> &elements) const {
     if (single_record_body_)
-        return elements.front();
+        return std::string(elements.front());
     size_t size = body_open_.size() + body_close_.size() + elements.size();
-    for (const std::string &element : elements)
+    for (const std::string_view element : elements)
         size += element.size();
     std::string body;
     body.reserve(size);
@@ -542,7 +557,7 @@ std::string RequestBuilder::body_of(const std::vector<std::string> &elements) co
 
 PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &records,
                                         std::vector<size_t> indexes,
-                                        const std::vector<std::string> &elements) const {
+                                        const std::vector<std::string_view> &elements) const {
     PlannedRequest planned;
     http::HttpRequest &request = planned.request;
     request.method = method_;
@@ -573,26 +588,37 @@ std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecor
                                                  std::vector<InvalidRecord> *invalid) const {
     std::vector<PlannedRequest> requests;
     std::vector<size_t> group;
-    std::vector<std::string> elements;
+    // Views of the records' payloads, or of `spliced` when the destination
+    // adds members to each record (a deque: its strings never move).
+    std::vector<std::string_view> elements;
+    std::deque<std::string> spliced;
     size_t body_bytes = 0;   // exactly the size the body would have now
     const auto flush = [&] {
         requests.push_back(assemble(records, std::move(group), elements));
         group.clear();
         elements.clear();
+        spliced.clear();
     };
     for (size_t i = 0; i < records.size(); ++i) {
-        ElementResult result = element(records[i]);
-        if (!result.valid) {
+        std::string storage;
+        std::string invalid_reason;
+        const std::string_view element = element_text(records[i], storage, invalid_reason);
+        if (!invalid_reason.empty()) {
             if (invalid != nullptr)
-                invalid->push_back(InvalidRecord{i, std::move(result.invalid_reason)});
+                invalid->push_back(InvalidRecord{i, std::move(invalid_reason)});
             continue;
         }
-        if (!group.empty() && !fits(group.size(), body_bytes, result.element.size()))
+        if (!group.empty() && !fits(group.size(), body_bytes, element.size()))
             flush();
-        body_bytes = group.empty() ? body_open_.size() + body_close_.size() + result.element.size()
-                                   : body_bytes + 1 + result.element.size();
+        body_bytes = group.empty() ? body_open_.size() + body_close_.size() + element.size()
+                                   : body_bytes + 1 + element.size();
         group.push_back(i);
-        elements.push_back(std::move(result.element));
+        if (storage.empty()) {
+            elements.push_back(element);
+        } else {
+            spliced.push_back(std::move(storage));
+            elements.push_back(spliced.back());
+        }
     }
     if (!group.empty())
         flush();
@@ -604,8 +630,8 @@ PlannedRequest RequestBuilder::build(const std::vector<OutgoingRecord> &records,
     if (indexes.empty() || indexes.size() > max_records_)
         throw bug("a request must carry from 1 to " + std::to_string(max_records_) +
                   " records, not " + std::to_string(indexes.size()));
-    std::vector<std::string> elements;
-    elements.reserve(indexes.size());
+    std::vector<std::string> texts;
+    texts.reserve(indexes.size());
     for (const size_t index : indexes) {
         if (index >= records.size())
             throw bug("record index " + std::to_string(index) + " is out of range");
@@ -613,9 +639,9 @@ PlannedRequest RequestBuilder::build(const std::vector<OutgoingRecord> &records,
         if (!result.valid)
             throw bug("record " + quoted(records[index].record_id) +
                       " cannot be sent: " + result.invalid_reason);
-        elements.push_back(std::move(result.element));
+        texts.push_back(std::move(result.element));
     }
-    return assemble(records, indexes, elements);
+    return assemble(records, indexes, std::vector<std::string_view>(texts.begin(), texts.end()));
 }
 
 bool RequestBuilder::is_masked_header(const std::string &name) const {

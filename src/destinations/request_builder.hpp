@@ -7,6 +7,7 @@
 #include <cstddef>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include <jansson.h>
@@ -107,11 +108,17 @@ class RequestBuilder {
 
     void init_body(const catalog::RequestSpec &spec);
     std::string with_extras(const OutgoingRecord &record) const;
+    // The record's element for a request body: a view of its payload when the
+    // destination adds nothing to it, else of `storage`, which receives the
+    // spliced text. Sets `invalid_reason` (and returns nothing) instead when
+    // the record cannot be sent.
+    std::string_view element_text(const OutgoingRecord &record, std::string &storage,
+                                  std::string &invalid_reason) const;
     RecordUrl record_url(const OutgoingRecord &record) const;
-    std::string body_of(const std::vector<std::string> &elements) const;
+    std::string body_of(const std::vector<std::string_view> &elements) const;
     bool fits(size_t count, size_t body_bytes, size_t element_bytes) const;
     PlannedRequest assemble(const std::vector<OutgoingRecord> &records, std::vector<size_t> indexes,
-                            const std::vector<std::string> &elements) const;
+                            const std::vector<std::string_view> &elements) const;
     std::string mask_secret_texts(std::string text) const;
     bool is_masked_header(const std::string &name) const;
 

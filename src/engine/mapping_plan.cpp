@@ -149,10 +149,19 @@ std::string hex(uint64_t value) {
 
 std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash,
                        bool deleted) {
-    std::string version = hash ? hex(static_cast<uint64_t>(*hash)) : std::string();
+    // Built in one buffer: delivery makes one per record.
+    std::string id;
+    id.reserve(64);
+    id += "retl-";
+    id += std::to_string(plan.mapping.id);
+    id += '-';
+    id += hex(stable_hash(record_id));
+    id += '-';
+    if (hash)
+        id += hex(static_cast<uint64_t>(*hash));
     if (deleted)
-        version += version.empty() ? "deleted" : "-deleted";
-    return "retl-" + std::to_string(plan.mapping.id) + "-" + hex(stable_hash(record_id)) + "-" + version;
+        id += hash ? "-deleted" : "deleted";
+    return id;
 }
 
 uint64_t stable_hash(const std::string &text, uint64_t seed) {
