@@ -34,6 +34,14 @@ BEGIN
                                 ' WHERE conrelid = %L::regclass AND contype = ''p'') FROM %s', tab, tab);
 END $$;
 
+-- The record ids in a mapping's checkpoint, as integers.
+CREATE FUNCTION dp_checkpoint_ids(m text) RETURNS SETOF int
+LANGUAGE plpgsql AS $$
+BEGIN
+    RETURN QUERY EXECUTE format('SELECT record_id::int FROM reverse_etl_state.checkpoint_%s',
+                                (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = m));
+END $$;
+
 CREATE TABLE public.dp_people (id int PRIMARY KEY, email text NOT NULL);
 INSERT INTO public.dp_people SELECT i, 'p' || i || '@dp.test' FROM generate_series(1, 6) AS i;
 CREATE VIEW public.dp_people_view AS SELECT id, email FROM public.dp_people;
@@ -114,14 +122,39 @@ SELECT count(*) AS records, count(DISTINCT (record->>'id')::int) AS distinct_ids
   FROM public.mock_records();
 SELECT count(*) AS requests, max(n) AS largest, count(*) FILTER (WHERE n < 7) AS partial_requests
   FROM (SELECT seq, count(*) AS n FROM public.mock_records() GROUP BY seq) AS r;
+SELECT * FROM dp_checkpoint('dp_many');
 SELECT reverse_etl.drop_mapping('dp_many');
 SELECT reverse_etl.drop_destination('dp_sevens');
 SELECT reverse_etl.drop_model('dp_many');
 DROP TABLE public.dp_many;
+
+-- The checkpoint is written from the outbox by TID ranges of records
+-- delivered one after the other; a record that cannot be sent (NaN cannot be
+-- JSON) breaks a range. With many breaks in one flush (over 32), by a list of
+-- TIDs instead. Either way the checkpoint holds exactly what was delivered.
+CREATE TABLE public.dp_alternate (id int PRIMARY KEY, score float8 NOT NULL);
+INSERT INTO public.dp_alternate
+    SELECT i, CASE WHEN i % 20 = 0 THEN 'NaN'::float8 ELSE i END FROM generate_series(1, 200) AS i;
+SELECT reverse_etl.create_model('dp_alternate', 'SELECT id, score FROM public.dp_alternate', 'id');
+SELECT reverse_etl.create_mapping('dp_alternate', 'dp_hook', 'send', '{"id": "id", "score": "score"}',
+                                  name => 'dp_alternate');
+-- 10 breaks: ranges.
+SELECT status, added, invalid, succeeded FROM dp_run('dp_alternate');
+SELECT count(*) AS checkpointed, count(DISTINCT id) AS distinct_ids, bool_and(id % 20 <> 0) AS none_invalid
+  FROM dp_checkpoint_ids('dp_alternate') AS id;
+-- 100 breaks: a TID list.
+SELECT reverse_etl.reset_mapping('dp_alternate');
+UPDATE public.dp_alternate SET score = CASE WHEN id % 2 = 0 THEN 'NaN'::float8 ELSE id END;
+SELECT status, added, invalid, succeeded FROM dp_run('dp_alternate');
+SELECT count(*) AS checkpointed, count(DISTINCT id) AS distinct_ids, bool_and(id % 2 = 1) AS only_odd_ids
+  FROM dp_checkpoint_ids('dp_alternate') AS id;
+SELECT reverse_etl.drop_mapping('dp_alternate');
+SELECT reverse_etl.drop_model('dp_alternate');
+DROP TABLE public.dp_alternate;
 
 SELECT reverse_etl.drop_mapping(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;
 SELECT reverse_etl.drop_destination('dp_hook');
 SELECT reverse_etl.drop_model(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;
 DROP VIEW public.dp_people_view;
 DROP TABLE public.dp_people, public.dp_more;
-DROP FUNCTION dp_run(text), dp_checkpoint(text);
+DROP FUNCTION dp_run(text), dp_checkpoint(text), dp_checkpoint_ids(text);

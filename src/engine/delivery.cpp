@@ -35,6 +35,7 @@ constexpr uint64_t kNoKey = UINT64_MAX;
 
 struct PendingRecord {
     std::string tid;
+    int64_t ordinal;  // its place in the outbox's read order (see DeliveredRecord)
     std::string record_id;
     std::string change;
     std::string payload;
@@ -44,6 +45,7 @@ struct PendingRecord {
 // What a record read from the outbox needs besides its outgoing form.
 struct UnplannedRow {
     std::string tid;
+    int64_t ordinal;
     std::string change;
 };
 
@@ -156,11 +158,11 @@ class DeliveryLoop {
             next_block_ += blocks;
         });
         outbox_done_ = next_block_ >= outbox_blocks_;
-        rows_read_ += static_cast<int64_t>(rows.size());
         for (OutboxRow &row : rows) {
+            const int64_t ordinal = rows_read_++;
             if (std::optional<destinations::OutgoingRecord> record = prepare(row)) {
                 unplanned_.push_back(std::move(*record));
-                unplanned_rows_.push_back({std::move(row.tid), std::move(row.change)});
+                unplanned_rows_.push_back({std::move(row.tid), ordinal, std::move(row.change)});
             }
         }
         plan_requests();
@@ -198,7 +200,8 @@ class DeliveryLoop {
                 // this one is kept for a 400 split and the record's error row.
                 keys[i] = next_key_++;
                 destinations::OutgoingRecord &record = unplanned_[i];
-                records_.emplace(keys[i], PendingRecord{std::move(unplanned_rows_[i].tid), std::move(record.record_id),
+                records_.emplace(keys[i], PendingRecord{std::move(unplanned_rows_[i].tid), unplanned_rows_[i].ordinal,
+                                                        std::move(record.record_id),
                                                         std::move(unplanned_rows_[i].change), std::move(record.payload),
                                                         std::move(record.message_id)});
             }
@@ -324,7 +327,7 @@ class DeliveryLoop {
     void delivered(uint64_t key) {
         auto found = pending_record(key);
         counters_.succeeded++;
-        results_.delivered.push_back({found->second.tid, found->second.change == "deleted"});
+        results_.delivered.push_back({found->second.tid, found->second.ordinal, found->second.change == "deleted"});
         records_.erase(found);
     }
 

@@ -1,5 +1,8 @@
 #include "engine/result_writer.hpp"
 
+#include <algorithm>
+#include <utility>
+
 #include "engine/extract.hpp"
 #include "pg/spi.hpp"
 
@@ -7,33 +10,67 @@ namespace reverse_etl::engine {
 
 namespace {
 
+// Past this many runs of consecutive records in one flush (records refused
+// or failing here and there), one TID list is cheaper than a union of ranges.
+constexpr size_t kMaxTidRanges = 32;
+
+// The delivered outbox rows, as a subquery `d` of (rid, chg, hash), its
+// parameters appended to `params`. Usually one TID range scan per run of
+// consecutive ordinals (a few per flush: whole requests of records read one
+// after the other); with many short runs, a TID scan of the list.
+std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Params &params) {
+    std::sort(delivered.begin(), delivered.end(),
+              [](const DeliveredRecord &a, const DeliveredRecord &b) { return a.ordinal < b.ordinal; });
+    std::vector<std::pair<size_t, size_t>> runs;
+    for (size_t i = 0; i < delivered.size();) {
+        size_t last = i;
+        while (last + 1 < delivered.size() && delivered[last + 1].ordinal == delivered[last].ordinal + 1)
+            last++;
+        runs.emplace_back(i, last);
+        i = last + 1;
+    }
+    const std::string select = "SELECT o.rid, o.chg, o.hash FROM " + outbox_table() + " AS o WHERE ";
+    if (runs.size() > kMaxTidRanges) {
+        std::vector<std::optional<std::string>> tids;
+        for (const DeliveredRecord &record : delivered)
+            tids.emplace_back(record.tid);
+        params.emplace_back(text_array_literal(tids));
+        return "(" + select + "o.ctid = ANY ($" + std::to_string(params.size()) + "::tid[])) AS d";
+    }
+    std::string ranges;
+    for (const auto &[first, last] : runs) {
+        params.emplace_back(delivered[first].tid);
+        params.emplace_back(delivered[last].tid);
+        ranges += (ranges.empty() ? "" : " UNION ALL ") + select + "o.ctid BETWEEN $" +
+                  std::to_string(params.size() - 1) + "::tid AND $" + std::to_string(params.size()) + "::tid";
+    }
+    return "(" + ranges + ") AS d";
+}
+
 void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
                      const ResultWriteOptions &options) {
-    std::vector<std::optional<std::string>> tids;
-    tids.reserve(delivered.size());
-    bool any_deleted = false;
-    for (const DeliveredRecord &record : delivered) {
-        tids.emplace_back(record.tid);
-        any_deleted = any_deleted || record.deleted;
-    }
-    const std::string tid_array = text_array_literal(tids);
-    // A TID scan of the outbox: each delivered row read where it lies.
-    const std::string rows =
-        "(SELECT o.rid, o.chg, o.hash FROM " + outbox_table() + " AS o WHERE o.ctid = ANY ($1::tid[])) AS d";
+    const bool any_deleted = std::any_of(delivered.begin(), delivered.end(),
+                                         [](const DeliveredRecord &record) { return record.deleted; });
+    pg::Params params;
+    const std::string rows = delivered_rows_sql(delivered, params);
     pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) SELECT d.rid, d.hash FROM " +
                             rows + " WHERE d.chg <> 'deleted'" +
                             (options.checkpoint_was_empty
                                  ? ""
                                  : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash"),
-                        {tid_array});
+                        params);
     if (any_deleted)
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +
                                 " WHERE d.chg = 'deleted' AND k.record_id = d.rid",
-                            {tid_array});
-    if (options.may_have_errors)
+                            params);
+    if (options.may_have_errors) {
+        pg::Params with_mapping = params;
+        with_mapping.emplace_back(std::to_string(plan.mapping.id));
         pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog AS e USING " + rows +
-                                " WHERE e.mapping_id = $2::bigint AND e.record_id = d.rid",
-                            {tid_array, std::to_string(plan.mapping.id)});
+                                " WHERE e.mapping_id = $" + std::to_string(with_mapping.size()) +
+                                "::bigint AND e.record_id = d.rid",
+                            with_mapping);
+    }
 }
 
 void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered) {

@@ -16,7 +16,11 @@ namespace reverse_etl::engine {
 // and the hash the checkpoint keeps: the checkpoint is written from the
 // outbox by PostgreSQL rather than from values sent back as arrays.
 struct DeliveredRecord {
-    std::string tid;  // of its outbox row
+    std::string tid;   // of its outbox row
+    // Its outbox row's place in the order delivery read the outbox (TID
+    // order): delivered records with consecutive ordinals are a TID range
+    // holding no other live row.
+    int64_t ordinal;
     bool deleted;
 };
 
