@@ -36,7 +36,8 @@ struct OutboxRow {
 // lie in block order, and delivery reads it by ranges of blocks (a TID range
 // scan), with no index to build and no sequence column to number it.
 int64_t outbox_blocks();
-// The live outbox rows in blocks [first_block, first_block + block_count).
+// The live outbox rows in blocks [first_block, first_block + block_count), in
+// TID order: delivery numbers them in that order (see DeliveredRecord).
 std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count);
 
 // The outbox, for statements that join delivered records back to it.
