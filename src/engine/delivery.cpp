@@ -31,7 +31,7 @@ constexpr size_t kErrorBodyChars = 500;
 // destination at all: it is down, and the rest of the run would only spend
 // hours in backoff. The run stops as failed; its records go in a later run.
 constexpr int kUnreachableAfter = 3;
-constexpr uint64_t kNoKey = UINT64_MAX;
+constexpr uint64_t kNoKey = UINT64_MAX;  // a record that goes in no request of this chunk
 
 struct PendingRecord {
     std::string tid;
@@ -153,7 +153,8 @@ class DeliveryLoop {
             if (outbox_blocks_ < 0)
                 outbox_blocks_ = outbox_blocks();
             // About `chunk` records' worth of blocks, from the outbox's density.
-            const int64_t blocks = std::max<int64_t>(1, chunk * outbox_blocks_ / std::max<int64_t>(1, counters_.outbox));
+            const int64_t blocks =
+                std::max<int64_t>(1, chunk * outbox_blocks_ / std::max<int64_t>(1, counters_.outbox));
             rows = read_outbox(plan_, next_block_, blocks);
             next_block_ += blocks;
         });
