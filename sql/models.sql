@@ -29,7 +29,7 @@ SELECT reverse_etl.create_model('orders with totals',
     'user_id');
 SELECT reverse_etl.create_model('constants', 'VALUES (1, ''a''), (2, ''b'')', 'column1');
 SELECT reverse_etl.create_model('orders table', 'TABLE public.orders', 'order_id');
-SELECT * FROM reverse_etl.preview_model('orders with totals') ORDER BY 1::text;
+SELECT * FROM reverse_etl.preview_model('orders with totals') ORDER BY 1;
 SELECT * FROM reverse_etl.preview_model('constants');
 SELECT name, primary_key, jsonb_array_length(columns) AS columns FROM reverse_etl.models ORDER BY name;
 

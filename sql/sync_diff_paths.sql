@@ -152,6 +152,26 @@ SELECT reverse_etl.drop_mapping('dp_alternate');
 SELECT reverse_etl.drop_model('dp_alternate');
 DROP TABLE public.dp_alternate;
 
+-- A bytea identifier is sent as base64, for a deleted record too (its value
+-- then comes from the checkpoint's text form of the id).
+CREATE TABLE public.dp_blobs (id bytea PRIMARY KEY, label text NOT NULL);
+INSERT INTO public.dp_blobs VALUES ('\x0001ff', 'one'), ('\xdeadbeef', 'two');
+SELECT reverse_etl.create_model('dp_blobs', 'SELECT id, label FROM public.dp_blobs', 'id');
+SELECT reverse_etl.create_mapping('dp_blobs', 'dp_hook', 'send',
+           '{"id": "id", "label": "label", "change": {"meta": "change"}}', sync_mode => 'all', name => 'dp_blobs');
+SET client_min_messages = warning;  -- the NOTICEs name the run id
+SELECT public.mock_reset();
+SELECT status, records_added, records_succeeded FROM reverse_etl.sync('dp_blobs');
+SELECT record FROM public.mock_records() ORDER BY record->>'id';
+DELETE FROM public.dp_blobs WHERE label = 'two';
+SELECT public.mock_reset();
+SELECT status, records_deleted, records_succeeded FROM reverse_etl.sync('dp_blobs');
+SELECT record FROM public.mock_records();
+RESET client_min_messages;
+SELECT reverse_etl.drop_mapping('dp_blobs');
+SELECT reverse_etl.drop_model('dp_blobs');
+DROP TABLE public.dp_blobs;
+
 SELECT reverse_etl.drop_mapping(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;
 SELECT reverse_etl.drop_destination('dp_hook');
 SELECT reverse_etl.drop_model(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;

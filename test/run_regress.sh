@@ -41,6 +41,7 @@ status=0
     --temp-config="$workdir/test/regress.conf" \
     --schedule="$workdir/test/schedule" \
     --dbname=contrib_regression \
+    --encoding=UTF8 --no-locale \
     --port="$test_port" \
     | tee "$workdir/pg_regress.out" || status=$?
 

@@ -73,13 +73,13 @@ std::string selected_sql(const MappingPlan &plan, const std::string &change) {
 std::string rendered_values(const MappingPlan &plan, bool may_be_deleted) {
     std::string arguments;
     for (size_t i = 0; i < plan.value_columns.size(); i++) {
-        std::string argument = value_argument_sql(plan, i);
+        std::string value = value_reference_sql(plan, i);
         if (may_be_deleted && plan.value_columns[i] == plan.primary_key_column) {
             // A deleted record's payload has every column NULL but its identifier.
             const std::string &type = plan.model.columns[plan.primary_key_column].type;
-            argument = "CASE WHEN c.chg = 'deleted' THEN c.rid::" + type + " ELSE " + argument + " END";
+            value = "CASE WHEN c.chg = 'deleted' THEN c.rid::" + type + " ELSE " + value + " END";
         }
-        arguments += (i > 0 ? ", " : "") + argument;
+        arguments += (i > 0 ? ", " : "") + value_argument_sql(plan, i, value);
     }
     return ", reverse_etl_state.render_values(" + arguments + ")";
 }

@@ -120,12 +120,15 @@ std::string value_json_sql(const MappingPlan &plan, size_t value_index) {
     return "pg_catalog.to_json(" + reference + ")::text";
 }
 
-std::string value_argument_sql(const MappingPlan &plan, size_t value_index) {
+std::string value_argument_sql(const MappingPlan &plan, size_t value_index, const std::string &value) {
     const pg::ResultColumn &column = plan.model.columns[plan.value_columns[value_index]];
-    const std::string reference = "m." + quote_identifier(column.name);
     if (column.type == "bytea")  // as value_json_sql: base64 without line breaks
-        return "pg_catalog.translate(pg_catalog.encode(" + reference + ", 'base64'), E'\\n', '')";
-    return reference;
+        return "pg_catalog.translate(pg_catalog.encode(" + value + ", 'base64'), E'\\n', '')";
+    return value;
+}
+
+std::string value_reference_sql(const MappingPlan &plan, size_t value_index) {
+    return "m." + quote_identifier(plan.model.columns[plan.value_columns[value_index]].name);
 }
 
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {

@@ -51,9 +51,12 @@ std::string record_id_sql(const MappingPlan &plan);
 std::string record_hash_sql(const MappingPlan &plan);
 // to_json() text of value column i (bytea as base64 text, as the SPEC wants).
 std::string value_json_sql(const MappingPlan &plan, size_t value_index);
-// Value column i as an argument of reverse_etl_state.render_values(), which
-// renders it as to_json() would (bytea as base64 text, as the SPEC wants).
-std::string value_argument_sql(const MappingPlan &plan, size_t value_index);
+// Value column i of the model row `m`: "m.<column>".
+std::string value_reference_sql(const MappingPlan &plan, size_t value_index);
+// `value`, an expression of value column i's type, as an argument of
+// reverse_etl_state.render_values(), which renders it as to_json() would
+// (bytea as base64 text, as the SPEC wants).
+std::string value_argument_sql(const MappingPlan &plan, size_t value_index, const std::string &value);
 // The model's query with the mapping's filter, as a subquery aliased `alias`.
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias);
 
