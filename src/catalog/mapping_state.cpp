@@ -26,11 +26,11 @@ void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
 
 namespace {
 
-// The statement dropping the table's primary key, if it has one.
-std::optional<std::string> drop_key_statement(const std::string &table) {
+// The table's primary key constraint, if it has one, as a quoted identifier.
+std::optional<std::string> primary_key_identifier(const std::string &table) {
     const pg::Result key = pg::execute_catalog(
-        "SELECT pg_catalog.format('ALTER TABLE %s DROP CONSTRAINT %I', $1, conname) "
-        "FROM pg_catalog.pg_constraint WHERE conrelid = $1::regclass AND contype = 'p'",
+        "SELECT pg_catalog.quote_ident(conname) FROM pg_catalog.pg_constraint "
+        "WHERE conrelid = $1::regclass AND contype = 'p'",
         {table});
     if (key.empty())
         return std::nullopt;
@@ -40,14 +40,15 @@ std::optional<std::string> drop_key_statement(const std::string &table) {
 }  // namespace
 
 void drop_checkpoint_key(int64_t mapping_id) {
-    if (const auto statement = drop_key_statement(checkpoint_table(mapping_id)))
-        pg::execute_catalog(*statement);
+    const std::string table = checkpoint_table(mapping_id);
+    if (const auto key = primary_key_identifier(table))
+        pg::execute_catalog("ALTER TABLE " + table + " DROP CONSTRAINT " + *key);
 }
 
 void ensure_checkpoint_key(int64_t mapping_id, KeyRepair repair) {
     const std::string table = checkpoint_table(mapping_id);
-    if (drop_key_statement(table).has_value())
-        return;  // it has its key
+    if (primary_key_identifier(table))
+        return;
     // Never expected (a first run writes each identifier once), but a key
     // that cannot be built would stop every later run: a repeated identifier
     // keeps one of its rows, and at worst that record is sent once more.

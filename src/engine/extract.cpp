@@ -66,45 +66,15 @@ std::string selected_sql(const MappingPlan &plan, const std::string &change) {
     return "(" + change + " IN (" + modes + "))";
 }
 
-// The selected records' values, rendered as to_json() would render them, in
-// one text per record (reverse_etl_state.render_values: one call instead of
-// one to_json() per column). With deletions possible (rows of the changes
-// table `c`), the identifier of a deleted record comes from the change itself.
+// The selected records' values. With deletions possible (rows of the
+// changes table `c`), the identifier of a deleted record comes from the
+// change itself: its payload has every column NULL but its identifier.
 std::string rendered_values(const MappingPlan &plan, bool may_be_deleted) {
-    std::string arguments;
-    for (size_t i = 0; i < plan.value_columns.size(); i++) {
-        std::string value = value_reference_sql(plan, i);
-        if (may_be_deleted && plan.value_columns[i] == plan.primary_key_column) {
-            // A deleted record's payload has every column NULL but its identifier.
-            const std::string &type = plan.model.columns[plan.primary_key_column].type;
-            value = "CASE WHEN c.chg = 'deleted' THEN c.rid::" + type + " ELSE " + value + " END";
-        }
-        arguments += (i > 0 ? ", " : "") + value_argument_sql(plan, i, value);
-    }
-    return ", reverse_etl_state.render_values(" + arguments + ")";
-}
-
-// render_values() joins the values with U+001F, which JSON text never
-// contains unescaped; an empty field is SQL NULL.
-std::vector<std::optional<std::string>> split_rendered_values(const std::string &text, size_t expected) {
-    std::vector<std::optional<std::string>> values;
-    values.reserve(expected);
-    size_t start = 0;
-    for (;;) {
-        const size_t end = text.find('\x1f', start);
-        const size_t length = (end == std::string::npos ? text.size() : end) - start;
-        if (length == 0)
-            values.emplace_back(std::nullopt);
-        else
-            values.emplace_back(text.substr(start, length));
-        if (end == std::string::npos)
-            break;
-        start = end + 1;
-    }
-    if (values.size() != expected)
-        throw Error(sqlstate::kInternalError, "an outbox row holds " + std::to_string(values.size()) + " values, not " +
-                                                  std::to_string(expected));
-    return values;
+    if (!may_be_deleted)
+        return ", " + rendered_values_sql(plan);
+    const std::string &type = plan.model.columns[plan.primary_key_column].type;
+    return ", " + rendered_values_sql(plan, "CASE WHEN c.chg = 'deleted' THEN c.rid::" + type + " ELSE " +
+                                                "m." + quote_identifier(plan.model.primary_key) + " END");
 }
 
 std::string limit_sql(std::optional<int64_t> limit) {
@@ -281,6 +251,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
                                  std::optional<int64_t> outbox_limit) {
     RunCounters counters;
     create_work_tables(plan);
+    // Before counting: a repair may take out repeated rows.
     if (!dry_run)
         catalog::ensure_checkpoint_key(plan.mapping.id, catalog::KeyRepair::RemoveDuplicates);
     const int64_t checkpointed = count_of(pg::execute_catalog("SELECT count(*) FROM " + plan.checkpoint_table));
@@ -288,7 +259,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     // added records, skip the diff and read the model once; the checkpoint's
     // key is built after delivery (see catalog::drop_checkpoint_key).
     const bool first_run = checkpointed == 0 && plan.sends_added;
-    if (first_run && !dry_run)
+    if (!dry_run && first_run)
         catalog::drop_checkpoint_key(plan.mapping.id);
     const bool proven_unique = identifier_is_unique(plan);
     std::optional<int64_t> first_run_added;
@@ -326,7 +297,7 @@ int64_t outbox_blocks() {
 }
 
 std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count) {
-    const pg::Result result = pg::execute_catalog(
+    pg::Result result = pg::execute_catalog(
         "SELECT o.ctid::text, o.rid, o.chg, o.hash::text, o.vals FROM " + std::string(kOutbox) +
             " AS o WHERE o.ctid >= $1::tid AND o.ctid < $2::tid",
         {"(" + std::to_string(first_block) + ",0)", "(" + std::to_string(first_block + block_count) + ",0)"});
@@ -339,7 +310,8 @@ std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block,
         outbox_row.change = std::move(*row[2]);
         if (row[3])
             outbox_row.hash = std::stoll(*row[3]);
-        outbox_row.values = split_rendered_values(row[4].value_or(""), plan.value_columns.size());
+        outbox_row.values = split_rendered_values(row[4] ? std::string_view(*row[4]) : std::string_view(),
+                                                  plan.value_columns.size());
         rows.push_back(std::move(outbox_row));
     }
     return rows;

@@ -110,25 +110,40 @@ std::string record_hash_sql(const MappingPlan &plan) {
     return sql + ")";
 }
 
-std::string value_json_sql(const MappingPlan &plan, size_t value_index) {
-    const pg::ResultColumn &column = plan.model.columns[plan.value_columns[value_index]];
-    const std::string reference = "m." + quote_identifier(column.name);
-    // encode() breaks base64 into 76-character lines; the SPEC's base64 has none.
-    if (column.type == "bytea")
-        return "pg_catalog.to_json(pg_catalog.translate(pg_catalog.encode(" + reference +
-               ", 'base64'), E'\\n', ''))::text";
-    return "pg_catalog.to_json(" + reference + ")::text";
+std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std::string> &identifier) {
+    std::string arguments;
+    for (size_t i = 0; i < plan.value_columns.size(); i++) {
+        const pg::ResultColumn &column = plan.model.columns[plan.value_columns[i]];
+        std::string value = "m." + quote_identifier(column.name);
+        if (identifier && plan.value_columns[i] == plan.primary_key_column)
+            value = *identifier;
+        // encode() breaks base64 into 76-character lines; the SPEC's base64 has none.
+        if (column.type == "bytea")
+            value = "pg_catalog.translate(pg_catalog.encode(" + value + ", 'base64'), E'\\n', '')";
+        arguments += (i > 0 ? ", " : "") + value;
+    }
+    return "reverse_etl_state.render_values(" + arguments + ")";
 }
 
-std::string value_argument_sql(const MappingPlan &plan, size_t value_index, const std::string &value) {
-    const pg::ResultColumn &column = plan.model.columns[plan.value_columns[value_index]];
-    if (column.type == "bytea")  // as value_json_sql: base64 without line breaks
-        return "pg_catalog.translate(pg_catalog.encode(" + value + ", 'base64'), E'\\n', '')";
-    return value;
-}
-
-std::string value_reference_sql(const MappingPlan &plan, size_t value_index) {
-    return "m." + quote_identifier(plan.model.columns[plan.value_columns[value_index]].name);
+std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected) {
+    std::vector<std::optional<std::string>> values;
+    values.reserve(expected);
+    size_t start = 0;
+    for (;;) {
+        const size_t end = text.find('\x1f', start);
+        const size_t length = (end == std::string_view::npos ? text.size() : end) - start;
+        if (length == 0)
+            values.emplace_back(std::nullopt);
+        else
+            values.emplace_back(std::string(text.substr(start, length)));
+        if (end == std::string_view::npos)
+            break;
+        start = end + 1;
+    }
+    if (values.size() != expected)
+        throw Error(sqlstate::kInternalError, "a record's rendered values hold " + std::to_string(values.size()) +
+                                                  " values, not " + std::to_string(expected));
+    return values;
 }
 
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {

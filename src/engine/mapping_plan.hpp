@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/catalog_store.hpp"
@@ -49,14 +50,15 @@ MappingPlan load_mapping_plan(int64_t mapping_id);
 // SQL expressions over the model row aliased `m`.
 std::string record_id_sql(const MappingPlan &plan);
 std::string record_hash_sql(const MappingPlan &plan);
-// to_json() text of value column i (bytea as base64 text, as the SPEC wants).
-std::string value_json_sql(const MappingPlan &plan, size_t value_index);
-// Value column i of the model row `m`: "m.<column>".
-std::string value_reference_sql(const MappingPlan &plan, size_t value_index);
-// `value`, an expression of value column i's type, as an argument of
-// reverse_etl_state.render_values(), which renders it as to_json() would
-// (bytea as base64 text, as the SPEC wants).
-std::string value_argument_sql(const MappingPlan &plan, size_t value_index, const std::string &value);
+// The values the mapping sends of the model row `m`, as one text: every
+// value column rendered as to_json() renders it (bytea as base64 text, as
+// the SPEC wants) by reverse_etl_state.render_values, which joins them with
+// U+001F (JSON text never holds it unescaped); an empty field is SQL NULL.
+// `identifier`, when given, is an expression used instead of the identifier
+// column (of the identifier's type).
+std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std::string> &identifier = std::nullopt);
+// The values of one such text, one per plan.value_columns entry.
+std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected);
 // The model's query with the mapping's filter, as a subquery aliased `alias`.
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias);
 

@@ -31,10 +31,8 @@ struct TestRecord {
 
 // The model's first record (through the mapping's filter), or the one asked for.
 TestRecord find_record(const MappingPlan &plan, const std::optional<std::string> &record_id) {
-    std::string select = "SELECT " + record_id_sql(plan) + ", " + record_hash_sql(plan) + "::text";
-    for (size_t i = 0; i < plan.value_columns.size(); i++)
-        select += ", " + value_json_sql(plan, i);
-    select += " FROM " + filtered_model_sql(plan, "m");
+    std::string select = "SELECT " + record_id_sql(plan) + ", " + record_hash_sql(plan) + "::text, " +
+                         rendered_values_sql(plan) + " FROM " + filtered_model_sql(plan, "m");
     pg::Params params;
     if (record_id) {
         select += " WHERE " + record_id_sql(plan) + " = $1";
@@ -57,7 +55,9 @@ TestRecord find_record(const MappingPlan &plan, const std::optional<std::string>
         throw Error(sqlstate::kNullValueNotAllowed, "the first record of model " + catalog::quoted(plan.model.name) +
                                                         " has a NULL identifier",
                     "", "Pass record_id => '...' to choose a record.");
-    TestRecord record{*row[0], std::stoll(*row[1]), {row.begin() + 2, row.end()}};
+    TestRecord record{*row[0], std::stoll(*row[1]),
+                      split_rendered_values(row[2] ? std::string_view(*row[2]) : std::string_view(),
+                                            plan.value_columns.size())};
     return record;
 }
 

@@ -58,8 +58,9 @@ void read_row(HeapTuple tuple, TupleDesc desc, ColumnReader *readers, Cell *cell
             text *value = DatumGetTextPP(datum);
             cell.data = VARDATA_ANY(value);
             cell.length = VARSIZE_ANY_EXHDR(value);
-            // A detoasted copy is left to the statement's memory context:
-            // SPI_freetuptable and the transaction end free it.
+            // A detoasted copy (a value over 2 kB) is left in SPI's
+            // procedure context, freed by SPI_finish at the end of the call
+            // or transaction.
         } else {
             char *value = OutputFunctionCall(&readers[column].output, datum);
             cell.data = value;

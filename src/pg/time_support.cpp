@@ -114,7 +114,8 @@ pg_tz *find_zone(const std::string &name) {
 }  // namespace
 
 std::optional<int64_t> parse_interval_usec(const std::string &text) {
-    const ParsedInterval parsed = try_parse_interval(text.c_str());
+    // Guarded too: starting the subtransaction can fail, outside its PG_TRY.
+    const ParsedInterval parsed = pg_guard([&] { return try_parse_interval(text.c_str()); });
     if (!parsed.ok)
         return std::nullopt;
     return parsed.usec;

@@ -103,11 +103,14 @@ void reverse_etl_launcher_main(Datum main_arg) {
     pqsignal(SIGHUP, SignalHandlerForConfigReload);
     pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
     BackgroundWorkerUnblockSignals();
-    const std::string database = reverse_etl::pg::launcher_database();
-    BackgroundWorkerInitializeConnection(database.c_str(), nullptr, 0);
+    // A C buffer, not a std::string: an error in this frame exits the process
+    // by longjmp, past any destructor.
+    char database[NAMEDATALEN];
+    strlcpy(database, reverse_etl::pg::launcher_database().c_str(), sizeof(database));
+    BackgroundWorkerInitializeConnection(database, nullptr, 0);
     pgstat_report_appname("reverse_etl launcher");
     reverse_etl::pg::register_launcher_latch();
-    elog(LOG, "reverse_etl launcher started in database \"%s\"", database.c_str());
+    elog(LOG, "reverse_etl launcher started in database \"%s\"", database);
 
     bool first_pass = true;
     while (!ShutdownRequestPending) {
