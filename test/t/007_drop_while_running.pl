@@ -42,6 +42,11 @@ my $call = IPC::Run::start(
 ok($mock->wait_for(1, 30), 'the run sent its request and waits for the answer');
 
 is(sqlstate_of("SELECT reverse_etl.drop_mapping('slow')"), '55006', 'drop_mapping of a running mapping: 55006');
+{
+	my ($ret, $stdout, $stderr) = $node->psql('postgres', "SELECT reverse_etl.drop_mapping('slow')");
+	like($stderr, qr/ERROR:  mapping "slow" is running\n.*HINT:  Wait for it to finish, or stop it with reverse_etl\.cancel_sync\(\)\./s,
+		'its message names the mapping and hints at cancel_sync');
+}
 is(sqlstate_of("SELECT reverse_etl.drop_model('slow', cascade => true)"), '55006',
 	'drop_model with cascade to a running mapping: 55006');
 is(sqlstate_of("SELECT reverse_etl.drop_destination('slow_hook', cascade => true)"), '55006',
