@@ -18,7 +18,6 @@ case "${1:-}" in
     *) echo "usage: $0 [--keep | --stop]" >&2; exit 2 ;;
 esac
 
-bindir=$(pg_config --bindir)
 demo=/tmp/reverse_etl_demo
 port=${REVERSE_ETL_DEMO_PORT:-54329}
 mock_port=${REVERSE_ETL_DEMO_MOCK_PORT:-18089}
@@ -36,7 +35,9 @@ stop_everything() {
     [ -f "$demo/mock.pid" ] && kill "$(cat "$demo/mock.pid")" 2>/dev/null || true
 }
 
+# Packages first: pg_config itself comes from them.
 $stop_only || "$repo/scripts/build_and_install.sh"
+bindir=$(pg_config --bindir)
 stop_everything
 $stop_only && { rm -rf "$demo"; exit 0; }
 rm -rf "$demo"

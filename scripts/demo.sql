@@ -37,7 +37,8 @@ SELECT name, type, settings, enabled FROM reverse_etl.destinations;
 SELECT reverse_etl.create_destination('segment', 'segment', '{"write_key": "demo-key"}');
 SELECT * FROM reverse_etl.suggest_mappings('active users', 'segment', 'identify');
 
--- 4. A mapping: which records go, how columns become fields, and when.
+-- 4. A mapping: which records go and how columns become fields. It starts
+--    'manual' so that only the syncs below run it; step 8 gives it a schedule.
 SELECT reverse_etl.create_mapping(
     model       => 'active users',
     destination => 'crm webhook',
@@ -46,7 +47,7 @@ SELECT reverse_etl.create_mapping(
                      "profile": {"object": {"first_name": "first_name", "plan": "plan"}}}',
     sync_mode   => 'added_or_updated',
     filter      => 'plan = ''pro''',
-    schedule    => '15 minutes',
+    schedule    => 'manual',
     enabled     => true);
 SELECT name, model, destination, action, sync_mode, filter, schedule, enabled,
        next_run_at IS NOT NULL AS scheduled
@@ -69,3 +70,21 @@ SELECT run_id, status, records_added, records_updated, records_unchanged, record
 -- 7. History and the dashboard.
 SELECT run_id, trigger, status, records_selected, records_succeeded, error FROM reverse_etl.sync_runs ORDER BY run_id;
 SELECT mapping, destination, schedule, last_status, failing_records FROM reverse_etl.mapping_status;
+
+-- 8. Hand it to the background worker: from now on it runs every 15 minutes.
+--    A newly scheduled mapping is due at once, so the worker's first run starts
+--    within seconds; nothing changed since run 2, so it sends nothing.
+SELECT reverse_etl.alter_mapping('Send', schedule => '15 minutes');
+DO $$
+BEGIN
+    FOR attempt IN 1..600 LOOP   -- at most a minute
+        EXIT WHEN EXISTS (SELECT FROM reverse_etl.sync_runs
+                           WHERE trigger = 'schedule' AND status <> 'running');
+        PERFORM pg_sleep(0.1);
+    END LOOP;
+END
+$$;
+SELECT run_id, trigger, status, records_unchanged, records_selected, requests_sent
+  FROM reverse_etl.sync_runs ORDER BY run_id;
+SELECT name, schedule, enabled, next_run_at > now() + interval '14 minutes' AS next_run_in_15_minutes
+  FROM reverse_etl.mappings;

@@ -13,6 +13,7 @@ packages=(
     libjansson-dev               # JSON
     libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)
     g++ make                     # the build
+    perl libipc-run-perl         # prove and PostgreSQL::Test::Cluster (IPC::Run) for the TAP tests
     python3                      # mock destinations in test/
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
     util-linux                   # runuser: the server runs as an unprivileged user
