@@ -68,7 +68,8 @@ SELECT * FROM public.dr_checkpoint('dr pro users');
 -- Ids and schedule times, to compare after the restore.
 SELECT string_agg(name || '=' || mapping_id, ', ' ORDER BY name) AS ids_before,
        (SELECT next_run_at FROM reverse_etl.mapping_catalog WHERE name = 'dr pro users') AS next_run_before,
-       (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = 'dr pro users') AS pro_users_id
+       (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = 'dr pro users') AS pro_users_id,
+       (SELECT last_value FROM reverse_etl.mapping_catalog_mapping_id_seq) AS last_id_before
   FROM reverse_etl.mapping_catalog WHERE name LIKE 'dr %' \gset
 
 -- Dump, create a database, restore into it (any error would show here).
@@ -100,6 +101,8 @@ SELECT name, settings FROM reverse_etl.destinations WHERE name LIKE 'dr %' ORDER
 SELECT * FROM reverse_etl.preview_model('dr users', row_limit => 2);
 SELECT reverse_etl.create_mapping(model => 'dr users', destination => 'dr webhook', action => 'send',
     fields => '{"email": "email"}', name => 'dr after restore');
+SELECT mapping_id > :last_id_before AS new_id_after_every_id_given_before_the_dump
+  FROM reverse_etl.mapping_catalog WHERE name = 'dr after restore';
 SELECT reverse_etl.alter_destination(name => 'dr webhook', settings => '{"batch_size": 50}');
 SELECT settings->>'bearer_token' AS bearer_token, settings->'batch_size' AS batch_size
   FROM reverse_etl.destination_catalog WHERE name = 'dr webhook';

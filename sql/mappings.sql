@@ -179,18 +179,22 @@ SELECT reverse_etl.alter_model('m_users', query => 'SELECT id, email, first_name
 -- A query that keeps them is fine, and keeps the checkpoints.
 SELECT reverse_etl.alter_model('m_orders', query => 'SELECT order_id, user_id, total, items, ordered_at, 1 AS version FROM public.orders');
 -- A new primary key resets the checkpoints of the model's mappings.
-INSERT INTO reverse_etl_state.checkpoint_5 VALUES ('o-1', 42);
+SELECT format('reverse_etl_state.checkpoint_%s', mapping_id) AS orders_checkpoint
+  FROM reverse_etl.mapping_catalog WHERE name = 'orders to hook' \gset
+INSERT INTO :orders_checkpoint VALUES ('o-1', 42);
+SELECT count(*) AS checkpoint_rows FROM :orders_checkpoint;
 SELECT reverse_etl.alter_model('m_orders', primary_key => 'user_id');
-SELECT count(*) AS checkpoint_rows FROM reverse_etl_state.checkpoint_5;
+SELECT count(*) AS checkpoint_rows FROM :orders_checkpoint;
 
 -- Dropping a model or destination that mappings use.
 SELECT reverse_etl.drop_model('m_orders');
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.drop_destination('m_segment');
 \echo :LAST_ERROR_SQLSTATE
+SELECT to_regclass(:'orders_checkpoint') IS NOT NULL AS checkpoint_exists;
 SELECT reverse_etl.drop_model('m_orders', cascade => true);
 SELECT name FROM reverse_etl.mappings WHERE model = 'm_orders';
-SELECT to_regclass('reverse_etl_state.checkpoint_5') AS dropped_checkpoint;
+SELECT to_regclass(:'orders_checkpoint') IS NULL AS checkpoint_dropped;
 SELECT reverse_etl.drop_mapping('pro users (copy)');
 SELECT reverse_etl.drop_mapping('pro users (copy)');
 \echo :LAST_ERROR_SQLSTATE

@@ -294,6 +294,7 @@ class State:
         self.lock = threading.Lock()
         self.changed = threading.Condition(self.lock)
         self.connections = 0
+        self.in_flight = 0  # destination requests received and not yet answered
         self._clear()
 
     def _clear(self):
@@ -320,6 +321,9 @@ class State:
             answer, source = self.config.choose(entry["path"], body)
             self.seq += 1
             entry["seq"] = self.seq
+            # Counts this request too; it is answered (and uncounted) by answered().
+            self.in_flight += 1
+            entry["in_flight"] = self.in_flight
             entry["status"] = None if answer.drop else answer.status
             entry["dropped"] = answer.drop
             entry["delay_ms"] = round(answer.delay * 1000)
@@ -327,6 +331,10 @@ class State:
             self.records.append(entry)
             self.changed.notify_all()
             return answer
+
+    def answered(self):
+        with self.lock:
+            self.in_flight -= 1
 
     def select(self, query):
         """Recorded requests filtered by path_prefix, method and since (seq)."""
@@ -489,8 +497,13 @@ class Handler(BaseHTTPRequestHandler):
         }
         answer = self.server.state.record_and_choose(entry, body)
         # Sleeping in this connection's own thread delays only this client.
-        if answer.delay:
-            time.sleep(answer.delay)
+        try:
+            if answer.delay:
+                time.sleep(answer.delay)
+        finally:
+            # Before the answer goes out: a client that waits for it cannot
+            # have its next request counted as overlapping this one.
+            self.server.state.answered()
         outcome = "dropped" if answer.drop else str(answer.status)
         self.server.log(f"conn={self.conn_id} seq={entry['seq']} {self.command} "
                         f"{self.path} {len(body)}B -> {outcome} "

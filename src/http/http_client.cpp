@@ -227,16 +227,42 @@ EasyPtr new_easy_handle(Transfer &transfer, const ClientOptions &options) {
     return easy;
 }
 
-// libcurl's generic words for the code, then the error buffer's specifics
-// (which name the host and port, never the path or query, where tokens live).
+// Our own words for the kind of failure come first, so that users (and tests)
+// can rely on them whatever the libcurl version; libcurl's words, which name
+// the host and port but never the path or query where tokens live, follow in
+// parentheses.
+const char *failure_class(CURLcode code) {
+    switch (code) {
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_COULDNT_CONNECT:
+        return "could not connect";
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+        return "could not resolve host";
+    case CURLE_GOT_NOTHING:
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_PARTIAL_FILE:
+        return "connection lost";
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_CACERT_BADFILE:
+        return "TLS failure";
+    default:
+        return "transport error";
+    }
+}
+
 std::string describe_failure(CURLcode code, const char *detail) {
     const std::string generic = curl_easy_strerror(code);
     const std::string specific = trimmed(detail);
-    if (specific.empty())
-        return generic;
-    if (specific.find(generic) != std::string::npos)
-        return specific;
-    return generic + ": " + specific;
+    std::string words = generic;
+    if (!specific.empty())
+        words = specific.find(generic) != std::string::npos ? specific : generic + ": " + specific;
+    return std::string(failure_class(code)) + " (libcurl: " + words + ")";
 }
 
 void record_outcome(Transfer &transfer, CURLcode result) {

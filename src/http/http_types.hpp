@@ -21,7 +21,7 @@ struct HttpResponse {
     long status = 0;             // 0 when no response arrived (see transport_error)
     Headers headers;             // names as received
     std::string body;            // as received, up to ClientOptions::max_response_body_bytes
-    std::string transport_error; // libcurl's words for a connection error or timeout; empty otherwise
+    std::string transport_error; // "timeout (libcurl: ...)": see describe_failure; empty otherwise
     double duration_ms = 0;      // of the last attempt
 };
 
