@@ -38,18 +38,25 @@ auto as_model_owner(const MappingPlan &plan, Body &&body) -> decltype(body()) {
     return with_model_name(plan, std::forward<Body>(body));
 }
 
-// Created as the model's owner, so that the model's query, run as that role,
-// can fill them; the catalog owner can read any table.
+// Owned by the catalog owner, who later reads and writes them: the model's
+// owner, whose code runs while they fill, gets INSERT (and SELECT on the
+// changes, which the second pass joins), never ownership. An owner could
+// alter its table (a trigger, a column default) and so run its code as the
+// catalog owner at the next write; INSERT and SELECT give no such hold.
 void create_work_tables(const MappingPlan &plan) {
-    const pg::RoleScope as_owner(plan.model.owner, "pg_catalog", pg::RoleScope::Restriction::None);
     drop_work_tables();
     // chg: added | updated | deleted | invalid (an identifier seen more than
     // once, or NULL: `copies` says how many records it stands for).
-    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_changes "
-                            "(rid text COLLATE \"C\", chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
-    pg::execute(std::string("CREATE TEMP TABLE reverse_etl_current (rid text COLLATE \"C\", hash bigint)"));
-    pg::execute("CREATE TEMP TABLE reverse_etl_outbox "
-                "(rid text COLLATE \"C\", chg text, hash bigint, vals text)");
+    pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_changes (rid text COLLATE \"C\", "
+                                    "chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
+    pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint)"));
+    pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
+                        "(rid text COLLATE \"C\", chg text, hash bigint, vals text)");
+    if (plan.model.owner == pg::catalog_owner_oid())
+        return;
+    const std::string owner = quote_identifier(pg::role_name(plan.model.owner));
+    pg::execute_catalog(std::string("GRANT INSERT ON ") + kCurrent + ", " + kOutbox + " TO " + owner);
+    pg::execute_catalog(std::string("GRANT INSERT, SELECT ON ") + kChanges + " TO " + owner);
 }
 
 std::string selected_sql(const MappingPlan &plan, const std::string &change) {
@@ -81,9 +88,9 @@ std::string limit_sql(std::optional<int64_t> limit) {
     return limit ? " LIMIT " + std::to_string(*limit) : "";
 }
 
-// The diff, run as the model's owner (who may read, not write, the mapping's
-// checkpoint). First the model's records, one narrow row each: identifier and
-// a hash of the values the mapping sends. Then, grouped by identifier (so
+// The diff. First, as the model's owner, the model's records, one narrow
+// row each: identifier and a hash of the values the mapping sends. Then, as
+// the catalog owner (no user code runs in it), grouped by identifier (so
 // duplicates and NULLs show) and full-joined with the checkpoint by
 // PostgreSQL's hash join, only the differences come out: unchanged records
 // are never materialised twice.
@@ -93,8 +100,8 @@ void classify_grouped(const MappingPlan &plan) {
                     record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
     });
     analyze(kCurrent);
-    as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
+    {
+        pg::execute_catalog(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
                     "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") + " FROM ("
                     "SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
                     "k.record_id IS NOT NULL AS checkpointed, CASE "
@@ -105,7 +112,7 @@ void classify_grouped(const MappingPlan &plan) {
                     " GROUP BY rid) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
                     "WHERE c.hash IS DISTINCT FROM k.hash OR c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL)"
                     ") AS d");
-    });
+    }
 }
 
 // When the identifier is a NOT NULL column with a unique index of the one
@@ -320,14 +327,27 @@ std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block,
 std::string outbox_table() { return kOutbox; }
 
 void drop_work_tables() {
-    // As the catalog owner, who may drop them whoever created them. Only those
-    // that exist: DROP ... IF EXISTS would NOTICE about each missing one.
+    // Only those that exist (DROP ... IF EXISTS would NOTICE about each
+    // missing one), and only our own: a session's user may have made
+    // relations of these names before calling preview_mapping, and the
+    // catalog owner touches nothing another role owns. CREATE then fails
+    // on the name, which the message below explains first.
     const pg::Result existing = pg::execute_catalog(
-        "SELECT string_agg('pg_temp.' || quote_ident(relname), ', ') FROM pg_class "
-        "WHERE relnamespace = pg_my_temp_schema() AND relkind = 'r' AND relname IN "
-        "('reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox')");
-    if (!existing.empty() && existing.rows[0][0])
-        pg::execute_catalog("DROP TABLE " + *existing.rows[0][0]);
+        "SELECT c.relname::text, c.relkind = 'r' AND c.relowner = $1::oid FROM pg_catalog.pg_class c "
+        "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relname IN "
+        "('reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox')",
+        {std::to_string(pg::catalog_owner_oid())});
+    std::string ours;
+    for (const auto &row : existing.rows) {
+        if (*row[1] != "t")
+            throw Error(sqlstate::kDuplicateTable,
+                        "relation \"pg_temp." + *row[0] + "\" already exists in this session",
+                        "reverse_etl uses that name for a work table of its own.",
+                        "Drop the temporary relation, or call the function from another session.");
+        ours += (ours.empty() ? "pg_temp." : ", pg_temp.") + *row[0];
+    }
+    if (!ours.empty())
+        pg::execute_catalog("DROP TABLE " + ours);
 }
 
 }  // namespace reverse_etl::engine

@@ -39,8 +39,14 @@ TestRecord find_record(const MappingPlan &plan, const std::optional<std::string>
         params.push_back(*record_id);
     }
     select += " LIMIT 1";
-    const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
-    const pg::Result result = pg::execute(select, params);
+    const pg::Result result = [&] {
+        const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
+        try {
+            return pg::execute(select, params);
+        } catch (const Error &error) {
+            throw error.with_message("model " + catalog::quoted(plan.model.name) + ": " + error.message());
+        }
+    }();
     if (result.empty()) {
         if (record_id)
             throw Error(sqlstate::kUndefinedObject,

@@ -3,6 +3,7 @@
 #include "pg/error_crossing.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "catalog/pg_authid.h"
 #include "utils/acl.h"
 #include "utils/syscache.h"
@@ -37,26 +38,46 @@ RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path, Rest
     GetUserIdAndSecContext(&saved_user, &saved_context);
     saved_user_ = saved_user;
     saved_security_context_ = saved_context;
-    guc_nest_level_ = pg_guard([&] {
-        const int level = NewGUCNestLevel();
-        int context = saved_context | SECURITY_LOCAL_USERID_CHANGE;
-        if (restriction == Restriction::SecurityRestricted)
-            context |= SECURITY_RESTRICTED_OPERATION;
-        SetUserIdAndSecContext(role_oid, context);
-        set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
-                          GUC_ACTION_SAVE, true, 0, false);
-        return level;
-    });
+    saved_read_only_ = XactReadOnly;
+    try {
+        pg_guard([&] {
+            // The read-only flag is set outside the GUC nest level, and put
+            // back after it is unwound: a SET LOCAL transaction_read_only by
+            // the code inside is then undone first, and cannot outlast us.
+            // (Setting the variable directly is what a READ ONLY transaction
+            // amounts to; going back to read-write is refused to user code by
+            // the setting's own check once the transaction has a snapshot.)
+            if (restriction == Restriction::SecurityRestricted)
+                XactReadOnly = true;
+            guc_nest_level_ = NewGUCNestLevel();
+            int context = saved_context | SECURITY_LOCAL_USERID_CHANGE;
+            if (restriction == Restriction::SecurityRestricted)
+                context |= SECURITY_RESTRICTED_OPERATION;
+            SetUserIdAndSecContext(role_oid, context);
+            set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
+                              GUC_ACTION_SAVE, true, 0, false);
+        });
+    } catch (...) {
+        restore();
+        throw;
+    }
 }
 
-RoleScope::~RoleScope() {
+RoleScope::~RoleScope() { restore(); }
+
+void RoleScope::restore() noexcept {
     // Restoring (isCommit = false) discards our SAVE of search_path, exactly as
     // the end of a function with a SET clause does.
-    AtEOXact_GUC(false, guc_nest_level_);
+    if (guc_nest_level_ >= 0)
+        AtEOXact_GUC(false, guc_nest_level_);
     SetUserIdAndSecContext(saved_user_, saved_security_context_);
+    XactReadOnly = saved_read_only_;
 }
 
-CatalogRoleScope::CatalogRoleScope() : scope_(catalog_owner(), "pg_catalog", RoleScope::Restriction::None) {}
+CatalogRoleScope::CatalogRoleScope()
+    : scope_(catalog_owner(), "pg_catalog, pg_temp", RoleScope::Restriction::None) {}
+
+unsigned int catalog_owner_oid() { return catalog_owner(); }
 
 unsigned int current_role_oid() { return GetUserId(); }
 
