@@ -239,8 +239,8 @@ SELECT * FROM reverse_etl.preview_model('alice escalates');
 \echo :LAST_ERROR_SQLSTATE
 SELECT current_user = session_user AS back_to_superuser;
 -- ... nor leave objects behind in the previewing session (a temporary table
--- would shadow the superuser's own tables), as PostgreSQL forbids for code
--- it runs on behalf of a table's owner.
+-- would shadow the superuser's own tables): models are read-only, and
+-- PostgreSQL forbids it anyway for code run on behalf of a table's owner.
 SET ROLE regress_alice;
 CREATE FUNCTION regress_alice.plant() RETURNS int LANGUAGE plpgsql AS
 $$ BEGIN CREATE TEMP TABLE regress_planted (x int); RETURN 1; END $$;
