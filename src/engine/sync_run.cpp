@@ -67,14 +67,22 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
     });
     pg::notice("run " + std::to_string(state.run_id) + " of mapping " + catalog::quoted(plan.mapping.name) +
                ": extracting");
-    pg::run_in_transaction([&] {
-        if (!plan.destination.enabled)
-            throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                        "destination " + catalog::quoted(plan.destination.name) + " is disabled");
-        state.counters = extract_and_classify(plan, state.run_id, false);
-        save_counters(state.run_id, state.counters);
-        set_phase(state.run_id, "delivering");
-    });
+    // One snapshot for the diff and the values it selects: a record changed
+    // between the two statements would otherwise go out with its newer
+    // values and be checkpointed with the older hash, and a later change
+    // back to the older values would look unchanged and never be sent.
+    // (Only this run writes what the extraction writes, so REPEATABLE READ
+    // raises no serialization failures here.)
+    pg::run_in_transaction(
+        [&] {
+            if (!plan.destination.enabled)
+                throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                            "destination " + catalog::quoted(plan.destination.name) + " is disabled");
+            state.counters = extract_and_classify(plan, state.run_id, false);
+            save_counters(state.run_id, state.counters);
+            set_phase(state.run_id, "delivering");
+        },
+        pg::Isolation::RepeatableRead);
     pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
     const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters);
     if (state.counters.first_run)

@@ -3,6 +3,7 @@
 #include "pg/error_crossing.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "utils/snapmgr.h"
 }
 
@@ -10,10 +11,13 @@ namespace reverse_etl::pg {
 
 namespace {
 
-void start() {
-    pg_guard([] {
+void start(Isolation isolation) {
+    pg_guard([&] {
         SetCurrentStatementStartTimestamp();
         StartTransactionCommand();
+        // Before the first snapshot, as SET TRANSACTION ISOLATION LEVEL must be.
+        if (isolation == Isolation::RepeatableRead)
+            XactIsoLevel = XACT_REPEATABLE_READ;
         PushActiveSnapshot(GetTransactionSnapshot());
         if (SPI_connect() != SPI_OK_CONNECT)
             elog(ERROR, "SPI_connect failed");
@@ -30,8 +34,8 @@ void commit() {
 
 }  // namespace
 
-void run_in_transaction(const std::function<void()> &body) {
-    start();
+void run_in_transaction(const std::function<void()> &body, Isolation isolation) {
+    start(isolation);
     try {
         body();
         commit();

@@ -7,10 +7,14 @@
 
 namespace reverse_etl::pg {
 
+enum class Isolation { ReadCommitted, RepeatableRead };
+
 // Runs `body` in a new transaction with SPI connected and a snapshot pushed,
 // and commits. If `body` throws, the transaction is aborted (which also undoes
-// role switches and SPI) and the exception goes on.
-void run_in_transaction(const std::function<void()> &body);
+// role switches and SPI) and the exception goes on. REPEATABLE READ gives
+// every statement of `body` one snapshot: what one statement read, the next
+// reads again unchanged, whatever other sessions commit meanwhile.
+void run_in_transaction(const std::function<void()> &body, Isolation isolation = Isolation::ReadCommitted);
 
 // Whether a cancel (SIGINT, cancel_sync) or termination (SIGTERM, shutdown)
 // has been requested of this process.
