@@ -103,7 +103,7 @@ int64_t fail_runs_interrupted_by_restart() {
                     "finished_at = pg_catalog.now(), error = 'interrupted by server restart' "
                     "WHERE r.status = 'running' AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_locks l "
                     "WHERE l.locktype = 'advisory' AND l.granted AND l.classid = ") + std::to_string(catalog::kRunLockClass) +
-        "::oid AND l.objid = r.mapping_id::int::oid AND l.objsubid = 2 "
+        "::oid AND l.objid = " + catalog::run_lock_objid_sql("r.mapping_id") + " AND l.objsubid = 2 "
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()))");
     return static_cast<int64_t>(failed.processed);
 }

@@ -109,8 +109,9 @@ std::vector<int> run_lock_holders(int64_t mapping_id) {
     const pg::Result holders = pg::execute(
         "SELECT l.pid::text FROM pg_catalog.pg_locks l WHERE l.locktype = 'advisory' AND l.granted "
         "AND l.database = (SELECT oid FROM pg_catalog.pg_database WHERE datname = pg_catalog.current_database()) "
-        "AND l.classid = $1::int::oid AND l.objid = $2::int::oid AND l.objsubid = 2",
-        {std::to_string(catalog::kRunLockClass), std::to_string(static_cast<int32_t>(mapping_id))});
+        "AND l.classid = $1::int::oid AND l.objid = " + catalog::run_lock_objid_sql("$2::bigint") +
+            " AND l.objsubid = 2",
+        {std::to_string(catalog::kRunLockClass), std::to_string(mapping_id)});
     std::vector<int> pids;
     for (const auto &row : holders.rows)
         pids.push_back(std::stoi(*row[0]));
