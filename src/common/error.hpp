@@ -21,6 +21,7 @@ inline constexpr const char *kUndefinedColumn = "42703";
 inline constexpr const char *kDuplicateObject = "42710";
 inline constexpr const char *kDuplicateColumn = "42701";
 inline constexpr const char *kDuplicateTable = "42P07";
+inline constexpr const char *kActiveSqlTransaction = "25001";
 inline constexpr const char *kDatatypeMismatch = "42804";
 inline constexpr const char *kInsufficientPrivilege = "42501";
 inline constexpr const char *kDependentObjectsStillExist = "2BP01";

@@ -79,6 +79,7 @@ Datum run_row(int64_t run_id) {
 REVERSE_ETL_FUNCTION(reverse_etl_sync) {
     const std::string name = pg::required_text(fcinfo, 0, "mapping");
     const pg::SpiConnection spi;
+    pg::require_transaction_a_worker_cannot_wait_for("reverse_etl.sync()");
     const SyncTarget target = find_target(name);
     require_runnable(target);
     const int64_t run_id = pg::run_sync_in_worker(target.model.owner, target.mapping.id, target.mapping.name, "manual");

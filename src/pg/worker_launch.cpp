@@ -6,10 +6,12 @@
 #include "pg/error_crossing.hpp"
 #include "engine/sync_run.hpp"
 #include "pg/guc.hpp"
+#include "pg/spi.hpp"
 #include "worker/sync_worker.hpp"
 #include "worker/sync_worker_start.hpp"
 
 extern "C" {
+#include "access/xact.h"
 #include "libpq/pqformat.h"
 #include "libpq/pqmq.h"
 #include "pgstat.h"
@@ -127,6 +129,27 @@ WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const char *allowed
 }
 
 }  // namespace
+
+void require_transaction_a_worker_cannot_wait_for(const std::string &function_name) {
+    const char *const detail =
+        "The run works in a background worker, in transactions of its own, and this call waits for it: locks or "
+        "changes of this transaction could keep the two waiting for each other forever.";
+    if (pg_guard([] { return IsTransactionBlock(); }))
+        throw Error(sqlstate::kActiveSqlTransaction, function_name + " cannot run inside a transaction block", detail,
+                    "Call it outside BEGIN ... COMMIT, or queue the run with reverse_etl.request_sync().");
+    // Our own look-ups hold ACCESS SHARE locks only; advisory locks make the
+    // worker report the mapping busy rather than wait.
+    const bool wrote = pg_guard([] { return TransactionIdIsValid(GetTopTransactionIdIfAny()); });
+    const bool locked = !execute("SELECT 1 FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid() "
+                                 "AND granted AND locktype NOT IN ('virtualxid', 'transactionid', 'advisory') "
+                                 "AND mode <> 'AccessShareLock' LIMIT 1")
+                             .empty();
+    if (wrote || locked)
+        throw Error(sqlstate::kActiveSqlTransaction,
+                    function_name + " cannot run in a transaction that has " +
+                        (wrote ? "written" : "taken locks stronger than ACCESS SHARE"),
+                    detail, "Call it in a transaction of its own, or queue the run with reverse_etl.request_sync().");
+}
 
 int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::string &mapping_name,
                            const std::string &trigger) {

@@ -14,4 +14,11 @@ namespace reverse_etl::pg {
 int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::string &mapping_name,
                            const std::string &trigger);
 
+// Throws 25001 when the calling transaction could keep a worker it waits for
+// waiting forever: inside a transaction block (as VACUUM refuses), or after
+// the transaction wrote or took a lock stronger than ACCESS SHARE. The worker
+// runs in transactions of its own and would wait for this one's locks while
+// this one waits for the worker.
+void require_transaction_a_worker_cannot_wait_for(const std::string &function_name);
+
 }  // namespace reverse_etl::pg
