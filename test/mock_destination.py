@@ -22,7 +22,7 @@ import traceback
 from collections import deque
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 CONTROL_PREFIX = "/_mock/"
 
@@ -30,7 +30,16 @@ CONTROL_PREFIX = "/_mock/"
 # it keeps a runaway test from eating the machine's memory.
 MAX_BODY_BYTES = 64 * 1024 * 1024
 
-ANSWER_KEYS = ("status", "body", "headers", "delay_ms", "drop")
+ANSWER_KEYS = ("status", "body", "headers", "delay_ms", "drop", "echo_request")
+
+# How an answer with "echo_request" writes the request back in its body, and the
+# Content-Type it gets (true means "json").
+ECHO_FORMATS = {
+    "json": "application/json",                        # ASCII only: \u00e9, as Python writes it
+    "json_utf8": "application/json; charset=utf-8",    # non-ASCII characters as they are
+    "form": "application/x-www-form-urlencoded",       # %XX, '+' for a space
+    "text": "text/plain; charset=utf-8",               # "Name: value" lines, raw
+}
 
 # What an unconfigured mock answers: tests that only care about what was sent need
 # no setup at all.
@@ -57,16 +66,30 @@ class BadRequest(Exception):
 class Answer:
     """One validated way of answering a request (immutable once built)."""
 
-    __slots__ = ("status", "body", "headers", "delay", "drop", "times")
+    __slots__ = ("status", "body", "headers", "delay", "drop", "times", "echo")
 
     def __init__(self, status=200, body=b"", headers=(), delay=0.0, drop=False,
-                 times=None):
+                 times=None, echo=None):
         self.status = status
         self.body = body
         self.headers = headers
         self.delay = delay
         self.drop = drop
         self.times = times
+        self.echo = echo    # None, or a key of ECHO_FORMATS
+
+    def body_for(self, method, target, headers):
+        """The body to send: the configured one, or the request echoed back."""
+        if self.echo is None:
+            return self.body
+        if self.echo == "form":
+            pairs = [("method", method), ("url", target)] + list(headers.items())
+            return urlencode(pairs).encode("ascii")
+        if self.echo == "text":
+            lines = [f"{method} {target}"] + [f"{n}: {v}" for n, v in headers.items()]
+            return ("\n".join(lines) + "\n").encode("utf-8")
+        doc = {"method": method, "url": target, "headers": headers}
+        return json.dumps(doc, ensure_ascii=self.echo == "json").encode("utf-8")
 
 
 def parse_answer(obj, where, allow_times=False):
@@ -104,6 +127,18 @@ def parse_answer(obj, where, allow_times=False):
             value = "true" if value else "false"
         header_list.append((name, str(value)))
 
+    echo = obj.get("echo_request", False)
+    if echo is True:
+        echo = "json"
+    if echo is False:
+        echo = None
+    elif echo not in ECHO_FORMATS:
+        raise ConfigError(f"{where}.echo_request: must be true, false or one of "
+                          f"{', '.join(ECHO_FORMATS)}")
+    if echo is not None and ("body" in obj or status in (204, 304)):
+        raise ConfigError(f"{where}.echo_request: the echo is the body; "
+                          f"give no body and a status that has one")
+
     body = obj.get("body", "")
     if isinstance(body, str):
         body_bytes = body.encode("utf-8")
@@ -112,8 +147,11 @@ def parse_answer(obj, where, allow_times=False):
         body_bytes = json.dumps(body, separators=(",", ":")).encode("utf-8")
     if body_bytes and status in (204, 304):
         raise ConfigError(f"{where}.body: a {status} answer cannot have a body")
-    if body_bytes and not any(n.lower() == "content-type" for n, _ in header_list):
-        header_list.append(("Content-Type", _guess_content_type(body_bytes)))
+    if not any(n.lower() == "content-type" for n, _ in header_list):
+        if echo is not None:
+            header_list.append(("Content-Type", ECHO_FORMATS[echo]))
+        elif body_bytes:
+            header_list.append(("Content-Type", _guess_content_type(body_bytes)))
 
     delay_ms = obj.get("delay_ms", 0)
     if isinstance(delay_ms, bool) or not isinstance(delay_ms, (int, float)) or delay_ms < 0:
@@ -128,7 +166,7 @@ def parse_answer(obj, where, allow_times=False):
                               or times < 1):
         raise ConfigError(f"{where}.times: must be an integer >= 1")
 
-    return Answer(status, body_bytes, tuple(header_list), delay_ms / 1000.0, drop, times)
+    return Answer(status, body_bytes, tuple(header_list), delay_ms / 1000.0, drop, times, echo)
 
 
 def _guess_content_type(body):
@@ -513,7 +551,8 @@ class Handler(BaseHTTPRequestHandler):
             # empty reply, as with a crashed upstream.
             self.close_connection = True
             return
-        self._send(answer.status, answer.body, answer.headers)
+        self._send(answer.status, answer.body_for(self.command, self.path, entry["headers"]),
+                   answer.headers)
 
     def _header_dict(self):
         headers = {}

@@ -237,35 +237,48 @@ void check_user_header(const std::string &setting, const std::string &name, cons
                               quoted(setting) + " contains a line break or NUL character");
 }
 
-// Every text a secret setting holds, raw and as it would appear percent-encoded.
+// The base64 of a Basic auth entry's user:password pair, as its header
+// carries it; unchecked, since the entry may not be the one that applies.
+std::string basic_credentials(const catalog::AuthSpec &auth, const SettingValues &settings) {
+    const auto text = [&](const RequestTemplate &part) {
+        return render_fixed(resolve_settings(part, settings, [](const auto &, const auto &) {}));
+    };
+    return http::base64_encode(text(auth.value) + ":" + text(auth.password));
+}
+
+// What a request can carry of the secret settings, before any encoding: each
+// one's text, and the user:password pair of each Basic auth entry that can
+// apply, whose base64 goes in the Authorization header (Segment's write key
+// included). The masker finds their percent-encoded and JSON-escaped forms.
 std::vector<std::string> secret_texts(const catalog::DestinationType &type,
                                       const SettingValues &settings) {
     std::vector<std::string> texts;
-    const auto add = [&texts](const std::string &text) {
-        for (const std::string &form : {text, percent_encode(text)})
-            if (!form.empty() && std::find(texts.begin(), texts.end(), form) == texts.end())
-                texts.push_back(form);
-    };
     for (const catalog::SettingSpec &spec : type.settings) {
         if (!spec.secret)
             continue;
         const JsonPtr value = settings.value(spec.key);
         if (json_is_string(value.get()))
-            add(json_string_value(value.get()));
+            texts.emplace_back(json_string_value(value.get()), json_string_length(value.get()));
         else if (json_is_integer(value.get()))
-            add(std::to_string(json_integer_value(value.get())));
+            texts.push_back(std::to_string(json_integer_value(value.get())));
         else if (json_is_object(value.get())) {
             const char *key;
             json_t *member;
             json_object_foreach(value.get(), key, member) {
                 if (json_is_string(member))
-                    add(json_string_value(member));
+                    texts.emplace_back(json_string_value(member), json_string_length(member));
             }
         }
     }
-    std::stable_sort(texts.begin(), texts.end(), [](const std::string &a, const std::string &b) {
-        return a.size() > b.size();
-    });
+    for (const catalog::AuthSpec &auth : type.request.auth) {
+        if (auth.kind != catalog::AuthKind::Basic || !all_set(auth.value, settings) ||
+            !all_set(auth.password, settings))
+            continue;
+        const std::string pair = basic_credentials(auth, settings);
+        texts.push_back(pair);
+        // Without its padding too: some echo it without.
+        texts.push_back(pair.substr(0, pair.find_last_not_of('=') + 1));
+    }
     return texts;
 }
 
@@ -404,6 +417,7 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
         max_records_ = std::min(max_records_, static_cast<size_t>(std::max(1LL, *size)));
     if (spec.body == catalog::BodyShape::Record || url_per_record_)
         max_records_ = 1;
+    action_key_ = action.key;
     max_bytes_ = static_cast<size_t>(action.max_batch_bytes);
     max_record_bytes_ = static_cast<size_t>(action.max_record_bytes);
     init_body(spec);
@@ -435,7 +449,7 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
         }
         extras_.push_back(std::move(resolved));
     }
-    secret_texts_ = secret_texts(type, settings);
+    secrets_ = SecretMasker(secret_texts(type, settings));
 }
 
 void RequestBuilder::init_body(const catalog::RequestSpec &spec) {
@@ -521,6 +535,14 @@ std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std:
         invalid_reason = "the record is " + std::to_string(element.size()) +
                          " bytes as JSON; the destination accepts at most " + std::to_string(max_record_bytes_) +
                          " bytes per record";
+        return {};
+    }
+    // A request carrying this record alone would be over the byte limit:
+    // it can never be sent (SPEC section 4, "a payload over the size limit").
+    if (!fits_alone(element.size())) {
+        invalid_reason = "payload is " + std::to_string(body_open_.size() + element.size() + body_close_.size()) +
+                         " bytes, over the " + std::to_string(max_bytes_) + "-byte limit of a " +
+                         quoted(action_key_) + " request";
         return {};
     }
     return element;
@@ -649,20 +671,11 @@ bool RequestBuilder::is_masked_header(const std::string &name) const {
                        [&](const std::string &masked) { return same_header_name(masked, name); });
 }
 
-std::string RequestBuilder::mask_secret_texts(std::string text) const {
-    for (const std::string &secret : secret_texts_) {
-        for (size_t at = text.find(secret); at != std::string::npos;
-             at = text.find(secret, at + std::char_traits<char>::length(catalog::kMaskedValue)))
-            text.replace(at, secret.size(), catalog::kMaskedValue);
-    }
-    return text;
-}
-
 http::HttpRequest RequestBuilder::masked(const http::HttpRequest &request) const {
     http::HttpRequest shown = request;
-    shown.url = mask_secret_texts(std::move(shown.url));
+    shown.url = secrets_.mask(shown.url);
     for (auto &[name, value] : shown.headers)
-        value = is_masked_header(name) ? catalog::kMaskedValue : mask_secret_texts(std::move(value));
+        value = is_masked_header(name) ? catalog::kMaskedValue : secrets_.mask(value);
     return shown;
 }
 

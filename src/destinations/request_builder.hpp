@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "catalog/destination_type.hpp"
+#include "destinations/secret_masker.hpp"
 #include "http/http_types.hpp"
 
 namespace reverse_etl::destinations {
@@ -55,6 +56,10 @@ class RequestBuilder {
     size_t max_records_per_request() const { return max_records_; }
     // The action's max_batch_bytes; 0 = no limit.
     size_t max_bytes_per_request() const { return max_bytes_; }
+    // Whether an element of this many bytes fits in a request on its own.
+    bool fits_alone(size_t element_bytes) const {
+        return max_bytes_ == 0 || body_open_.size() + element_bytes + body_close_.size() <= max_bytes_;
+    }
     // The timeout setting's interval text, if the type has one and it is set; the
     // engine converts it (and falls back to reverse_etl.request_timeout).
     const std::optional<std::string> &timeout_interval() const { return timeout_; }
@@ -62,15 +67,15 @@ class RequestBuilder {
     bool needs_message_id() const { return needs_message_id_; }
 
     // The record's payload plus the action's "record" extras. Invalid when over the
-    // action's max_record_bytes, or when a {{fields.NAME}} of the URL has no usable
+    // action's max_record_bytes, when a request carrying it alone would be over
+    // max_bytes_per_request(), or when a {{fields.NAME}} of the URL has no usable
     // value. Throws Error XX000 for caller bugs (payload not a JSON object, missing
     // message_id).
     ElementResult element(const OutgoingRecord &record) const;
 
     // Groups the records into requests, in input order, each within the batch size
-    // and max_bytes_per_request (an element over the byte limit alone gets a request
-    // of its own). Invalid records go in no request; they are appended to `invalid`
-    // when given.
+    // and max_bytes_per_request. Invalid records (element()) go in no request; they
+    // are appended to `invalid` when given.
     std::vector<PlannedRequest> plan(const std::vector<OutgoingRecord> &records,
                                      std::vector<InvalidRecord> *invalid = nullptr) const;
 
@@ -81,14 +86,16 @@ class RequestBuilder {
                          const std::vector<size_t> &indexes) const;
 
     // The request as a user may see it (send_test_record): values of headers that
-    // carry credentials (auth, user headers, headers built from secret settings) and
-    // any secret setting's text in the URL or other headers become "********". The
-    // body is left alone: definitions cannot put secret settings in bodies.
+    // carry credentials (auth, user headers, headers built from secret settings)
+    // become "********", and secrets in the URL or other headers are masked. The
+    // body is left to the caller (secrets()): definitions cannot put secret
+    // settings in bodies.
     http::HttpRequest masked(const http::HttpRequest &request) const;
-    // Any text with every secret setting's value (raw or percent-encoded)
-    // replaced by "********": for what a destination echoes back in errors,
-    // which run history and record errors keep.
-    std::string redact(const std::string &text) const { return mask_secret_texts(text); }
+    // Finds the secret settings' values, and the base64 of Basic auth pairs, in
+    // any text in any form they travel in (raw, percent-encoded, JSON-escaped):
+    // for what a destination echoes back, which run history, record errors and
+    // send_test_record keep or show.
+    const SecretMasker &secrets() const { return secrets_; }
 
   private:
     struct Extra {
@@ -119,7 +126,6 @@ class RequestBuilder {
     bool fits(size_t count, size_t body_bytes, size_t element_bytes) const;
     PlannedRequest assemble(const std::vector<OutgoingRecord> &records, std::vector<size_t> indexes,
                             const std::vector<std::string_view> &elements) const;
-    std::string mask_secret_texts(std::string text) const;
     bool is_masked_header(const std::string &name) const;
 
     std::string method_;
@@ -127,6 +133,7 @@ class RequestBuilder {
     bool url_per_record_ = false;
     bool url_reads_fields_ = false;
     size_t max_records_ = 1;
+    std::string action_key_;         // for messages
     size_t max_bytes_ = 0;
     size_t max_record_bytes_ = 0;
     bool single_record_body_ = false; // the body is the record's object, not a list
@@ -137,7 +144,7 @@ class RequestBuilder {
     std::vector<Extra> extras_;
     bool needs_message_id_ = false;
     std::vector<std::string> masked_headers_;   // names whose values are credentials
-    std::vector<std::string> secret_texts_;     // longest first, so none masks part of another
+    SecretMasker secrets_;
 };
 
 }  // namespace reverse_etl::destinations

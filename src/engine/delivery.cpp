@@ -63,14 +63,16 @@ std::vector<catalog::ModelColumn> model_columns(const MappingPlan &plan) {
 }
 
 // What went wrong, for run history and record errors: secrets the
-// destination echoed back are masked before anything is stored.
-std::string describe_failure(const http::HttpResponse &response, const destinations::RequestBuilder &requests) {
+// destination echoed back, in whatever form, are masked before anything is
+// stored. Only the start of the body is read, so this stays cheap however
+// big the answer.
+std::string describe_failure(const http::HttpResponse &response, const destinations::SecretMasker &secrets) {
     if (response.status == 0)
-        return requests.redact(response.transport_error.empty() ? "no response" : response.transport_error);
+        return secrets.mask(response.transport_error.empty() ? "no response" : response.transport_error);
     std::string text = "HTTP " + std::to_string(response.status);
     if (!response.body.empty())
-        text += ": " + response.body.substr(0, kErrorBodyChars);
-    return requests.redact(text);
+        text += ": " + secrets.mask_prefix(response.body, kErrorBodyChars);
+    return text;
 }
 
 bool is_retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
@@ -181,7 +183,8 @@ class DeliveryLoop {
         std::vector<Fate> fates(unplanned_.size(), Fate::Send);
         for (const destinations::InvalidRecord &invalid : refused) {
             const destinations::OutgoingRecord &record = unplanned_[invalid.index];
-            record_invalid(record.record_id, unplanned_rows_[invalid.index].change, invalid.reason, record.payload);
+            record_invalid(record.record_id, unplanned_rows_[invalid.index].change, invalid.reason,
+                           kept_payload(record.payload));
             fates[invalid.index] = Fate::Refused;
         }
         if (!outbox_done_ && !planned_requests.empty()) {
@@ -265,7 +268,8 @@ class DeliveryLoop {
             for (const uint64_t key : keys)
                 delivered(key);
         } else if (status == 401 || status == 403) {
-            fatal_ = "destination refused the credentials: " + describe_failure(response, requests_);
+            note_failure(response);
+            fatal_ = "destination refused the credentials: " + last_failure_;
             for (const uint64_t key : keys)
                 undelivered(key, "rejected", response, completion.attempts);
             // Requests already in flight get their (quick) answers recorded.
@@ -273,6 +277,7 @@ class DeliveryLoop {
         } else if (status == 400 && keys.size() > 1) {
             split(keys);
         } else {
+            note_failure(response);
             const bool retryable = is_retryable_status(status);
             for (const uint64_t key : keys)
                 undelivered(key, retryable ? "failed" : "rejected", response, completion.attempts);
@@ -332,17 +337,31 @@ class DeliveryLoop {
         records_.erase(found);
     }
 
+    // Once per answer, not per record: every record of the request shares it.
+    void note_failure(const http::HttpResponse &response) {
+        last_failure_ = describe_failure(response, requests_.secrets());
+    }
+
+    // `last_failure_` describes the response (note_failure).
     void undelivered(uint64_t key, const std::string &kind, const http::HttpResponse &response, int attempts) {
         auto found = pending_record(key);
         counters_.failed++;
-        last_failure_ = describe_failure(response, requests_);
         (response.status == 0 ? transport_failures_ : other_failures_)++;
         std::optional<long> status;
         if (response.status != 0)
             status = response.status;
         results_.undelivered.push_back({found->second.record_id, found->second.change, kind, last_failure_, status,
-                                        found->second.payload, attempts});
+                                        kept_payload(found->second.payload), attempts});
         records_.erase(found);
+    }
+
+    // A record error's payload, secrets masked. One too big for any request
+    // is not kept: the catalog would rewrite megabytes at every run, and the
+    // error says its size.
+    std::optional<std::string> kept_payload(const std::string &payload) const {
+        if (!requests_.fits_alone(payload.size()))
+            return std::nullopt;
+        return requests_.secrets().mask_json_text(payload);
     }
 
     void flush() {

@@ -81,8 +81,12 @@ JsonValue body_value(const std::string &body) {
     return JsonValue::string(body);
 }
 
+// Everything shown has the destination's secrets masked: the request's
+// credential headers whole, and any secret in any other text, in whatever
+// form it came back (a destination may echo the request in its answer). A
+// JSON body is masked string by string, so it stays the same JSON.
 std::string report(const std::string &record_id, const http::HttpRequest &request,
-                   const http::HttpResponse &response) {
+                   const http::HttpResponse &response, const destinations::SecretMasker &secrets) {
     JsonValue shown_request = JsonValue::object();
     shown_request.add_member("method", JsonValue::string(request.method));
     shown_request.add_member("url", JsonValue::string(request.url));
@@ -99,7 +103,7 @@ std::string report(const std::string &record_id, const http::HttpRequest &reques
     document.add_member("record_id", JsonValue::string(record_id));
     document.add_member("request", std::move(shown_request));
     document.add_member("response", std::move(shown_response));
-    return to_json_text(document);
+    return to_json_text(secrets.mask_json(document));
 }
 
 }  // namespace
@@ -136,7 +140,7 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
     options.max_attempts = 1;
     http::HttpClient client(options);
     const http::HttpResponse response = client.perform_once(request);
-    return report(record.record_id, requests.masked(request), response);
+    return report(record.record_id, requests.masked(request), response, requests.secrets());
 }
 
 }  // namespace reverse_etl::engine
