@@ -101,6 +101,7 @@ listen_addresses = ''
 unix_socket_directories = '$work'
 shared_preload_libraries = 'reverse_etl'
 reverse_etl.database = 'postgres'   # the launcher idles there: the benchmark runs in "bench"
+reverse_etl.allowed_hosts = '127.0.0.1'  # the sinks; reverse_etl.blocked_networks refuses loopback otherwise
 shared_buffers = 1GB
 max_wal_size = 8GB
 checkpoint_timeout = 30min

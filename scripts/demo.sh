@@ -48,6 +48,9 @@ cp "$repo/scripts/demo.sql" "$repo/test/mock_destination.py" "$demo/"
 run_as_server_user "$bindir/initdb" -D "$demo/data" -A trust -U postgres >/dev/null
 cat >>"$demo/data/postgresql.conf" <<CONF
 shared_preload_libraries = 'reverse_etl'
+# The mock destination is on this machine: name it, or the default
+# reverse_etl.blocked_networks refuses loopback.
+reverse_etl.allowed_hosts = '127.0.0.1'
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$demo'

@@ -30,6 +30,7 @@ http::ClientOptions client_options_from_settings() {
     options.request_timeout_ms = pg::request_timeout_ms();
     options.max_attempts = pg::max_request_attempts();
     options.allowed_hosts = split_patterns(pg::allowed_hosts());
+    options.blocked_networks = split_patterns(pg::blocked_networks());
     options.should_stop = [] { return pg::cancel_requested() || pg::termination_requested(); };
     return options;
 }

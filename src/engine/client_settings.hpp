@@ -5,8 +5,9 @@
 
 namespace reverse_etl::engine {
 
-// Concurrency, timeouts, attempts and allowed hosts from the settings; the
-// client stops when this process is asked to cancel or terminate.
+// Concurrency, timeouts, attempts, allowed hosts and blocked networks from
+// the settings; the client stops when this process is asked to cancel or
+// terminate.
 http::ClientOptions client_options_from_settings();
 
 }  // namespace reverse_etl::engine

@@ -261,8 +261,10 @@ class DeliveryLoop {
                                                       ", which is not in flight");
         const std::vector<uint64_t> keys = std::move(found->second);
         in_flight_.erase(found);
-        counters_.requests += completion.attempts;
         const http::HttpResponse &response = completion.response;
+        if (response.refused)
+            return refused(*response.refused);
+        counters_.requests += completion.attempts;
         const long status = response.status;
         if (status >= 200 && status < 300) {
             for (const uint64_t key : keys)
@@ -287,6 +289,16 @@ class DeliveryLoop {
             fatal_ = "destination unreachable: " + last_failure_;
             give_up();
         }
+    }
+
+    // Nothing was sent: the destination's address is in
+    // reverse_etl.blocked_networks. Like a host allowed_hosts refuses, the
+    // run fails with the reason, and its records (no error of theirs) go in
+    // a later run, once the settings allow the destination.
+    void refused(const Error &reason) {
+        if (!fatal_)
+            fatal_ = reason.message();
+        give_up();
     }
 
     // The run stops sending: what is queued or in flight gets no answer, stays

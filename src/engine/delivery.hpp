@@ -15,8 +15,9 @@
 namespace reverse_etl::engine {
 
 struct DeliveryOutcome {
-    // Set when the destination refused the run as a whole (401/403): the rest
-    // of the records are left for a later run.
+    // Set when the destination refused the run as a whole (401/403), or its
+    // address is in reverse_etl.blocked_networks: the rest of the records are
+    // left for a later run.
     std::optional<std::string> fatal_error;
     // Set when no record got through and every failure was a network error
     // or timeout: the destination was unreachable.

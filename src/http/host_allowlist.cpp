@@ -196,13 +196,20 @@ bool HostAllowlist::allows(const std::string &host, long port) const {
                        [&](const Pattern &pattern) { return pattern.matches(candidate, port); });
 }
 
+bool HostAllowlist::names(const std::string &host, long port) const {
+    const std::string candidate = without_final_dot(ascii_lower(host));
+    return std::any_of(patterns_.begin(), patterns_.end(), [&](const Pattern &pattern) {
+        return pattern.kind == Kind::kExactHost && pattern.matches(candidate, port);
+    });
+}
+
 bool host_allowed(const HostAllowlist &allowlist, const std::string &url) {
     UrlParts parts;
     return parse_url(url, parts) == CURLUE_OK && is_web_scheme(parts.scheme) &&
            allowlist.allows(parts.host, parts.port);
 }
 
-void check_url(const std::string &url, const HostAllowlist &allowlist) {
+UrlTarget check_url(const std::string &url, const HostAllowlist &allowlist) {
     UrlParts parts;
     const CURLUcode error = parse_url(url, parts);
     if (error != CURLUE_OK)
@@ -215,6 +222,7 @@ void check_url(const std::string &url, const HostAllowlist &allowlist) {
                     "No pattern in reverse_etl.allowed_hosts matches host \"" + parts.host + "\" on port " +
                         std::to_string(parts.port) + ".",
                     "Add it to reverse_etl.allowed_hosts.");
+    return UrlTarget{parts.host, parts.port};
 }
 
 }  // namespace reverse_etl::http

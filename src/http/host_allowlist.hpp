@@ -7,6 +7,9 @@
 //   api.segment.io    exactly that host
 //   *.example.com     any subdomain of example.com (not example.com itself)
 //   127.0.0.1, [::1]  an IP address literal, as written in URLs
+// A host named exactly (the last two forms) may also be reached at an address
+// in reverse_etl.blocked_networks (network_blocklist.hpp); "*" and "*.domain"
+// never lift that block.
 #pragma once
 
 #include <optional>
@@ -29,6 +32,11 @@ class HostAllowlist {
     // effective one (80/443 when the URL has none).
     bool allows(const std::string &host, long port) const;
 
+    // True if a pattern names this host exactly (a host name or an IP
+    // literal, not "*" or "*.domain") and allows the port: the host was
+    // chosen on purpose, so reverse_etl.blocked_networks does not apply to it.
+    bool names(const std::string &host, long port) const;
+
   private:
     enum class Kind { kAnyHost, kExactHost, kSubdomains };
     struct Pattern {
@@ -45,11 +53,18 @@ class HostAllowlist {
 // True if `url` is an http(s) URL whose host and port the allowlist allows.
 bool host_allowed(const HostAllowlist &allowlist, const std::string &url);
 
+// Where a checked URL leads: its host as libcurl reads it (lower case, IPv6
+// in brackets) and its effective port.
+struct UrlTarget {
+    std::string host;
+    long port = 0;
+};
+
 // Throws reverse_etl::Error unless `url` may be requested:
 //   22023 "destination URL is not valid"            (libcurl cannot parse it)
 //   22023 "only http and https URLs are allowed"
 //   42501 "destination host "h" is not allowed"     hint: add it to reverse_etl.allowed_hosts
 // Messages never quote the whole URL: it may carry a token (e.g. Slack webhooks).
-void check_url(const std::string &url, const HostAllowlist &allowlist);
+UrlTarget check_url(const std::string &url, const HostAllowlist &allowlist);
 
 }  // namespace reverse_etl::http

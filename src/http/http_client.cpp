@@ -9,6 +9,8 @@
 #include <optional>
 #include <random>
 
+#include <sys/socket.h>
+
 #include <curl/curl.h>
 
 #include "common/error.hpp"
@@ -75,6 +77,13 @@ struct Transfer {
     Clock::time_point started_at{};
     Clock::time_point ready_at{};  // a retry waits until then
     std::array<char, CURL_ERROR_SIZE> error_buffer{};
+    std::string host;  // as check_url read it, for a refusal's message
+    // Checked against every address a connection is opened to; null when
+    // allowed_hosts names the host exactly, or nothing is blocked.
+    const NetworkBlocklist *blocklist = nullptr;
+    // The last address on_open_socket refused in this attempt, and its network.
+    const std::string *blocked_network = nullptr;
+    AddressText blocked_address{};
     SlistPtr header_list;  // declared before `easy`, so freed after the handle that uses it
     EasyPtr easy;          // created at the first attempt, reused by retries
 };
@@ -123,6 +132,23 @@ size_t on_header(char *data, size_t size, size_t count, void *user) noexcept {
         return 0;
     }
     return bytes;
+}
+
+// libcurl calls this instead of socket(2) for each address it tries, after
+// DNS resolution and before connecting: the address checked is the one the
+// connection would go to, whatever name led there (DNS rebinding included).
+// Refused, libcurl tries the host's next address, and fails the transfer
+// with CURLE_COULDNT_CONNECT when none is left.
+curl_socket_t on_open_socket(void *user, curlsocktype purpose, curl_sockaddr *address) noexcept {
+    auto &transfer = *static_cast<Transfer *>(user);
+    if (transfer.blocklist != nullptr) {
+        if (const std::string *network = transfer.blocklist->find(&address->addr, address->addrlen)) {
+            transfer.blocked_network = network;
+            transfer.blocked_address = address_text(&address->addr, address->addrlen);
+            return CURL_SOCKET_BAD;
+        }
+    }
+    return socket(address->family, address->socktype, address->protocol);  // what libcurl does without us
 }
 
 // RFC 9110 token: what a method or a header name may consist of. Checking it
@@ -199,7 +225,9 @@ bool libcurl_has_http2() {
 void set_transport_options(CURL *easy, const ClientOptions &options) {
     set_option(easy, CURLOPT_NOSIGNAL, 1L);        // no SIGALRM: the backend owns its signals
     allow_only_http(easy);
-    set_option(easy, CURLOPT_FOLLOWLOCATION, 0L);  // a redirect could leave allowed_hosts
+    // A redirect could leave allowed_hosts (blocked_networks would still be
+    // checked, at on_open_socket).
+    set_option(easy, CURLOPT_FOLLOWLOCATION, 0L);
     set_option(easy, CURLOPT_CONNECTTIMEOUT_MS, options.connect_timeout_ms);
     set_option(easy, CURLOPT_TIMEOUT_MS, options.request_timeout_ms);
     // HTTP/2 where TLS negotiates it (one connection, many streams), else HTTP/1.1.
@@ -221,6 +249,8 @@ EasyPtr new_easy_handle(Transfer &transfer, const ClientOptions &options) {
     set_option(handle, CURLOPT_WRITEDATA, static_cast<void *>(&transfer));
     set_option(handle, CURLOPT_HEADERFUNCTION, &on_header);
     set_option(handle, CURLOPT_HEADERDATA, static_cast<void *>(&transfer));
+    set_option(handle, CURLOPT_OPENSOCKETFUNCTION, &on_open_socket);
+    set_option(handle, CURLOPT_OPENSOCKETDATA, static_cast<void *>(&transfer));
     set_method_and_body(handle, transfer.request);
     transfer.header_list = header_list_for(transfer.request);
     set_option(handle, CURLOPT_HTTPHEADER, transfer.header_list.get());
@@ -265,6 +295,19 @@ std::string describe_failure(CURLcode code, const char *detail) {
     return std::string(failure_class(code)) + " (libcurl: " + words + ")";
 }
 
+// Names the host and the address, never the URL's path or query (tokens).
+Error blocked_address_error(const Transfer &transfer) {
+    const std::string address = transfer.blocked_address.data();
+    const std::string &host = transfer.host;
+    const bool literal = host == address || host == "[" + address + "]";
+    return Error(sqlstate::kInsufficientPrivilege,
+                 "destination host \"" + host + "\"" + (literal ? " is" : " resolves to " + address + ",") +
+                     " in reverse_etl.blocked_networks",
+                 "Address " + address + " is in network " + *transfer.blocked_network + ".",
+                 "To reach this host on purpose, add \"" + host +
+                     "\" itself (not a pattern) to reverse_etl.allowed_hosts.");
+}
+
 void record_outcome(Transfer &transfer, CURLcode result) {
     HttpResponse &response = transfer.response;
     response.duration_ms = std::chrono::duration<double, std::milli>(Clock::now() - transfer.started_at).count();
@@ -276,6 +319,11 @@ void record_outcome(Transfer &transfer, CURLcode result) {
     response.status = 0;
     response.headers.clear();
     response.body.clear();
+    if (transfer.blocked_network != nullptr) {
+        response.refused = blocked_address_error(transfer);
+        response.transport_error = response.refused->message();
+        return;
+    }
     response.transport_error = describe_failure(result, transfer.error_buffer.data());
 }
 
@@ -316,11 +364,12 @@ void http_global_init() {
 struct HttpClient::Impl {
     explicit Impl(ClientOptions client_options)
         : options(checked(std::move(client_options))), allowlist(options.allowed_hosts),
-          multi(new_multi_handle(options)) {}
+          blocklist(options.blocked_networks), multi(new_multi_handle(options)) {}
     ~Impl() { abort_all(); }
 
     const ClientOptions options;
     const HostAllowlist allowlist;
+    const NetworkBlocklist blocklist;
     const MultiPtr multi;  // declared before the transfers; abort_all detaches them first
     std::deque<std::unique_ptr<Transfer>> queued;        // not started yet, in order
     std::vector<std::unique_ptr<Transfer>> backing_off;  // failed, waiting for ready_at
@@ -349,9 +398,14 @@ struct HttpClient::Impl {
 
 std::unique_ptr<Transfer> HttpClient::Impl::new_transfer(uint64_t tag, HttpRequest request, int max_attempts,
                                                          bool synchronous) const {
-    check_url(request.url, allowlist);
+    const UrlTarget target = check_url(request.url, allowlist);
     validate_request(request);
     auto transfer = std::make_unique<Transfer>();
+    transfer->host = target.host;
+    // A host named exactly was chosen on purpose (a service on this machine,
+    // say); "*" or "*.example.com" say nothing about where names resolve.
+    if (!blocklist.empty() && !allowlist.names(target.host, target.port))
+        transfer->blocklist = &blocklist;
     transfer->tag = tag;
     transfer->request = std::move(request);
     transfer->max_attempts = max_attempts;
@@ -420,6 +474,7 @@ void HttpClient::Impl::start_attempt(std::unique_ptr<Transfer> transfer) {
         attempt.easy = new_easy_handle(attempt, options);
     attempt.response = HttpResponse{};
     attempt.error_buffer[0] = '\0';
+    attempt.blocked_network = nullptr;
     ++attempt.attempts;
     attempt.started_at = Clock::now();
     // Owned by `running` before libcurl sees it, so no path leaves it attached and unowned.
@@ -548,6 +603,8 @@ HttpResponse HttpClient::perform_once(HttpRequest request) {
         if (client.synchronous_answer) {
             HttpResponse answer = std::move(*client.synchronous_answer);
             client.synchronous_answer.reset();
+            if (answer.refused)
+                throw *answer.refused;
             return answer;
         }
         client.wait(Clock::time_point::max());

@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "http/http_types.hpp"
+#include "http/network_blocklist.hpp"
 #include "http/retry_policy.hpp"
 
 namespace reverse_etl::http {
@@ -26,6 +27,9 @@ struct ClientOptions {
     long request_timeout_ms = 30000; // whole transfer, per attempt
     int max_attempts = 5;            // per request, including the first
     std::vector<std::string> allowed_hosts = {"*"};  // reverse_etl.allowed_hosts patterns
+    // reverse_etl.blocked_networks: no connection opens to an address in
+    // them unless allowed_hosts names the host exactly.
+    std::vector<std::string> blocked_networks = NetworkBlocklist::split(kDefaultBlockedNetworks);
     std::function<bool()> should_stop;   // polled at least every 100 ms while waiting; true cancels
     std::function<uint64_t()> random;    // jitter source; empty: a random_device-seeded mt19937_64
     BackoffSettings backoff;             // 1 s base, 60 s cap; tests shrink them
@@ -40,7 +44,8 @@ struct Completion {
 
 class HttpClient {
   public:
-    // Throws Error 22023 for out-of-range options or a bad allowed_hosts pattern.
+    // Throws Error 22023 for out-of-range options, a bad allowed_hosts
+    // pattern or a bad blocked_networks network.
     explicit HttpClient(ClientOptions options);
     ~HttpClient();
     HttpClient(const HttpClient &) = delete;
@@ -52,8 +57,10 @@ class HttpClient {
     void submit(uint64_t tag, HttpRequest request);
 
     // Drives transfers for up to timeout_ms and returns the requests that
-    // finished: a final response (2xx, 3xx, 4xx other than 408/429), or a
-    // retryable one (network error, timeout, 408, 429, 5xx) after max_attempts.
+    // finished: a final response (2xx, 3xx, 4xx other than 408/429, or one
+    // whose connection blocked_networks refused: see HttpResponse::refused),
+    // or a retryable one (network error, timeout, 408, 429, 5xx) after
+    // max_attempts.
     // Returns as soon as anything finished, and at once when nothing is pending.
     // A retryable failure waits retry_delay_ms without holding a slot; a
     // Retry-After also holds back every new attempt until then (the server is
@@ -72,7 +79,8 @@ class HttpClient {
     // One attempt at one request, synchronously (send_test_record): no retry,
     // whatever max_attempts says, so the caller sees the first answer at once.
     // Other pending requests keep moving meanwhile; what finishes is kept for
-    // the next poll(). Same URL checks, options and cancel as poll().
+    // the next poll(). Same URL checks, options and cancel as poll(); a
+    // connection refused by blocked_networks throws its Error (42501).
     HttpResponse perform_once(HttpRequest request);
 
   private:

@@ -2,9 +2,12 @@
 // builders and the engine. No libcurl or PostgreSQL types here.
 #pragma once
 
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "common/error.hpp"
 
 namespace reverse_etl::http {
 
@@ -23,6 +26,11 @@ struct HttpResponse {
     std::string body;            // as received, up to ClientOptions::max_response_body_bytes
     std::string transport_error; // "timeout (libcurl: ...)": see describe_failure; empty otherwise
     double duration_ms = 0;      // of the last attempt
+    // Set (with status 0) when no connection was opened because every address
+    // tried is in reverse_etl.blocked_networks: Error 42501 naming the host
+    // and the address. This server's own policy, not the destination's
+    // answer: never retried.
+    std::optional<Error> refused;
 };
 
 // Case-insensitive header lookup; nullptr when absent.

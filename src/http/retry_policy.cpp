@@ -47,6 +47,8 @@ int64_t backoff_ceiling_ms(int attempt, const BackoffSettings &settings) {
 }  // namespace
 
 bool is_retryable(const HttpResponse &response) {
+    if (response.refused)
+        return false;  // reverse_etl.blocked_networks will refuse the next attempt too
     const long status = response.status;
     return status == 0 || status == 408 || status == 429 || (status >= 500 && status <= 599);
 }

@@ -19,7 +19,8 @@ struct BackoffSettings {
 };
 
 // Network errors and timeouts (status 0), 408, 429 and 5xx: the same request
-// may well succeed later. Everything else (2xx, 3xx, other 4xx) is final.
+// may well succeed later. Everything else (2xx, 3xx, other 4xx, and a
+// connection refused by reverse_etl.blocked_networks) is final.
 bool is_retryable(const HttpResponse &response);
 
 // The response's Retry-After, delta-seconds or an HTTP-date, as milliseconds

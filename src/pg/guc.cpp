@@ -1,5 +1,8 @@
 #include "pg/guc.hpp"
 
+#include "common/error.hpp"
+#include "http/host_allowlist.hpp"
+#include "http/network_blocklist.hpp"
 #include "pg/postgres_headers.hpp"
 
 namespace reverse_etl::pg {
@@ -10,10 +13,65 @@ int max_concurrent_requests_setting = 8;
 int request_timeout_setting = 30000;  // milliseconds (GUC_UNIT_MS)
 int max_request_attempts_setting = 5;
 char *allowed_hosts_setting = nullptr;
+char *blocked_networks_setting = nullptr;
 char *history_retention_setting = nullptr;
 char *database_setting = nullptr;
 int max_parallel_syncs_setting = 2;
 int naptime_setting = 10000;  // milliseconds
+
+// Why a check hook refused a value. Static, so that no object with a
+// destructor lives in the frame that calls GUC_check_err*, which can ereport
+// (out of memory).
+struct CheckFailure {
+    std::string message;
+    std::string detail;
+    std::string hint;
+};
+CheckFailure check_failure;
+
+// Parses a new value as the HTTP client will read it; on failure keeps the
+// reason (the parser's Error) in check_failure.
+template <typename Parse>
+bool parses(const char *value, Parse parse) noexcept {
+    try {
+        parse(std::string(value != nullptr ? value : ""));
+        return true;
+    } catch (const Error &error) {
+        try {
+            check_failure = CheckFailure{error.message(), error.detail(), error.hint()};
+            return false;
+        } catch (...) {
+        }
+    } catch (...) {
+    }
+    check_failure.message.clear();  // PostgreSQL's generic "invalid value for parameter" then
+    check_failure.detail.clear();
+    check_failure.hint.clear();
+    return false;
+}
+
+bool refuse_value() {
+    GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+    if (!check_failure.message.empty())
+        GUC_check_errmsg("%s", check_failure.message.c_str());
+    if (!check_failure.detail.empty())
+        GUC_check_errdetail("%s", check_failure.detail.c_str());
+    if (!check_failure.hint.empty())
+        GUC_check_errhint("%s", check_failure.hint.c_str());
+    return false;
+}
+
+// A typo is refused by SET, ALTER SYSTEM and a reload, instead of failing
+// every request later (allowed_hosts) or silently blocking something else.
+bool check_allowed_hosts(char **newval, void **extra, GucSource source) {
+    return parses(*newval, [](const std::string &value) { (void)http::HostAllowlist::parse(value); }) ||
+           refuse_value();
+}
+
+bool check_blocked_networks(char **newval, void **extra, GucSource source) {
+    return parses(*newval, [](const std::string &value) { (void)http::NetworkBlocklist::parse(value); }) ||
+           refuse_value();
+}
 
 }  // namespace
 
@@ -30,7 +88,15 @@ void define_settings() {
     // Only superusers choose where data may go.
     DefineCustomStringVariable("reverse_etl.allowed_hosts",
                                "Comma-separated host patterns destinations may reach (* for any, *.example.com).",
-                               nullptr, &allowed_hosts_setting, "*", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                               "A host named exactly may be reached even at an address in "
+                               "reverse_etl.blocked_networks.",
+                               &allowed_hosts_setting, "*", PGC_SUSET, 0, check_allowed_hosts, nullptr, nullptr);
+    DefineCustomStringVariable("reverse_etl.blocked_networks",
+                               "Comma-separated networks (CIDR) destinations may not connect to.",
+                               "Checked on the address each connection goes to, after DNS resolution; a host "
+                               "named exactly in reverse_etl.allowed_hosts is exempt.",
+                               &blocked_networks_setting, http::kDefaultBlockedNetworks, PGC_SUSET, 0,
+                               check_blocked_networks, nullptr, nullptr);
     DefineCustomStringVariable("reverse_etl.history_retention", "How long run history is kept.", nullptr,
                                &history_retention_setting, "30 days", PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.max_parallel_syncs", "Syncs the launcher runs at once.", nullptr,
@@ -54,6 +120,9 @@ int max_concurrent_requests() { return max_concurrent_requests_setting; }
 long request_timeout_ms() { return request_timeout_setting; }
 int max_request_attempts() { return max_request_attempts_setting; }
 std::string allowed_hosts() { return allowed_hosts_setting ? allowed_hosts_setting : "*"; }
+std::string blocked_networks() {
+    return blocked_networks_setting ? blocked_networks_setting : http::kDefaultBlockedNetworks;
+}
 std::string history_retention() { return history_retention_setting ? history_retention_setting : "30 days"; }
 std::string launcher_database() { return database_setting ? database_setting : "postgres"; }
 int max_parallel_syncs() { return max_parallel_syncs_setting; }

@@ -12,6 +12,7 @@ int max_concurrent_requests();
 long request_timeout_ms();
 int max_request_attempts();
 std::string allowed_hosts();
+std::string blocked_networks();
 std::string history_retention();  // interval text
 std::string launcher_database();
 int max_parallel_syncs();

@@ -98,13 +98,20 @@ void wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *queue) {
     (void) WaitForBackgroundWorkerShutdown(handle);
 }
 
+// The caller's settings the worker applies (SyncWorkerShared).
+struct CallerSettings {
+    const char *allowed_hosts;
+    const char *blocked_networks;
+};
+
 // Runs under pg_guard: no C++ object with a destructor lives in this frame.
-WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const char *allowed_hosts) {
+WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const CallerSettings &settings) {
     const Size queue_offset = MAXALIGN(sizeof(SyncWorkerShared));
     dsm_segment *segment = dsm_create(queue_offset + worker::kMessageQueueBytes, 0);
     auto *shared = static_cast<SyncWorkerShared *>(dsm_segment_address(segment));
     std::memset(shared, 0, sizeof(*shared));
-    strlcpy(shared->allowed_hosts, allowed_hosts, sizeof(shared->allowed_hosts));
+    strlcpy(shared->allowed_hosts, settings.allowed_hosts, sizeof(shared->allowed_hosts));
+    strlcpy(shared->blocked_networks, settings.blocked_networks, sizeof(shared->blocked_networks));
     shm_mq *mq = shm_mq_create(reinterpret_cast<char *>(shared) + queue_offset, worker::kMessageQueueBytes);
     shm_mq_set_receiver(mq, MyProc);
     shm_mq_handle *queue = shm_mq_attach(mq, segment, nullptr);
@@ -126,6 +133,14 @@ WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const char *allowed
     result.message[sizeof(result.message) - 1] = '\0';
     dsm_detach(segment);
     return result;
+}
+
+// A setting cut short would mean other hosts or networks than the caller's.
+void check_fits(const char *name, const std::string &value, size_t room) {
+    if (value.size() >= room)
+        throw Error("54000", std::string(name) + " is too long for sync()",
+                    "It has " + std::to_string(value.size()) + " characters; at most " + std::to_string(room - 1) +
+                        " fit.");
 }
 
 }  // namespace
@@ -163,11 +178,11 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     args.request_timeout_ms = static_cast<int32_t>(request_timeout_ms());
     args.max_request_attempts = max_request_attempts();
     const std::string hosts = allowed_hosts();
-    if (hosts.size() >= sizeof(SyncWorkerShared::allowed_hosts))
-        throw Error("54000", "reverse_etl.allowed_hosts is too long for sync()",
-                    "It has " + std::to_string(hosts.size()) + " characters; at most " +
-                        std::to_string(sizeof(SyncWorkerShared::allowed_hosts) - 1) + " fit.");
-    const WorkerResult result = pg_guard([&] { return start_and_wait(args, hosts.c_str()); });
+    check_fits("reverse_etl.allowed_hosts", hosts, sizeof(SyncWorkerShared::allowed_hosts));
+    const std::string networks = blocked_networks();
+    check_fits("reverse_etl.blocked_networks", networks, sizeof(SyncWorkerShared::blocked_networks));
+    const CallerSettings settings{hosts.c_str(), networks.c_str()};
+    const WorkerResult result = pg_guard([&] { return start_and_wait(args, settings); });
     switch (result.outcome) {
     case SyncOutcome::Finished: return result.run_id;
     case SyncOutcome::MappingBusy:

@@ -144,8 +144,10 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     pin_formatting();
     size_work_memory();
     apply_caller_settings(args);
-    if (shared != nullptr && shared->allowed_hosts[0] != '\0')
+    if (shared != nullptr) {
         SetConfigOption("reverse_etl.allowed_hosts", shared->allowed_hosts, PGC_SUSET, PGC_S_SESSION);
+        SetConfigOption("reverse_etl.blocked_networks", shared->blocked_networks, PGC_SUSET, PGC_S_SESSION);
+    }
     char application_name[NAMEDATALEN];
     snprintf(application_name, sizeof(application_name), "reverse_etl sync %lld",
              static_cast<long long>(args.mapping_id));

@@ -32,9 +32,12 @@ struct SyncWorkerShared {
     SyncOutcome outcome;
     int64_t run_id;        // the run, or the one already running when busy
     char message[1024];    // why the run could not start
-    // The caller's reverse_etl.allowed_hosts (too long for bgw_extra); a
-    // superuser may have narrowed it for the session.
+    // The caller's reverse_etl.allowed_hosts and blocked_networks (too long
+    // for bgw_extra), applied as they are, "" included: a superuser may have
+    // changed them for the session. Scheduled runs (no caller) keep the
+    // server's.
     char allowed_hosts[1024];
+    char blocked_networks[1024];
 };
 
 constexpr uint64_t kMessageQueueBytes = 64 * 1024;

@@ -78,6 +78,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'reverse_etl'
 reverse_etl.database = 'postgres'
 reverse_etl.naptime = '200ms'
+reverse_etl.allowed_hosts = '127.0.0.1'
 reverse_etl.max_concurrent_requests = $in_flight
 max_worker_processes = 24
 });

@@ -61,6 +61,7 @@ $node->append_conf('postgresql.conf', qq{
 shared_preload_libraries = 'pg_cron,reverse_etl'
 reverse_etl.database = 'postgres'
 reverse_etl.naptime = '200ms'
+reverse_etl.allowed_hosts = '127.0.0.1'
 max_worker_processes = 24
 });
 $node->start;

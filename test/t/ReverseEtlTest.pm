@@ -25,7 +25,9 @@ our @EXPORT = qw(new_node wait_until poll_sql launcher_pid proc_status_kb
 # A node with the extension preloaded, started, and CREATE EXTENSION done in
 # 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs,
 # preload => 0 (no shared_preload_libraries: no launcher), and
-# conf => extra postgresql.conf text. restart_after_crash is on (the test
+# conf => extra postgresql.conf text. reverse_etl.allowed_hosts names
+# 127.0.0.1, where the mock listens: reverse_etl.blocked_networks refuses
+# loopback otherwise. restart_after_crash is on (the test
 # framework turns it off): the crash tests need the postmaster to restart.
 sub new_node
 {
@@ -37,6 +39,7 @@ sub new_node
 	my $conf = ($preload ? "shared_preload_libraries = 'reverse_etl'\n" : '') . qq{
 reverse_etl.database = 'postgres'
 reverse_etl.naptime = '$naptime'
+reverse_etl.allowed_hosts = '127.0.0.1'
 log_min_messages = log
 restart_after_crash = on
 };
