@@ -1,7 +1,9 @@
 #include "catalog/catalog_store.hpp"
 
+#include "catalog/name_rules.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "pg/encoding.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 
@@ -105,13 +107,7 @@ std::vector<MappingRow> mappings_where(const std::string &column, int64_t id) {
 std::string quoted(const std::string &name) { return "\"" + name + "\""; }
 
 void check_object_name(const std::string &kind, const std::string &name) {
-    // Length in characters, not bytes: count UTF-8 lead bytes.
-    size_t characters = 0;
-    for (const unsigned char c : name)
-        characters += (c & 0xC0) != 0x80;
-    if (characters < 1 || characters > 128)
-        throw Error(sqlstate::kInvalidParameterValue, kind + " name must be 1 to 128 characters long",
-                    "The name given has " + std::to_string(characters) + " characters.");
+    check_name_text(kind, pg::database_text_as_utf8(name));
 }
 
 ModelRow find_model(const std::string &name) {

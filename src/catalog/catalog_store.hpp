@@ -51,7 +51,9 @@ struct MappingRow {
 // "name" in double quotes, as messages cite object names.
 std::string quoted(const std::string &name);
 
-// Names are free text of 1 to 128 characters; `kind` is "model", "destination"...
+// Names are free text of 1 to 128 characters, without control or invisible
+// formatting characters or whitespace at either end (catalog/name_rules.hpp);
+// `kind` is "model", "destination"... Every function that sets a name calls it.
 void check_object_name(const std::string &kind, const std::string &name);
 
 // Objects the current role may use: owned by a role it is a member of (or any,

@@ -14,10 +14,8 @@ namespace reverse_etl::catalog {
 
 namespace {
 
-bool is_interval(const std::string &text) { return pg::parse_interval_usec(text).has_value(); }
-
 void validate(const DestinationType &type, const json_t *settings) {
-    validate_settings(type, settings, is_interval);
+    validate_settings(type, settings, pg::parse_interval_length);
 }
 
 }  // namespace

@@ -74,7 +74,7 @@ std::optional<std::string> validated_filter(const std::optional<std::string> &fi
     return filter;
 }
 
-Schedule parse(const std::string &schedule) { return parse_schedule(schedule, pg::parse_interval_usec); }
+Schedule parse(const std::string &schedule) { return parse_schedule(schedule, pg::parse_interval_length); }
 
 void check_timezone(const std::string &timezone) {
     if (!pg::is_known_time_zone(timezone))
@@ -126,6 +126,15 @@ std::string first_free_name(const std::string &base) {
     }
 }
 
+// A mapping's filter and fields run as its model's owner and its data goes to
+// its destination: whoever creates, copies or alters one must be able to use
+// both (42704 "does not exist" when not, as create_mapping says, so names of
+// objects the caller cannot see do not leak).
+void require_usable_ends(const ModelRow &model, const DestinationRow &destination) {
+    find_model(model.name);
+    find_destination(destination.name);
+}
+
 int64_t insert_mapping(const std::string &name, const ModelRow &model, const DestinationRow &destination,
                        const std::string &action, const std::string &sync_mode, const std::string &fields_json,
                        const std::optional<std::string> &filter, const std::string &schedule,
@@ -172,6 +181,9 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     const MappingRow mapping = find_mapping(name);
     const ModelRow model = model_by_id(mapping.model_id);
     const DestinationRow destination = destination_by_id(mapping.destination_id);
+    // Checked again at every change: access to either may have been lost
+    // (REVOKE, membership) since the mapping was created.
+    require_usable_ends(model, destination);
     const DestinationType type = load_destination_type(destination.type);
     const ActionDef &action = find_action(type, mapping.action);
 
@@ -215,8 +227,7 @@ std::string duplicate_mapping(const std::string &name, const std::optional<std::
     const ModelRow model = model_by_id(mapping.model_id);
     const DestinationRow destination = destination_by_id(mapping.destination_id);
     // The copy belongs to the caller, who must be able to use both ends.
-    find_model(model.name);
-    find_destination(destination.name);
+    require_usable_ends(model, destination);
     std::string copy_name;
     if (new_name) {
         check_object_name("mapping", *new_name);

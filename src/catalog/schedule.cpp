@@ -443,14 +443,23 @@ std::string describe_seconds(int64_t usec) {
     return std::to_string(seconds) + (seconds == 1 ? " second" : " seconds");
 }
 
-Schedule interval_schedule(const std::string &text, int64_t usec) {
+// 1000 years of 12 months of 30 days, as interval comparison counts them
+// ('365000 days'::interval > '1000 years' is true): from any time before the
+// year 293000 the next run stays inside timestamptz's range.
+constexpr int64_t kMaxIntervalUsec = INT64_C(1000) * 12 * 30 * kUsecPerDay;
+
+Schedule interval_schedule(const std::string &text, const IntervalLength &length) {
     // Shorter periods would keep a sync running back to back and flood the destination.
-    if (usec < kUsecPerMinute)
+    if (length.usec < kUsecPerMinute)
         throw Error(sqlstate::kInvalidParameterValue, "schedule interval must be at least 1 minute",
-                    "The interval " + quoted(text) + " is " + describe_seconds(usec) + ".");
+                    "The interval " + quoted(text) + " is " +
+                        (length.clamped ? std::string("negative") : describe_seconds(length.usec)) + ".");
+    if (length.usec > kMaxIntervalUsec)
+        throw Error(sqlstate::kInvalidParameterValue, "schedule interval must be at most 1000 years",
+                    "The interval " + quoted(text) + " is longer than 1000 years.");
     Schedule schedule;
     schedule.kind = Schedule::Kind::Interval;
-    schedule.interval_usec = usec;
+    schedule.interval_usec = length.usec;
     return schedule;
 }
 
@@ -505,8 +514,8 @@ Schedule parse_trimmed(const std::string &text, const IntervalParser &parse_inte
     // reads "60 * * * *" as one minute), so text with cron syntax is cron.
     const bool looks_like_cron = text.find_first_of("*/") != std::string::npos;
     if (!looks_like_cron) {
-        if (const auto usec = parse_interval(text))
-            return interval_schedule(text, *usec);
+        if (const auto length = parse_interval(text))
+            return interval_schedule(text, *length);
     }
     if (cron_problem)
         throw *cron_problem;

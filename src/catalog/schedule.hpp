@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/interval_length.hpp"
+
 namespace reverse_etl::catalog {
 
 // Wall-clock time in the mapping's time zone, to the minute.
@@ -38,9 +40,9 @@ class Calendar {
     virtual int day_of_week(const LocalDateTime &date) const = 0;
 };
 
-// Microseconds if PostgreSQL accepts the text as an interval, else nullopt.
-// Must not throw for text that is merely not an interval.
-using IntervalParser = std::function<std::optional<int64_t>(const std::string &)>;
+// The interval's length if PostgreSQL accepts the text as an interval, else
+// nullopt. Must not throw for text that is merely not an interval.
+using IntervalParser = IntervalReader;
 
 struct Schedule {
     enum class Kind { Manual, Interval, DayAndTime, Cron, Dbt };
@@ -69,7 +71,8 @@ const char *schedule_kind_name(Schedule::Kind kind);
 // "manual", "dbt", days and times ("mon,wed,fri 09:00", "daily 06:30,18:00",
 // "weekdays 08:00", "mon-fri 08:00"), a five-field cron expression or an
 // @hourly/@daily/@weekly/@monthly/@yearly shortcut, or, tried last, any
-// interval PostgreSQL accepts of at least one minute.
+// interval PostgreSQL accepts from one minute to 1000 years (the upper limit
+// keeps every next run far inside timestamptz's range).
 // Throws Error 22023 naming the text, with a detail saying what is wrong where
 // it can tell and a hint listing the forms.
 Schedule parse_schedule(const std::string &text, const IntervalParser &parse_interval);

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "catalog/name_matching.hpp"
+#include "catalog/request_rules.hpp"
 #include "common/error.hpp"
 
 namespace reverse_etl::catalog {
@@ -166,6 +167,9 @@ UrlProblem url_problem(const std::string &url) {
 }
 
 void check_url(const SettingSpec &spec, const std::string &url) {
+    // Placeholders first: "{{ record_id }}" is a placeholder problem, not a space
+    // to percent-encode. The same function reads the URL at send time.
+    parse_base_url(spec.key, url);
     const std::string message = "invalid URL for setting " + quoted(spec.key);
     const std::string http_only = "Only http and https URLs are allowed.";
     switch (url_problem(url)) {
@@ -230,10 +234,10 @@ void check_object(const SettingSpec &spec, const json_t *object) {
 }
 
 void check_interval(const SettingSpec &spec, const std::string &text,
-                    const IntervalValidator &is_interval) {
-    if (!is_interval)
-        throw Error(sqlstate::kInternalError, "no interval validator given for settings");
-    if (!is_interval(text))
+                    const IntervalReader &read_interval) {
+    if (!read_interval)
+        throw Error(sqlstate::kInternalError, "no interval reader given for settings");
+    if (!read_interval(text))
         throw invalid("invalid value for setting " + quoted(spec.key) + shown_value(spec, text),
                       "", "Use a PostgreSQL interval such as \"30 seconds\" or \"2 minutes\".");
 }
@@ -246,7 +250,7 @@ std::string null_hint(const SettingSpec &spec) {
 }
 
 void check_value(const SettingSpec &spec, const json_t *value,
-                 const IntervalValidator &is_interval) {
+                 const IntervalReader &read_interval) {
     if (!has_expected_kind(spec.type, value))
         throw invalid("setting " + quoted(spec.key) + " must be " + expected_kind(spec.type) +
                           ", not " + given_kind(value),
@@ -256,7 +260,7 @@ void check_value(const SettingSpec &spec, const json_t *value,
     case SettingType::Integer: check_integer(spec, json_integer_value(value)); break;
     case SettingType::Boolean: break;
     case SettingType::Object: check_object(spec, value); break;
-    case SettingType::Interval: check_interval(spec, string_of(value), is_interval); break;
+    case SettingType::Interval: check_interval(spec, string_of(value), read_interval); break;
     }
 }
 
@@ -309,15 +313,16 @@ void require_object(const json_t *settings) {
 }  // namespace
 
 void validate_settings(const DestinationType &type, const json_t *settings,
-                       const IntervalValidator &is_interval) {
+                       const IntervalReader &read_interval) {
     require_object(settings);
     for_each_member(settings, [&](const std::string &key, const json_t *value) {
         const SettingSpec *spec = type.find_setting(key);
         if (spec == nullptr)
             throw unknown_setting(type, key);
-        check_value(*spec, value, is_interval);
+        check_value(*spec, value, read_interval);
     });
     check_required(type, settings);
+    check_request_settings(type, settings, read_interval);
 }
 
 JsonPtr merge_settings(const json_t *current, const json_t *patch) {

@@ -3,12 +3,12 @@
 // Pure C++ (no PostgreSQL headers): interval checks are delegated to the caller.
 #pragma once
 
-#include <functional>
 #include <string>
 
 #include <jansson.h>
 
 #include "catalog/destination_type.hpp"
+#include "common/interval_length.hpp"
 #include "common/json.hpp"
 
 namespace reverse_etl::catalog {
@@ -16,17 +16,17 @@ namespace reverse_etl::catalog {
 // What every view and function output shows in place of a secret value.
 inline constexpr const char *kMaskedValue = "********";
 
-// True if PostgreSQL accepts the text as an interval (the boundary calls interval_in).
-using IntervalValidator = std::function<bool(const std::string &)>;
-
 // Checks a complete settings object (after any merge) against the type. Throws
 // reverse_etl::Error 22023 naming the offending key: not an object, unknown key,
 // JSON null or wrong JSON type, value not in the enum, integer out of range, object
 // setting with non-string values, interval not accepted, url/endpoint not an http(s)
-// URL with a host (or carrying credentials), missing required key. Secret values
-// are never quoted in messages.
+// URL with a host (or carrying credentials, or placeholders other than
+// {{record_id}} and {{fields.NAME}}), missing required key; then what requests
+// refuse (catalog/request_rules.hpp: header names and values, request timeout).
+// Secret values are never quoted in messages. `read_interval` is PostgreSQL's
+// interval input (the boundary passes pg::parse_interval_length).
 void validate_settings(const DestinationType &type, const json_t *settings,
-                       const IntervalValidator &is_interval);
+                       const IntervalReader &read_interval);
 
 // alter_destination: `patch` merged into `current` key by key (top level only: an
 // object setting such as headers is replaced whole); a key whose value is JSON null

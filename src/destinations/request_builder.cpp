@@ -4,6 +4,7 @@
 #include <deque>
 #include <utility>
 
+#include "catalog/request_rules.hpp"
 #include "catalog/settings.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -162,21 +163,14 @@ std::string render_fixed(const RequestTemplate &text) {
     return out;
 }
 
-bool has_line_break(const std::string &text) {
-    return text.find_first_of(std::string("\r\n\0", 3)) != std::string::npos;
-}
-
 // A header value built from settings: a line break would end the header early
 // (header injection), and libcurl would send whatever follows as more headers.
+// The rule validate_settings applies at create time, applied again.
 std::string header_value(const RequestTemplate &text, const SettingValues &settings,
                          const std::string &header) {
     return render_fixed(resolve_settings(
         text, settings, [&](const std::string &key, const std::string &value) {
-            if (has_line_break(value))
-                throw invalid_setting("setting " + quoted(key) +
-                                          " contains a line break or NUL character, which "
-                                          "header " + quoted(header) + " cannot carry",
-                                      "Remove it with alter_destination.");
+            catalog::check_header_setting(key, value, header);
         }));
 }
 
@@ -207,34 +201,11 @@ RequestTemplate resolve_url(const RequestTemplate &definition, const SettingValu
                                   definition.parts[i + 1].text.front() == '/';
         if (path_follows && !value->empty() && value->back() == '/')
             value->pop_back();
-        std::string problem;
-        const std::optional<RequestTemplate> base = catalog::parse_request_template(*value, problem);
-        if (!base)
-            throw invalid_setting("setting " + quoted(part.text) + " " + problem);
-        for (const RequestTemplatePart &piece : base->parts) {
-            if (piece.kind == Kind::Setting || piece.kind == Kind::MessageId)
-                throw invalid_setting("setting " + quoted(part.text) + " may only use the "
-                                      "placeholders {{record_id}} and {{fields.NAME}}");
+        // As validate_settings read it: only {{record_id}} and {{fields.NAME}}.
+        for (const RequestTemplatePart &piece : catalog::parse_base_url(part.text, *value).parts)
             append_part(url, piece);
-        }
     }
     return url;
-}
-
-// Header names (not values) are visible in the settings views, so naming them is fine.
-void check_user_header(const std::string &setting, const std::string &name, const json_t *value) {
-    if (!catalog::is_header_name(name))
-        throw invalid_setting(quoted(name) + " in setting " + quoted(setting) +
-                              " is not a valid HTTP header name");
-    // libcurl frames the body itself; a user's value would contradict it.
-    if (same_header_name(name, "Content-Length") || same_header_name(name, "Transfer-Encoding"))
-        throw invalid_setting("header " + quoted(name) + " in setting " + quoted(setting) +
-                                  " cannot be set",
-                              "The length of each request is set automatically.");
-    if (!json_is_string(value) ||
-        has_line_break(std::string(json_string_value(value), json_string_length(value))))
-        throw invalid_setting("value of header " + quoted(name) + " in setting " +
-                              quoted(setting) + " contains a line break or NUL character");
 }
 
 // The base64 of a Basic auth entry's user:password pair, as its header
@@ -373,11 +344,18 @@ void add_user_headers(HeaderSet &set, const std::string &setting, const SettingV
     if (setting.empty())
         return;
     const JsonPtr user_headers = settings.value(setting);
-    const char *name;
+    const char *key;
+    size_t key_length;
     json_t *value;
-    json_object_foreach(user_headers.get(), name, value) {
-        check_user_header(setting, name, value);
-        set_header(set.headers, name, json_string_value(value));
+    json_object_keylen_foreach(user_headers.get(), key, key_length, value) {
+        const std::string name(key, key_length);
+        if (!json_is_string(value))
+            throw invalid_setting("setting " + quoted(setting) + ": value of header " +
+                                  quoted(name) + " is not a string");
+        std::string text(json_string_value(value), json_string_length(value));
+        // The rules validate_settings applied when the destination was saved.
+        catalog::check_user_header(setting, name, text);
+        set_header(set.headers, name, std::move(text));
         set.masked.push_back(name);
     }
 }

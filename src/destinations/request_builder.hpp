@@ -45,8 +45,10 @@ class RequestBuilder {
   public:
     // `settings` are the destination's real (unmasked) settings; nullptr counts as {}.
     // Everything that depends only on settings is resolved here, once per run. Throws
-    // Error 22023 when the settings cannot make a request (a required value unset, a
-    // header value with a line break, an unknown placeholder in the URL setting).
+    // Error 22023 when the settings cannot make a request (a required value unset, or
+    // what catalog/request_rules.hpp refuses, as validate_settings did: a header
+    // value with a line break, a client-owned header, an unknown placeholder in the
+    // URL setting).
     // `type` and `action` need not outlive the builder.
     RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
                    const json_t *settings);

@@ -4,6 +4,7 @@
 
 #include "catalog/field_mapping.hpp"
 #include "catalog/mapping_state.hpp"
+#include "catalog/request_rules.hpp"
 #include "common/error.hpp"
 #include "destinations/request_builder.hpp"
 #include "pg/time_support.hpp"
@@ -62,8 +63,12 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     plan.checkpoint_table = catalog::checkpoint_table(plan.mapping.id);
     const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
     if (const auto &timeout = requests.timeout_interval()) {
-        if (const auto usec = pg::parse_interval_usec(*timeout); usec && *usec > 0)
-            plan.destination_timeout_ms = static_cast<long>(*usec / 1000);
+        // The range validate_settings checked when the destination was saved (a
+        // definition's own fixed timeout, which no setting names, is held to it too).
+        const std::string &setting = plan.type.request.timeout.setting;
+        const int64_t usec = catalog::request_timeout_usec(setting.empty() ? "timeout" : setting, *timeout,
+                                                           pg::parse_interval_length);
+        plan.destination_timeout_ms = static_cast<long>(usec / 1000);
     }
     return plan;
 }

@@ -1,6 +1,7 @@
 #include "pg/filter_check.hpp"
 
 #include "pg/error_crossing.hpp"
+#include "pg/statement_privileges.hpp"
 
 extern "C" {
 #include "nodes/parsenodes.h"
@@ -65,12 +66,16 @@ void validate_filter(const std::string &filter, const std::vector<ResultColumn> 
                     kFilterHint);
     const std::string probe = "SELECT 1 FROM (" + typed_null_relation(columns) + ") AS m WHERE (" + filter + "\n)";
     try {
-        pg_guard([&] {
-            SPIPlanPtr plan = SPI_prepare(probe.c_str(), 0, nullptr);
-            if (plan == nullptr)
+        SPIPlanPtr plan = pg_guard([&] {
+            SPIPlanPtr prepared = SPI_prepare(probe.c_str(), 0, nullptr);
+            if (prepared == nullptr)
                 elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
-            SPI_freeplan(plan);
+            return prepared;
         });
+        // Analysis alone checks no privilege: the filter may only read and call
+        // what the current role may (on error the plan goes with the transaction).
+        check_statement_privileges(plan);
+        pg_guard([&] { SPI_freeplan(plan); });
     } catch (const Error &error) {
         throw error.with_message("invalid filter: " + error.message());
     }

@@ -11,7 +11,9 @@ namespace reverse_etl::pg {
 // Throws 22023 unless `filter` is a single expression (nothing that could end
 // or extend the WHERE clause it is pasted into), then analyzes it against a
 // relation with the model's column names and types, so unknown columns (42703)
-// and non-boolean expressions (42804) are reported with PostgreSQL's own words.
+// and non-boolean expressions (42804) are reported with PostgreSQL's own words;
+// then checks that the current role may read every table and execute every
+// function the filter uses (42501, see check_statement_privileges).
 void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns);
 
 }  // namespace reverse_etl::pg

@@ -17,7 +17,9 @@ namespace {
 
 struct ParsedInterval {
     bool ok;
-    int64_t usec;
+    int32_t months;
+    int32_t days;
+    int64_t time;
 };
 
 // Runs interval_in in a subtransaction, the way PL/pgSQL's exception blocks do:
@@ -25,15 +27,17 @@ struct ParsedInterval {
 ParsedInterval try_parse_interval(const char *text) {
     const MemoryContext caller_context = CurrentMemoryContext;
     const ResourceOwner caller_owner = CurrentResourceOwner;
-    ParsedInterval parsed{false, 0};
+    ParsedInterval parsed{false, 0, 0, 0};
     BeginInternalSubTransaction(nullptr);
     MemoryContextSwitchTo(caller_context);
     PG_TRY();
     {
         const Interval *interval = DatumGetIntervalP(DirectFunctionCall3(
             interval_in, CStringGetDatum(text), ObjectIdGetDatum(InvalidOid), Int32GetDatum(-1)));
-        parsed.usec = interval->time + interval->day * USECS_PER_DAY +
-                      interval->month * (DAYS_PER_MONTH * USECS_PER_DAY);
+        // Summed later, by interval_length(): adding them here could overflow.
+        parsed.months = interval->month;
+        parsed.days = interval->day;
+        parsed.time = interval->time;
         parsed.ok = true;
         ReleaseCurrentSubTransaction();
         MemoryContextSwitchTo(caller_context);
@@ -113,12 +117,12 @@ pg_tz *find_zone(const std::string &name) {
 
 }  // namespace
 
-std::optional<int64_t> parse_interval_usec(const std::string &text) {
+std::optional<IntervalLength> parse_interval_length(const std::string &text) {
     // Guarded too: starting the subtransaction can fail, outside its PG_TRY.
     const ParsedInterval parsed = pg_guard([&] { return try_parse_interval(text.c_str()); });
     if (!parsed.ok)
         return std::nullopt;
-    return parsed.usec;
+    return interval_length(parsed.months, parsed.days, parsed.time);
 }
 
 bool is_known_time_zone(const std::string &name) {

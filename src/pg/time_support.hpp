@@ -8,14 +8,15 @@
 #include <string>
 
 #include "catalog/schedule.hpp"
+#include "common/interval_length.hpp"
 
 namespace reverse_etl::pg {
 
-// The interval as a duration in microseconds (a month counts 30 days, a day 24
-// hours, as EXTRACT(epoch FROM interval) does), or nullopt when PostgreSQL's
-// interval input rejects the text. Runs the input function in a subtransaction,
-// so a rejected value leaves no error state behind.
-std::optional<int64_t> parse_interval_usec(const std::string &text);
+// The interval's length (see IntervalLength: a month counts 30 days, a day 24
+// hours, as EXTRACT(epoch FROM interval) does; never overflows), or nullopt when
+// PostgreSQL's interval input rejects the text. Runs the input function in a
+// subtransaction, so a rejected value leaves no error state behind.
+std::optional<IntervalLength> parse_interval_length(const std::string &text);
 
 // Whether PostgreSQL knows the time zone name (IANA names such as
 // "Europe/Paris", or "UTC"); used to validate a mapping's timezone.
