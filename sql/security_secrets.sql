@@ -98,19 +98,20 @@ SELECT r->>'path' AS path,
 -- Each destination, with the mock answering 401 and echoing the request in
 -- each format: what send_test_record returns, the run's error and the
 -- record's error, as the user sees them.
-CREATE TABLE public.ss_seen (destination text, echo text, place text, shown text);
+-- Temporary: sync() refuses to run after its transaction wrote to a shared table.
+CREATE TEMP TABLE ss_seen (destination text, echo text, place text, shown text);
 CREATE FUNCTION public.ss_try(mapping text, echo text) RETURNS void
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM mock_reset();
     PERFORM mock_config(jsonb_build_object('default', jsonb_build_object('status', 401, 'echo_request', echo)));
-    INSERT INTO public.ss_seen
+    INSERT INTO pg_temp.ss_seen
         SELECT ss_try.mapping, ss_try.echo, 'send_test_record', reverse_etl.send_test_record(ss_try.mapping)::text;
     PERFORM reverse_etl.sync(ss_try.mapping);
-    INSERT INTO public.ss_seen
+    INSERT INTO pg_temp.ss_seen
         SELECT ss_try.mapping, ss_try.echo, 'sync_runs.error', r.error
           FROM reverse_etl.sync_runs AS r WHERE r.mapping = ss_try.mapping ORDER BY r.run_id DESC LIMIT 1;
-    INSERT INTO public.ss_seen
+    INSERT INTO pg_temp.ss_seen
         SELECT ss_try.mapping, ss_try.echo, 'record_errors.error', e.error
           FROM reverse_etl.record_errors AS e WHERE e.mapping = ss_try.mapping;
 END $$;
@@ -121,10 +122,10 @@ SELECT public.ss_try(m, e)
 -- Every place was seen with its masks (each "********" hides one secret) ...
 SELECT destination, echo, place,
        (length(shown) - length(replace(shown, '********', ''))) / 8 AS masks
-  FROM public.ss_seen ORDER BY 1, 2, 3;
+  FROM pg_temp.ss_seen ORDER BY 1, 2, 3;
 -- ... and no form of any secret shows anywhere: no rows.
 SELECT s.destination, s.echo, s.place, f.setting, f.form
-  FROM public.ss_seen AS s JOIN public.ss_forms AS f ON strpos(s.shown, f.encoded) > 0;
+  FROM pg_temp.ss_seen AS s JOIN public.ss_forms AS f ON strpos(s.shown, f.encoded) > 0;
 
 -- What the user sees (the mock's port as PORT; libcurl's Accept-Encoding,
 -- which varies with its build, left out). send_test_record: the request's
@@ -134,18 +135,18 @@ SELECT jsonb_pretty(replace(shown, current_setting('regress.mock_port'), 'PORT')
                     #- '{response,duration_ms}' #- '{response,headers,Date}'
                     #- '{response,headers,Content-Length}' #- '{response,body,headers,accept-encoding}')
            AS send_test_record
-  FROM public.ss_seen WHERE destination = 'ss bearer' AND echo = 'json' AND place = 'send_test_record';
+  FROM pg_temp.ss_seen WHERE destination = 'ss bearer' AND echo = 'json' AND place = 'send_test_record';
 -- Everywhere, the echoed credential headers as each format wrote them.
 SELECT destination, echo, place,
        (SELECT string_agg(m[1], ' | ')
           FROM regexp_matches(shown, '((authorization|x-api-key|x-signature)(": "|=|: )[^"&\\\n]*)', 'g') AS m)
            AS echoed
-  FROM public.ss_seen ORDER BY 1, 2, 3;
+  FROM pg_temp.ss_seen ORDER BY 1, 2, 3;
 -- The whole of a run's error and a record's error in each format, for one
 -- destination.
 SELECT echo, place, regexp_replace(replace(shown, current_setting('regress.mock_port'), 'PORT'),
                                    'accept-encoding(": "|=|: )[^"&\n]*', 'accept-encoding...') AS shown
-  FROM public.ss_seen WHERE destination = 'ss bearer' AND place <> 'send_test_record' ORDER BY 1, 2;
+  FROM pg_temp.ss_seen WHERE destination = 'ss bearer' AND place <> 'send_test_record' ORDER BY 1, 2;
 
 -- A secret the destination echoes right where the error text is cut (the
 -- first 500 bytes of the body) is masked whole, not left half shown:
@@ -175,6 +176,6 @@ SELECT reverse_etl.drop_model(m, cascade => true) FROM unnest(ARRAY['ss people',
 SELECT reverse_etl.drop_destination(d) FROM unnest(ARRAY['ss bearer', 'ss basic', 'ss segment']) AS d;
 DROP VIEW public.ss_forms;
 DROP FUNCTION public.ss_try(text, text), public.ss_percent(text, boolean), public.ss_json(text, boolean);
-DROP TABLE public.ss_seen, public.ss_secrets, public.ss_people;
+DROP TABLE pg_temp.ss_seen, public.ss_secrets, public.ss_people;
 RESET reverse_etl.max_request_attempts;
 RESET client_min_messages;

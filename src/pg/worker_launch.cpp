@@ -152,18 +152,21 @@ void require_transaction_a_worker_cannot_wait_for(const std::string &function_na
     if (pg_guard([] { return IsTransactionBlock(); }))
         throw Error(sqlstate::kActiveSqlTransaction, function_name + " cannot run inside a transaction block", detail,
                     "Call it outside BEGIN ... COMMIT, or queue the run with reverse_etl.request_sync().");
-    // Our own look-ups hold ACCESS SHARE locks only; advisory locks make the
-    // worker report the mapping busy rather than wait.
-    const bool wrote = pg_guard([] { return TransactionIdIsValid(GetTopTransactionIdIfAny()); });
-    const bool locked = !execute("SELECT 1 FROM pg_catalog.pg_locks WHERE pid = pg_catalog.pg_backend_pid() "
-                                 "AND granted AND locktype NOT IN ('virtualxid', 'transactionid', 'advisory') "
-                                 "AND mode <> 'AccessShareLock' LIMIT 1")
-                             .empty();
-    if (wrote || locked)
+    // Writing a table, or locking it beyond reading, leaves a lock stronger
+    // than ACCESS SHARE until the transaction ends (our own look-ups take
+    // ACCESS SHARE only). Locks on temporary relations (their indexes and
+    // TOAST tables too), which no other process can touch, and advisory locks, for which the worker
+    // reports the mapping busy rather than wait, do not count.
+    const bool locked =
+        !execute("SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.granted "
+                 "AND l.locktype NOT IN ('virtualxid', 'transactionid', 'advisory') AND l.mode <> 'AccessShareLock' "
+                 "AND NOT (l.relation IS NOT NULL AND l.relation IN (SELECT c.oid FROM pg_catalog.pg_class c "
+                 "WHERE c.relpersistence = 't')) LIMIT 1")
+             .empty();
+    if (locked)
         throw Error(sqlstate::kActiveSqlTransaction,
-                    function_name + " cannot run in a transaction that has " +
-                        (wrote ? "written" : "taken locks stronger than ACCESS SHARE"),
-                    detail, "Call it in a transaction of its own, or queue the run with reverse_etl.request_sync().");
+                    function_name + " cannot run in a transaction that has written to or locked a table", detail,
+                    "Call it in a transaction of its own, or queue the run with reverse_etl.request_sync().");
 }
 
 int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::string &mapping_name,

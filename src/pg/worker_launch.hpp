@@ -16,7 +16,8 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
 
 // Throws 25001 when the calling transaction could keep a worker it waits for
 // waiting forever: inside a transaction block (as VACUUM refuses), or after
-// the transaction wrote or took a lock stronger than ACCESS SHARE. The worker
+// the transaction wrote to or locked a table other than its own temporary
+// ones (a lock stronger than ACCESS SHARE). The worker
 // runs in transactions of its own and would wait for this one's locks while
 // this one waits for the worker.
 void require_transaction_a_worker_cannot_wait_for(const std::string &function_name);
