@@ -79,6 +79,8 @@ std::size_t utf8_sequence_length(const unsigned char *p, std::size_t available) 
     return length;
 }
 
+}  // namespace
+
 void append_utf8(std::string &out, std::uint32_t code) {
     if (code < 0x80) {
         out += static_cast<char>(code);
@@ -96,6 +98,8 @@ void append_utf8(std::string &out, std::uint32_t code) {
         out += static_cast<char>(0x80 | (code & 0x3F));
     }
 }
+
+namespace {
 
 void append_control_escape(std::string &out, unsigned char c) {
     switch (c) {

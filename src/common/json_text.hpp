@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -118,5 +119,8 @@ const JsonValue *find_path(const JsonValue &value, const std::vector<std::string
 // so a real becomes the shortest text that reads back as the same double
 // (0.1 -> "0.1", not "0.10000000000000001").
 JsonValue json_value_from_jansson(const json_t *value);
+
+// Appends the UTF-8 encoding of a Unicode code point (at most U+10FFFF).
+void append_utf8(std::string &out, std::uint32_t code);
 
 }  // namespace reverse_etl

@@ -4,6 +4,7 @@
 #include <cstdint>
 
 #include "catalog/settings.hpp"
+#include "common/json_text.hpp"
 
 namespace reverse_etl::destinations {
 
@@ -39,26 +40,6 @@ long hex_number(std::string_view text, size_t at, size_t digits) {
     return value;
 }
 
-std::string utf8_of(uint32_t code_point) {
-    std::string out;
-    if (code_point < 0x80) {
-        out += static_cast<char>(code_point);
-    } else if (code_point < 0x800) {
-        out += static_cast<char>(0xC0 | (code_point >> 6));
-        out += static_cast<char>(0x80 | (code_point & 0x3F));
-    } else if (code_point < 0x10000) {
-        out += static_cast<char>(0xE0 | (code_point >> 12));
-        out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code_point & 0x3F));
-    } else {
-        out += static_cast<char>(0xF0 | (code_point >> 18));
-        out += static_cast<char>(0x80 | ((code_point >> 12) & 0x3F));
-        out += static_cast<char>(0x80 | ((code_point >> 6) & 0x3F));
-        out += static_cast<char>(0x80 | (code_point & 0x3F));
-    }
-    return out;
-}
-
 // One encoded unit of text read as secret bytes: how many bytes of each.
 struct Step {
     size_t text_bytes = 0;     // 0: the text does not go on with the secret this way
@@ -85,7 +66,8 @@ Step unicode_escape_step(std::string_view text, size_t t, std::string_view secre
         code_point = 0x10000 + ((static_cast<uint32_t>(unit) - 0xD800) << 10) + (static_cast<uint32_t>(low) - 0xDC00);
         used = 12;
     }
-    const std::string bytes = utf8_of(code_point);
+    std::string bytes;
+    append_utf8(bytes, code_point);
     if (!continues_with(secret, s, bytes))
         return {};
     return {used, bytes.size()};
