@@ -199,12 +199,52 @@ SELECT last_value, is_called FROM regress_sec_a.seq;
 SELECT count(*) AS runs_left_running FROM reverse_etl.sync_runs
  WHERE mapping LIKE 'sec %' AND status IN ('queued', 'running');
 
+-- 4. A model's unqualified names never resolve to the caller's temporary
+-- relations: the model runs with pg_temp last on its search_path.
+SET ROLE regress_sec_a;
+SET search_path = regress_sec_a;
+SELECT reverse_etl.create_model(name => 'sec a items', query => 'SELECT id FROM t', primary_key => 'id');
+RESET search_path;
+RESET ROLE;
+CREATE TEMP TABLE t (id int);
+INSERT INTO pg_temp.t VALUES (999);
+SELECT * FROM reverse_etl.preview_model('sec a items');
+DROP TABLE pg_temp.t;
+
+-- 5. A mapping runs only while its owner may still use its model and
+-- destination: regress_sec_c, a member of regress_sec_a, maps a's model;
+-- once the membership is revoked, no preview, test send or run goes ahead,
+-- whoever asks.
+CREATE ROLE regress_sec_c LOGIN;
+GRANT USAGE ON SCHEMA reverse_etl TO regress_sec_c;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reverse_etl TO regress_sec_c;
+GRANT regress_sec_a TO regress_sec_c;
+SET ROLE regress_sec_c;
+SELECT reverse_etl.create_destination(name => 'sec c hook', type => 'webhook',
+    settings => jsonb_build_object('url', mock_url('/sec')), enabled => true);
+SELECT reverse_etl.create_mapping(model => 'sec a items', destination => 'sec c hook', action => 'send',
+    fields => '{"id": "id"}', name => 'sec c');
+SELECT count(*) AS previewed FROM reverse_etl.preview_mapping('sec c');
+RESET ROLE;
+REVOKE regress_sec_a FROM regress_sec_c;
+SET ROLE regress_sec_c;
+SELECT * FROM reverse_etl.preview_mapping('sec c');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.send_test_record('sec c');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SET client_min_messages = warning;
+SELECT mock_reset();
+SELECT status, error FROM reverse_etl.sync('sec c');
+RESET client_min_messages;
+SELECT count(*) AS requests FROM mock_requests();
+
 -- Clean up.
 SET client_min_messages = warning;
 SELECT mock_reset();
 SELECT reverse_etl.drop_model(name, cascade => true) FROM reverse_etl.models WHERE name LIKE 'sec %';
 SELECT reverse_etl.drop_destination(name) FROM reverse_etl.destinations WHERE name LIKE 'sec %';
 DROP TABLE public.sec_pwned;
-DROP OWNED BY regress_sec_a, regress_sec_b;
-DROP ROLE regress_sec_a, regress_sec_b;
+DROP OWNED BY regress_sec_a, regress_sec_b, regress_sec_c;
+DROP ROLE regress_sec_a, regress_sec_b, regress_sec_c;
 RESET client_min_messages;

@@ -120,13 +120,13 @@ SET reverse_etl.allowed_hosts = '127.0.0.1';
 SELECT * FROM ssrf_test_record('ssrf loopback');
 SELECT * FROM ssrf_sync('ssrf loopback');
 SELECT count(*) AS requests FROM mock_requests();
--- With its port; and by name (localhost), which then may resolve to loopback.
+-- With its port too. A host name named exactly does not lift the block:
+-- whoever controls its DNS could point it anywhere.
 SELECT set_config('reverse_etl.allowed_hosts', 'api.example.com, 127.0.0.1:' ||
                   current_setting('regress.mock_port'), false) IS NOT NULL AS set;
 SELECT * FROM ssrf_test_record('ssrf loopback');
 SET reverse_etl.allowed_hosts = 'localhost';
 SELECT * FROM ssrf_test_record('ssrf localhost', mask_loopback => true);
-SELECT status, succeeded FROM ssrf_sync('ssrf localhost');
 -- Patterns do not lift the block, even one that matches only this host.
 SET reverse_etl.allowed_hosts = '*.0.1';
 SELECT * FROM ssrf_test_record('ssrf loopback');

@@ -67,10 +67,10 @@ bool is_blank(const std::optional<std::string> &text) {
     return !text || std::all_of(text->begin(), text->end(), [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
-std::optional<std::string> validated_filter(const std::optional<std::string> &filter, const ModelColumns &columns) {
+std::optional<std::string> validated_filter(const std::optional<std::string> &filter, const ModelRow &model) {
     if (is_blank(filter))
         return std::nullopt;
-    pg::validate_filter(*filter, columns);
+    pg::validate_filter(*filter, model.columns, model.search_path);
     return filter;
 }
 
@@ -161,7 +161,7 @@ std::string create_mapping(const MappingDefinition &definition) {
     const ActionDef &action = find_action(type, definition.action);
     const std::string sync_mode = resolve_sync_mode(action, type.type, definition.sync_mode);
     validate_fields(definition.fields_json, action, model.columns);
-    const auto filter = validated_filter(definition.filter, model.columns);
+    const auto filter = validated_filter(definition.filter, model);
     parse(definition.schedule);
     check_timezone(definition.timezone);
     std::string name;
@@ -192,7 +192,7 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     const std::string fields_json = changes.fields_json.value_or(mapping.fields_json);
     if (changes.fields_json)
         validate_fields(fields_json, action, model.columns);
-    const auto filter = changes.filter ? validated_filter(changes.filter, model.columns) : mapping.filter;
+    const auto filter = changes.filter ? validated_filter(changes.filter, model) : mapping.filter;
     const std::string schedule = changes.schedule.value_or(mapping.schedule);
     parse(schedule);
     const std::string timezone = changes.timezone.value_or(mapping.timezone);

@@ -84,7 +84,7 @@ void check_mappings_fit(const std::string &model_name, const std::vector<Mapping
         }
         if (mapping.filter) {
             try {
-                pg::validate_filter(*mapping.filter, columns);
+                pg::validate_filter(*mapping.filter, columns, pg::current_search_path());
             } catch (const Error &error) {
                 throw error.with_message("mapping " + quoted(mapping.name) + ": " + error.message());
             }

@@ -9,6 +9,7 @@
 #include "destinations/request_builder.hpp"
 #include "pg/time_support.hpp"
 #include "pg/query_analysis.hpp"
+#include "pg/role_scope.hpp"
 
 namespace reverse_etl::engine {
 
@@ -32,6 +33,25 @@ void select_changes(MappingPlan &plan) {
     plan.sends_deleted = mode == "deleted" || mode == "all" || mode == "delete" || mode == "mirror";
 }
 
+// A mapping runs its filter as the model's owner and sends the model's data
+// to the destination: only while its own owner may still use both, as when
+// it was created. Checked at every run, preview and test send, whoever
+// starts them: a REVOKE takes effect at once.
+void require_owner_can_use(const MappingPlan &plan) {
+    const auto refuse = [&](const std::string &kind, const std::string &name) {
+        return Error(sqlstate::kInsufficientPrivilege,
+                     "the owner of mapping " + catalog::quoted(plan.mapping.name) + " may no longer use " + kind + " " +
+                         catalog::quoted(name),
+                     "Role " + catalog::quoted(pg::role_name(plan.mapping.owner)) + " lacks the privileges of the " +
+                         kind + "'s owner.",
+                     "Grant them again, or drop the mapping.");
+    };
+    if (!pg::has_privileges_of_role(plan.mapping.owner, plan.model.owner))
+        throw refuse("model", plan.model.name);
+    if (!pg::has_privileges_of_role(plan.mapping.owner, plan.destination.owner))
+        throw refuse("destination", plan.destination.name);
+}
+
 }  // namespace
 
 MappingPlan load_mapping_plan(int64_t mapping_id) {
@@ -39,6 +59,7 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     plan.mapping = catalog::mapping_by_id(mapping_id);
     plan.model = catalog::model_by_id(plan.mapping.model_id);
     plan.destination = catalog::destination_by_id(plan.mapping.destination_id);
+    require_owner_can_use(plan);
     plan.type = catalog::load_destination_type(plan.destination.type);
     const catalog::ActionDef *action = plan.type.find_action(plan.mapping.action);
     if (action == nullptr)

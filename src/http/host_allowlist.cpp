@@ -1,5 +1,8 @@
 #include "http/host_allowlist.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
@@ -10,6 +13,15 @@
 
 namespace reverse_etl::http {
 namespace {
+
+// An IPv4 address in dotted-quad form, or an IPv6 address in brackets, as URLs
+// write them (strictly: "127.1" or "0x7f.0.0.1" are not literals here).
+bool is_ip_literal(const std::string &host) {
+    unsigned char address[sizeof(struct in6_addr)];
+    if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+        return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), address) == 1;
+    return inet_pton(AF_INET, host.c_str(), address) == 1;
+}
 
 struct CurlUrlCleanup {
     void operator()(CURLU *url) const noexcept { curl_url_cleanup(url); }
@@ -197,6 +209,8 @@ bool HostAllowlist::allows(const std::string &host, long port) const {
 }
 
 bool HostAllowlist::names(const std::string &host, long port) const {
+    if (!is_ip_literal(host))
+        return false;
     const std::string candidate = without_final_dot(ascii_lower(host));
     return std::any_of(patterns_.begin(), patterns_.end(), [&](const Pattern &pattern) {
         return pattern.kind == Kind::kExactHost && pattern.matches(candidate, port);

@@ -32,9 +32,11 @@ class HostAllowlist {
     // effective one (80/443 when the URL has none).
     bool allows(const std::string &host, long port) const;
 
-    // True if a pattern names this host exactly (a host name or an IP
-    // literal, not "*" or "*.domain") and allows the port: the host was
-    // chosen on purpose, so reverse_etl.blocked_networks does not apply to it.
+    // True if `host` is an IP address literal that a pattern names exactly
+    // (not "*" or "*.domain") with the port: that address was chosen on
+    // purpose, so reverse_etl.blocked_networks does not apply to it. A host
+    // name never qualifies, even named exactly: whoever controls its DNS
+    // could point it at a blocked address (a metadata service, say).
     bool names(const std::string &host, long port) const;
 
   private:

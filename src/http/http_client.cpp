@@ -304,8 +304,11 @@ Error blocked_address_error(const Transfer &transfer) {
                  "destination host \"" + host + "\"" + (literal ? " is" : " resolves to " + address + ",") +
                      " in reverse_etl.blocked_networks",
                  "Address " + address + " is in network " + *transfer.blocked_network + ".",
-                 "To reach this host on purpose, add \"" + host +
-                     "\" itself (not a pattern) to reverse_etl.allowed_hosts.");
+                 literal ? "To reach this address on purpose, add \"" + host +
+                               "\" itself (not a pattern) to reverse_etl.allowed_hosts."
+                         : "To reach it on purpose, use its IP address in the URL and add that address (not a name or "
+                           "a pattern) to reverse_etl.allowed_hosts, or take the network out of "
+                           "reverse_etl.blocked_networks.");
 }
 
 void record_outcome(Transfer &transfer, CURLcode result) {

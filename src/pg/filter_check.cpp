@@ -1,6 +1,7 @@
 #include "pg/filter_check.hpp"
 
 #include "pg/error_crossing.hpp"
+#include "pg/role_scope.hpp"
 #include "pg/statement_privileges.hpp"
 
 extern "C" {
@@ -51,7 +52,8 @@ std::string typed_null_relation(const std::vector<ResultColumn> &columns) {
 
 }  // namespace
 
-void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns) {
+void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns,
+                     const std::string &search_path) {
     bool blank = true;
     for (const char c : filter)
         blank &= (c == ' ' || c == '\t' || c == '\n' || c == '\r');
@@ -65,6 +67,8 @@ void validate_filter(const std::string &filter, const std::vector<ResultColumn> 
         throw Error(sqlstate::kInvalidParameterValue, "invalid filter", "The filter is not a single SQL expression.",
                     kFilterHint);
     const std::string probe = "SELECT 1 FROM (" + typed_null_relation(columns) + ") AS m WHERE (" + filter + "\n)";
+    // Analysis only: no user code runs here, so the scope is not restricted.
+    const RoleScope with_model_path(current_role_oid(), search_path, RoleScope::Restriction::None);
     try {
         SPIPlanPtr plan = pg_guard([&] {
             SPIPlanPtr prepared = SPI_prepare(probe.c_str(), 0, nullptr);

@@ -14,6 +14,9 @@ namespace reverse_etl::pg {
 // and non-boolean expressions (42804) are reported with PostgreSQL's own words;
 // then checks that the current role may read every table and execute every
 // function the filter uses (42501, see check_statement_privileges).
-void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns);
+// Names resolve with `search_path`, the model's, as they will when the filter
+// runs; privileges are those of the current role, who writes the filter.
+void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns,
+                     const std::string &search_path);
 
 }  // namespace reverse_etl::pg

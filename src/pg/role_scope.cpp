@@ -1,5 +1,8 @@
 #include "pg/role_scope.hpp"
 
+#include <cctype>
+#include <vector>
+
 #include "pg/error_crossing.hpp"
 
 extern "C" {
@@ -30,6 +33,39 @@ Oid catalog_owner() {
     });
 }
 
+// `search_path` with pg_temp moved (or added) to its end. User code runs in
+// the caller's backend for previews and test sends, and left unnamed (or
+// named first) pg_temp is searched first for relations: a temporary view of
+// the caller's, named like a table of the model, would run as the model's
+// owner. Restricted code can create no temporary object of its own, so it
+// loses nothing.
+std::string with_pg_temp_last(const std::string &search_path) {
+    std::vector<std::string> items;
+    std::string item;
+    bool quoted = false;
+    for (const char c : search_path + ",") {
+        if (c == '"')
+            quoted = !quoted;
+        if (c == ',' && !quoted) {
+            const size_t first = item.find_first_not_of(" \t\n");
+            const size_t last = item.find_last_not_of(" \t\n");
+            const std::string trimmed = first == std::string::npos ? "" : item.substr(first, last - first + 1);
+            std::string lowered = trimmed;
+            for (char &l : lowered)
+                l = static_cast<char>(std::tolower(static_cast<unsigned char>(l)));
+            if (!trimmed.empty() && lowered != "pg_temp" && trimmed != "\"pg_temp\"")
+                items.push_back(trimmed);
+            item.clear();
+        } else {
+            item += c;
+        }
+    }
+    std::string result;
+    for (const std::string &kept : items)
+        result += kept + ", ";
+    return result + "pg_temp";
+}
+
 }  // namespace
 
 RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path, Restriction restriction) {
@@ -39,6 +75,8 @@ RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path, Rest
     saved_user_ = saved_user;
     saved_security_context_ = saved_context;
     saved_read_only_ = XactReadOnly;
+    const std::string path =
+        restriction == Restriction::SecurityRestricted ? with_pg_temp_last(search_path) : search_path;
     try {
         pg_guard([&] {
             // The read-only flag is set outside the GUC nest level, and put
@@ -54,7 +92,7 @@ RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path, Rest
             if (restriction == Restriction::SecurityRestricted)
                 context |= SECURITY_RESTRICTED_OPERATION;
             SetUserIdAndSecContext(role_oid, context);
-            set_config_option("search_path", search_path.c_str(), PGC_USERSET, PGC_S_SESSION,
+            set_config_option("search_path", path.c_str(), PGC_USERSET, PGC_S_SESSION,
                               GUC_ACTION_SAVE, true, 0, false);
         });
     } catch (...) {

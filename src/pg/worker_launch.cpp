@@ -154,14 +154,25 @@ void require_transaction_a_worker_cannot_wait_for(const std::string &function_na
                     "Call it outside BEGIN ... COMMIT, or queue the run with reverse_etl.request_sync().");
     // Writing a table, or locking it beyond reading, leaves a lock stronger
     // than ACCESS SHARE until the transaction ends (our own look-ups take
-    // ACCESS SHARE only). Locks on temporary relations (their indexes and
-    // TOAST tables too), which no other process can touch, and advisory locks, for which the worker
-    // reports the mapping busy rather than wait, do not count.
+    // ACCESS SHARE only). Those that cannot hold up the worker do not count:
+    // on temporary relations (with their indexes and TOAST tables) and on
+    // the session's temporary schemas when it creates them, which no other
+    // process touches; on system catalogs, which temporary-table DDL
+    // writes and the worker only reads; advisory locks, for which the worker
+    // reports the mapping busy rather than wait. Any lock on a checkpoint
+    // table counts, even ACCESS SHARE: a first run alters its key.
     const bool locked =
-        !execute("SELECT 1 FROM pg_catalog.pg_locks l WHERE l.pid = pg_catalog.pg_backend_pid() AND l.granted "
-                 "AND l.locktype NOT IN ('virtualxid', 'transactionid', 'advisory') AND l.mode <> 'AccessShareLock' "
-                 "AND NOT (l.relation IS NOT NULL AND l.relation IN (SELECT c.oid FROM pg_catalog.pg_class c "
-                 "WHERE c.relpersistence = 't')) LIMIT 1")
+        !execute("SELECT 1 FROM pg_catalog.pg_locks l LEFT JOIN pg_catalog.pg_class c ON c.oid = l.relation "
+                 "WHERE l.pid = pg_catalog.pg_backend_pid() AND l.granted "
+                 "AND l.locktype NOT IN ('virtualxid', 'transactionid', 'advisory') "
+                 "AND (c.relnamespace = (SELECT n.oid FROM pg_catalog.pg_namespace n "
+                 "                       WHERE n.nspname = 'reverse_etl_state') "
+                 "     OR (l.mode <> 'AccessShareLock' AND (c.oid IS NULL OR (c.relpersistence <> 't' "
+                 "         AND c.relnamespace <> 'pg_catalog'::pg_catalog.regnamespace)))) "
+                 "AND NOT (l.locktype = 'object' AND l.classid = 'pg_catalog.pg_namespace'::pg_catalog.regclass "
+                 "         AND l.objid IN (SELECT n.oid FROM pg_catalog.pg_namespace n "
+                 "                         WHERE n.nspname LIKE 'pg\\_temp\\_%' OR n.nspname LIKE 'pg\\_toast\\_temp\\_%')) "
+                 "LIMIT 1")
              .empty();
     if (locked)
         throw Error(sqlstate::kActiveSqlTransaction,
