@@ -78,6 +78,12 @@ SELECT reverse_etl.create_mapping('m_users', 'm_segment', 'identify', '{"userId"
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_mapping('m_users', 'm_segment', 'identify', '{"userId": {"column": "mrr", "path": "a.b"}}');
 \echo :LAST_ERROR_SQLSTATE
+-- Customize-array items: "name" is short for {"prop": "name"}; a bad path or
+-- an item that is neither is refused.
+SELECT reverse_etl.create_mapping('m_orders', 'm_hook', 'send', '{"lines": {"array": "items", "items": {"p": "a..b"}}}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_mapping('m_orders', 'm_hook', 'send', '{"lines": {"array": "items", "items": {"p": 5}}}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_mapping('m_users', 'm_segment', 'identify', '{"userId": "id", "traits": {"value": 1, "sync_nulls": "no"}}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_mapping('m_users', 'm_segment', 'identify', '[]');

@@ -70,6 +70,7 @@ SELECT reverse_etl.create_mapping('sp_people', 'sp_hook', 'send', $f${
                                         "gift_or_out": {"prop": "gift", "sync_nulls": false},
                                         "width": {"prop": "dim.w"}, "src": {"value": "pg"}}},
     "arr_text": {"array": "items_text", "items": {"s": {"prop": "sku"}}},
+    "arr_short": {"array": "items", "items": {"product": "sku", "width": "dim.w"}},
     "sel_arr": {"select_array": "items"},
     "sel_arr_text": {"select_array": "items_text"},
     "note_or_out": {"column": "note", "sync_nulls": false},

@@ -23,7 +23,7 @@ constexpr const char *kSpecFormsHint =
     "{\"select_array\": \"column\"} or {\"meta\": \"record_id\"}; object forms may add "
     "\"sync_nulls\": false.";
 constexpr const char *kItemFormsHint =
-    "Each item maps a property name to {\"prop\": \"name\"}, {\"prop\": \"a.b\"} or "
+    "Each item maps a property name to \"name\" (short for {\"prop\": \"name\"}), {\"prop\": \"a.b\"} or "
     "{\"value\": json}, for example \"items\": {\"sku\": {\"prop\": \"id\"}}.";
 constexpr const char *kPathHint =
     "A path names properties separated by dots, such as \"address.city\".";
@@ -305,8 +305,21 @@ std::vector<NamedValueSpec> parse_entries(const json_t *object, const std::strin
 }
 
 ArrayItemSpec parse_item(const std::string &key, const json_t *json, const std::string &where) {
+    // "name" is short for {"prop": "name"}, as "col" is for {"column": "col"}.
+    if (json_is_string(json)) {
+        const std::string prop(json_string_value(json), json_string_length(json));
+        std::optional<std::vector<std::string>> path = split_path(prop);
+        if (!path)
+            invalid("property path " + quoted(prop) + " of field " + quoted(where) + " is not valid", {},
+                    kPathHint);
+        ArrayItemSpec item;
+        item.key = key;
+        item.prop = std::move(*path);
+        return item;
+    }
     if (!json_is_object(json))
-        invalid("mapping of field " + quoted(where) + " must be an object, not " + with_article(json),
+        invalid("mapping of field " + quoted(where) + " must be a property name or an object, not " +
+                    with_article(json),
                 {}, kItemFormsHint);
     for_each_member(json, [&](const std::string &member, const json_t *) {
         if (!contains(kItemKeys, member))
