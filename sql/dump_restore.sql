@@ -43,15 +43,16 @@ SELECT reverse_etl.create_mapping(model => 'dr analyst model', destination => 'd
 RESET ROLE;
 -- Sync state: a record "dr pro users" has already delivered. The function
 -- reads a mapping's checkpoint table; it is dumped and restored as well.
-CREATE FUNCTION public.dr_checkpoint(mapping text) RETURNS TABLE (record_id text, hash bigint)
+CREATE FUNCTION public.dr_checkpoint(mapping text)
+    RETURNS TABLE (record_id text, hash bigint, version bigint, unconfirmed "char")
 LANGUAGE plpgsql AS $$
 BEGIN
-    RETURN QUERY EXECUTE format('SELECT record_id, hash FROM reverse_etl_state.checkpoint_%s',
+    RETURN QUERY EXECUTE format('SELECT record_id, hash, version, unconfirmed FROM reverse_etl_state.checkpoint_%s',
         (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = mapping));
 END $$;
 DO $$
 BEGIN
-    EXECUTE format('INSERT INTO reverse_etl_state.checkpoint_%s VALUES (''1'', 42)',
+    EXECUTE format('INSERT INTO reverse_etl_state.checkpoint_%s VALUES (''1'', 42, 7, ''a'')',
         (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = 'dr pro users'));
 END $$;
 

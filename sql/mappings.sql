@@ -39,7 +39,9 @@ SELECT reverse_etl.create_mapping('m_users', 'm_segment', 'track',
 SELECT name, model, destination, action, sync_mode, filter, schedule, timezone, enabled, owner, next_run_at IS NULL AS no_next_run
   FROM reverse_etl.mappings ORDER BY name;
 -- Each mapping has an (empty) checkpoint table of its own.
-SELECT count(*) AS checkpoint_tables FROM pg_tables WHERE schemaname = 'reverse_etl_state';
+SELECT count(*) FILTER (WHERE tablename LIKE 'checkpoint\_%') AS checkpoint_tables,
+       count(*) FILTER (WHERE tablename LIKE 'sending\_%') AS sending_tables
+  FROM pg_tables WHERE schemaname = 'reverse_etl_state';
 
 -- Sync modes: the action's set only; the hint lists it.
 SELECT reverse_etl.create_mapping('m_users', 'm_segment', 'identify', '{"userId": "id"}', sync_mode => 'upsert');
@@ -123,7 +125,9 @@ SELECT reverse_etl.create_mapping('m_users', 'nowhere', 'send', '{"id": "id"}');
 \echo :LAST_ERROR_SQLSTATE
 -- None of the failed calls left anything behind.
 SELECT count(*) AS mappings FROM reverse_etl.mappings;
-SELECT count(*) AS checkpoint_tables FROM pg_tables WHERE schemaname = 'reverse_etl_state';
+SELECT count(*) FILTER (WHERE tablename LIKE 'checkpoint\_%') AS checkpoint_tables,
+       count(*) FILTER (WHERE tablename LIKE 'sending\_%') AS sending_tables
+  FROM pg_tables WHERE schemaname = 'reverse_etl_state';
 
 -- Enable/disable: next_run_at needs both the mapping and its destination.
 SELECT reverse_etl.alter_mapping('everything', schedule => '15 minutes');
@@ -187,7 +191,7 @@ SELECT reverse_etl.alter_model('m_orders', query => 'SELECT order_id, user_id, t
 -- A new primary key resets the checkpoints of the model's mappings.
 SELECT format('reverse_etl_state.checkpoint_%s', mapping_id) AS orders_checkpoint
   FROM reverse_etl.mapping_catalog WHERE name = 'orders to hook' \gset
-INSERT INTO :orders_checkpoint VALUES ('o-1', 42);
+INSERT INTO :orders_checkpoint VALUES ('o-1', 42, 1);
 SELECT count(*) AS checkpoint_rows FROM :orders_checkpoint;
 SELECT reverse_etl.alter_model('m_orders', primary_key => 'user_id');
 SELECT count(*) AS checkpoint_rows FROM :orders_checkpoint;
@@ -208,4 +212,6 @@ SELECT reverse_etl.drop_destination('m_segment', cascade => true);
 SELECT reverse_etl.drop_destination('m_hook', cascade => true);
 SELECT reverse_etl.drop_model('m_users');
 SELECT count(*) AS mappings FROM reverse_etl.mappings;
-SELECT count(*) AS checkpoint_tables FROM pg_tables WHERE schemaname = 'reverse_etl_state';
+SELECT count(*) FILTER (WHERE tablename LIKE 'checkpoint\_%') AS checkpoint_tables,
+       count(*) FILTER (WHERE tablename LIKE 'sending\_%') AS sending_tables
+  FROM pg_tables WHERE schemaname = 'reverse_etl_state';

@@ -34,11 +34,13 @@ BEGIN
                                 ' WHERE conrelid = %L::regclass AND contype = ''p'') FROM %s', tab, tab);
 END $$;
 
--- The record ids in a mapping's checkpoint, as integers.
+-- The record ids the destination acknowledged (the checkpoint's confirmed
+-- rows), as integers.
 CREATE FUNCTION dp_checkpoint_ids(m text) RETURNS SETOF int
 LANGUAGE plpgsql AS $$
 BEGIN
-    RETURN QUERY EXECUTE format('SELECT record_id::int FROM reverse_etl_state.checkpoint_%s',
+    RETURN QUERY EXECUTE format('SELECT record_id::int FROM reverse_etl_state.checkpoint_%s '
+                                'WHERE unconfirmed IS NULL',
                                 (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = m));
 END $$;
 
@@ -95,7 +97,7 @@ DECLARE
 BEGIN
     EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', tab,
                    (SELECT conname FROM pg_catalog.pg_constraint WHERE conrelid = tab::regclass AND contype = 'p'));
-    EXECUTE format('INSERT INTO %s VALUES (''3'', 0)', tab);
+    EXECUTE format('INSERT INTO %s VALUES (''3'', 0, 0)', tab);
 END $$;
 SELECT * FROM dp_checkpoint('dp_keyed');
 SELECT * FROM dp_run('dp_keyed');

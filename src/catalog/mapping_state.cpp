@@ -10,11 +10,20 @@ std::string checkpoint_table(int64_t mapping_id) {
     return "reverse_etl_state.checkpoint_" + std::to_string(mapping_id);
 }
 
+std::string sending_table(int64_t mapping_id) {
+    return "reverse_etl_state.sending_" + std::to_string(mapping_id);
+}
+
 void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     const std::string table = checkpoint_table(mapping_id);
     // Identifiers are compared as bytes ("C"): the checkpoint's index and the
     // diff's joins then never go through the locale's collation.
-    pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, hash bigint NOT NULL)");
+    pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, hash bigint NOT NULL, "
+                        "version bigint NOT NULL, unconfirmed \"char\" "
+                        "CHECK (unconfirmed IN ('a', 'u', 'd')))");
+    // No index: written in one statement, read whole, emptied by TRUNCATE.
+    pg::execute_catalog("CREATE TABLE " + sending_table(mapping_id) + " (record_id text COLLATE \"C\" NOT NULL, "
+                        "chg text NOT NULL, hash bigint, version bigint NOT NULL)");
     const pg::Result grants = pg::execute_catalog(
         "SELECT format('GRANT USAGE ON SCHEMA reverse_etl_state TO %I', rolname), "
         "format('GRANT SELECT ON %s TO %I', $1, rolname) FROM pg_catalog.pg_roles WHERE oid = $2::oid",
@@ -59,11 +68,11 @@ void ensure_checkpoint_key(int64_t mapping_id, KeyRepair repair) {
 }
 
 void reset_checkpoint(int64_t mapping_id) {
-    pg::execute_catalog("TRUNCATE " + checkpoint_table(mapping_id));
+    pg::execute_catalog("TRUNCATE " + checkpoint_table(mapping_id) + ", " + sending_table(mapping_id));
 }
 
 void drop_checkpoint(int64_t mapping_id) {
-    pg::execute_catalog("DROP TABLE IF EXISTS " + checkpoint_table(mapping_id));
+    pg::execute_catalog("DROP TABLE IF EXISTS " + checkpoint_table(mapping_id) + ", " + sending_table(mapping_id));
 }
 
 }  // namespace reverse_etl::catalog

@@ -1,6 +1,17 @@
-// A mapping's sync state: its checkpoint table, reverse_etl_state.checkpoint_<id>,
-// holding (record_id, hash of the values the mapping sends) for every record
-// the destination has accepted.
+// A mapping's sync state, two tables in reverse_etl_state:
+//
+// checkpoint_<id> (record_id, hash, version, unconfirmed): what the
+// destination holds of each record: the hash of the values the mapping sent
+// and the version they were sent as (the run that first selected them; see
+// engine::message_id). `unconfirmed` is NULL when the destination
+// acknowledged that version, else the change sent whose answer was lost
+// (engine/delivery_log.hpp): 'a' added (the destination may not have the
+// record), 'u' updated (it may hold an older version), 'd' deleted (it may
+// still hold the record).
+//
+// sending_<id> (record_id, chg, hash, version): the run's selection, written
+// and committed before its first request: what may reach the destination
+// whatever happens to the run.
 #pragma once
 
 #include <cstdint>
@@ -23,7 +34,9 @@ void drop_checkpoint_key(int64_t mapping_id);     // only while the checkpoint i
 // its start, which only a first run that ended early leaves behind.
 enum class KeyRepair { None, RemoveDuplicates };
 void ensure_checkpoint_key(int64_t mapping_id, KeyRepair repair);
-void reset_checkpoint(int64_t mapping_id);          // the next run sends every record as added
+std::string sending_table(int64_t mapping_id);  // schema-qualified name
+// Both tables forget everything: the next run sends every record as added.
+void reset_checkpoint(int64_t mapping_id);
 void drop_checkpoint(int64_t mapping_id);
 
 }  // namespace reverse_etl::catalog

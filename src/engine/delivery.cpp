@@ -235,7 +235,7 @@ class DeliveryLoop {
             return std::nullopt;
         }
         return destinations::OutgoingRecord{row.record_id, std::move(built.json),
-                                            message_id(plan_, row.record_id, row.hash, row.change == "deleted")};
+                                            message_id(plan_, row.record_id, row.version)};
     }
 
     void record_invalid(const std::string &record_id, const std::string &change, const std::string &reason,

@@ -2,6 +2,7 @@
 
 #include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
+#include "engine/delivery_log.hpp"
 #include "pg/key_uniqueness.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
@@ -47,11 +48,13 @@ void create_work_tables(const MappingPlan &plan) {
     drop_work_tables();
     // chg: added | updated | deleted | invalid (an identifier seen more than
     // once, or NULL: `copies` says how many records it stands for).
+    // ver: the version the record goes out as (see message_id).
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_changes (rid text COLLATE \"C\", "
-                                    "chg text, hash bigint, copies bigint, checkpointed boolean, selected boolean)"));
+                                    "chg text, hash bigint, ver bigint, copies bigint, checkpointed boolean, "
+                                    "selected boolean)"));
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint)"));
     pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
-                        "(rid text COLLATE \"C\", chg text, hash bigint, vals text)");
+                        "(rid text COLLATE \"C\", chg text, hash bigint, ver bigint, vals text)");
     if (plan.model.owner == pg::catalog_owner_oid())
         return;
     const std::string owner = quote_identifier(pg::role_name(plan.model.owner));
@@ -88,30 +91,49 @@ std::string limit_sql(std::optional<int64_t> limit) {
     return limit ? " LIMIT " + std::to_string(*limit) : "";
 }
 
+// How the diff names a difference between the model's record `c` and its
+// checkpoint row `k`, given the condition saying the record is not in the
+// model. A record whose last send was never acknowledged (k.unconfirmed)
+// always differs: the destination may hold that version, an older one or
+// nothing. One the destination may not have ('a', 'd') goes out as added.
+std::string change_kind_sql(const std::string &absent) {
+    return "WHEN " + absent + " THEN 'deleted' WHEN k.record_id IS NULL OR k.unconfirmed IN ('a', 'd') "
+           "THEN 'added' ELSE 'updated' END";
+}
+
+// The version a change goes out as: this run's, unless it resends exactly
+// what an unacknowledged send carried (the same values, or the same
+// deletion), whose version it keeps so the receiver can drop the copy.
+std::string change_version_sql(const std::string &absent, int64_t run_id) {
+    return "CASE WHEN (k.unconfirmed = 'd' AND " + absent + ") OR (k.unconfirmed IN ('a', 'u') AND c.hash = k.hash) "
+           "THEN k.version ELSE " + std::to_string(run_id) + " END";
+}
+
+const char *const kDiffers = "(c.hash IS DISTINCT FROM k.hash OR k.unconfirmed IS NOT NULL)";
+
 // The diff. First, as the model's owner, the model's records, one narrow
 // row each: identifier and a hash of the values the mapping sends. Then, as
 // the catalog owner (no user code runs in it), grouped by identifier (so
 // duplicates and NULLs show) and full-joined with the checkpoint by
 // PostgreSQL's hash join, only the differences come out: unchanged records
 // are never materialised twice.
-void classify_grouped(const MappingPlan &plan) {
+void classify_grouped(const MappingPlan &plan, int64_t run_id) {
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kCurrent + " (rid, hash) SELECT " + record_id_sql(plan) + ", " +
                     record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
     });
     analyze(kCurrent);
     {
-        pg::execute_catalog(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
-                    "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") + " FROM ("
-                    "SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
-                    "k.record_id IS NOT NULL AS checkpointed, CASE "
-                    "WHEN c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL) THEN 'invalid' "
-                    "WHEN k.record_id IS NULL THEN 'added' WHEN c.copies IS NULL THEN 'deleted' "
-                    "ELSE 'updated' END AS chg "
+        pg::execute_catalog(std::string("INSERT INTO ") + kChanges +
+                    " (rid, chg, hash, ver, copies, checkpointed, selected) "
+                    "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
+                    " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
+                    "k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.copies IS NULL", run_id) +
+                    " AS ver, CASE WHEN c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL) THEN 'invalid' " +
+                    change_kind_sql("c.copies IS NULL") + " AS chg "
                     "FROM (SELECT rid, pg_catalog.count(*) AS copies, pg_catalog.min(hash) AS hash FROM " + kCurrent +
                     " GROUP BY rid) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
-                    "WHERE c.hash IS DISTINCT FROM k.hash OR c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL)"
-                    ") AS d");
+                    "WHERE " + kDiffers + " OR c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL)) AS d");
     }
 }
 
@@ -119,17 +141,16 @@ void classify_grouped(const MappingPlan &plan) {
 // table the model reads (pg::model_key_is_unique), there are no duplicates or
 // NULLs to find: the model's narrow rows go straight into the hash join, in
 // one statement, with no work table and no grouping.
-void classify_unique(const MappingPlan &plan) {
+void classify_unique(const MappingPlan &plan, int64_t run_id) {
     const std::string current = "SELECT " + record_id_sql(plan) + " AS rid, " + record_hash_sql(plan) +
                                 " AS hash, 1 AS copies FROM " + filtered_model_sql(plan, "m");
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, copies, checkpointed, selected) " +
-                    "SELECT d.rid, d.chg, d.hash, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
+        pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, ver, copies, checkpointed, selected) " +
+                    "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
                     " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
-                    "k.record_id IS NOT NULL AS checkpointed, CASE WHEN k.record_id IS NULL THEN 'added' "
-                    "WHEN c.rid IS NULL THEN 'deleted' ELSE 'updated' END AS chg FROM (" + current + ") AS c "
-                    "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
-                    "WHERE c.hash IS DISTINCT FROM k.hash) AS d");
+                    "k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.rid IS NULL", run_id) +
+                    " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg FROM (" + current + ") AS c "
+                    "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
     });
 }
 
@@ -145,9 +166,10 @@ bool identifier_is_unique(const MappingPlan &plan) {
 // Changes the sync mode does not send still move the checkpoint: a mapping of
 // added records does not resend a record when it changes later.
 void checkpoint_unselected(const MappingPlan &plan) {
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) SELECT c.rid, c.hash FROM " +
-                        kChanges + " c WHERE NOT c.selected AND c.chg IN ('added', 'updated') "
-                        "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash");
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash, version) "
+                        "SELECT c.rid, c.hash, c.ver FROM " + kChanges + " c WHERE NOT c.selected "
+                        "AND c.chg IN ('added', 'updated') ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
+                        "version = EXCLUDED.version, unconfirmed = NULL");
     pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " k USING " + kChanges +
                         " c WHERE c.rid = k.record_id AND NOT c.selected AND c.chg = 'deleted'");
 }
@@ -164,7 +186,7 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
-                        " (rid, chg, hash, vals) SELECT c.rid, c.chg, c.hash" +
+                        " (rid, chg, hash, ver, vals) SELECT c.rid, c.chg, c.hash, c.ver" +
                         rendered_values(plan, true) + " FROM " + kChanges + " c LEFT JOIN " +
                         filtered_model_sql(plan, "m") + " ON c.chg <> 'deleted' AND " + record_id_sql(plan) +
                         " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)" +
@@ -175,12 +197,13 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
 
 // The first run of a mapping (or the first after a reset): every record is
 // added, so one pass over the model fills the outbox directly.
-int64_t fill_outbox_from_model(const MappingPlan &plan, std::optional<int64_t> limit) {
+int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id, std::optional<int64_t> limit) {
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
-                        " (rid, chg, hash, vals) SELECT " + record_id_sql(plan) +
-                        ", 'added', " + record_hash_sql(plan) + rendered_values(plan, false) + " FROM " +
+                        " (rid, chg, hash, ver, vals) SELECT " + record_id_sql(plan) +
+                        ", 'added', " + record_hash_sql(plan) + ", " + std::to_string(run_id) +
+                        rendered_values(plan, false) + " FROM " +
                         filtered_model_sql(plan, "m") + limit_sql(limit))
                 .processed);
     });
@@ -208,7 +231,7 @@ void count_changes(RunCounters &counters, int64_t checkpointed_before, std::opti
     const pg::Result counts = pg::execute_catalog(
         std::string("SELECT count(*) FILTER (WHERE chg = 'added'), count(*) FILTER (WHERE chg = 'updated'), "
                     "count(*) FILTER (WHERE chg = 'deleted'), coalesce(sum(copies) FILTER (WHERE chg = 'invalid'), 0), "
-                    "count(*) FILTER (WHERE chg = 'invalid' AND checkpointed), count(*) FILTER (WHERE selected) "
+                    "count(*) FILTER (WHERE checkpointed), count(*) FILTER (WHERE selected) "
                     "FROM ") + kChanges);
     const auto &row = counts.rows.at(0);
     counters.added = first_run_added.value_or(std::stoll(*row[0]));
@@ -216,8 +239,10 @@ void count_changes(RunCounters &counters, int64_t checkpointed_before, std::opti
     counters.deleted = std::stoll(*row[2]);
     counters.invalid = std::stoll(*row[3]);
     counters.selected = first_run_added.value_or(std::stoll(*row[5]));
-    const int64_t invalid_checkpointed = std::stoll(*row[4]);
-    counters.unchanged = checkpointed_before - counters.updated - counters.deleted - invalid_checkpointed;
+    // Every change of a checkpointed record (its row is also there when an
+    // unacknowledged send makes it "added" again) is one fewer unchanged.
+    const int64_t changed_checkpointed = std::stoll(*row[4]);
+    counters.unchanged = checkpointed_before - changed_checkpointed;
     counters.extracted = counters.added + counters.updated + counters.unchanged + counters.invalid;
 }
 
@@ -259,8 +284,12 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     RunCounters counters;
     create_work_tables(plan);
     // Before counting: a repair may take out repeated rows.
-    if (!dry_run)
+    if (!dry_run) {
         catalog::ensure_checkpoint_key(plan.mapping.id, catalog::KeyRepair::RemoveDuplicates);
+        // A run that crashed left what it may have sent in the log.
+        if (selection_pending(plan))
+            settle_selection(plan);
+    }
     const int64_t checkpointed = count_of(pg::execute_catalog("SELECT count(*) FROM " + plan.checkpoint_table));
     // Nothing checkpointed: every record is added. When the sync mode sends
     // added records, skip the diff and read the model once; the checkpoint's
@@ -271,7 +300,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     const bool proven_unique = identifier_is_unique(plan);
     std::optional<int64_t> first_run_added;
     if (first_run) {
-        const int64_t filled = fill_outbox_from_model(plan, outbox_limit);
+        const int64_t filled = fill_outbox_from_model(plan, run_id, outbox_limit);
         const bool unique = proven_unique && identifier_is_unique(plan);
         first_run_added = unique ? filled : filled - set_aside_invalid_in_outbox();
         counters.outbox = *first_run_added;
@@ -279,13 +308,13 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     } else {
         bool unique = proven_unique;
         if (unique) {
-            classify_unique(plan);
+            classify_unique(plan, run_id);
             unique = identifier_is_unique(plan);
             if (!unique)  // the proof no longer holds: diff again, the long way
                 pg::execute_catalog(std::string("DELETE FROM ") + kChanges);
         }
         if (!unique)
-            classify_grouped(plan);
+            classify_grouped(plan, run_id);
         analyze(kChanges);
         counters.outbox = fill_outbox_from_changes(plan, outbox_limit);
     }
@@ -294,6 +323,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         if (!first_run)  // a first run sends every change
             checkpoint_unselected(plan);
         refresh_record_errors(plan, run_id, first_run);
+        log_selection(plan);
     }
     return counters;
 }
@@ -305,7 +335,7 @@ int64_t outbox_blocks() {
 
 std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count) {
     pg::Result result = pg::execute_catalog(
-        "SELECT o.ctid::text, o.rid, o.chg, o.hash::text, o.vals FROM " + std::string(kOutbox) +
+        "SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals FROM " + std::string(kOutbox) +
             " AS o WHERE o.ctid >= $1::tid AND o.ctid < $2::tid",
         {"(" + std::to_string(first_block) + ",0)", "(" + std::to_string(first_block + block_count) + ",0)"});
     std::vector<OutboxRow> rows;
@@ -315,8 +345,7 @@ std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block,
         outbox_row.tid = std::move(*row[0]);
         outbox_row.record_id = std::move(*row[1]);
         outbox_row.change = std::move(*row[2]);
-        if (row[3])
-            outbox_row.hash = std::stoll(*row[3]);
+        outbox_row.version = std::move(*row[3]);
         outbox_row.values = split_rendered_values(row[4] ? std::string_view(*row[4]) : std::string_view(),
                                                   plan.value_columns.size());
         rows.push_back(std::move(outbox_row));

@@ -28,7 +28,7 @@ struct OutboxRow {
     std::string tid;                            // where it is in the outbox: "(block,offset)"
     std::string record_id;
     std::string change;                         // added | updated | deleted
-    std::optional<int64_t> hash;                // of the values read now; a deleted record's: the checkpoint's
+    std::string version;                        // what it goes out as (see message_id)
     std::vector<std::optional<std::string>> values;  // JSON text per plan.value_columns entry
 };
 

@@ -191,20 +191,16 @@ std::string hex(uint64_t value) {
 
 }  // namespace
 
-std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash,
-                       bool deleted) {
+std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::string &version) {
     // Built in one buffer: delivery makes one per record.
     std::string id;
-    id.reserve(64);
+    id.reserve(48);
     id += "retl-";
     id += std::to_string(plan.mapping.id);
     id += '-';
     id += hex(stable_hash(record_id));
     id += '-';
-    if (hash)
-        id += hex(static_cast<uint64_t>(*hash));
-    if (deleted)
-        id += hash ? "-deleted" : "deleted";
+    id += version;
     return id;
 }
 

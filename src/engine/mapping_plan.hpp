@@ -65,12 +65,13 @@ std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias
 std::string quote_identifier(const std::string &name);
 std::string quote_literal(const std::string &text);
 
-// Deterministic per (mapping, record, record version): a resend of the same
-// version after a crash carries the same id, so receivers can deduplicate.
-// A deletion's version is the one deleted (the checkpoint's hash), so that
-// deleting a record again after it came back is a new event.
-std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::optional<int64_t> &hash,
-                       bool deleted);
+// Unique per (mapping, record, version) and the same every time that version
+// is sent: on retries, and when a later run resends it after a crash or an
+// unanswered request (engine/delivery_log.hpp), so receivers can drop the
+// copies. A version is named by the run that first selected it, so a record
+// that changes back to earlier values, is deleted and added again, or is
+// resent after reset_mapping gets a new id.
+std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::string &version);
 
 // 64-bit FNV-1a: stable across processes and versions (it is stored in checkpoints).
 uint64_t stable_hash(const std::string &text, uint64_t seed = 0xcbf29ce484222325ULL);

@@ -7,6 +7,7 @@
 #include "common/json.hpp"
 #include "destinations/request_builder.hpp"
 #include "engine/delivery.hpp"
+#include "engine/delivery_log.hpp"
 #include "engine/extract.hpp"
 #include "engine/mapping_plan.hpp"
 #include "engine/payload_builder.hpp"
@@ -85,8 +86,16 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
         pg::Isolation::RepeatableRead);
     pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
     const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters);
-    if (state.counters.first_run)
-        pg::run_in_transaction([&] { catalog::ensure_checkpoint_key(mapping_id, catalog::KeyRepair::None); });
+    pg::run_in_transaction([&] {
+        if (state.counters.first_run)
+            catalog::ensure_checkpoint_key(mapping_id, catalog::KeyRepair::None);
+        // Records not acknowledged (failed, rejected, invalid, never sent)
+        // may still have reached the destination: a timeout is no proof.
+        if (state.counters.succeeded == state.counters.outbox)
+            clear_selection(plan);
+        else
+            settle_selection(plan);
+    });
     status = final_status(state.counters, outcome, error);
 }
 
@@ -221,7 +230,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
         if (!built.valid)
             continue;
         const destinations::ElementResult element =
-            requests.element({row.record_id, built.json, message_id(plan, row.record_id, row.hash, row.change == "deleted")});
+            requests.element({row.record_id, built.json, message_id(plan, row.record_id, row.version)});
         if (element.valid)
             preview.push_back({row.record_id, row.change, element.element});
     }

@@ -1,0 +1,41 @@
+#include "engine/delivery_log.hpp"
+
+#include "catalog/mapping_state.hpp"
+#include "engine/extract.hpp"
+#include "pg/spi.hpp"
+
+namespace reverse_etl::engine {
+
+void log_selection(const MappingPlan &plan) {
+    pg::execute_catalog("INSERT INTO " + catalog::sending_table(plan.mapping.id) +
+                        " (record_id, chg, hash, version) SELECT o.rid, o.chg, o.hash, o.ver FROM " + outbox_table() +
+                        " AS o");
+}
+
+void settle_selection(const MappingPlan &plan) {
+    const std::string sending = catalog::sending_table(plan.mapping.id);
+    // An addition or update is acknowledged when the checkpoint holds its
+    // version, confirmed. DISTINCT ON: one row per identifier, whatever the
+    // log holds, or the upsert would fail on its second row.
+    pg::execute_catalog(
+        "INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, version, unconfirmed) "
+        "SELECT DISTINCT ON (e.record_id) e.record_id, e.hash, e.version, "
+        "CASE WHEN e.chg = 'added' THEN 'a' ELSE 'u' END::\"char\" FROM " + sending + " AS e "
+        "WHERE e.chg <> 'deleted' AND e.hash IS NOT NULL ORDER BY e.record_id "
+        "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, version = EXCLUDED.version, "
+        "unconfirmed = EXCLUDED.unconfirmed WHERE k.version <> EXCLUDED.version OR k.unconfirmed IS NOT NULL");
+    // A deletion is acknowledged when the record left the checkpoint.
+    pg::execute_catalog("UPDATE " + plan.checkpoint_table + " AS k SET unconfirmed = 'd', version = e.version FROM " +
+                        sending + " AS e WHERE e.chg = 'deleted' AND k.record_id = e.record_id");
+    clear_selection(plan);
+}
+
+void clear_selection(const MappingPlan &plan) {
+    pg::execute_catalog("TRUNCATE " + catalog::sending_table(plan.mapping.id));
+}
+
+bool selection_pending(const MappingPlan &plan) {
+    return !pg::execute_catalog("SELECT 1 FROM " + catalog::sending_table(plan.mapping.id) + " LIMIT 1").empty();
+}
+
+}  // namespace reverse_etl::engine
