@@ -1,6 +1,8 @@
 # reverse_etl: PGXS build. C++17 sources under src/, one shared library.
 EXTENSION   = reverse_etl
-EXTVERSION  = 0.1.0
+# The version is written once, in the control file; the code gets it as a define
+# (Segment events name it in context.library).
+EXTVERSION := $(shell sed -n "s/^default_version *= *'\([^']*\)'.*/\1/p" $(EXTENSION).control)
 MODULE_big  = reverse_etl
 
 SOURCES     = $(sort $(wildcard src/*/*.cpp))
@@ -15,7 +17,7 @@ DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
 
 PG_CONFIG  ?= pg_config
 
-PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir-server)
+PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir-server) -DREVERSE_ETL_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-register -fno-omit-frame-pointer
 SHLIB_LINK  = -lcurl -ljansson -lcrypto -lstdc++
@@ -34,6 +36,8 @@ PGXS := $(shell $(PG_CONFIG) --pgxs)
 include $(PGXS)
 
 $(OBJS): $(wildcard src/*/*.hpp)
+# Built with the version from the control file (REVERSE_ETL_VERSION).
+$(OBJS): $(EXTENSION).control
 
 $(DATA_built): $(SQL_PARTS) $(DEST_DEFS) scripts/build_install_sql.sh
 	sh scripts/build_install_sql.sh $(SQL_PARTS) -- $(DEST_DEFS) > $@.tmp && mv $@.tmp $@

@@ -403,7 +403,7 @@ CREATE TABLE public.sp_seg_big (uid text PRIMARY KEY, pad text);
 INSERT INTO public.sp_seg_big VALUES
     ('big1', repeat('x', 40000)),   -- far over
     ('edg1', repeat('x', 32721)),   -- the mapped fields fit (32758 bytes), the event does not
-    ('fit1', repeat('x', 32600));   -- the whole event fits
+    ('fit1', repeat('x', 32500));   -- the whole event fits (type, messageId and context included)
 INSERT INTO public.sp_seg_big SELECT 'bulk' || lpad(g::text, 2, '0'), repeat('y', 30000) FROM generate_series(1, 20) AS g;
 SELECT reverse_etl.create_model('sp_seg_big', 'SELECT uid, pad FROM public.sp_seg_big', 'uid');
 SELECT reverse_etl.create_mapping('sp_seg_big', 'sp_segment', 'identify',

@@ -7,6 +7,7 @@
 
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/version.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -272,6 +273,7 @@ enum Allowed : unsigned {
     kRecordId = 1u << 2,
     kFields = 1u << 3,           // URL only: it forces one record per request
     kMessageId = 1u << 4,
+    kVersion = 1u << 5,          // {{extension_version}}, replaced as the definition is read
 };
 
 // Every method carries a body; GET does not fit that shape.
@@ -327,9 +329,24 @@ void check_placeholder(const Node &node, const DestinationType &type, const Requ
                 "uses secret setting \"" + part.text + "\", which is not allowed here");
 }
 
+// Record extras may name the extension's version (Segment's context.library),
+// a constant, so it is substituted as the definition is read.
+constexpr const char *kVersionPlaceholder = "{{extension_version}}";
+
+std::string with_version(std::string text) {
+    const std::string placeholder = kVersionPlaceholder;
+    const std::string version = kExtensionVersion;
+    for (size_t pos = text.find(placeholder); pos != std::string::npos;
+         pos = text.find(placeholder, pos + version.size()))
+        text.replace(pos, placeholder.size(), version);
+    return text;
+}
+
 RequestTemplate read_template(const Node &node, const DestinationType &type, unsigned allowed) {
     std::string problem;
-    std::optional<RequestTemplate> parsed = parse_request_template(read_string(node), problem);
+    const std::string text = read_string(node);
+    std::optional<RequestTemplate> parsed =
+        parse_request_template((allowed & kVersion) != 0 ? with_version(text) : text, problem);
     node.expect(parsed.has_value(), problem);
     for (const RequestTemplatePart &part : parsed->parts)
         check_placeholder(node, type, part, allowed);
@@ -545,6 +562,27 @@ RequestSpec read_request(const Node &node, const DestinationType &type) {
     return request;
 }
 
+// An object or array extra is sent as written, but for {{extension_version}} in
+// its strings; any other placeholder there would be sent as text, so it is refused.
+void substitute_version(const Node &node, json_t *value) {
+    if (json_is_string(value)) {
+        const std::string text =
+            with_version(std::string(json_string_value(value), json_string_length(value)));
+        node.expect(text.find("{{") == std::string::npos,
+                    "uses a placeholder inside an object or array, where only " +
+                        std::string(kVersionPlaceholder) + " is replaced");
+        json_string_setn(value, text.data(), text.size());
+    } else if (json_is_object(value)) {
+        const char *key;
+        json_t *member;
+        json_object_foreach(value, key, member) substitute_version(node, member);
+    } else if (json_is_array(value)) {
+        size_t index;
+        json_t *element;
+        json_array_foreach(value, index, element) substitute_version(node, element);
+    }
+}
+
 std::vector<RecordExtra> read_record_extras(const Node &node, const ActionDef &action,
                                            const DestinationType &type) {
     if (!node.present())
@@ -563,10 +601,13 @@ std::vector<RecordExtra> read_record_extras(const Node &node, const ActionDef &a
                                                            std::string(key) + "\"");
         RecordExtra extra;
         extra.key = key;
-        if (json_is_string(value))
-            extra.text = read_template(item, type, kSettings | kRecordId | kMessageId);
-        else
-            extra.json = dump_json(value);
+        if (json_is_string(value)) {
+            extra.text = read_template(item, type, kSettings | kRecordId | kMessageId | kVersion);
+        } else {
+            const JsonPtr copy = adopt_json(json_deep_copy(value));
+            substitute_version(item, copy.get());
+            extra.json = dump_json(copy.get());
+        }
         extras.push_back(std::move(extra));
     }
     return extras;

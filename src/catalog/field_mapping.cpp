@@ -6,8 +6,10 @@
 #include <set>
 #include <utility>
 
+#include "catalog/field_conversion.hpp"
 #include "catalog/name_matching.hpp"
 #include "common/error.hpp"
+#include "common/json_text.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -477,6 +479,11 @@ const char *type_phrase(FieldType type) {
     return "a value";
 }
 
+// What a template or a metadata spec builds.
+const char *scalar_phrase(const ValueSpec &spec) {
+    return spec.kind == ValueKind::Meta && spec.meta == MetaValue::RunId ? "a number" : "a string";
+}
+
 bool builds_object(ValueKind kind) {
     return kind == ValueKind::Object || kind == ValueKind::SelectObject;
 }
@@ -512,7 +519,7 @@ class Validator {
     void check(const ValueSpec &spec, const std::string &where, const FieldSpec *field) const {
         check_sync_nulls(spec.sync_nulls, where);
         if (field)
-            check_builds(*field, spec.kind, where);
+            check_builds(*field, spec, where);
         switch (spec.kind) {
         case ValueKind::Column: check_column(spec, where, field); break;
         case ValueKind::Template: check_template(spec, where); break;
@@ -523,6 +530,23 @@ class Validator {
         case ValueKind::Value:
         case ValueKind::Meta: break;
         }
+    }
+
+    // A static value must be one its field's type takes: this is the conversion
+    // every record would fail at sync time. `written` is the spec as the fields
+    // text writes it, whose numbers keep their digits (nullptr: not known).
+    void check_static(const ValueSpec &spec, const std::string &key, const FieldSpec *field,
+                      const JsonValue *written) const {
+        if (!field || spec.kind != ValueKind::Value || !written)
+            return;
+        const JsonValue *value = written->member("value");
+        if (!value)
+            return;
+        std::string text = to_json_text(*value);
+        if (const std::optional<std::string> reason = convert_to_field_type(field->type, text))
+            throw Error(sqlstate::kDatatypeMismatch, "field " + quoted(key) + ": " + *reason, {},
+                        "Field " + quoted(key) + " of action " + quoted(action_.key) + " takes " +
+                            type_phrase(field->type) + ".");
     }
 
     void check_required(const std::set<std::string> &mapped) const {
@@ -563,10 +587,22 @@ class Validator {
                     "Remove \"sync_nulls\" or set it to false.");
     }
 
-    // Object and array specs only fit fields of that type (or of any type).
-    void check_builds(const FieldSpec &field, ValueKind kind, const std::string &where) const {
+    // Object and array specs only fit fields of that type (or of any type), and
+    // a template or metadata, which build strings and numbers, never fits those.
+    void check_builds(const FieldSpec &field, const ValueSpec &spec, const std::string &where) const {
+        const ValueKind kind = spec.kind;
         const bool object_ok = field.type == FieldType::Object || field.type == FieldType::Any;
         const bool array_ok = field.type == FieldType::Array || field.type == FieldType::Any;
+        if ((kind == ValueKind::Template || kind == ValueKind::Meta) &&
+            (field.type == FieldType::Object || field.type == FieldType::Array))
+            throw Error(sqlstate::kDatatypeMismatch,
+                        "field " + quoted(where) + " takes " + type_phrase(field.type) + ", but " +
+                            quoted(kind_key(kind)) + " builds " + scalar_phrase(spec),
+                        {},
+                        field.type == FieldType::Object
+                            ? "Use {\"object\": {...}}, {\"select_object\": \"column\"} or a column holding JSON objects."
+                            : "Use {\"array\": \"column\", \"items\": {...}}, {\"select_array\": \"column\"} or a "
+                              "column holding JSON arrays.");
         if ((builds_object(kind) && object_ok) || (builds_array(kind) && array_ok) ||
             (!builds_object(kind) && !builds_array(kind)))
             return;
@@ -724,7 +760,8 @@ std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields) {
 }
 
 std::vector<std::string> validate_field_mapping(const json_t *fields, const ActionDef &action,
-                                                const std::vector<ModelColumn> &columns) {
+                                                const std::vector<ModelColumn> &columns,
+                                                const JsonValue *written) {
     const Validator validator(action, columns);
     std::vector<NamedValueSpec> mapping;
     std::set<std::string> mapped;
@@ -733,6 +770,7 @@ std::vector<std::string> validate_field_mapping(const json_t *fields, const Acti
         const FieldSpec *field = validator.field(key);
         ValueSpec spec = parse_spec(value, key);
         validator.check(spec, key, field);
+        validator.check_static(spec, key, field, written ? written->member(key) : nullptr);
         mapping.push_back({key, std::move(spec)});
         mapped.insert(key);
     });

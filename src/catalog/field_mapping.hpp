@@ -69,11 +69,14 @@ std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields);
 
 // Validates a mapping's fields for `action` over a model with `columns`. Throws
 // reverse_etl::Error on the first problem (22023 malformed or not fitting the action,
-// 42703 unknown column, 42804 a spec that cannot build the field's type or a path
-// into a column that cannot hold JSON). Returns the model columns the mapping
-// references, deduplicated and sorted.
+// 42703 unknown column, 42804 a spec that cannot build the field's type, a static
+// value the field's type cannot take, or a path into a column that cannot hold
+// JSON). `written` is the same fields as parsed by common/json_text, whose numbers
+// keep their digits, for checking static values (nullptr: they are not checked).
+// Returns the model columns the mapping references, deduplicated and sorted.
 std::vector<std::string> validate_field_mapping(const json_t *fields, const ActionDef &action,
-                                                const std::vector<ModelColumn> &columns);
+                                                const std::vector<ModelColumn> &columns,
+                                                const JsonValue *written = nullptr);
 
 // The columns a (previously validated) fields object references, deduplicated and
 // sorted: for checking that a model's new query still has them. Throws 22023 if

@@ -8,6 +8,7 @@
 #include "catalog/schedule.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/json_text.hpp"
 #include "pg/filter_check.hpp"
 #include "pg/launcher_signal.hpp"
 #include "pg/messages.hpp"
@@ -60,7 +61,8 @@ std::vector<ModelColumn> as_model_columns(const ModelColumns &columns) {
 
 void validate_fields(const std::string &fields_json, const ActionDef &action, const ModelColumns &columns) {
     const JsonPtr fields = parse_json_shape(fields_json, "fields");
-    validate_field_mapping(fields.get(), action, as_model_columns(columns));
+    const JsonValue written = parse_json_text(fields_json);   // static values, digit for digit
+    validate_field_mapping(fields.get(), action, as_model_columns(columns), &written);
 }
 
 bool is_blank(const std::optional<std::string> &text) {

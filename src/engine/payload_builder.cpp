@@ -10,6 +10,7 @@
 #include <utility>
 #include <vector>
 
+#include "catalog/field_conversion.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/json_text.hpp"
@@ -19,6 +20,7 @@ namespace reverse_etl::engine {
 using catalog::ActionDef;
 using catalog::ArrayItemSpec;
 using catalog::FieldSpec;
+using catalog::FieldType;
 using catalog::MetaValue;
 using catalog::ModelColumn;
 using catalog::NamedValueSpec;
@@ -80,6 +82,14 @@ struct Member {
     std::string key_json;              // "\"key\":", escaped once here rather than per record
     bool omit_null = false;            // sync_nulls false, or an action that takes no nulls
     Node node;
+    // Top-level fields of a declared type: what each written value is converted to
+    // (catalog/field_conversion). Static values are converted once, when compiled.
+    std::optional<FieldType> convert_to;
+    // An object or array field mapped to a whole column that is not json/jsonb:
+    // the column's text is read as JSON, as select_object and select_array do.
+    int text_json_column = -1;
+    // A static value the field's type cannot take: every record is invalid, and why.
+    std::string static_invalid;
 };
 
 // A required_one_of group: the indexes of its mapped fields and the message
@@ -303,6 +313,37 @@ void compile_requirements(CompiledMapping &plan, const ActionDef &action) {
     }
 }
 
+std::string field_reason(const std::string &key, const std::string &reason) {
+    return "field " + quoted(key) + ": " + reason;
+}
+
+// How a declared field's values become its type. Object and array specs build
+// their kind (create_mapping checked that they fit the field), so only scalar
+// specs convert; a static value is converted here, once.
+void compile_conversion(Member &member, const FieldSpec &field, const CompiledMapping &plan) {
+    if (field.type == FieldType::Any)
+        return;
+    Node &node = member.node;
+    switch (node.kind) {
+    case ValueKind::Object:
+    case ValueKind::SelectObject:
+    case ValueKind::Array:
+    case ValueKind::SelectArray: return;
+    case ValueKind::Value:
+        if (std::optional<std::string> reason = catalog::convert_to_field_type(field.type, node.static_json))
+            member.static_invalid = field_reason(member.key, *reason);
+        return;
+    case ValueKind::Column:
+        if ((field.type == FieldType::Object || field.type == FieldType::Array) && node.path.empty() &&
+            !plan.columns[node.column].json)
+            member.text_json_column = node.column;
+        break;
+    case ValueKind::Template:
+    case ValueKind::Meta: break;
+    }
+    member.convert_to = field.type;
+}
+
 // The fields text is parsed once, into a DOM that keeps numbers as written: static
 // values come from it, and field_mapping's spec tree from its jansson copy.
 CompiledMapping compile(const std::string &fields_text, const ActionDef &action,
@@ -313,9 +354,12 @@ CompiledMapping compile(const std::string &fields_text, const ActionDef &action,
     for (const ModelColumn &column : columns)
         plan.columns.push_back(column_info(column));
     Compiler compiler(plan, action);
-    for (const NamedValueSpec &field : catalog::parse_field_mapping(fields.get()))
-        plan.fields.push_back(
-            compiler.member(field.key, field.spec, written.member(field.key), field.key, true));
+    for (const NamedValueSpec &field : catalog::parse_field_mapping(fields.get())) {
+        Member member = compiler.member(field.key, field.spec, written.member(field.key), field.key, true);
+        if (const FieldSpec *declared = action.find_field(field.key))
+            compile_conversion(member, *declared, plan);
+        plan.fields.push_back(std::move(member));
+    }
     compile_requirements(plan, action);
     if (action.max_record_bytes > 0)
         plan.max_record_bytes = static_cast<std::size_t>(action.max_record_bytes);
@@ -424,10 +468,15 @@ class RecordWriter {
         for (std::size_t i = 0; i < members.size(); ++i) {
             const Member &member = members[i];
             const std::size_t mark = out_.size();
+            if (!member.static_invalid.empty())
+                throw InvalidRecord(member.static_invalid);
             if (!first)
                 out_ += ',';
             out_ += member.key_json;
-            const bool is_null = write(member.node);
+            const std::size_t value_start = out_.size();
+            bool is_null = write(member.node);
+            if (member.convert_to && !is_null)
+                is_null = convert(member, value_start);
             if (is_null && member.omit_null) {
                 // Writing then cutting is cheaper than asking every spec twice.
                 out_.resize(mark);
@@ -438,6 +487,23 @@ class RecordWriter {
                 (*present)[i] = true;
         }
         out_ += '}';
+    }
+
+    // The value just written from `start` on, as the member's field type takes
+    // it; true when it is now null (text holding "null" for an object field).
+    bool convert(const Member &member, std::size_t start) {
+        if (member.text_json_column >= 0 && out_[start] == '"') {
+            const int column = member.text_json_column;
+            const std::optional<std::string_view> held = held_json(column);
+            if (!held || !is_json_text(*held))
+                throw InvalidRecord(field_reason(member.key, "the text in column " + quoted(info(column).name) +
+                                                                  " is not JSON"));
+            out_.resize(start);
+            append_compact(out_, trimmed(*held));
+        }
+        if (std::optional<std::string> reason = catalog::convert_to_field_type(*member.convert_to, out_, start))
+            throw InvalidRecord(field_reason(member.key, *reason));
+        return out_.compare(start, std::string::npos, "null") == 0;
     }
 
     const std::optional<std::string> &value(int column) const { return record_.json_values[column]; }

@@ -2,7 +2,9 @@
 // "Field mapping"). The spec tree is compiled once per run; building a record
 // then mostly copies PostgreSQL's to_json() text of each column verbatim, and
 // parses a value only where a spec looks inside it (a path, a template path,
-// select_object/select_array over text, a customize array). Pure C++.
+// select_object/select_array over text, a customize array). A declared field's
+// value is then converted to the field's type in place (catalog/field_conversion:
+// a bigint to a string field goes out as "1"). Pure C++.
 #pragma once
 
 #include <cstdint>
