@@ -3,6 +3,7 @@
 #include "catalog/name_rules.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/parse_number.hpp"
 #include "pg/encoding.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
@@ -27,8 +28,8 @@ const std::string &text_at(const Row &row, size_t column) {
     return *row[column];
 }
 
-int64_t int_at(const Row &row, size_t column) { return std::stoll(text_at(row, column)); }
-unsigned int oid_at(const Row &row, size_t column) { return static_cast<unsigned int>(std::stoul(text_at(row, column))); }
+int64_t int_at(const Row &row, size_t column) { return number_from_sql<int64_t>(text_at(row, column)); }
+unsigned int oid_at(const Row &row, size_t column) { return number_from_sql<unsigned int>(text_at(row, column)); }
 bool bool_at(const Row &row, size_t column) { return text_at(row, column) == "true"; }
 
 ModelRow model_from(const Row &row) {

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/json_text.hpp"
+#include "common/parse_number.hpp"
 #include "pg/filter_check.hpp"
 #include "pg/launcher_signal.hpp"
 #include "pg/messages.hpp"
@@ -148,7 +149,7 @@ int64_t insert_mapping(const std::string &name, const ModelRow &model, const Des
         "RETURNING mapping_id::text",
         {name, std::to_string(model.id), std::to_string(destination.id), action, sync_mode, fields_json, filter,
          schedule, timezone, enabled ? "true" : "false", std::to_string(pg::current_role_oid())});
-    const int64_t mapping_id = std::stoll(result.scalar());
+    const int64_t mapping_id = number_from_sql<int64_t>(result.scalar());
     create_checkpoint(mapping_id, model.owner);
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
     return mapping_id;

@@ -9,6 +9,7 @@
 #include "catalog/name_matching.hpp"
 #include "catalog/request_rules.hpp"
 #include "common/error.hpp"
+#include "common/parse_number.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -118,11 +119,10 @@ bool starts_with_ignoring_case(const std::string &text, const std::string &prefi
 }
 
 bool is_valid_port(const std::string &port) {
-    if (port.empty() || port.size() > 5 ||
-        !std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
+    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return false;
-    const int number = std::stoi(port);
-    return number >= 1 && number <= 65535;
+    const std::optional<int> number = parse_integer<int>(port);
+    return number && *number >= 1 && *number <= 65535;
 }
 
 // Checks the authority ("host", "host:port", "[v6]:port") of an http(s) URL.

@@ -2,6 +2,7 @@
 
 #include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
+#include "common/parse_number.hpp"
 #include "engine/delivery_log.hpp"
 #include "pg/key_uniqueness.hpp"
 #include "pg/role_scope.hpp"
@@ -15,7 +16,7 @@ const char *const kCurrent = "pg_temp.reverse_etl_current";
 const char *const kChanges = "pg_temp.reverse_etl_changes";
 const char *const kOutbox = "pg_temp.reverse_etl_outbox";
 
-int64_t count_of(const pg::Result &result) { return std::stoll(result.scalar()); }
+int64_t count_of(const pg::Result &result) { return number_from_sql<int64_t>(result.scalar()); }
 
 // Errors of the model's own query name the model, as create_model's do.
 template <typename Body>
@@ -234,14 +235,14 @@ void count_changes(RunCounters &counters, int64_t checkpointed_before, std::opti
                     "count(*) FILTER (WHERE checkpointed), count(*) FILTER (WHERE selected) "
                     "FROM ") + kChanges);
     const auto &row = counts.rows.at(0);
-    counters.added = first_run_added.value_or(std::stoll(*row[0]));
-    counters.updated = std::stoll(*row[1]);
-    counters.deleted = std::stoll(*row[2]);
-    counters.invalid = std::stoll(*row[3]);
-    counters.selected = first_run_added.value_or(std::stoll(*row[5]));
+    counters.added = first_run_added.value_or(number_from_sql<int64_t>(*row[0]));
+    counters.updated = number_from_sql<int64_t>(*row[1]);
+    counters.deleted = number_from_sql<int64_t>(*row[2]);
+    counters.invalid = number_from_sql<int64_t>(*row[3]);
+    counters.selected = first_run_added.value_or(number_from_sql<int64_t>(*row[5]));
     // Every change of a checkpointed record (its row is also there when an
     // unacknowledged send makes it "added" again) is one fewer unchanged.
-    const int64_t changed_checkpointed = std::stoll(*row[4]);
+    const int64_t changed_checkpointed = number_from_sql<int64_t>(*row[4]);
     counters.unchanged = checkpointed_before - changed_checkpointed;
     counters.extracted = counters.added + counters.updated + counters.unchanged + counters.invalid;
 }

@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include "common/parse_number.hpp"
 #include "pg/guc.hpp"
 #include "pg/spi.hpp"
 
@@ -47,7 +48,7 @@ int64_t start_run(int64_t mapping_id, const std::string &trigger, int64_t queued
         "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status, phase, pid, started_at) "
         "VALUES ($1::bigint, $2, 'running', 'starting', $3::int, pg_catalog.now()) RETURNING run_id::text",
         {std::to_string(mapping_id), trigger, pid});
-    return std::stoll(result.scalar());
+    return number_from_sql<int64_t>(result.scalar());
 }
 
 void set_phase(int64_t run_id, const std::string &phase) {

@@ -6,6 +6,7 @@
 #include "catalog/mappings.hpp"
 #include "catalog/run_lock.hpp"
 #include "common/error.hpp"
+#include "common/parse_number.hpp"
 #include "pg/spi.hpp"
 #include "pg/time_support.hpp"
 
@@ -22,12 +23,12 @@ int64_t request_run(int64_t mapping_id, const std::string &trigger) {
             "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id::text",
             {id, trigger});
         if (!inserted.empty())
-            return std::stoll(inserted.scalar());
+            return number_from_sql<int64_t>(inserted.scalar());
         const pg::Result existing = pg::execute_catalog(
             "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'queued'",
             {id});
         if (!existing.empty())
-            return std::stoll(existing.scalar());
+            return number_from_sql<int64_t>(existing.scalar());
     }
     throw Error(sqlstate::kObjectInUse, "could not queue a run of mapping " + id, "Its queued runs kept starting.",
                 "Call request_sync() again.");
@@ -42,7 +43,7 @@ int64_t queue_due_runs(const std::string &trigger) {
     int64_t queued = 0;
     const int64_t now = pg::transaction_timestamp();
     for (const auto &row : due.rows) {
-        const int64_t mapping_id = std::stoll(*row[0]);
+        const int64_t mapping_id = number_from_sql<int64_t>(*row[0]);
         const pg::Result inserted = pg::execute_catalog(
             "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
             "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id",
@@ -88,7 +89,7 @@ std::vector<StartableRun> startable_runs(int limit, const std::vector<int64_t> &
                                 {run_id, error});
             continue;
         }
-        runs.push_back({std::stoll(run_id), std::stoll(*row[1]), static_cast<unsigned int>(std::stoul(*row[2])),
+        runs.push_back({number_from_sql<int64_t>(run_id), number_from_sql<int64_t>(*row[1]), number_from_sql<unsigned int>(*row[2]),
                         *row[3]});
     }
     std::sort(runs.begin(), runs.end(), [](const StartableRun &a, const StartableRun &b) { return a.run_id < b.run_id; });
@@ -115,7 +116,7 @@ std::optional<double> seconds_until_next_due() {
         "WHERE p.enabled AND d.enabled AND p.next_run_at IS NOT NULL");
     if (soonest.empty() || !soonest.rows[0][0])
         return std::nullopt;
-    return std::stod(*soonest.rows[0][0]);
+    return number_from_sql<double>(*soonest.rows[0][0]);
 }
 
 bool extension_installed() {

@@ -1,10 +1,14 @@
 #include "engine/sync_run.hpp"
 
+#include <exception>
+#include <new>
+
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/run_lock.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/parse_number.hpp"
 #include "destinations/request_builder.hpp"
 #include "engine/delivery.hpp"
 #include "engine/delivery_log.hpp"
@@ -123,7 +127,7 @@ std::vector<int> run_lock_holders(int64_t mapping_id) {
         {std::to_string(catalog::kRunLockClass), std::to_string(mapping_id)});
     std::vector<int> pids;
     for (const auto &row : holders.rows)
-        pids.push_back(std::stoi(*row[0]));
+        pids.push_back(number_from_sql<int>(*row[0]));
     return pids;
 }
 
@@ -139,7 +143,7 @@ std::optional<int64_t> running_run(int64_t mapping_id) {
             "SELECT run_id::text FROM reverse_etl.run_catalog WHERE mapping_id = $1::bigint AND status = 'running'",
             {id});
         if (!run.empty())
-            return std::stoll(run.scalar());
+            return number_from_sql<int64_t>(run.scalar());
         pg::execute("SELECT pg_catalog.pg_sleep(0.05)");
     }
     return 0;
@@ -156,6 +160,44 @@ std::optional<int64_t> lock_mapping_for_run(int64_t mapping_id) {
         return std::nullopt;
     return running_run(mapping_id).value_or(0);
 }
+
+namespace {
+
+constexpr const char *kShutdownError = "interrupted by server shutdown";
+
+// What the exception being handled says (call inside a catch block).
+std::string current_exception_text() {
+    try {
+        throw;
+    } catch (const Error &error) {
+        return error.message();
+    } catch (const std::bad_alloc &) {
+        return "out of memory";
+    } catch (const std::exception &exception) {
+        return exception.what();
+    } catch (...) {
+        return "unexpected C++ exception";
+    }
+}
+
+// How a run that threw ended. A SIGTERM (fast shutdown, pg_terminate_backend)
+// arrives as a query cancel in any phase (pg::cancel_on_termination_signal),
+// so termination is asked first; then a cancel (cancel_sync, a cancelled
+// sync() call); anything else is the run's error.
+void classify_failure(bool query_canceled, const std::string &text, std::string &status,
+                      std::optional<std::string> &error) {
+    if (pg::termination_requested()) {
+        error = kShutdownError;
+    } else if (query_canceled || pg::cancel_requested()) {
+        pg::clear_cancel_request();
+        status = "canceled";
+        error = "canceled";
+    } else {
+        error = text;
+    }
+}
+
+}  // namespace
 
 SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queued_run_id) {
     SyncResult result;
@@ -178,8 +220,10 @@ SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queu
             result.outcome = RunOutcome::Finished;
             return result;
         }
-    } catch (const Error &error) {
-        result.message = error.message();
+    } catch (...) {
+        // No run was started (the transaction that would have started it
+        // was rolled back): a queued run stays queued.
+        result.message = pg::termination_requested() ? kShutdownError : current_exception_text();
         return result;
     }
     result.run_id = state.run_id;
@@ -188,23 +232,16 @@ SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queu
     try {
         execute_run(mapping_id, state, status, error);
     } catch (const Error &failure) {
-        if (pg::termination_requested()) {
-            error = "interrupted by server shutdown";
-        } else if (failure.sqlstate() == "57014" || pg::cancel_requested()) {
-            pg::clear_cancel_request();
-            status = "canceled";
-            error = "canceled";
-        } else {
-            error = failure.message();
-        }
-    } catch (const std::exception &failure) {
-        error = failure.what();
+        classify_failure(failure.sqlstate() == "57014", failure.message(), status, error);
+    } catch (...) {
+        classify_failure(false, current_exception_text(), status, error);
     }
     try {
         record_end(state, status, error);
         result.outcome = RunOutcome::Finished;
-    } catch (const Error &failure) {
-        result.message = "could not record the end of run " + std::to_string(state.run_id) + ": " + failure.message();
+    } catch (...) {
+        result.message =
+            "could not record the end of run " + std::to_string(state.run_id) + ": " + current_exception_text();
     }
     return result;
 }

@@ -20,7 +20,9 @@ struct SyncResult {
     std::string message;     // why no run could be started
 };
 
-// Never throws: every failure ends up in the run's row (or in `message`).
+// Every failure ends up in the run's row (or in `message` when no run could
+// start); it throws only if even that fails (out of memory while handling a
+// failure), which the worker's main function reports.
 SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queued_run_id);
 
 struct PreviewRecord {

@@ -10,6 +10,7 @@
 #include <curl/curl.h>
 
 #include "common/error.hpp"
+#include "common/parse_number.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -64,10 +65,14 @@ std::string without_final_dot(std::string host) {
     return host;
 }
 
-bool is_port_number(const std::string &digits) {
-    return !digits.empty() && digits.size() <= 5 &&
-           std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-           std::stol(digits) >= 1 && std::stol(digits) <= 65535;
+// A port after ":", digits only (parse_integer alone would take "-1").
+std::optional<long> port_number(const std::string &digits) {
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    const std::optional<long> port = parse_integer<long>(digits);
+    if (!port || *port < 1 || *port > 65535)
+        return std::nullopt;
+    return port;
 }
 
 bool is_host_name(const std::string &host) {
@@ -172,9 +177,9 @@ HostAllowlist::Pattern HostAllowlist::parse_pattern(const std::string &text) {
     const size_t colon = host.rfind(':');
     if (colon != std::string::npos && (host.front() != '[' || host.find(']') < colon)) {
         const std::string digits = host.substr(colon + 1);
-        if (!is_port_number(digits))
+        port = port_number(digits);
+        if (!port)
             throw bad_pattern(text);
-        port = std::stol(digits);
         host.erase(colon);
     }
     if (host == "*")

@@ -7,6 +7,7 @@
 #include <arpa/inet.h>
 
 #include "common/error.hpp"
+#include "common/parse_number.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -58,10 +59,14 @@ Address masked(Address address, int from) {
     return address;
 }
 
-bool is_prefix_length(const std::string &digits, int max) {
-    return !digits.empty() && digits.size() <= 3 &&
-           std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }) &&
-           std::stoi(digits) <= max;
+// The prefix length after "/", digits only (parse_integer alone would take "-0").
+std::optional<int> prefix_length(const std::string &digits, int max) {
+    if (!std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    const std::optional<int> length = parse_integer<int>(digits);
+    if (!length || *length > max)
+        return std::nullopt;
+    return length;
 }
 
 Error bad_network(const std::string &text, const std::string &why) {
@@ -123,10 +128,11 @@ NetworkBlocklist::Network NetworkBlocklist::parse_network(const std::string &wri
     int length = max_length;
     if (slash != std::string::npos) {
         const std::string digits = text.substr(slash + 1);
-        if (!is_prefix_length(digits, max_length))
+        const std::optional<int> given = prefix_length(digits, max_length);
+        if (!given)
             throw bad_network(text, "The prefix length after \"/\" must be a number from 0 to " +
                                            std::to_string(max_length) + ".");
-        length = std::stoi(digits);
+        length = *given;
     }
     const int bits = (ipv4 ? kMappedPrefixBits : 0) + length;
     // A typo in the address or the length would otherwise block a network

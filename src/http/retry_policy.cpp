@@ -5,6 +5,8 @@
 
 #include <curl/curl.h>
 
+#include "common/parse_number.hpp"
+
 namespace reverse_etl::http {
 namespace {
 
@@ -15,14 +17,15 @@ std::string trimmed(const std::string &text) {
     return text.substr(first, text.find_last_not_of(" \t") - first + 1);
 }
 
-// delta-seconds: digits only (RFC 9110 10.2.3). Anything longer than 9 digits
-// is far beyond any cap, so it saturates instead of overflowing.
+// delta-seconds: digits only (RFC 9110 10.2.3). A number too big for
+// milliseconds in 64 bits is far beyond any cap, so it saturates.
 std::optional<int64_t> delta_seconds_ms(const std::string &value) {
     if (value.empty() || !std::all_of(value.begin(), value.end(), [](char c) { return c >= '0' && c <= '9'; }))
         return std::nullopt;
-    if (value.size() > 9)
+    const std::optional<int64_t> seconds = parse_integer<int64_t>(value);
+    if (!seconds || *seconds > INT64_MAX / 1000)
         return INT64_MAX;
-    return std::stoll(value) * 1000;
+    return *seconds * 1000;
 }
 
 // HTTP-date in any of the three forms RFC 9110 requires recipients to accept;

@@ -103,13 +103,28 @@ RoleScope::RoleScope(unsigned int role_oid, const std::string &search_path, Rest
 
 RoleScope::~RoleScope() { restore(); }
 
+// Runs in destructors, also while an exception unwinds the stack, and after a
+// PostgreSQL error (which leaves GUC nest levels and the user id as they
+// were for transaction abort to undo: undoing them first is what abort of a
+// subtransaction does too). A longjmp from here would skip the rest of the
+// unwinding, so the PostgreSQL calls are guarded; they do not fail, and if
+// they ever did the session ends (restore_or_exit) rather than go on as the
+// wrong role.
 void RoleScope::restore() noexcept {
-    // Restoring (isCommit = false) discards our SAVE of search_path, exactly as
-    // the end of a function with a SET clause does.
-    if (guc_nest_level_ >= 0)
-        AtEOXact_GUC(false, guc_nest_level_);
-    SetUserIdAndSecContext(saved_user_, saved_security_context_);
-    XactReadOnly = saved_read_only_;
+    const int nest_level = guc_nest_level_;
+    const Oid user = saved_user_;
+    const int security_context = saved_security_context_;
+    const bool read_only = saved_read_only_;
+    restore_or_exit("the role and settings of a role scope", [&] {
+        // Restoring (isCommit = false) discards our SAVE of search_path,
+        // exactly as the end of a function with a SET clause does; it also
+        // discards the levels of code inside the scope that failed.
+        if (nest_level >= 0)
+            AtEOXact_GUC(false, nest_level);
+        SetUserIdAndSecContext(user, security_context);
+        XactReadOnly = read_only;
+    });
+    guc_nest_level_ = -1;
 }
 
 CatalogRoleScope::CatalogRoleScope()

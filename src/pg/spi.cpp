@@ -1,7 +1,5 @@
 #include "pg/spi.hpp"
 
-#include <exception>
-
 #include "pg/error_crossing.hpp"
 #include "pg/role_scope.hpp"
 
@@ -13,7 +11,7 @@ const std::string &Result::scalar() const {
     return *rows[0][0];
 }
 
-SpiConnection::SpiConnection() : uncaught_at_start_(std::uncaught_exceptions()) {
+SpiConnection::SpiConnection() : errors_at_start_(postgres_errors_caught()) {
     pg_guard([] {
         if (SPI_connect() != SPI_OK_CONNECT)
             elog(ERROR, "SPI_connect failed");
@@ -21,10 +19,16 @@ SpiConnection::SpiConnection() : uncaught_at_start_(std::uncaught_exceptions()) 
 }
 
 SpiConnection::~SpiConnection() {
-    // Unwinding from an error: SPI's state belongs to the aborting transaction.
-    if (std::uncaught_exceptions() > uncaught_at_start_)
+    // After a PostgreSQL error, SPI's state belongs to the aborting
+    // transaction: the connection on top of SPI's stack may be one a failed
+    // function inside a statement left there, not ours. A C++ exception
+    // (thrown by our code, perhaps caught by the caller, who carries on)
+    // leaves SPI as we knew it: finish the connection, or the caller's next
+    // statements would run in it and the transaction end with
+    // "transaction left non-empty SPI stack".
+    if (postgres_errors_caught() != errors_at_start_)
         return;
-    SPI_finish();
+    restore_or_exit("the SPI connection", [] { SPI_finish(); });
 }
 
 namespace {

@@ -23,8 +23,9 @@ struct Result {
 };
 
 // An SPI connection for the duration of one SQL-callable function. Statements
-// run inside the caller's transaction. On a PostgreSQL error the connection is
-// left to transaction abort to clean up, as PostgreSQL expects.
+// run inside the caller's transaction. After a PostgreSQL error the
+// connection is left to transaction abort to clean up, as PostgreSQL
+// expects; on every other path (a C++ exception included) it is finished.
 class SpiConnection {
   public:
     SpiConnection();
@@ -33,7 +34,7 @@ class SpiConnection {
     SpiConnection &operator=(const SpiConnection &) = delete;
 
   private:
-    int uncaught_at_start_;
+    uint64_t errors_at_start_;  // postgres_errors_caught() when connected
 };
 
 // Runs a statement as the current role, with the current search_path.

@@ -14,6 +14,8 @@ class StableFormatting {
     StableFormatting &operator=(const StableFormatting &) = delete;
 
   private:
+    void restore() noexcept;
+
     int guc_nest_level_;
 };
 

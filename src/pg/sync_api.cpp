@@ -4,6 +4,7 @@
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
+#include "common/parse_number.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/sync_run.hpp"
 #include "pg/guc.hpp"
@@ -170,7 +171,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_run_due_syncs) {
         engine::queue_due_runs("pg_cron");
         const pg::Result running = pg::execute_catalog(
             "SELECT count(*)::text FROM reverse_etl.run_catalog WHERE status = 'running'");
-        const int free_slots = pg::max_parallel_syncs() - std::stoi(running.scalar());
+        const int free_slots = pg::max_parallel_syncs() - number_from_sql<int>(running.scalar());
         for (const engine::StartableRun &run : engine::startable_runs(free_slots)) {
             pg::DeferredStart start{run.role, run.mapping_id, run.run_id, {0}};
             strlcpy(start.trigger, run.trigger.c_str(), sizeof(start.trigger));

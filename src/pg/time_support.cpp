@@ -27,6 +27,8 @@ struct ParsedInterval {
 ParsedInterval try_parse_interval(const char *text) {
     const MemoryContext caller_context = CurrentMemoryContext;
     const ResourceOwner caller_owner = CurrentResourceOwner;
+    const uint32 interrupt_holdoff = InterruptHoldoffCount;
+    const uint32 query_cancel_holdoff = QueryCancelHoldoffCount;
     ParsedInterval parsed{false, 0, 0, 0};
     BeginInternalSubTransaction(nullptr);
     MemoryContextSwitchTo(caller_context);
@@ -45,6 +47,10 @@ ParsedInterval try_parse_interval(const char *text) {
     }
     PG_CATCH();
     {
+        // errfinish zeroed the holdoff counts before its longjmp (see
+        // call_guarded in error_crossing.cpp): put back the caller's.
+        InterruptHoldoffCount = interrupt_holdoff;
+        QueryCancelHoldoffCount = query_cancel_holdoff;
         MemoryContextSwitchTo(caller_context);
         FlushErrorState();
         RollbackAndReleaseCurrentSubTransaction();

@@ -20,6 +20,16 @@ void run_in_transaction(const std::function<void()> &body, Isolation isolation =
 // has been requested of this process.
 bool cancel_requested();
 bool termination_requested();
+
+// Makes SIGTERM (a fast shutdown, pg_terminate_backend) a query cancel that
+// termination_requested() remembers, for a process that must record how its
+// work ended before it exits. PostgreSQL's own handler (die) makes the next
+// CHECK_FOR_INTERRUPTS raise FATAL, which does not longjmp: it exits the
+// process on the spot, so no C++ code learns of it and, in the middle of a
+// query, the run's row would stay 'running'. A cancel is an ERROR that
+// reaches the run as any other error; the run sees termination_requested(),
+// records "interrupted by server shutdown", and the process then exits.
+void cancel_on_termination_signal();
 // Clears a handled cancel request so that the process can record the outcome.
 void clear_cancel_request();
 

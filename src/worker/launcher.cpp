@@ -8,8 +8,8 @@
 #include <cstring>
 #include <vector>
 
-#include "common/error.hpp"
 #include "engine/scheduler.hpp"
+#include "pg/error_crossing.hpp"
 #include "pg/guc.hpp"
 #include "pg/launcher_signal.hpp"
 #include "pg/postgres_headers.hpp"
@@ -25,8 +25,6 @@ extern "C" {
 }
 
 namespace {
-
-using reverse_etl::Error;
 
 // A sync worker this launcher started and that may still be running.
 struct LaunchedRun {
@@ -104,9 +102,12 @@ void reverse_etl_launcher_main(Datum main_arg) {
     pqsignal(SIGTERM, SignalHandlerForShutdownRequest);
     BackgroundWorkerUnblockSignals();
     // A C buffer, not a std::string: an error in this frame exits the process
-    // by longjmp, past any destructor.
+    // by longjmp, past any destructor. No exception may leave this C function
+    // (std::terminate would abort, and the postmaster restart every session).
     char database[NAMEDATALEN];
-    strlcpy(database, reverse_etl::pg::launcher_database().c_str(), sizeof(database));
+    if (!reverse_etl::pg::run_catching(
+            [&] { strlcpy(database, reverse_etl::pg::launcher_database().c_str(), sizeof(database)); }))
+        reverse_etl::pg::raise_kept_error();
     BackgroundWorkerInitializeConnection(database, nullptr, 0);
     pgstat_report_appname("reverse_etl launcher");
     reverse_etl::pg::register_launcher_latch();
@@ -115,16 +116,16 @@ void reverse_etl_launcher_main(Datum main_arg) {
     bool first_pass = true;
     while (!ShutdownRequestPending) {
         long sleep_ms = reverse_etl::pg::naptime_ms();
-        try {
+        // One bad pass (a dropped role, a broken catalog row, out of memory)
+        // must not take the launcher down: report it and try again after the
+        // naptime. Every exception is caught, not only Error.
+        const bool passed = reverse_etl::pg::run_catching([&] {
             forget_finished_workers();
             sleep_ms = schedule_once(first_pass);
             first_pass = false;
-        } catch (const Error &error) {
-            // One bad pass (a dropped role, a broken catalog row) must not take
-            // the launcher down: report it and try again after the naptime.
-            ereport(WARNING, (errmsg("reverse_etl launcher: %s", error.message().c_str()),
-                              error.detail().empty() ? 0 : errdetail("%s", error.detail().c_str())));
-        }
+        });
+        if (!passed)
+            reverse_etl::pg::report_kept_error(WARNING, "reverse_etl launcher: ");
         (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, sleep_ms, PG_WAIT_EXTENSION);
         ResetLatch(MyLatch);
         CHECK_FOR_INTERRUPTS();

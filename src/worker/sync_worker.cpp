@@ -8,7 +8,9 @@
 #include <cstring>
 
 #include "engine/sync_run.hpp"
+#include "pg/error_crossing.hpp"
 #include "pg/postgres_headers.hpp"
+#include "pg/transaction.hpp"
 
 extern "C" {
 #include "libpq/pqmq.h"
@@ -85,7 +87,8 @@ void apply_caller_settings(const SyncWorkerArgs &args) {
     }
 }
 
-// The run itself is C++ that never throws out of run_sync().
+// The run itself is C++ that records every failure in the run's row;
+// run_catching() in the main function is the last line of defence.
 reverse_etl::engine::SyncResult run(const SyncWorkerArgs &args) {
     char trigger[sizeof(args.trigger) + 1] = {0};
     std::memcpy(trigger, args.trigger, sizeof(args.trigger));
@@ -133,10 +136,12 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     SyncWorkerArgs args;
     std::memcpy(&args, MyBgworkerEntry->bgw_extra, sizeof(args));
 
-    // SIGTERM (shutdown, pg_terminate_backend) sets ProcDiePending for the run
-    // to notice; SIGINT (cancel_sync, a cancelled sync() call) keeps
-    // PostgreSQL's handler, which sets QueryCancelPending.
-    pqsignal(SIGTERM, die);
+    // SIGTERM (shutdown, pg_terminate_backend) cancels what the run is doing
+    // and is remembered, so the run records "interrupted by server shutdown"
+    // in whatever phase it was, then the worker exits (see
+    // cancel_on_termination_signal). SIGINT (cancel_sync, a cancelled sync()
+    // call) keeps PostgreSQL's handler, which sets QueryCancelPending.
+    reverse_etl::pg::cancel_on_termination_signal();
     BackgroundWorkerUnblockSignals();
 
     SyncWorkerShared *shared = args.dsm_handle != 0 ? attach_to_waiting_call(args.dsm_handle) : nullptr;
@@ -154,8 +159,12 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     SetConfigOption("application_name", application_name, PGC_USERSET, PGC_S_SESSION);
     pgstat_report_appname(application_name);
 
-    const reverse_etl::engine::SyncResult result = run(args);
-    report(shared, result);
+    // No exception may leave this C function: it would end in std::terminate,
+    // an abort, and a restart of every session of the server. Anything run()
+    // did not turn into the run's outcome becomes an ERROR here, after the
+    // C++ objects are gone: logged, and the worker exits with code 1.
+    if (!reverse_etl::pg::run_catching([&] { report(shared, run(args)); }))
+        reverse_etl::pg::raise_kept_error();
     proc_exit(0);
 }
 
