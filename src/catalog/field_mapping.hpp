@@ -52,8 +52,11 @@ struct ValueSpec {
     std::vector<std::string> path;    // Column: properties inside a JSON column; empty = the whole value
     JsonPtr value;                    // Value (JSON null is a value, never a missing one)
     std::vector<TemplatePart> parts;  // Template
-    std::vector<NamedValueSpec> entries;   // Object, in the order written
-    std::vector<ArrayItemSpec> items;      // Array, in the order written
+    // Object and Array: in the order of the keys in the fields text, which the
+    // payload keeps. That is jsonb's order (shorter keys first, equal lengths
+    // bytewise), not the order written: fields arrives as a jsonb argument.
+    std::vector<NamedValueSpec> entries;   // Object
+    std::vector<ArrayItemSpec> items;      // Array
     MetaValue meta = MetaValue::RecordId;  // Meta
     std::optional<bool> sync_nulls;   // as written; nullopt = the action's default
 };
@@ -63,8 +66,9 @@ struct NamedValueSpec {
     ValueSpec spec;
 };
 
-// Parses the shape of a fields object, without looking at an action or a model.
-// Throws Error 22023 on the first malformed spec.
+// Parses the shape of a fields object, without looking at an action or a model;
+// the fields in the order of its keys (see ValueSpec::entries). Throws Error
+// 22023 on the first malformed spec.
 std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields);
 
 // Validates a mapping's fields for `action` over a model with `columns`. Throws

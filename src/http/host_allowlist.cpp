@@ -11,6 +11,7 @@
 
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
+#include "common/setting_list.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -157,18 +158,7 @@ HostAllowlist::HostAllowlist(const std::vector<std::string> &patterns) {
         patterns_.push_back(parse_pattern(pattern));
 }
 
-HostAllowlist HostAllowlist::parse(const std::string &setting) {
-    std::vector<std::string> patterns;
-    size_t start = 0;
-    while (start <= setting.size()) {
-        const size_t comma = std::min(setting.find(',', start), setting.size());
-        std::string item = trimmed(setting.substr(start, comma - start));
-        if (!item.empty())
-            patterns.push_back(std::move(item));
-        start = comma + 1;
-    }
-    return HostAllowlist(patterns);
-}
+HostAllowlist HostAllowlist::parse(const std::string &setting) { return HostAllowlist(split_setting_list(setting)); }
 
 HostAllowlist::Pattern HostAllowlist::parse_pattern(const std::string &text) {
     std::string host = ascii_lower(trimmed(text));

@@ -8,6 +8,7 @@
 
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
+#include "common/setting_list.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -93,18 +94,7 @@ NetworkBlocklist::NetworkBlocklist(const std::vector<std::string> &networks) {
 
 NetworkBlocklist NetworkBlocklist::parse(const std::string &setting) { return NetworkBlocklist(split(setting)); }
 
-std::vector<std::string> NetworkBlocklist::split(const std::string &setting) {
-    std::vector<std::string> networks;
-    size_t start = 0;
-    while (start <= setting.size()) {
-        const size_t comma = std::min(setting.find(',', start), setting.size());
-        std::string item = trimmed(setting.substr(start, comma - start));
-        if (!item.empty())
-            networks.push_back(std::move(item));
-        start = comma + 1;
-    }
-    return networks;
-}
+std::vector<std::string> NetworkBlocklist::split(const std::string &setting) { return split_setting_list(setting); }
 
 NetworkBlocklist::Network NetworkBlocklist::parse_network(const std::string &written) {
     const std::string text = trimmed(written);

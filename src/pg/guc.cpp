@@ -3,7 +3,12 @@
 #include "common/error.hpp"
 #include "http/host_allowlist.hpp"
 #include "http/network_blocklist.hpp"
+#include "pg/history_retention.hpp"
 #include "pg/postgres_headers.hpp"
+
+extern "C" {
+#include "utils/timestamp.h"
+}
 
 namespace reverse_etl::pg {
 
@@ -73,6 +78,30 @@ bool check_blocked_networks(char **newval, void **extra, GucSource source) {
            refuse_value();
 }
 
+// A value runs cannot prune by would make the end of every run fail
+// ("invalid input syntax for type interval", "timestamp out of range"), or,
+// negative, delete the run that just ended, which sync() then cannot return.
+bool check_history_retention(char **newval, void **extra, GucSource source) {
+    switch (history_retention_problem(*newval, GetCurrentTimestamp())) {
+    case RetentionProblem::None: return true;
+    case RetentionProblem::NotInterval:
+        GUC_check_errhint("Use an interval such as \"30 days\", \"12 hours\" or \"1 year\".");
+        break;
+    case RetentionProblem::Negative:
+        GUC_check_errdetail("A negative retention would delete the run that just ended along with the rest "
+                            "of the history.");
+        GUC_check_errhint("Use 0 to keep no history beyond the run that ended last.");
+        break;
+    case RetentionProblem::OutOfRange:
+        GUC_check_errdetail("Counted back from now, it goes beyond the range of timestamps (4713 BC to "
+                            "294276 AD).");
+        GUC_check_errhint("Use a shorter interval, such as \"100 years\".");
+        break;
+    }
+    GUC_check_errcode(ERRCODE_INVALID_PARAMETER_VALUE);
+    return false;
+}
+
 }  // namespace
 
 void define_settings() {
@@ -98,7 +127,8 @@ void define_settings() {
                                &blocked_networks_setting, http::kDefaultBlockedNetworks, PGC_SUSET, 0,
                                check_blocked_networks, nullptr, nullptr);
     DefineCustomStringVariable("reverse_etl.history_retention", "How long run history is kept.", nullptr,
-                               &history_retention_setting, "30 days", PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                               &history_retention_setting, "30 days", PGC_SUSET, 0, check_history_retention, nullptr,
+                               nullptr);
     DefineCustomIntVariable("reverse_etl.max_parallel_syncs", "Syncs the launcher runs at once.", nullptr,
                             &max_parallel_syncs_setting, 2, 1, 64, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.naptime", "How often the launcher checks for due work.",

@@ -13,7 +13,7 @@ long request_timeout_ms();
 int max_request_attempts();
 std::string allowed_hosts();
 std::string blocked_networks();
-std::string history_retention();  // interval text
+std::string history_retention();  // interval text, as checked when set (pg/history_retention.hpp)
 std::string launcher_database();
 int max_parallel_syncs();
 int naptime_ms();
