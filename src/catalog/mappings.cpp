@@ -106,9 +106,12 @@ pg::Value timestamp_param(const std::optional<int64_t> &timestamp) {
     return pg::timestamptz_text(*timestamp);
 }
 
+// A next run computed from the mapping's schedule and time zone also tells
+// that they can be evaluated: an error the scheduler recorded is gone.
 void store_next_run_at(int64_t mapping_id, const std::optional<int64_t> &next_run_at) {
     pg::execute_catalog(
-        "UPDATE reverse_etl.mapping_catalog SET next_run_at = $2::timestamptz WHERE mapping_id = $1::bigint",
+        "UPDATE reverse_etl.mapping_catalog SET next_run_at = $2::timestamptz, schedule_error = NULL "
+        "WHERE mapping_id = $1::bigint",
         {std::to_string(mapping_id), timestamp_param(next_run_at)});
 }
 

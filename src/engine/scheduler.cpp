@@ -7,7 +7,9 @@
 #include "catalog/run_lock.hpp"
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
+#include "pg/messages.hpp"
 #include "pg/spi.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/time_support.hpp"
 
 namespace reverse_etl::engine {
@@ -34,27 +36,59 @@ int64_t request_run(int64_t mapping_id, const std::string &trigger) {
                 "Call request_sync() again.");
 }
 
+namespace {
+
+// Queues the run of one due mapping and plans its next one. The next run is
+// planned first: a schedule that cannot be evaluated queues nothing.
+// Returns how many runs it queued (0: one was queued already).
+int64_t queue_due_run(const std::string &mapping_id, const std::string &schedule, const std::string &timezone,
+                      const std::string &trigger, int64_t now) {
+    // Planned from now, not from the missed time: a launcher that was
+    // down for a day runs a mapping once, not once per missed slot.
+    const auto next = catalog::next_scheduled_run(schedule, timezone, now);
+    const pg::Result inserted = pg::execute_catalog(
+        "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
+        "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id",
+        {mapping_id, trigger});
+    pg::execute_catalog(
+        "UPDATE reverse_etl.mapping_catalog SET next_run_at = $2::timestamptz WHERE mapping_id = $1::bigint",
+        {mapping_id, next ? pg::Value(pg::timestamptz_text(*next)) : std::nullopt});
+    return static_cast<int64_t>(inserted.processed);
+}
+
+// A mapping whose stored schedule or time zone cannot be evaluated (written
+// into the catalog directly, or a time zone the server no longer knows) is
+// taken off the schedule, so that neither this pass nor the next ones stumble
+// on it again, and says why in mapping_status.schedule_error. Altering its
+// schedule or time zone, or enabling it again, plans it anew.
+void take_off_schedule(const std::string &mapping_id, const std::string &mapping_name, const Error &problem) {
+    pg::execute_catalog(
+        "UPDATE reverse_etl.mapping_catalog SET next_run_at = NULL, schedule_error = $2 WHERE mapping_id = $1::bigint",
+        {mapping_id, problem.message()});
+    pg::warning("mapping " + catalog::quoted(mapping_name) + " cannot be scheduled: " + problem.message(),
+                problem.detail() + (problem.detail().empty() ? "" : "\n") +
+                    "It does not run on schedule until its schedule or time zone is corrected; "
+                    "reverse_etl.mapping_status shows the error in schedule_error.",
+                "Correct it with reverse_etl.alter_mapping().");
+}
+
+}  // namespace
+
 int64_t queue_due_runs(const std::string &trigger) {
     const pg::Result due = pg::execute_catalog(
-        "SELECT p.mapping_id::text, p.schedule, p.timezone FROM reverse_etl.mapping_catalog p "
+        "SELECT p.mapping_id::text, p.schedule, p.timezone, p.name FROM reverse_etl.mapping_catalog p "
         "JOIN reverse_etl.destination_catalog d USING (destination_id) "
         "WHERE p.enabled AND d.enabled AND p.next_run_at <= pg_catalog.now() "
         "ORDER BY p.next_run_at FOR UPDATE OF p SKIP LOCKED");
     int64_t queued = 0;
     const int64_t now = pg::transaction_timestamp();
     for (const auto &row : due.rows) {
-        const int64_t mapping_id = number_from_sql<int64_t>(*row[0]);
-        const pg::Result inserted = pg::execute_catalog(
-            "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, $2, 'queued') "
-            "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING RETURNING run_id",
-            {*row[0], trigger});
-        queued += static_cast<int64_t>(inserted.processed);
-        // Planned from now, not from the missed time: a launcher that was
-        // down for a day runs a mapping once, not once per missed slot.
-        const auto next = catalog::next_scheduled_run(*row[1], *row[2], now);
-        pg::execute_catalog(
-            "UPDATE reverse_etl.mapping_catalog SET next_run_at = $2::timestamptz WHERE mapping_id = $1::bigint",
-            {std::to_string(mapping_id), next ? pg::Value(pg::timestamptz_text(*next)) : std::nullopt});
+        // Each mapping in a subtransaction of its own: whatever goes wrong
+        // with one mapping's schedule leaves the others scheduled.
+        const std::optional<Error> problem =
+            pg::run_in_subtransaction([&] { queued += queue_due_run(*row[0], *row[1], *row[2], trigger, now); });
+        if (problem)
+            take_off_schedule(*row[0], *row[3], *problem);
     }
     return queued;
 }

@@ -49,11 +49,25 @@ void withdraw_launcher(int, Datum) {
         pg_atomic_write_u32(&launcher_shared->procno_plus_one, 0);
 }
 
-// Backend-local: what the current transaction asked for at commit.
+// Backend-local: what the current transaction asked for at commit. Each
+// request remembers the (sub)transaction nesting level that made it: a
+// subtransaction that commits hands its requests to its parent, one that is
+// rolled back (ROLLBACK TO SAVEPOINT, a PL/pgSQL exception block) drops them,
+// as the queued runs they would start are rolled back with it.
 constexpr int kMaxDeferredStarts = 64;
-bool wake_pending = false;
-DeferredStart deferred_starts[kMaxDeferredStarts];
+struct PendingStart {
+    DeferredStart start;
+    int nest_level;
+};
+PendingStart deferred_starts[kMaxDeferredStarts];
 int deferred_count = 0;
+// The outermost level that asked for a wake-up; 0: none did.
+int wake_level = 0;
+
+void forget_requests() {
+    wake_level = 0;
+    deferred_count = 0;
+}
 
 void wake_launcher() {
     if (launcher_shared == nullptr)
@@ -67,13 +81,14 @@ void wake_launcher() {
 // finds no free slot leaves its run queued for the launcher or a later call.
 void start_deferred_workers() {
     for (int i = 0; i < deferred_count; i++) {
+        const DeferredStart &start = deferred_starts[i].start;
         worker::SyncWorkerArgs args;
         std::memset(&args, 0, sizeof(args));
         args.database = MyDatabaseId;
-        args.role = deferred_starts[i].role;
-        args.mapping_id = deferred_starts[i].mapping_id;
-        args.queued_run_id = deferred_starts[i].queued_run_id;
-        std::memcpy(args.trigger, deferred_starts[i].trigger, sizeof(args.trigger));
+        args.role = start.role;
+        args.mapping_id = start.mapping_id;
+        args.queued_run_id = start.queued_run_id;
+        std::memcpy(args.trigger, start.trigger, sizeof(args.trigger));
         BackgroundWorker worker;
         worker::describe_sync_worker(&worker, args, 0);
         BackgroundWorkerHandle *handle = nullptr;
@@ -85,17 +100,57 @@ void start_deferred_workers() {
 void on_transaction_end(XactEvent event, void *) {
     switch (event) {
     case XACT_EVENT_COMMIT:
-        if (wake_pending)
+        if (wake_level != 0)
             wake_launcher();
         start_deferred_workers();
-        wake_pending = false;
-        deferred_count = 0;
+        forget_requests();
+        break;
+    case XACT_EVENT_PRE_PREPARE:
+        // The workers would have to start at COMMIT PREPARED, which may come
+        // much later and from another session, where nothing remembers them.
+        if (deferred_count > 0)
+            ereport(ERROR, (errcode(ERRCODE_FEATURE_NOT_SUPPORTED),
+                            errmsg("cannot PREPARE a transaction that has syncs to start at commit"),
+                            errdetail("reverse_etl.run_due_syncs() starts its sync workers when the calling "
+                                      "transaction commits, and a prepared transaction commits later, with "
+                                      "COMMIT PREPARED."),
+                            errhint("Call reverse_etl.run_due_syncs() in a transaction of its own.")));
+        break;
+    case XACT_EVENT_PREPARE:
+        // A queued run (request_sync) becomes visible at COMMIT PREPARED; the
+        // launcher finds it on its next pass.
+        forget_requests();
         break;
     case XACT_EVENT_ABORT:
     case XACT_EVENT_PARALLEL_ABORT:
-        wake_pending = false;
-        deferred_count = 0;
+        forget_requests();
         break;
+    default:
+        break;
+    }
+}
+
+void on_subtransaction_end(SubXactEvent event, SubTransactionId, SubTransactionId, void *) {
+    // The level of the subtransaction that ends (it is still the current one).
+    const int level = GetCurrentTransactionNestLevel();
+    switch (event) {
+    case SUBXACT_EVENT_COMMIT_SUB:
+        for (int i = 0; i < deferred_count; i++)
+            if (deferred_starts[i].nest_level >= level)
+                deferred_starts[i].nest_level = level - 1;
+        if (wake_level >= level)
+            wake_level = level - 1;
+        break;
+    case SUBXACT_EVENT_ABORT_SUB: {
+        int kept = 0;
+        for (int i = 0; i < deferred_count; i++)
+            if (deferred_starts[i].nest_level < level)
+                deferred_starts[kept++] = deferred_starts[i];
+        deferred_count = kept;
+        if (wake_level >= level)
+            wake_level = 0;
+        break;
+    }
     default:
         break;
     }
@@ -120,15 +175,22 @@ void register_launcher_latch() {
     on_shmem_exit(withdraw_launcher, 0);
 }
 
-void wake_launcher_at_commit() { wake_pending = true; }
+void wake_launcher_at_commit() {
+    const int level = GetCurrentTransactionNestLevel();
+    if (wake_level == 0 || level < wake_level)
+        wake_level = level;
+}
 
 bool start_worker_at_commit(const DeferredStart &start) {
     if (deferred_count >= kMaxDeferredStarts)
         return false;
-    deferred_starts[deferred_count++] = start;
+    deferred_starts[deferred_count++] = {start, GetCurrentTransactionNestLevel()};
     return true;
 }
 
-void install_commit_callback() { RegisterXactCallback(on_transaction_end, nullptr); }
+void install_commit_callback() {
+    RegisterXactCallback(on_transaction_end, nullptr);
+    RegisterSubXactCallback(on_subtransaction_end, nullptr);
+}
 
 }  // namespace reverse_etl::pg

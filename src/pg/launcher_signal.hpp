@@ -15,7 +15,8 @@ void install_launcher_shmem_hook();
 void register_launcher_latch();
 
 // Sets the launcher's latch at commit of the current transaction (no-op
-// without a running launcher).
+// without a running launcher, or when the subtransaction that asked for it
+// is rolled back).
 void wake_launcher_at_commit();
 
 struct DeferredStart {
@@ -26,7 +27,9 @@ struct DeferredStart {
 };
 // Starts a sync worker for a queued run at commit (run_due_syncs). Returns
 // false when the queue of deferred starts is full (the launcher or a later
-// call will start the run).
+// call will start the run). A start asked for in a subtransaction that is
+// rolled back is dropped; PREPARE TRANSACTION fails (0A000) while a start is
+// pending.
 bool start_worker_at_commit(const DeferredStart &start);
 
 // Registers the transaction callback; called from _PG_init.

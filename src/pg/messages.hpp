@@ -1,4 +1,4 @@
-// NOTICE messages from C++ without PostgreSQL headers.
+// NOTICE and WARNING messages from C++ without PostgreSQL headers.
 #pragma once
 
 #include <string>
@@ -6,5 +6,6 @@
 namespace reverse_etl::pg {
 
 void notice(const std::string &message, const std::string &detail = "");
+void warning(const std::string &message, const std::string &detail = "", const std::string &hint = "");
 
 }  // namespace reverse_etl::pg

@@ -62,40 +62,45 @@ BackgroundWorkerHandle *register_worker(const SyncWorkerArgs &args) {
     return handle;
 }
 
-// Waits for the worker to finish, relaying its messages. Interrupts (Ctrl-C)
-// are checked between waits; on one, the worker is asked to cancel the run
-// (SIGINT: it records the run as canceled) before the error goes on.
-void wait_for_worker(BackgroundWorkerHandle *handle, shm_mq_handle *queue) {
-    PG_TRY();
-    {
-        for (;;) {
-            Size length = 0;
-            void *data = nullptr;
-            const shm_mq_result received = shm_mq_receive(queue, &length, &data, true);
-            if (received == SHM_MQ_SUCCESS) {
-                StringInfoData message;
-                initStringInfo(&message);
-                appendBinaryStringInfo(&message, static_cast<const char *>(data), static_cast<int>(length));
-                relay_message(&message);
-                pfree(message.data);
-                continue;
-            }
-            if (received == SHM_MQ_DETACHED)
-                break;
-            (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
-            ResetLatch(MyLatch);
-            CHECK_FOR_INTERRUPTS();
+// Relays the worker's messages until it detaches from the queue (it has
+// reported how the run ended, or it failed before it could start one).
+// Interrupts (Ctrl-C, statement_timeout) are checked between waits.
+void receive_until_detached(shm_mq_handle *queue) {
+    for (;;) {
+        Size length = 0;
+        void *data = nullptr;
+        const shm_mq_result received = shm_mq_receive(queue, &length, &data, true);
+        if (received == SHM_MQ_SUCCESS) {
+            StringInfoData message;
+            initStringInfo(&message);
+            appendBinaryStringInfo(&message, static_cast<const char *>(data), static_cast<int>(length));
+            relay_message(&message);
+            pfree(message.data);
+            continue;
         }
+        if (received == SHM_MQ_DETACHED)
+            return;
+        (void) WaitLatch(MyLatch, WL_LATCH_SET | WL_TIMEOUT | WL_EXIT_ON_PM_DEATH, 1000, PG_WAIT_EXTENSION);
+        ResetLatch(MyLatch);
+        CHECK_FOR_INTERRUPTS();
     }
-    PG_CATCH();
-    {
-        pid_t pid = 0;
-        if (GetBackgroundWorkerPid(handle, &pid) == BGWH_STARTED)
-            kill(pid, SIGINT);
-        PG_RE_THROW();
+}
+
+// A sync() call that ends early (cancel, statement_timeout, any error) from the
+// moment its worker is registered stops the worker, so that no run goes on
+// that nobody waits for. A started worker gets SIGINT, its cancel: the run, if
+// it has begun one, is recorded as canceled, and one it had not begun yet
+// never begins. A worker the postmaster has not started yet never starts
+// (TerminateBackgroundWorker frees its slot; had the postmaster forked it in
+// the meantime, it gets SIGTERM, long before it could begin a run).
+void stop_abandoned_worker(BackgroundWorkerHandle *handle) {
+    pid_t pid = 0;
+    switch (GetBackgroundWorkerPid(handle, &pid)) {
+    case BGWH_STARTED: (void) kill(pid, SIGINT); break;
+    case BGWH_NOT_YET_STARTED: TerminateBackgroundWorker(handle); break;
+    case BGWH_STOPPED:
+    case BGWH_POSTMASTER_DIED: break;
     }
-    PG_END_TRY();
-    (void) WaitForBackgroundWorkerShutdown(handle);
 }
 
 // The caller's settings the worker applies (SyncWorkerShared).
@@ -118,12 +123,25 @@ WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const CallerSetting
 
     SyncWorkerArgs args = base_args;
     args.dsm_handle = dsm_segment_handle(segment);
-    BackgroundWorkerHandle *handle = register_worker(args);
-    shm_mq_set_handle(queue, handle);
-    pid_t pid = 0;
-    if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED)
-        ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("postmaster exited during the sync")));
-    wait_for_worker(handle, queue);
+    BackgroundWorkerHandle *const handle = register_worker(args);
+    // From here on a worker exists: waiting for it to start is as much a part
+    // of the call as waiting for it to finish, and an error in either stops it.
+    PG_TRY();
+    {
+        shm_mq_set_handle(queue, handle);
+        pid_t pid = 0;
+        if (WaitForBackgroundWorkerStartup(handle, &pid) == BGWH_POSTMASTER_DIED)
+            ereport(ERROR, (errcode(ERRCODE_ADMIN_SHUTDOWN), errmsg("postmaster exited during the sync")));
+        receive_until_detached(queue);
+    }
+    PG_CATCH();
+    {
+        stop_abandoned_worker(handle);
+        PG_RE_THROW();
+    }
+    PG_END_TRY();
+    // Detached: the worker has reported, its run (if any) is recorded.
+    (void) WaitForBackgroundWorkerShutdown(handle);
 
     pg_read_barrier();
     WorkerResult result;

@@ -9,8 +9,9 @@ namespace reverse_etl::pg {
 
 // Runs the mapping's sync in a new background worker connected as `role`, and
 // returns the run's id once the worker has finished. Cancelling the caller
-// (Ctrl-C) cancels the run. Throws 55006 when another run of the mapping is
-// going, 53000 when no worker slot is free.
+// (Ctrl-C, statement_timeout) cancels the run, also while the worker is still
+// starting: a worker not started yet never starts. Throws 55006 when another
+// run of the mapping is going, 53000 when no worker slot is free.
 int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::string &mapping_name,
                            const std::string &trigger);
 

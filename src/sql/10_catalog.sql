@@ -58,8 +58,13 @@ CREATE TABLE reverse_etl.mapping_catalog (
     enabled        boolean NOT NULL DEFAULT false,
     owner          regrole NOT NULL,
     -- Kept current by every function that changes what it depends on; NULL
-    -- while the mapping or its destination is disabled, and for manual/dbt.
+    -- while the mapping or its destination is disabled, for manual/dbt, and
+    -- while schedule_error is set.
     next_run_at    timestamptz,
+    -- Why the scheduler took the mapping off the schedule: its stored
+    -- schedule or time zone could not be evaluated. Cleared when next_run_at
+    -- is computed again (alter_mapping, enable_mapping...).
+    schedule_error text,
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
     updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now()
 );

@@ -74,7 +74,8 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        last.run_id AS last_run_id, last.status AS last_status,
        COALESCE(last.started_at, last.queued_at) AS last_run_at,
        (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
-         WHERE e.mapping_id = p.mapping_id) AS failing_records
+         WHERE e.mapping_id = p.mapping_id) AS failing_records,
+       p.schedule_error
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -84,7 +85,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.run_id DESC LIMIT 1) AS last ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run and how many records are failing.';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, and why the scheduler could not plan its next run (schedule_error; NULL when it can).';
 
 CREATE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
 SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,
