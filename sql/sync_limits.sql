@@ -39,7 +39,10 @@ LANGUAGE sql AS $$
     SELECT (r->>'body_bytes')::int, (r->>'body_bytes')::int <= 5242880,
            (SELECT string_agg(e->>'id', ',' ORDER BY (e->>'id')::int)
               FROM jsonb_array_elements((r->>'body')::jsonb) AS e)
-      FROM mock_requests() AS r ORDER BY (r->>'seq')::int
+      FROM mock_requests() AS r
+     -- Requests run concurrently: order them by their records, not arrival.
+     ORDER BY (SELECT min((e->>'id')::int) FROM jsonb_array_elements((r->>'body')::jsonb) AS e),
+              (r->>'seq')::int
 $$;
 
 -- The mapping's record errors. The payload of a record too big for any
