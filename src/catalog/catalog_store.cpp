@@ -1,10 +1,13 @@
 #include "catalog/catalog_store.hpp"
 
+#include <unordered_map>
+
 #include "catalog/name_rules.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/parse_number.hpp"
 #include "pg/encoding.hpp"
+#include "pg/extension_stamp.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 
@@ -186,9 +189,34 @@ std::vector<std::string> destination_type_names() {
     return names;
 }
 
-DestinationType load_destination_type(const std::string &type) {
+namespace {
+
+// Destination types parsed by this backend, by type name, with the version
+// of the extension's pg_extension row they were read with. Definitions
+// change only with the extension (CREATE, ALTER ... UPDATE, DROP), each of
+// which writes a new row version: a type read with another is read again.
+struct CachedType {
+    pg::ExtensionStamp stamp;
+    std::shared_ptr<const DestinationType> type;
+};
+std::unordered_map<std::string, CachedType> type_cache;
+
+}  // namespace
+
+std::shared_ptr<const DestinationType> cached_destination_type(const std::string &type) {
+    bool written_here = false;
+    const pg::ExtensionStamp current = pg::extension_stamp(written_here);
+    if (!written_here) {
+        const auto found = type_cache.find(type);
+        if (found != type_cache.end() && found->second.stamp == current)
+            return found->second.type;
+    }
+    // The row version read in the same statement as the definition: the
+    // pair is consistent whatever committed since this transaction began.
     const pg::Result result = pg::execute_catalog(
-        "SELECT definition::text FROM reverse_etl.destination_type_catalog WHERE type = $1", {type});
+        "SELECT t.definition::text, e.oid::text, e.xmin::text FROM reverse_etl.destination_type_catalog t, "
+        "pg_catalog.pg_extension e WHERE t.type = $1 AND e.extname = 'reverse_etl'",
+        {type});
     if (result.empty()) {
         std::string list;
         for (const std::string &name : destination_type_names())
@@ -196,8 +224,16 @@ DestinationType load_destination_type(const std::string &type) {
         throw Error(sqlstate::kInvalidParameterValue, "destination type " + quoted(type) + " does not exist",
                     "", "Available types: " + list + ". See reverse_etl.destination_types.");
     }
-    return parse_destination_type(result.scalar());
+    auto parsed = std::make_shared<const DestinationType>(parse_destination_type(result.scalar()));
+    const pg::ExtensionStamp read{oid_at(result.rows[0], 1),
+                                  number_from_sql<uint32_t>(text_at(result.rows[0], 2))};
+    // What this transaction wrote to the extension may still roll back.
+    if (!written_here)
+        type_cache[type] = CachedType{read, parsed};
+    return parsed;
 }
+
+DestinationType load_destination_type(const std::string &type) { return *cached_destination_type(type); }
 
 std::string columns_to_json(const ModelColumns &columns) {
     const JsonPtr array = adopt_json(json_array());

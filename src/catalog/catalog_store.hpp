@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -72,6 +73,11 @@ DestinationRow destination_by_id(int64_t destination_id);
 void check_name_free(const std::string &kind, const std::string &table, const std::string &name);
 bool name_taken(const std::string &table, const std::string &name);
 
+// A destination type's parsed definition (throws 22023 naming the types
+// there are when it does not exist). Parsed once per backend: kept until the
+// extension is created, updated or dropped again (pg/extension_stamp.hpp).
+std::shared_ptr<const DestinationType> cached_destination_type(const std::string &type);
+// The same, as a copy of its own.
 DestinationType load_destination_type(const std::string &type);
 std::vector<std::string> destination_type_names();
 

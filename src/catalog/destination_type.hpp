@@ -1,5 +1,6 @@
 // A destination type as declared by its definition file
-// (src/destinations/<type>.json). Parsed once per backend; pure C++.
+// (src/destinations/<type>.json). Pure C++; catalog_store.hpp keeps each
+// backend's parsed types (cached_destination_type).
 #pragma once
 
 #include <map>

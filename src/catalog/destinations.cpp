@@ -74,10 +74,12 @@ void drop_destination(const std::string &name, bool cascade) {
                         {std::to_string(destination.id)});
 }
 
+// Once per row of the destinations view: the type comes from the backend's
+// cache, not parsed (nor copied) again.
 std::string masked_settings(const std::string &type_name, const std::string &settings_json) {
-    const DestinationType type = load_destination_type(type_name);
+    const std::shared_ptr<const DestinationType> type = cached_destination_type(type_name);
     const JsonPtr settings = parse_json(settings_json, "settings");
-    const JsonPtr masked = mask_settings(type, settings.get());
+    const JsonPtr masked = mask_settings(*type, settings.get());
     return dump_json(masked.get());
 }
 

@@ -32,6 +32,20 @@ constexpr size_t kErrorBodyChars = 500;
 // hours in backoff. The run stops as failed; its records go in a later run.
 constexpr int kUnreachableAfter = 3;
 constexpr uint64_t kNoKey = UINT64_MAX;  // a record that goes in no request of this chunk
+// What delivery holds at once, in bytes: the records read from the outbox
+// and not yet answered (their payloads and bookkeeping; the request bodies
+// that carry them take about as much again). A chunk is bounded by this, not
+// by a number of records, so that neither the batch size (2,500 records for
+// Segment), nor reverse_etl.max_concurrent_requests (any user may set up to
+// 256), nor the records' size can make it huge. 32 MB is ~100,000 records of
+// 300 bytes: 200 requests of 500 such records, or 64 Segment batches at
+// their 500 kB limit, in flight or ready. Reading stops at the budget and
+// resumes once answers have freed half of it, so that the chunks read then
+// are not one request's worth each.
+constexpr size_t kHeldBytes = 32 * 1024 * 1024;
+// A held record's bookkeeping beyond its payload (identifiers, TID, map
+// entry): counted so that many small records are bounded too.
+constexpr size_t kRecordOverheadBytes = 256;
 
 struct PendingRecord {
     std::string tid;
@@ -83,7 +97,9 @@ class DeliveryLoop {
         : plan_(plan), run_id_(run_id), counters_(counters),
           payloads_(plan.mapping.fields_json, plan.action, model_columns(plan)),
           requests_(plan.type, plan.action, plan.settings.get()), client_(client_options()),
-          context_{plan.mapping.name, run_id, synced_at} {}
+          context_{plan.mapping.name, run_id, synced_at} {
+        values_.json_values.resize(plan.model.columns.size());
+    }
 
     DeliveryOutcome run() {
         try {
@@ -125,13 +141,17 @@ class DeliveryLoop {
     }
 
     void drive() {
-        const size_t window = static_cast<size_t>(pg::max_concurrent_requests());
         for (;;) {
-            while (!fatal_ && client_.pending() < window) {
-                if (ready_.empty() && !load_chunk())
-                    break;
-                if (!ready_.empty())
+            while (!fatal_ && client_.pending() < window_) {
+                if (!ready_.empty()) {
                     submit_next();
+                    continue;
+                }
+                // Near the budget: read more once answers have freed some.
+                if (held_bytes_ > kHeldBytes / 2 && client_.pending() > 0)
+                    break;
+                if (!load_chunk())
+                    break;
             }
             if (client_.pending() == 0 && (ready_.empty() || fatal_) && (outbox_done_ || fatal_))
                 return;
@@ -143,31 +163,31 @@ class DeliveryLoop {
         }
     }
 
-    // Reads the next outbox chunk (one short transaction), builds payloads and
-    // plans requests. Returns false when the outbox is exhausted.
+    // Reads the next outbox chunk (one short transaction) and builds its
+    // payloads as it reads, straight from the fetched rows; then plans
+    // requests. A chunk is enough records to keep every request slot busy
+    // twice over, as far as the byte budget (kHeldBytes) allows, and at
+    // least one record. Returns false when the outbox is exhausted.
     bool load_chunk() {
         if (outbox_done_)
             return false;
-        const int64_t chunk = std::max<int64_t>(1000, static_cast<int64_t>(requests_.max_records_per_request()) *
-                                                          pg::max_concurrent_requests() * 2);
-        std::vector<OutboxRow> rows;
+        const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window_ * 2);
+        const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
+        size_t records = 0;
+        const size_t held_before = held_bytes_;
+        chunk_cut_short_ = false;
         pg::run_in_transaction([&] {
-            if (outbox_blocks_ < 0)
-                outbox_blocks_ = outbox_blocks();
-            // About `chunk` records' worth of blocks, from the outbox's density.
-            const int64_t blocks =
-                std::max<int64_t>(1, chunk * outbox_blocks_ / std::max<int64_t>(1, counters_.outbox));
-            rows = read_outbox(plan_, next_block_, blocks);
-            next_block_ += blocks;
+            outbox_done_ = read_outbox(plan_, last_tid_, [&](const OutboxRow &row) {
+                if (records > 0 && (records >= wanted || held_bytes_ - held_before >= allowed)) {
+                    chunk_cut_short_ = records < wanted;
+                    return false;
+                }
+                records++;
+                prepare(row, rows_read_++);
+                last_tid_.assign(row.tid);
+                return true;
+            });
         });
-        outbox_done_ = next_block_ >= outbox_blocks_;
-        for (OutboxRow &row : rows) {
-            const int64_t ordinal = rows_read_++;
-            if (std::optional<destinations::OutgoingRecord> record = prepare(row)) {
-                unplanned_.push_back(std::move(*record));
-                unplanned_rows_.push_back({std::move(row.tid), ordinal, std::move(row.change)});
-            }
-        }
         plan_requests();
         return true;
     }
@@ -175,7 +195,9 @@ class DeliveryLoop {
     // Groups the records read so far into requests. Records that the
     // destination's limits refuse are set aside by plan(). Until the outbox
     // is exhausted the last request, which may not be full, waits for the
-    // next chunk's records: chunks are ranges of blocks, not of batches.
+    // next chunk's records (chunks are not cut at batch boundaries), unless
+    // the byte budget cut the chunk short: then the next chunk waits for
+    // answers, and so would this request.
     void plan_requests() {
         std::vector<destinations::InvalidRecord> refused;
         std::vector<destinations::PlannedRequest> planned_requests = requests_.plan(unplanned_, &refused);
@@ -185,9 +207,10 @@ class DeliveryLoop {
             const destinations::OutgoingRecord &record = unplanned_[invalid.index];
             record_invalid(record.record_id, unplanned_rows_[invalid.index].change, invalid.reason,
                            kept_payload(record.payload));
+            held_bytes_ -= held_size(record);
             fates[invalid.index] = Fate::Refused;
         }
-        if (!outbox_done_ && !planned_requests.empty()) {
+        if (!outbox_done_ && !chunk_cut_short_ && !planned_requests.empty()) {
             for (const size_t index : planned_requests.back().records)
                 fates[index] = Fate::Wait;
             planned_requests.pop_back();
@@ -221,22 +244,30 @@ class DeliveryLoop {
         }
     }
 
-    // The record's payload, or nothing when it cannot be built (then noted as invalid).
-    std::optional<destinations::OutgoingRecord> prepare(OutboxRow &row) {
-        RecordValues values;
-        values.record_id = row.record_id;
-        values.change = row.change;
-        values.json_values.resize(plan_.model.columns.size());
+    // Builds the record's payload from the row's views: its values are
+    // copied once, into the payload, which the request bodies are made of.
+    // A record whose payload cannot be built is noted as invalid.
+    void prepare(const OutboxRow &row, int64_t ordinal) {
+        values_.record_id = row.record_id;
+        values_.change = row.change;
         for (size_t i = 0; i < plan_.value_columns.size(); i++)
-            values.json_values[plan_.value_columns[i]] = std::move(row.values[i]);
-        BuiltPayload built = payloads_.build(values, context_);
+            values_.json_values[plan_.value_columns[i]] = (*row.values)[i];
+        BuiltPayload built = payloads_.build(values_, context_);
         if (!built.valid) {
-            record_invalid(row.record_id, row.change, built.invalid_reason, std::nullopt);
-            return std::nullopt;
+            record_invalid(std::string(row.record_id), std::string(row.change), built.invalid_reason, std::nullopt);
+            return;
         }
-        return destinations::OutgoingRecord{row.record_id, std::move(built.json),
+        destinations::OutgoingRecord record{std::string(row.record_id), std::move(built.json),
                                             message_id(plan_, row.record_id, row.version)};
+        held_bytes_ += held_size(record);
+        unplanned_.push_back(std::move(record));
+        unplanned_rows_.push_back({std::string(row.tid), ordinal, std::string(row.change)});
     }
+
+    static size_t held_size(const destinations::OutgoingRecord &record) {
+        return record.payload.size() + kRecordOverheadBytes;
+    }
+    static size_t held_size(const PendingRecord &record) { return record.payload.size() + kRecordOverheadBytes; }
 
     void record_invalid(const std::string &record_id, const std::string &change, const std::string &reason,
                         const std::optional<std::string> &payload) {
@@ -250,7 +281,7 @@ class DeliveryLoop {
         const uint64_t tag = next_tag_++;
         if (batch.first_send)
             counters_.sent += static_cast<int64_t>(batch.keys.size());
-        client_.submit(tag, batch.request);
+        client_.submit(tag, std::move(batch.request));
         in_flight_.emplace(tag, std::move(batch.keys));
     }
 
@@ -345,8 +376,9 @@ class DeliveryLoop {
     void delivered(uint64_t key) {
         auto found = pending_record(key);
         counters_.succeeded++;
-        results_.delivered.push_back({found->second.tid, found->second.ordinal, found->second.change == "deleted"});
-        records_.erase(found);
+        results_.delivered.push_back(
+            {std::move(found->second.tid), found->second.ordinal, found->second.change == "deleted"});
+        forget(found);
     }
 
     // Once per answer, not per record: every record of the request shares it.
@@ -364,6 +396,11 @@ class DeliveryLoop {
             status = response.status;
         results_.undelivered.push_back({found->second.record_id, found->second.change, kind, last_failure_, status,
                                         kept_payload(found->second.payload), attempts});
+        forget(found);
+    }
+
+    void forget(std::unordered_map<uint64_t, PendingRecord>::iterator found) {
+        held_bytes_ -= held_size(found->second);
         records_.erase(found);
     }
 
@@ -399,6 +436,7 @@ class DeliveryLoop {
     }
 
     const MappingPlan &plan_;
+    const size_t window_ = static_cast<size_t>(pg::max_concurrent_requests());
     const int64_t run_id_;
     RunCounters &counters_;
     const PayloadBuilder payloads_;
@@ -414,9 +452,12 @@ class DeliveryLoop {
     std::unordered_map<uint64_t, std::vector<uint64_t>> in_flight_;
     uint64_t next_key_ = 0;
     uint64_t next_tag_ = 0;
-    int64_t outbox_blocks_ = -1;  // read in the first chunk's transaction
-    int64_t next_block_ = 0;
+    // The record being built: views into the row read last.
+    RecordValues values_;
+    std::string last_tid_ = "(0,0)";  // of the last outbox row read; no row is at offset 0
     int64_t rows_read_ = 0;
+    size_t held_bytes_ = 0;  // see kHeldBytes
+    bool chunk_cut_short_ = false;  // the last chunk stopped at the byte budget
     // Once true, stays true: checked in each flush until the mapping has errors.
     bool may_have_errors_ = false;
     bool outbox_done_ = false;

@@ -105,12 +105,17 @@ std::string change_kind_sql(const std::string &absent) {
 // The version a change goes out as: this run's, unless it resends exactly
 // what an unacknowledged send carried (the same values, or the same
 // deletion), whose version it keeps so the receiver can drop the copy.
-std::string change_version_sql(const std::string &absent, int64_t run_id) {
-    return "CASE WHEN (k.unconfirmed = 'd' AND " + absent + ") OR (k.unconfirmed IN ('a', 'u') AND c.hash = k.hash) "
-           "THEN k.version ELSE " + std::to_string(run_id) + " END";
+// `hash`: the record's hash in the model (NULL when absent).
+std::string change_version_sql(const std::string &absent, int64_t run_id, const std::string &hash = "c.hash") {
+    return "CASE WHEN (k.unconfirmed = 'd' AND " + absent + ") OR (k.unconfirmed IN ('a', 'u') AND " + hash +
+           " = k.hash) THEN k.version ELSE " + std::to_string(run_id) + " END";
 }
 
-const char *const kDiffers = "(c.hash IS DISTINCT FROM k.hash OR k.unconfirmed IS NOT NULL)";
+std::string differs_sql(const std::string &hash) {
+    return "(" + hash + " IS DISTINCT FROM k.hash OR k.unconfirmed IS NOT NULL)";
+}
+
+const std::string kDiffers = differs_sql("c.hash");
 
 // The diff. First, as the model's owner, the model's records, one narrow
 // row each: identifier and a hash of the values the mapping sends. Then, as
@@ -198,14 +203,14 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
 
 // The first run of a mapping (or the first after a reset): every record is
 // added, so one pass over the model fills the outbox directly.
-int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id, std::optional<int64_t> limit) {
+int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id) {
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
                         " (rid, chg, hash, ver, vals) SELECT " + record_id_sql(plan) +
                         ", 'added', " + record_hash_sql(plan) + ", " + std::to_string(run_id) +
                         rendered_values(plan, false) + " FROM " +
-                        filtered_model_sql(plan, "m") + limit_sql(limit))
+                        filtered_model_sql(plan, "m"))
                 .processed);
     });
 }
@@ -278,7 +283,59 @@ void refresh_record_errors(const MappingPlan &plan, int64_t run_id, bool first_r
 }
 
 
+// A preview's records in the model: the model's rows that differ from the
+// checkpoint and that the sync mode sends, at most `limit` of them, with
+// their values, in one statement. The LIMIT stops the scan of the model as
+// soon as that many are found (a left join can probe the checkpoint's key
+// row by row); only the rows it returns have their values rendered.
+int64_t fill_preview_present(const MappingPlan &plan, int64_t limit) {
+    const std::string rid = record_id_sql(plan);
+    const std::string hash = record_hash_sql(plan);
+    const std::string kind = "CASE " + change_kind_sql("false");
+    return as_model_owner(plan, [&] {
+        return static_cast<int64_t>(
+            pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals) SELECT " + rid + ", " +
+                        kind + ", " + hash + ", " + change_version_sql("false", 0, hash) + ", " +
+                        rendered_values_sql(plan) + " FROM " + filtered_model_sql(plan, "m") + " LEFT JOIN " +
+                        plan.checkpoint_table + " AS k ON k.record_id = " + rid + " WHERE " + differs_sql(hash) +
+                        " AND " + selected_sql(plan, kind) + limit_sql(limit))
+                .processed);
+    });
+}
+
+// A preview's deleted records: checkpointed ones the model no longer has, at
+// most `limit` of them. Their values are NULL (the left join on false
+// matches no row of the model) but for the identifier, as a run sends them.
+void fill_preview_deleted(const MappingPlan &plan, int64_t limit) {
+    const std::string &type = plan.model.columns[plan.primary_key_column].type;
+    as_model_owner(plan, [&] {
+        pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals) SELECT k.record_id, " +
+                    "'deleted', k.hash, " + change_version_sql("true", 0, "NULL::bigint") + ", " +
+                    rendered_values_sql(plan, "k.record_id::" + type) + " FROM " + plan.checkpoint_table +
+                    " AS k LEFT JOIN " + filtered_model_sql(plan, "m") + " ON false WHERE NOT EXISTS (SELECT 1 FROM " +
+                    filtered_model_sql(plan, "m") + " WHERE " + record_id_sql(plan) + " = k.record_id)" +
+                    limit_sql(limit));
+    });
+}
+
 }  // namespace
+
+void extract_preview(const MappingPlan &plan, int64_t limit) {
+    // With a proven unique identifier no record is invalid: each row of the
+    // model is a record, and the first changes found are changes. Otherwise
+    // only the whole model, grouped, tells the duplicates apart: the full diff.
+    if (identifier_is_unique(plan)) {
+        create_work_tables(plan);
+        int64_t found = 0;
+        if (plan.sends_added || plan.sends_updated)
+            found = fill_preview_present(plan, limit);
+        if (plan.sends_deleted && found < limit)
+            fill_preview_deleted(plan, limit - found);
+        if (identifier_is_unique(plan))  // still (see identifier_is_unique)
+            return;
+    }
+    extract_and_classify(plan, 0, true, limit);
+}
 
 RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool dry_run,
                                  std::optional<int64_t> outbox_limit) {
@@ -294,14 +351,16 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     const int64_t checkpointed = count_of(pg::execute_catalog("SELECT count(*) FROM " + plan.checkpoint_table));
     // Nothing checkpointed: every record is added. When the sync mode sends
     // added records, skip the diff and read the model once; the checkpoint's
-    // key is built after delivery (see catalog::drop_checkpoint_key).
-    const bool first_run = checkpointed == 0 && plan.sends_added;
+    // key is built after delivery (see catalog::drop_checkpoint_key). Not in
+    // a dry run: it shows `outbox_limit` records, and whether one of them is
+    // duplicated further on only the diff, which groups the whole model, tells.
+    const bool first_run = checkpointed == 0 && plan.sends_added && !dry_run;
     if (!dry_run && first_run)
         catalog::drop_checkpoint_key(plan.mapping.id);
     const bool proven_unique = identifier_is_unique(plan);
     std::optional<int64_t> first_run_added;
     if (first_run) {
-        const int64_t filled = fill_outbox_from_model(plan, run_id, outbox_limit);
+        const int64_t filled = fill_outbox_from_model(plan, run_id);
         const bool unique = proven_unique && identifier_is_unique(plan);
         first_run_added = unique ? filled : filled - set_aside_invalid_in_outbox();
         counters.outbox = *first_run_added;
@@ -329,29 +388,31 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     return counters;
 }
 
-int64_t outbox_blocks() {
-    return count_of(pg::execute_catalog(std::string("SELECT pg_catalog.pg_relation_size('") + kOutbox +
-                                        "') / pg_catalog.current_setting('block_size')::bigint"));
-}
-
-std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count) {
-    pg::Result result = pg::execute_catalog(
-        "SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals FROM " + std::string(kOutbox) +
-            " AS o WHERE o.ctid >= $1::tid AND o.ctid < $2::tid",
-        {"(" + std::to_string(first_block) + ",0)", "(" + std::to_string(first_block + block_count) + ",0)"});
-    std::vector<OutboxRow> rows;
-    rows.reserve(result.rows.size());
-    for (auto &row : result.rows) {
-        OutboxRow outbox_row;
-        outbox_row.tid = std::move(*row[0]);
-        outbox_row.record_id = std::move(*row[1]);
-        outbox_row.change = std::move(*row[2]);
-        outbox_row.version = std::move(*row[3]);
-        outbox_row.values = split_rendered_values(row[4] ? std::string_view(*row[4]) : std::string_view(),
-                                                  plan.value_columns.size());
-        rows.push_back(std::move(outbox_row));
+bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
+                 const std::function<bool(const OutboxRow &row)> &visit) {
+    // A fetch holds at most this many rows: a few MB, as a row stored inline
+    // is under 2 kB (larger values are toasted, and detoasted one row at a time).
+    constexpr size_t kFetchRows = 1000;
+    // The upper bound, which no row reaches, makes the planner estimate a
+    // narrow range: it picks a TID range scan for any outbox of more than a
+    // few blocks, where a sequential scan would start at block 0 each chunk.
+    pg::Cursor cursor("SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals FROM " + std::string(kOutbox) +
+                          " AS o WHERE o.ctid > $1::tid AND o.ctid < '(4294967295,0)'::tid",
+                      {after_tid}, pg::Cursor::As::CatalogOwner);
+    std::vector<std::optional<std::string_view>> values;
+    values.reserve(plan.value_columns.size());
+    for (size_t fetched = cursor.fetch(kFetchRows); fetched > 0; fetched = cursor.fetch(kFetchRows)) {
+        for (size_t i = 0; i < fetched; i++) {
+            const pg::Cursor::Row &row = cursor.row(i);
+            if (!row[0] || !row[1] || !row[2] || !row[3])
+                throw Error(sqlstate::kInternalError, "outbox row has a NULL identifier, change or version");
+            const std::string_view vals = row[4].value_or(std::string_view());
+            split_rendered_values(vals, plan.value_columns.size(), values);
+            if (!visit(OutboxRow{*row[0], *row[1], *row[2], *row[3], &values}))
+                return false;
+        }
     }
-    return rows;
+    return true;
 }
 
 std::string outbox_table() { return kOutbox; }

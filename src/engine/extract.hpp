@@ -8,8 +8,10 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "engine/mapping_plan.hpp"
@@ -24,21 +26,35 @@ namespace reverse_etl::engine {
 RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool dry_run,
                                  std::optional<int64_t> outbox_limit = std::nullopt);
 
+// preview_mapping's dry run: fills the outbox with up to `limit` of the
+// records the next run would send, with the change and version it would
+// send them as, and changes nothing else. With a proven unique identifier it
+// stops reading the model once it has found them, rather than diffing the
+// whole model; otherwise it runs the full diff (extract_and_classify).
+// Statements run with the caller's settings, work_mem included: they are
+// the caller's queries, in the caller's session.
+void extract_preview(const MappingPlan &plan, int64_t limit);
+
+// One outbox row as read_outbox hands it over: views into the fetched row,
+// valid only during the call they are passed to.
 struct OutboxRow {
-    std::string tid;                            // where it is in the outbox: "(block,offset)"
-    std::string record_id;
-    std::string change;                         // added | updated | deleted
-    std::string version;                        // what it goes out as (see message_id)
-    std::vector<std::optional<std::string>> values;  // JSON text per plan.value_columns entry
+    std::string_view tid;                      // where it is in the outbox: "(block,offset)"
+    std::string_view record_id;
+    std::string_view change;                   // added | updated | deleted
+    std::string_view version;                  // what it goes out as (see message_id)
+    // JSON text per plan.value_columns entry
+    const std::vector<std::optional<std::string_view>> *values = nullptr;
 };
 
 // The outbox is written once, in one statement, and never updated: its rows
-// lie in block order, and delivery reads it by ranges of blocks (a TID range
-// scan), with no index to build and no sequence column to number it.
-int64_t outbox_blocks();
-// The live outbox rows in blocks [first_block, first_block + block_count), in
-// TID order: delivery numbers them in that order (see DeliveredRecord).
-std::vector<OutboxRow> read_outbox(const MappingPlan &plan, int64_t first_block, int64_t block_count);
+// lie in TID order, and delivery reads it in that order through a cursor
+// over a TID range scan, with no index to build and no sequence column to
+// number it. Hands `visit` the live rows after the one at `after_tid`
+// ("(0,0)": from the start), in TID order, until it returns false or the
+// outbox ends; returns true when it ended. Delivery numbers the rows in this
+// order (see DeliveredRecord). Only one fetch of rows is held at a time.
+bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
+                 const std::function<bool(const OutboxRow &row)> &visit);
 
 // The outbox, for statements that join delivered records back to it.
 std::string outbox_table();

@@ -151,9 +151,8 @@ std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std
     return "reverse_etl_state.render_values(" + arguments + ")";
 }
 
-std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected) {
-    std::vector<std::optional<std::string>> values;
-    values.reserve(expected);
+void split_rendered_values(std::string_view text, size_t expected, std::vector<std::optional<std::string_view>> &values) {
+    values.clear();
     size_t start = 0;
     for (;;) {
         const size_t end = text.find('\x1f', start);
@@ -161,7 +160,7 @@ std::vector<std::optional<std::string>> split_rendered_values(std::string_view t
         if (length == 0)
             values.emplace_back(std::nullopt);
         else
-            values.emplace_back(std::string(text.substr(start, length)));
+            values.emplace_back(text.substr(start, length));
         if (end == std::string_view::npos)
             break;
         start = end + 1;
@@ -169,7 +168,13 @@ std::vector<std::optional<std::string>> split_rendered_values(std::string_view t
     if (values.size() != expected)
         throw Error(sqlstate::kInternalError, "a record's rendered values hold " + std::to_string(values.size()) +
                                                   " values, not " + std::to_string(expected));
-    return values;
+}
+
+std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected) {
+    std::vector<std::optional<std::string_view>> views;
+    views.reserve(expected);
+    split_rendered_values(text, expected, views);
+    return std::vector<std::optional<std::string>>(views.begin(), views.end());
 }
 
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {
@@ -191,7 +196,7 @@ std::string hex(uint64_t value) {
 
 }  // namespace
 
-std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::string &version) {
+std::string message_id(const MappingPlan &plan, std::string_view record_id, std::string_view version) {
     // Built in one buffer: delivery makes one per record.
     std::string id;
     id.reserve(48);
@@ -204,7 +209,7 @@ std::string message_id(const MappingPlan &plan, const std::string &record_id, co
     return id;
 }
 
-uint64_t stable_hash(const std::string &text, uint64_t seed) {
+uint64_t stable_hash(std::string_view text, uint64_t seed) {
     uint64_t hash = seed;
     for (const unsigned char c : text) {
         hash ^= c;

@@ -59,6 +59,8 @@ std::string record_hash_sql(const MappingPlan &plan);
 std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std::string> &identifier = std::nullopt);
 // The values of one such text, one per plan.value_columns entry.
 std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected);
+// The same as views of `text`, into `values` (cleared first): no copy.
+void split_rendered_values(std::string_view text, size_t expected, std::vector<std::optional<std::string_view>> &values);
 // The model's query with the mapping's filter, as a subquery aliased `alias`.
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias);
 
@@ -71,9 +73,9 @@ std::string quote_literal(const std::string &text);
 // copies. A version is named by the run that first selected it, so a record
 // that changes back to earlier values, is deleted and added again, or is
 // resent after reset_mapping gets a new id.
-std::string message_id(const MappingPlan &plan, const std::string &record_id, const std::string &version);
+std::string message_id(const MappingPlan &plan, std::string_view record_id, std::string_view version);
 
 // 64-bit FNV-1a: stable across processes and versions (it is stored in checkpoints).
-uint64_t stable_hash(const std::string &text, uint64_t seed = 0xcbf29ce484222325ULL);
+uint64_t stable_hash(std::string_view text, uint64_t seed = 0xcbf29ce484222325ULL);
 
 }  // namespace reverse_etl::engine

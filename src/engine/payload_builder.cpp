@@ -506,7 +506,7 @@ class RecordWriter {
         return out_.compare(start, std::string::npos, "null") == 0;
     }
 
-    const std::optional<std::string> &value(int column) const { return record_.json_values[column]; }
+    const std::optional<std::string_view> &value(int column) const { return record_.json_values[column]; }
     const ColumnInfo &info(int column) const { return plan_.columns[column]; }
 
     bool write_null() {
@@ -516,7 +516,7 @@ class RecordWriter {
 
     // The common case: the column's to_json text, copied.
     bool write_column(int column) {
-        const std::optional<std::string> &json = value(column);
+        const std::optional<std::string_view> &json = value(column);
         if (!json)
             return write_null();
         const ColumnInfo &column_info = info(column);
@@ -542,7 +542,7 @@ class RecordWriter {
     // select_object / select_array: the column's whole object or array. PostgreSQL's
     // own object or array text is copied as is; text holding JSON is checked first.
     bool write_selected(int column, JsonKind wanted) {
-        const std::optional<std::string> &json = value(column);
+        const std::optional<std::string_view> &json = value(column);
         if (!json)
             return write_null();
         std::string_view text = trimmed(*json);
@@ -623,7 +623,7 @@ class RecordWriter {
 
     // {{column}}: NULL adds nothing.
     void append_column_text(int column) {
-        if (const std::optional<std::string> &json = value(column))
+        if (const std::optional<std::string_view> &json = value(column))
             append_token_text(trimmed(*json));
     }
 
@@ -669,7 +669,7 @@ class RecordWriter {
     // text, or for a column that is not json/jsonb whose value is a string (text),
     // that string's content, unescaped once per record. nullopt for SQL NULL.
     std::optional<std::string_view> held_json(int column) {
-        const std::optional<std::string> &json = value(column);
+        const std::optional<std::string_view> &json = value(column);
         if (!json)
             return std::nullopt;
         if (info(column).json || kind_of(trimmed(*json)) != JsonKind::String)
@@ -721,7 +721,7 @@ std::optional<std::string> missing_requirement(const CompiledMapping &plan, cons
 std::size_t estimated_size(const CompiledMapping &plan, const RecordValues &record) {
     std::size_t size = plan.fixed_bytes + 2;
     for (const int column : plan.referenced_columns)
-        if (const std::optional<std::string> &json = record.json_values[column])
+        if (const std::optional<std::string_view> &json = record.json_values[column])
             size += json->size();
     return size;
 }
@@ -742,7 +742,7 @@ BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext 
     const CompiledMapping &plan = *plan_;
     if (record.json_values.size() != plan.columns.size())
         throw Error(sqlstate::kInternalError,
-                    "record \"" + record.record_id + "\" has " + std::to_string(record.json_values.size()) +
+                    "record \"" + std::string(record.record_id) + "\" has " + std::to_string(record.json_values.size()) +
                         " values, but the model has " + std::to_string(plan.columns.size()) + " columns");
     std::string json;
     json.reserve(estimated_size(plan, record));

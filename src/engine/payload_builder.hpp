@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/destination_type.hpp"
@@ -25,10 +26,12 @@ struct CompiledMapping;   // the compiled spec tree; defined in payload_builder.
 // What PostgreSQL gives the builder for one record: for each model column, in
 // the model's column order, the column's value rendered by PostgreSQL's to_json()
 // (NULL -> nullopt). bytea columns arrive already base64-encoded as a JSON string.
+// Views, so that delivery builds payloads straight from the rows it fetched:
+// what they view must outlive build().
 struct RecordValues {
-    std::string record_id;
-    std::string change;   // "added" | "updated" | "deleted"
-    std::vector<std::optional<std::string>> json_values;
+    std::string_view record_id;
+    std::string_view change;   // "added" | "updated" | "deleted"
+    std::vector<std::optional<std::string_view>> json_values;
 };
 
 struct RunContext {

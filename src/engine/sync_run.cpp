@@ -249,8 +249,7 @@ SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queu
 std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const pg::StableFormatting formatting;
     const MappingPlan plan = load_mapping_plan(mapping_id);
-    extract_and_classify(plan, 0, true, row_limit);
-    const std::vector<OutboxRow> rows = read_outbox(plan, 0, outbox_blocks());
+    extract_preview(plan, row_limit);
     std::vector<catalog::ModelColumn> columns;
     for (const pg::ResultColumn &column : plan.model.columns)
         columns.push_back({column.name, column.type});
@@ -258,19 +257,22 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
     const RunContext context{plan.mapping.name, 0, now_iso8601()};
     std::vector<PreviewRecord> preview;
-    for (const OutboxRow &row : rows) {
-        RecordValues values{row.record_id, row.change, {}};
-        values.json_values.resize(plan.model.columns.size());
+    RecordValues values;
+    values.json_values.resize(plan.model.columns.size());
+    read_outbox(plan, "(0,0)", [&](const OutboxRow &row) {
+        values.record_id = row.record_id;
+        values.change = row.change;
         for (size_t i = 0; i < plan.value_columns.size(); i++)
-            values.json_values[plan.value_columns[i]] = row.values[i];
-        const BuiltPayload built = payloads.build(values, context);
+            values.json_values[plan.value_columns[i]] = (*row.values)[i];
+        BuiltPayload built = payloads.build(values, context);
         if (!built.valid)
-            continue;
-        const destinations::ElementResult element =
-            requests.element({row.record_id, built.json, message_id(plan, row.record_id, row.version)});
+            return true;
+        destinations::ElementResult element = requests.element(
+            {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version)});
         if (element.valid)
-            preview.push_back({row.record_id, row.change, element.element});
-    }
+            preview.push_back({std::string(row.record_id), std::string(row.change), std::move(element.element)});
+        return true;
+    });
     drop_work_tables();
     return preview;
 }

@@ -62,14 +62,29 @@ void read_row(HeapTuple tuple, TupleDesc desc, ColumnReader *readers, Cell *cell
             text *value = DatumGetTextPP(datum);
             cell.data = VARDATA_ANY(value);
             cell.length = VARSIZE_ANY_EXHDR(value);
-            // A detoasted copy (a value over 2 kB) is left in SPI's
-            // procedure context, freed by SPI_finish at the end of the call
-            // or transaction.
+            // A detoasted copy (a value over 2 kB) is left in the current
+            // memory context: for execute(), SPI's procedure context, freed
+            // by SPI_finish at the end of the call or transaction; for a
+            // Cursor, its row context.
         } else {
             char *value = OutputFunctionCall(&readers[column].output, datum);
             cell.data = value;
             cell.length = strlen(value);
             cell.palloced = true;
+        }
+    }
+}
+
+// Looks up each column's output function, once per statement. Guarded.
+void set_up_readers(TupleDesc desc, ColumnReader *readers) {
+    for (int column = 0; column < desc->natts; column++) {
+        const Oid type = TupleDescAttr(desc, column)->atttypid;
+        readers[column].is_text = type == TEXTOID || type == VARCHAROID;
+        if (!readers[column].is_text) {
+            Oid output_function;
+            bool is_varlena;
+            getTypeOutputInfo(type, &output_function, &is_varlena);
+            fmgr_info(output_function, &readers[column].output);
         }
     }
 }
@@ -85,18 +100,7 @@ Result collect_result() {
     const TupleDesc desc = table->tupdesc;
     const int natts = desc->natts;
     std::vector<ColumnReader> readers(natts);
-    pg_guard([&] {
-        for (int column = 0; column < natts; column++) {
-            const Oid type = TupleDescAttr(desc, column)->atttypid;
-            readers[column].is_text = type == TEXTOID || type == VARCHAROID;
-            if (!readers[column].is_text) {
-                Oid output_function;
-                bool is_varlena;
-                getTypeOutputInfo(type, &output_function, &is_varlena);
-                fmgr_info(output_function, &readers[column].output);
-            }
-        }
-    });
+    pg_guard([&] { set_up_readers(desc, readers.data()); });
     std::vector<Cell> cells(natts);
     result.rows.reserve(SPI_processed);
     for (uint64 row = 0; row < SPI_processed; row++) {
@@ -118,22 +122,31 @@ Result collect_result() {
     return result;
 }
 
-Result run(const std::string &sql, const Params &params) {
-    const int nargs = static_cast<int>(params.size());
-    std::vector<Oid> types(nargs, TEXTOID);
-    std::vector<Datum> values(nargs, 0);
-    std::vector<char> nulls(nargs, ' ');
-    for (int i = 0; i < nargs; i++) {
-        if (!params[i]) {
-            nulls[i] = 'n';
-            continue;
+// $1, $2, ... as SPI takes them: text datums, with nulls marked 'n'.
+struct SpiParams {
+    explicit SpiParams(const Params &params)
+        : count(static_cast<int>(params.size())), types(count, TEXTOID), values(count, 0), nulls(count, ' ') {
+        for (int i = 0; i < count; i++) {
+            if (!params[i]) {
+                nulls[i] = 'n';
+                continue;
+            }
+            const std::string &text = *params[i];
+            values[i] = pg_guard([&] { return PointerGetDatum(cstring_to_text_with_len(text.data(), text.size())); });
         }
-        const std::string &text = *params[i];
-        values[i] = pg_guard([&] { return PointerGetDatum(cstring_to_text_with_len(text.data(), text.size())); });
     }
+
+    int count;
+    std::vector<Oid> types;
+    std::vector<Datum> values;
+    std::vector<char> nulls;
+};
+
+Result run(const std::string &sql, const Params &params) {
+    SpiParams args(params);
     pg_guard([&] {
-        const int rc = SPI_execute_with_args(sql.c_str(), nargs, types.data(), values.data(),
-                                             nulls.data(), false, 0);
+        const int rc = SPI_execute_with_args(sql.c_str(), args.count, args.types.data(), args.values.data(),
+                                             args.nulls.data(), false, 0);
         if (rc < 0)
             elog(ERROR, "SPI_execute_with_args failed: %s", SPI_result_code_string(rc));
     });
@@ -147,6 +160,97 @@ Result execute(const std::string &sql, const Params &params) { return run(sql, p
 Result execute_catalog(const std::string &sql, const Params &params) {
     const CatalogRoleScope as_catalog_owner;
     return run(sql, params);
+}
+
+struct Cursor::State {
+    std::optional<CatalogRoleScope> as_catalog_owner;   // ends after the portal
+    std::string portal_name;
+    TupleDesc desc = nullptr;
+    std::vector<ColumnReader> readers;
+    std::vector<Cell> cells;
+    Row row;
+    SPITupleTable *batch = nullptr;
+    uint64 batch_rows = 0;
+    // Detoasted values and output function texts of the current row.
+    MemoryContext row_memory = nullptr;
+};
+
+Cursor::Cursor(const std::string &sql, const Params &params, As as)
+    : state_(std::make_unique<State>()), uncaught_at_start_(std::uncaught_exceptions()) {
+    State &state = *state_;
+    if (as == As::CatalogOwner)
+        state.as_catalog_owner.emplace();
+    SpiParams args(params);
+    pg_guard([&] {
+        // Not read-only: the portal's snapshot must see what earlier
+        // statements of this transaction wrote (SPI increments the command
+        // counter first), as execute() does.
+        Portal portal = SPI_cursor_open_with_args(nullptr, sql.c_str(), args.count, args.types.data(),
+                                                  args.values.data(), args.nulls.data(), false,
+                                                  CURSOR_OPT_NO_SCROLL);
+        if (portal == nullptr)
+            elog(ERROR, "SPI_cursor_open_with_args failed: %s", SPI_result_code_string(SPI_result));
+        state.desc = portal->tupDesc;
+        state.portal_name = portal->name;
+        state.readers.resize(state.desc->natts);
+        set_up_readers(state.desc, state.readers.data());
+        state.row_memory = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl cursor row",
+                                                 ALLOCSET_DEFAULT_SIZES);
+    });
+    state.cells.resize(state.desc->natts);
+    state.row.resize(state.desc->natts);
+}
+
+Cursor::~Cursor() {
+    // Unwinding from an error: the portal and SPI's memory belong to the
+    // aborting transaction, which drops them.
+    if (std::uncaught_exceptions() > uncaught_at_start_)
+        return;
+    State &state = *state_;
+    // None of these raises an error for a portal that is neither pinned nor
+    // running, which ours never is between calls.
+    if (state.batch != nullptr)
+        SPI_freetuptable(state.batch);
+    if (state.row_memory != nullptr)
+        MemoryContextDelete(state.row_memory);
+    if (Portal portal = SPI_cursor_find(state.portal_name.c_str()))
+        SPI_cursor_close(portal);
+}
+
+size_t Cursor::fetch(size_t count) {
+    State &state = *state_;
+    pg_guard([&] {
+        MemoryContextReset(state.row_memory);
+        if (state.batch != nullptr) {
+            SPI_freetuptable(state.batch);
+            state.batch = nullptr;
+        }
+        Portal portal = SPI_cursor_find(state.portal_name.c_str());
+        if (portal == nullptr)
+            elog(ERROR, "cursor \"%s\" no longer exists", state.portal_name.c_str());
+        SPI_cursor_fetch(portal, true, static_cast<long>(count));
+        state.batch = SPI_tuptable;
+        state.batch_rows = SPI_processed;
+    });
+    return static_cast<size_t>(state.batch_rows);
+}
+
+const Cursor::Row &Cursor::row(size_t index) {
+    State &state = *state_;
+    if (index >= state.batch_rows)
+        throw Error(sqlstate::kInternalError, "cursor row " + std::to_string(index) + " was not fetched");
+    pg_guard([&] {
+        MemoryContextReset(state.row_memory);
+        const MemoryContext caller = MemoryContextSwitchTo(state.row_memory);
+        read_row(state.batch->vals[index], state.desc, state.readers.data(), state.cells.data(),
+                 state.desc->natts);
+        MemoryContextSwitchTo(caller);
+    });
+    for (size_t column = 0; column < state.cells.size(); column++) {
+        const Cell &cell = state.cells[column];
+        state.row[column] = cell.is_null ? std::nullopt : std::optional<std::string_view>({cell.data, cell.length});
+    }
+    return state.row;
 }
 
 }  // namespace reverse_etl::pg

@@ -1,11 +1,13 @@
 // SQL from C++ without PostgreSQL headers: text parameters in, text values out.
-// Meant for the catalog (a handful of small statements per call), not for
-// streaming model rows, which the engine does with cursors of its own.
+// execute() is meant for the catalog (a handful of small statements per
+// call); Cursor reads results too big to hold at once.
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace reverse_etl::pg {
@@ -44,5 +46,41 @@ Result execute(const std::string &sql, const Params &params = {});
 // (no other role may touch them) and with search_path pinned to pg_catalog, so
 // nothing the caller put on their search_path can be resolved by our SQL.
 Result execute_catalog(const std::string &sql, const Params &params = {});
+
+// A read-only cursor (a portal) over one statement's result, read a fetch at
+// a time, for results too big to copy whole. A row's values are views, not
+// copies: text values point into the fetched tuples themselves (or their
+// detoasted copy), other types into their output function's text.
+//
+// Open it inside an SPI connection (SpiConnection, run_in_transaction) and
+// end it before that connection and its transaction end. The destructor
+// closes the portal; when an exception unwinds it, transaction abort drops
+// the portal and its memory instead, as PostgreSQL expects.
+class Cursor {
+  public:
+    enum class As { CurrentRole, CatalogOwner };
+    using Row = std::vector<std::optional<std::string_view>>;  // nullopt is SQL NULL
+
+    // Plans and opens the statement (privileges are checked here) as the
+    // current role, or as execute_catalog() runs statements; the role stays
+    // in force until the cursor ends, fetches included.
+    Cursor(const std::string &sql, const Params &params, As as = As::CurrentRole);
+    ~Cursor();
+    Cursor(const Cursor &) = delete;
+    Cursor &operator=(const Cursor &) = delete;
+
+    // Fetches up to `count` more rows in place of the previous fetch (whose
+    // views it invalidates). Returns how many came: 0 once the result is read.
+    size_t fetch(size_t count);
+    // Row `index` of the last fetch. Its views are valid until the next
+    // row() or fetch() call: values stored compressed or out of line are
+    // detoasted for one row at a time.
+    const Row &row(size_t index);
+
+  private:
+    struct State;   // PostgreSQL's types, kept out of this header
+    std::unique_ptr<State> state_;
+    int uncaught_at_start_;
+};
 
 }  // namespace reverse_etl::pg
