@@ -19,7 +19,7 @@ void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     // Identifiers are compared as bytes ("C"): the checkpoint's index and the
     // diff's joins then never go through the locale's collation.
     pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, hash bigint NOT NULL, "
-                        "version bigint NOT NULL, unconfirmed \"char\" "
+                        "version bigint, unconfirmed \"char\" "
                         "CHECK (unconfirmed IN ('a', 'u', 'd')))");
     // No index: written in one statement, read whole, emptied by TRUNCATE.
     pg::execute_catalog("CREATE TABLE " + sending_table(mapping_id) + " (record_id text COLLATE \"C\" NOT NULL, "

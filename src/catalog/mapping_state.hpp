@@ -1,13 +1,15 @@
 // A mapping's sync state, two tables in reverse_etl_state:
 //
 // checkpoint_<id> (record_id, hash, version, unconfirmed): what the
-// destination holds of each record: the hash of the values the mapping sent
-// and the version they were sent as (the run that first selected them; see
-// engine::message_id). `unconfirmed` is NULL when the destination
-// acknowledged that version, else the change sent whose answer was lost
-// (engine/delivery_log.hpp): 'a' added (the destination may not have the
-// record), 'u' updated (it may hold an older version), 'd' deleted (it may
-// still hold the record).
+// destination holds of each record: the hash of the values the mapping sent.
+// `unconfirmed` is NULL when the destination acknowledged them, else the
+// change sent whose answer was lost (engine/delivery_log.hpp): 'a' added
+// (the destination may not have the record), 'u' updated (it may hold an
+// older version), 'd' deleted (it may still hold the record); `version`, only
+// then, the version that change was sent as (the run that first selected it;
+// see engine::message_id), which a resend of the same values keeps. NULL in
+// acknowledged rows, which so stay as narrow as (record_id, hash): the diff
+// hashes every row of the checkpoint.
 //
 // sending_<id> (record_id, chg, hash, version): the run's selection, written
 // and committed before its first request: what may reach the destination

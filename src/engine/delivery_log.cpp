@@ -15,7 +15,8 @@ void log_selection(const MappingPlan &plan) {
 void settle_selection(const MappingPlan &plan) {
     const std::string sending = catalog::sending_table(plan.mapping.id);
     // An addition or update is acknowledged when the checkpoint holds its
-    // version, confirmed. DISTINCT ON: one row per identifier, whatever the
+    // hash, confirmed: while the run went, only its acknowledgement could
+    // write that record's row. DISTINCT ON: one row per identifier, whatever the
     // log holds, or the upsert would fail on its second row.
     pg::execute_catalog(
         "INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, version, unconfirmed) "
@@ -23,7 +24,7 @@ void settle_selection(const MappingPlan &plan) {
         "CASE WHEN e.chg = 'added' THEN 'a' ELSE 'u' END::\"char\" FROM " + sending + " AS e "
         "WHERE e.chg <> 'deleted' AND e.hash IS NOT NULL ORDER BY e.record_id "
         "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, version = EXCLUDED.version, "
-        "unconfirmed = EXCLUDED.unconfirmed WHERE k.version <> EXCLUDED.version OR k.unconfirmed IS NOT NULL");
+        "unconfirmed = EXCLUDED.unconfirmed WHERE k.hash <> EXCLUDED.hash OR k.unconfirmed IS NOT NULL");
     // A deletion is acknowledged when the record left the checkpoint.
     pg::execute_catalog("UPDATE " + plan.checkpoint_table + " AS k SET unconfirmed = 'd', version = e.version FROM " +
                         sending + " AS e WHERE e.chg = 'deleted' AND k.record_id = e.record_id");

@@ -172,10 +172,10 @@ bool identifier_is_unique(const MappingPlan &plan) {
 // Changes the sync mode does not send still move the checkpoint: a mapping of
 // added records does not resend a record when it changes later.
 void checkpoint_unselected(const MappingPlan &plan) {
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash, version) "
-                        "SELECT c.rid, c.hash, c.ver FROM " + kChanges + " c WHERE NOT c.selected "
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) "
+                        "SELECT c.rid, c.hash FROM " + kChanges + " c WHERE NOT c.selected "
                         "AND c.chg IN ('added', 'updated') ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
-                        "version = EXCLUDED.version, unconfirmed = NULL");
+                        "version = NULL, unconfirmed = NULL");
     pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " k USING " + kChanges +
                         " c WHERE c.rid = k.record_id AND NOT c.selected AND c.chg = 'deleted'");
 }
