@@ -19,31 +19,19 @@ SELECT reverse_etl.create_mapping('sv_people', 'sv_segment', 'track',
     sync_mode => 'all', name => 'sv');
 
 -- Every event sent, by step: its user, plan (null for a deletion), messageId
--- and the mock's answer.
+-- and the mock's answer. With `failing`, the mock answers 500 to that user's
+-- events.
 CREATE TEMP TABLE sv_sent (step int, user_id text, plan text, message_id text, status int);
-CREATE FUNCTION pg_temp.sv_step(step int)
+CREATE FUNCTION pg_temp.sv_step(step int, failing text DEFAULT NULL)
 RETURNS TABLE(status text, added bigint, updated bigint, deleted bigint, unchanged bigint,
               succeeded bigint, failed bigint)
 LANGUAGE plpgsql AS $$
 BEGIN
     PERFORM mock_reset();
-    RETURN QUERY SELECT s.status, s.records_added, s.records_updated, s.records_deleted,
-                        s.records_unchanged, s.records_succeeded, s.records_failed
-                   FROM reverse_etl.sync('sv') AS s;
-    INSERT INTO sv_sent
-        SELECT step, m.record->>'userId', m.record->'properties'->>'plan', m.record->>'messageId',
-               (r->>'status')::int
-          FROM mock_records() AS m JOIN mock_requests() AS r ON (r->>'seq')::int = m.seq;
-END $$;
--- Like sv_step, but the mock answers 500 to the events of `failing`.
-CREATE FUNCTION pg_temp.sv_failing_step(step int, failing text)
-RETURNS TABLE(status text, added bigint, updated bigint, deleted bigint, unchanged bigint,
-              succeeded bigint, failed bigint)
-LANGUAGE plpgsql AS $$
-BEGIN
-    PERFORM mock_reset();
-    PERFORM mock_config(jsonb_build_object('records', jsonb_build_object('match', 'userId',
-        'rules', jsonb_build_object(failing, '{"status": 500, "body": "down"}'::jsonb))));
+    IF failing IS NOT NULL THEN
+        PERFORM mock_config(jsonb_build_object('records', jsonb_build_object('match', 'userId',
+            'rules', jsonb_build_object(failing, '{"status": 500, "body": "down"}'::jsonb))));
+    END IF;
     RETURN QUERY SELECT s.status, s.records_added, s.records_updated, s.records_deleted,
                         s.records_unchanged, s.records_succeeded, s.records_failed
                    FROM reverse_etl.sync('sv') AS s;
@@ -76,7 +64,7 @@ SELECT bool_and(message_id ~ '^retl-[0-9]+-[0-9a-f]{16}-[0-9]+$') AS message_id_
 -- 2. A failed update is unconfirmed: the destination may have applied it.
 -- The next run sends it again as the same version, with the same messageId.
 UPDATE public.sv_people SET plan = 'B' WHERE id = 2;
-SELECT * FROM pg_temp.sv_failing_step(4, '2');
+SELECT * FROM pg_temp.sv_step(4, failing => '2');
 SELECT * FROM pg_temp.sv_checkpoint();
 SELECT * FROM pg_temp.sv_step(5);
 SELECT step, user_id, plan, status FROM sv_sent WHERE step IN (4, 5) ORDER BY step;
@@ -87,7 +75,7 @@ SELECT * FROM pg_temp.sv_checkpoint();
 -- the destination, so its deletion is sent. (Before, nothing: a deletion was
 -- only sent for records in the checkpoint.)
 INSERT INTO public.sv_people VALUES (4, 'A');
-SELECT * FROM pg_temp.sv_failing_step(6, '4');
+SELECT * FROM pg_temp.sv_step(6, failing => '4');
 SELECT * FROM pg_temp.sv_checkpoint();
 DELETE FROM public.sv_people WHERE id = 4;
 SELECT * FROM pg_temp.sv_step(7);
@@ -97,7 +85,7 @@ SELECT * FROM pg_temp.sv_checkpoint();
 -- The same, but the record changed before the resend: new values, a new
 -- version, a new messageId.
 INSERT INTO public.sv_people VALUES (5, 'A');
-SELECT * FROM pg_temp.sv_failing_step(8, '5');
+SELECT * FROM pg_temp.sv_step(8, failing => '5');
 UPDATE public.sv_people SET plan = 'C' WHERE id = 5;
 SELECT * FROM pg_temp.sv_step(9);
 SELECT step, user_id, plan, status FROM sv_sent WHERE step IN (8, 9) ORDER BY step;

@@ -12,17 +12,6 @@ namespace {
 constexpr std::size_t kNone = std::string::npos;
 
 // The kind of a compact JSON value from its first character.
-JsonKind kind_of(char first) {
-    switch (first) {
-    case '{': return JsonKind::Object;
-    case '[': return JsonKind::Array;
-    case '"': return JsonKind::String;
-    case 't':
-    case 'f': return JsonKind::Boolean;
-    case 'n': return JsonKind::Null;
-    default: return JsonKind::Number;
-    }
-}
 
 const char *value_phrase(JsonKind kind) {
     switch (kind) {
@@ -36,7 +25,9 @@ const char *value_phrase(JsonKind kind) {
     return "a value";
 }
 
-const char *type_phrase(FieldType type) {
+}  // namespace
+
+const char *field_type_phrase(FieldType type) noexcept {
     switch (type) {
     case FieldType::String: return "a string";
     case FieldType::Number: return "a number";
@@ -50,8 +41,10 @@ const char *type_phrase(FieldType type) {
     return "a value";
 }
 
+namespace {
+
 std::string cannot_send(JsonKind kind, FieldType type) {
-    return std::string(value_phrase(kind)) + " cannot be sent as " + type_phrase(type);
+    return std::string(value_phrase(kind)) + " cannot be sent as " + field_type_phrase(type);
 }
 
 // A value as a reason shows it: its JSON text, cut after 40 bytes (at a UTF-8
@@ -383,7 +376,7 @@ std::optional<std::string> string_to_datetime(std::string &json, std::size_t sta
 std::optional<std::string> convert_to_field_type(FieldType type, std::string &json, std::size_t start) {
     if (start >= json.size())
         return std::nullopt;
-    const JsonKind kind = kind_of(json[start]);
+    const JsonKind kind = json_kind_of(std::string_view(json).substr(start));
     if (kind == JsonKind::Null)
         return std::nullopt;
     switch (type) {

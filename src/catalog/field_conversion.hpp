@@ -24,4 +24,7 @@ namespace reverse_etl::catalog {
 // field's name: "a JSON object cannot be sent as a string". null always passes.
 std::optional<std::string> convert_to_field_type(FieldType type, std::string &json, std::size_t start = 0);
 
+// "a string", "a number", "an integer", ...: a field type, for messages.
+const char *field_type_phrase(FieldType type) noexcept;
+
 }  // namespace reverse_etl::catalog

@@ -465,20 +465,6 @@ bool is_plain_scalar(const std::string &type) {
     return contains(kScalars, base_type(type));
 }
 
-const char *type_phrase(FieldType type) {
-    switch (type) {
-    case FieldType::String: return "a string";
-    case FieldType::Number: return "a number";
-    case FieldType::Integer: return "an integer";
-    case FieldType::Boolean: return "a boolean";
-    case FieldType::Datetime: return "a datetime";
-    case FieldType::Object: return "an object";
-    case FieldType::Array: return "an array";
-    case FieldType::Any: return "any value";
-    }
-    return "a value";
-}
-
 // What a template or a metadata spec builds.
 const char *scalar_phrase(const ValueSpec &spec) {
     return spec.kind == ValueKind::Meta && spec.meta == MetaValue::RunId ? "a number" : "a string";
@@ -546,7 +532,7 @@ class Validator {
         if (const std::optional<std::string> reason = convert_to_field_type(field->type, text))
             throw Error(sqlstate::kDatatypeMismatch, "field " + quoted(key) + ": " + *reason, {},
                         "Field " + quoted(key) + " of action " + quoted(action_.key) + " takes " +
-                            type_phrase(field->type) + ".");
+                            field_type_phrase(field->type) + ".");
     }
 
     void check_required(const std::set<std::string> &mapped) const {
@@ -596,7 +582,7 @@ class Validator {
         if ((kind == ValueKind::Template || kind == ValueKind::Meta) &&
             (field.type == FieldType::Object || field.type == FieldType::Array))
             throw Error(sqlstate::kDatatypeMismatch,
-                        "field " + quoted(where) + " takes " + type_phrase(field.type) + ", but " +
+                        "field " + quoted(where) + " takes " + field_type_phrase(field.type) + ", but " +
                             quoted(kind_key(kind)) + " builds " + scalar_phrase(spec),
                         {},
                         field.type == FieldType::Object
@@ -613,7 +599,7 @@ class Validator {
             hint = "Use {\"array\": \"column\", \"items\": {...}} or {\"select_array\": \"column\"} "
                    "for an array field.";
         throw Error(sqlstate::kDatatypeMismatch,
-                    "field " + quoted(where) + " takes " + type_phrase(field.type) + ", but " +
+                    "field " + quoted(where) + " takes " + field_type_phrase(field.type) + ", but " +
                         quoted(kind_key(kind)) + " builds " +
                         (builds_object(kind) ? "an object" : "an array"),
                     {}, hint);

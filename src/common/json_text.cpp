@@ -544,6 +544,18 @@ void JsonValue::add_member(std::string key, JsonValue value) {
     members_.push_back({std::move(key), std::move(value)});
 }
 
+JsonKind json_kind_of(std::string_view text) noexcept {
+    switch (text.empty() ? 'n' : text.front()) {
+    case '{': return JsonKind::Object;
+    case '[': return JsonKind::Array;
+    case '"': return JsonKind::String;
+    case 't':
+    case 'f': return JsonKind::Boolean;
+    case 'n': return JsonKind::Null;
+    default: return JsonKind::Number;
+    }
+}
+
 const char *json_kind_phrase(JsonKind kind) noexcept {
     switch (kind) {
     case JsonKind::Null: return "null";

@@ -66,6 +66,10 @@ struct JsonMember {
 // "null", "a boolean", "a number", "a string", "an array", "an object": for messages.
 const char *json_kind_phrase(JsonKind kind) noexcept;
 
+// The kind of the JSON value `text` holds, from its first character: `text`
+// is valid JSON with no leading whitespace (empty reads as null).
+JsonKind json_kind_of(std::string_view text) noexcept;
+
 // Strict RFC 8259 over UTF-8 input: no comments, trailing commas, single quotes,
 // NaN or leading zeros; control characters in strings must be escaped; invalid
 // UTF-8 and unpaired UTF-16 surrogate escapes (\ud800 alone) are errors, so every

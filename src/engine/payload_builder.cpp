@@ -381,18 +381,6 @@ std::string_view trimmed(std::string_view json) {
 
 // The kind of a JSON text from its first character (the text is PostgreSQL's
 // own to_json output, so it is valid).
-JsonKind kind_of(std::string_view trimmed_json) {
-    switch (trimmed_json.empty() ? 'n' : trimmed_json.front()) {
-    case '{': return JsonKind::Object;
-    case '[': return JsonKind::Array;
-    case '"': return JsonKind::String;
-    case 't':
-    case 'f': return JsonKind::Boolean;
-    case 'n': return JsonKind::Null;
-    default: return JsonKind::Number;
-    }
-}
-
 // Copies valid JSON text leaving out whitespace between tokens: jsonb prints
 // {"a": 1, "b": 2} and json keeps whatever spacing was typed.
 void append_compact(std::string &out, std::string_view json) {
@@ -546,9 +534,9 @@ class RecordWriter {
         if (!json)
             return write_null();
         std::string_view text = trimmed(*json);
-        if (kind_of(text) == JsonKind::String && !info(column).json)
+        if (json_kind_of(text) == JsonKind::String && !info(column).json)
             text = *held_value(column, {});
-        const JsonKind kind = kind_of(text);
+        const JsonKind kind = json_kind_of(text);
         if (kind == wanted) {
             append_compact(out_, text);
             return false;
@@ -636,7 +624,7 @@ class RecordWriter {
     // A JSON value's text as template text, without parsing it: a string's escaped
     // content is already valid inside the template's string.
     void append_token_text(std::string_view text) {
-        switch (kind_of(text)) {
+        switch (json_kind_of(text)) {
         case JsonKind::Null: return;
         case JsonKind::String: out_.append(text.substr(1, text.size() - 2)); return;
         case JsonKind::Number:
@@ -672,7 +660,7 @@ class RecordWriter {
         const std::optional<std::string_view> &json = value(column);
         if (!json)
             return std::nullopt;
-        if (info(column).json || kind_of(trimmed(*json)) != JsonKind::String)
+        if (info(column).json || json_kind_of(trimmed(*json)) != JsonKind::String)
             return std::string_view(*json);
         if (contents_.empty())
             contents_.resize(plan_.columns.size());
