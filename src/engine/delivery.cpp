@@ -216,12 +216,17 @@ class DeliveryLoop {
             planned_requests.pop_back();
         }
         std::vector<uint64_t> keys(unplanned_.size(), kNoKey);
-        std::vector<destinations::OutgoingRecord> waiting;
-        std::vector<UnplannedRow> waiting_rows;
+        // The waiting records move to the front, in order. The vectors keep
+        // their capacity for the next chunk: growing them again each chunk
+        // was, measured, page faults on fresh memory.
+        size_t waiting = 0;
         for (size_t i = 0; i < unplanned_.size(); i++) {
             if (fates[i] == Fate::Wait) {
-                waiting.push_back(std::move(unplanned_[i]));
-                waiting_rows.push_back(std::move(unplanned_rows_[i]));
+                if (waiting != i) {
+                    unplanned_[waiting] = std::move(unplanned_[i]);
+                    unplanned_rows_[waiting] = std::move(unplanned_rows_[i]);
+                }
+                waiting++;
             } else if (fates[i] == Fate::Send) {
                 // The planned requests hold their own copy of the payload:
                 // this one is kept for a 400 split and the record's error row.
@@ -233,8 +238,8 @@ class DeliveryLoop {
                                                         std::move(record.message_id)});
             }
         }
-        unplanned_ = std::move(waiting);
-        unplanned_rows_ = std::move(waiting_rows);
+        unplanned_.resize(waiting);
+        unplanned_rows_.resize(waiting);
         for (destinations::PlannedRequest &planned : planned_requests) {
             PlannedBatch batch;
             for (const size_t index : planned.records)
