@@ -95,10 +95,11 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
             catalog::ensure_checkpoint_key(mapping_id, catalog::KeyRepair::None);
         // Records not acknowledged (failed, rejected, invalid, never sent)
         // may still have reached the destination: a timeout is no proof.
-        if (state.counters.succeeded == state.counters.outbox)
-            clear_selection(plan);
-        else
+        // (Nothing to send wrote nothing to the log: no TRUNCATE then.)
+        if (state.counters.succeeded != state.counters.outbox)
             settle_selection(plan);
+        else if (state.counters.outbox > 0)
+            clear_selection(plan);
     });
     status = final_status(state.counters, outcome, error);
 }
