@@ -8,12 +8,16 @@ MODULE_big  = reverse_etl
 SOURCES     = $(sort $(wildcard src/*/*.cpp))
 OBJS        = $(SOURCES:.cpp=.o)
 
-# The install script is generated: hand-written SQL (src/sql/*.sql, in name order)
-# followed by one INSERT per destination definition file, so adding a destination
-# type that fits the common shapes needs only a JSON file.
+# The scripts are generated: hand-written SQL followed by the statements that
+# load the destination definitions (src/destinations/*.json), so adding a
+# destination type that fits the common shapes needs only a JSON file. The
+# install script of the current version is src/sql/*.sql in name order; each
+# upgrade script reverse_etl--A--B.sql is src/upgrade/reverse_etl--A--B.sql
+# (docs/releasing.md).
 SQL_PARTS   = $(sort $(wildcard src/sql/*.sql))
 DEST_DEFS   = $(sort $(wildcard src/destinations/*.json))
-DATA_built  = $(EXTENSION)--$(EXTVERSION).sql
+UPGRADES    = $(notdir $(sort $(wildcard src/upgrade/$(EXTENSION)--*--*.sql)))
+DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADES)
 
 PG_CONFIG  ?= pg_config
 
@@ -39,5 +43,8 @@ $(OBJS): $(wildcard src/*/*.hpp)
 # Built with the version from the control file (REVERSE_ETL_VERSION).
 $(OBJS): $(EXTENSION).control
 
-$(DATA_built): $(SQL_PARTS) $(DEST_DEFS) scripts/build_install_sql.sh
+$(EXTENSION)--$(EXTVERSION).sql: $(SQL_PARTS) $(DEST_DEFS) scripts/build_install_sql.sh
 	sh scripts/build_install_sql.sh $(SQL_PARTS) -- $(DEST_DEFS) > $@.tmp && mv $@.tmp $@
+
+$(UPGRADES): $(EXTENSION)--%.sql: src/upgrade/$(EXTENSION)--%.sql $(DEST_DEFS) scripts/build_install_sql.sh
+	sh scripts/build_install_sql.sh $< -- $(DEST_DEFS) > $@.tmp && mv $@.tmp $@

@@ -12,7 +12,7 @@ fi
 
 build_log=$(mktemp)
 trap 'rm -f "$build_log"' EXIT
-if ! make -s PG_CONFIG="${PG_CONFIG:-pg_config}" >"$build_log" 2>&1; then
+if ! make -s -j"$(nproc)" PG_CONFIG="${PG_CONFIG:-pg_config}" >"$build_log" 2>&1; then
     cat "$build_log"
     echo "build failed" >&2
     exit 1

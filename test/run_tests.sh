@@ -38,22 +38,31 @@ run_unprivileged() {
         "$@"
     fi
 }
+status=0
+# Release discipline first (docs/releasing.md): no SQL change without its
+# upgrade script.
+test/check_releases.sh "$workdir/releases.counts" || status=$?
+run_tap=false
+if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_TAP:-}" ]; then
+    run_tap=true
+    # The releases the upgrade test installs, built from their commits.
+    test/prepare_releases.sh "$workdir" || status=$?
+fi
 if [ "$(id -u)" -eq 0 ]; then
     chown -R postgres:postgres "$workdir"
     chmod 755 "$workdir"
 fi
 
-status=0
 run_unprivileged "$workdir/test/run_regress.sh" "$workdir" || status=$?
 # TAP tests (server restarts, crashes, signals, pg_cron) unless a subset of
 # pg_regress tests was asked for.
-if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_TAP:-}" ]; then
+if $run_tap; then
     run_unprivileged "$workdir/test/run_tap.sh" "$workdir" || status=$?
 fi
 
 passed=0
 failed=0
-for counts in "$workdir/regress.counts" "$workdir/tap.counts"; do
+for counts in "$workdir/releases.counts" "$workdir/regress.counts" "$workdir/tap.counts"; do
     [ -f "$counts" ] || continue
     read -r p f <"$counts"
     passed=$((passed + p))

@@ -104,7 +104,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_drop_destination) {
     PG_RETURN_VOID();
 }
 
-REVERSE_ETL_FUNCTION(reverse_etl_mask_settings) {
+REVERSE_ETL_VIEW_FUNCTION(reverse_etl_mask_settings) {
     std::string masked;
     {
         const pg::SpiConnection spi;

@@ -3,6 +3,8 @@
 #include <new>
 #include <string>
 
+#include "pg/extension_version.hpp"
+
 namespace reverse_etl::pg {
 
 namespace {
@@ -127,12 +129,16 @@ void raise_kept_error() {
     pg_unreachable();
 }
 
-Datum call_cpp_body(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo)) {
+Datum call_cpp_body(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo), VersionCheck check) {
     // A query cancel or termination request arriving while C++ code runs is
     // honoured here, outside any C++ frame.
     CHECK_FOR_INTERRUPTS();
     Datum result = 0;
-    if (run_catching([&] { result = body(fcinfo); }))
+    if (run_catching([&] {
+            if (check == VersionCheck::Required)
+                require_installed_version();
+            result = body(fcinfo);
+        }))
         return result;
     // Raised with no C++ object alive in this frame or any caller inside the shim.
     raise_kept_error();

@@ -136,18 +136,28 @@ bool run_catching(Fn &&fn) noexcept {
 void report_kept_error(int elevel, const char *prefix = "");
 pg_attribute_noreturn() void raise_kept_error();
 
+enum class VersionCheck { Required, Skipped };
+
 // Runs a C++ body for an SQL-callable function; never lets an exception out.
-Datum call_cpp_body(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo));
+// With VersionCheck::Required the body runs only when the installed
+// extension is the library's version (pg/extension_version.hpp).
+Datum call_cpp_body(FunctionCallInfo fcinfo, Datum (*body)(FunctionCallInfo), VersionCheck check);
 
 }  // namespace reverse_etl::pg
 
-// Declares the SQL-callable C symbol `name` whose C++ body is `name##_body`.
-#define REVERSE_ETL_FUNCTION(name)                                              \
+#define REVERSE_ETL_DEFINE_FUNCTION(name, check)                                \
     static Datum name##_body(FunctionCallInfo fcinfo);                          \
     extern "C" {                                                                \
     PG_FUNCTION_INFO_V1(name);                                                  \
     Datum name(PG_FUNCTION_ARGS) {                                              \
-        return reverse_etl::pg::call_cpp_body(fcinfo, name##_body);             \
+        return reverse_etl::pg::call_cpp_body(fcinfo, name##_body, check);      \
     }                                                                           \
     }                                                                           \
     static Datum name##_body(FunctionCallInfo fcinfo)
+
+// Declares the SQL-callable C symbol `name` whose C++ body is `name##_body`.
+#define REVERSE_ETL_FUNCTION(name) REVERSE_ETL_DEFINE_FUNCTION(name, reverse_etl::pg::VersionCheck::Required)
+
+// The same for a function the views call: reading the catalog stays possible
+// while the library and the installed extension differ in version.
+#define REVERSE_ETL_VIEW_FUNCTION(name) REVERSE_ETL_DEFINE_FUNCTION(name, reverse_etl::pg::VersionCheck::Skipped)

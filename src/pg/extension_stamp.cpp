@@ -1,6 +1,7 @@
 #include "pg/extension_stamp.hpp"
 
 #include "pg/error_crossing.hpp"
+#include "pg/postgres_headers.hpp"
 
 extern "C" {
 #include "access/genam.h"
@@ -15,6 +16,12 @@ extern "C" {
 namespace reverse_etl::pg {
 
 ExtensionStamp extension_stamp(bool &written_here) {
+    return extension_stamp(written_here, nullptr, 0);
+}
+
+ExtensionStamp extension_stamp(bool &written_here, char *version, size_t size) {
+    if (version != nullptr && size > 0)
+        version[0] = '\0';
     ExtensionStamp stamp;
     bool mine = false;
     pg_guard([&] {
@@ -30,6 +37,14 @@ ExtensionStamp extension_stamp(bool &written_here) {
             const TransactionId xmin = HeapTupleHeaderGetRawXmin(tuple->t_data);
             stamp.xmin = xmin;
             mine = TransactionIdIsCurrentTransactionId(xmin);
+            bool is_null = true;
+            const Datum value = heap_getattr(tuple, Anum_pg_extension_extversion, RelationGetDescr(extensions),
+                                            &is_null);
+            if (version != nullptr && size > 0 && !is_null) {
+                char *const installed = TextDatumGetCString(value);
+                strlcpy(version, installed, size);
+                pfree(installed);
+            }
         }
         systable_endscan(scan);
         table_close(extensions, AccessShareLock);

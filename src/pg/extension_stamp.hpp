@@ -5,6 +5,7 @@
 // things compare it to decide whether they still hold.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace reverse_etl::pg {
@@ -22,5 +23,9 @@ struct ExtensionStamp {
 // wrote that version (its changes to the extension are not committed: cache
 // nothing read now).
 ExtensionStamp extension_stamp(bool &written_here);
+
+// The same, and the installed version (pg_extension.extversion) in
+// `version`, a buffer of `size` bytes ("" when not installed; cut to fit).
+ExtensionStamp extension_stamp(bool &written_here, char *version, size_t size);
 
 }  // namespace reverse_etl::pg

@@ -6,12 +6,16 @@
 // naptime, or a wake-up (request_sync, enabling a mapping, a worker ending).
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
+#include "common/version.hpp"
 #include "engine/scheduler.hpp"
 #include "pg/error_crossing.hpp"
+#include "pg/extension_version.hpp"
 #include "pg/guc.hpp"
 #include "pg/launcher_signal.hpp"
+#include "pg/messages.hpp"
 #include "pg/postgres_headers.hpp"
 #include "pg/transaction.hpp"
 #include "worker/sync_worker_start.hpp"
@@ -66,15 +70,42 @@ bool start_worker(const reverse_etl::engine::StartableRun &run) {
     return started;
 }
 
+// The installed version the launcher last warned about, so that a database
+// waiting for ALTER EXTENSION ... UPDATE gets one warning, not one a naptime.
+std::string warned_version;
+
+// Whether the installed extension is the library's version; warns once when not.
+bool installed_version_matches() {
+    const auto mismatch = reverse_etl::pg::installed_version_mismatch();
+    if (!mismatch) {
+        warned_version.clear();
+        return true;
+    }
+    if (*mismatch != warned_version) {
+        warned_version = *mismatch;
+        reverse_etl::pg::warning(std::string("reverse_etl launcher: library version ") +
+                                     reverse_etl::kExtensionVersion +
+                                     " does not match the installed extension version " + *mismatch,
+                                 "No sync runs until they match.", "Run ALTER EXTENSION reverse_etl UPDATE.");
+    }
+    return false;
+}
+
 // One pass over the catalog; returns how long to sleep (milliseconds).
-long schedule_once(bool first_pass) {
+// `first_pass` is cleared once the runs a restart interrupted are failed.
+long schedule_once(bool &first_pass) {
     long sleep_ms = reverse_etl::pg::naptime_ms();
     std::vector<reverse_etl::engine::StartableRun> runs;
     reverse_etl::pg::run_in_transaction([&] {
-        if (!reverse_etl::engine::extension_installed())
+        if (!reverse_etl::engine::extension_installed()) {
+            first_pass = false;
+            return;
+        }
+        if (!installed_version_matches())
             return;
         if (first_pass)
             reverse_etl::engine::fail_runs_interrupted_by_restart();
+        first_pass = false;
         reverse_etl::engine::queue_due_runs("schedule");
         std::vector<int64_t> started;
         for (const LaunchedRun &run : launched)
@@ -122,7 +153,6 @@ void reverse_etl_launcher_main(Datum main_arg) {
         const bool passed = reverse_etl::pg::run_catching([&] {
             forget_finished_workers();
             sleep_ms = schedule_once(first_pass);
-            first_pass = false;
         });
         if (!passed)
             reverse_etl::pg::report_kept_error(WARNING, "reverse_etl launcher: ");

@@ -24,6 +24,7 @@ our @EXPORT = qw(new_node wait_until poll_sql launcher_pid proc_status_kb
 
 # A node with the extension preloaded, started, and CREATE EXTENSION done in
 # 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs,
+# install_path (another PostgreSQL installation: its bin/ and lib/),
 # preload => 0 (no shared_preload_libraries: no launcher), and
 # conf => extra postgresql.conf text. reverse_etl.allowed_hosts names
 # 127.0.0.1, where the mock listens: reverse_etl.blocked_networks refuses
@@ -33,7 +34,8 @@ sub new_node
 {
 	my ($name, %opt) = @_;
 	my $naptime = $opt{naptime} // '200ms';
-	my $node = PostgreSQL::Test::Cluster->new($name);
+	my $node = PostgreSQL::Test::Cluster->new($name,
+		defined $opt{install_path} ? (install_path => $opt{install_path}) : ());
 	$node->init;
 	my $preload = $opt{preload} // 1;
 	my $conf = ($preload ? "shared_preload_libraries = 'reverse_etl'\n" : '') . qq{
