@@ -41,9 +41,17 @@ void _PG_init(void) {
     } catch (...) {
         elog(WARNING, "reverse_etl: libcurl could not be initialised; syncs will fail");
     }
-    // pg_upgrade runs the server in binary-upgrade mode: nothing may run then.
-    if (!process_shared_preload_libraries_in_progress || IsBinaryUpgrade)
+    if (!process_shared_preload_libraries_in_progress)
         return;
+    // pg_upgrade runs the old server and the new one in binary-upgrade mode,
+    // the new one also once its data files are in place, due mappings and
+    // all: no sync may run then, and a launcher connected to the new
+    // cluster's database makes pg_upgrade's DROP DATABASE of it fail. Logged,
+    // so that pg_upgrade's server log shows the library was loaded and idle.
+    if (IsBinaryUpgrade) {
+        ereport(LOG, (errmsg("reverse_etl: the launcher is not started in binary-upgrade mode")));
+        return;
+    }
     reverse_etl::pg::request_launcher_shmem();
     reverse_etl::pg::install_launcher_shmem_hook();
     register_launcher();

@@ -26,7 +26,9 @@ our @EXPORT = qw(new_node wait_until poll_sql launcher_pid proc_status_kb
 # 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs,
 # install_path (another PostgreSQL installation: its bin/ and lib/),
 # preload => 0 (no shared_preload_libraries: no launcher), and
-# conf => extra postgresql.conf text. reverse_etl.allowed_hosts names
+# conf => extra postgresql.conf text, and init_only => 1: initialised and
+# configured, but neither started nor given the extension (the new cluster
+# of a pg_upgrade). reverse_etl.allowed_hosts names
 # 127.0.0.1, where the mock listens: reverse_etl.blocked_networks refuses
 # loopback otherwise. restart_after_crash is on (the test
 # framework turns it off): the crash tests need the postmaster to restart.
@@ -49,6 +51,7 @@ restart_after_crash = on
 	  if defined $opt{max_parallel_syncs};
 	$conf .= $opt{conf} if defined $opt{conf};
 	$node->append_conf('postgresql.conf', $conf);
+	return $node if $opt{init_only};
 	$node->start;
 	$node->safe_psql('postgres', 'CREATE EXTENSION reverse_etl');
 	return $node;
