@@ -17,6 +17,7 @@ packages=(
     python3                      # mock destinations in test/
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
     util-linux                   # runuser: the server runs as an unprivileged user
+    git                          # the upgrade test builds each release from its commit
     "$@"
 )
 

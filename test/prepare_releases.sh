@@ -29,6 +29,10 @@ build_release() {  # VERSION COMMIT -> prints the staged directory
     local version=$1 commit=$2
     local dir="$cache/$commit-pg$pg_major"
     if [ ! -f "$dir/complete" ]; then
+        if ! command -v git >/dev/null; then
+            echo "release $version: git is needed to build it from its commit" >&2
+            return 1
+        fi
         if ! git cat-file -e "$commit^{commit}" 2>/dev/null; then
             echo "release $version: commit $commit is not in this checkout's history" >&2
             echo "(the upgrade test builds each release from its commit: use a full clone)" >&2
