@@ -3,7 +3,7 @@
 -- every kind thrown inside pg_guard, a guarded error inside HOLD_INTERRUPTS,
 -- scopes left by an exception; and numbers read from untrusted text (a
 -- Retry-After header, settings). The test-only C functions are in the
--- library, not in the extension (src/pg/boundary_selftest.cpp): declared here.
+-- library, not in the extension (src/sql_api/boundary_selftest.cpp): declared here.
 -- Needs sync_setup (mock helpers). Every error is followed by its SQLSTATE.
 CREATE SCHEMA retl_test;
 CREATE FUNCTION retl_test.guard_throw(kind text, escape boolean) RETURNS text

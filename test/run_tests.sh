@@ -39,7 +39,9 @@ run_unprivileged() {
     fi
 }
 status=0
-# Release discipline first (docs/releasing.md): no SQL change without its
+# The layers of docs/architecture.md: no include points up.
+test/check_layers.sh "$workdir/layers.counts" || status=$?
+# Release discipline (docs/releasing.md): no SQL change without its
 # upgrade script.
 test/check_releases.sh "$workdir/releases.counts" || status=$?
 run_tap=false
@@ -62,7 +64,7 @@ fi
 
 passed=0
 failed=0
-for counts in "$workdir/releases.counts" "$workdir/regress.counts" "$workdir/tap.counts"; do
+for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/regress.counts" "$workdir/tap.counts"; do
     [ -f "$counts" ] || continue
     read -r p f <"$counts"
     passed=$((passed + p))

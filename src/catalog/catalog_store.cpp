@@ -108,8 +108,6 @@ std::vector<MappingRow> mappings_where(const std::string &column, int64_t id) {
 
 }  // namespace
 
-std::string quoted(const std::string &name) { return "\"" + name + "\""; }
-
 void check_object_name(const std::string &kind, const std::string &name) {
     check_name_text(kind, pg::database_text_as_utf8(name));
 }
@@ -237,7 +235,7 @@ DestinationType load_destination_type(const std::string &type) { return *cached_
 
 std::string columns_to_json(const ModelColumns &columns) {
     const JsonPtr array = adopt_json(json_array());
-    for (const pg::ResultColumn &column : columns) {
+    for (const Column &column : columns) {
         json_array_append_new(array.get(), json_pack("{s:s, s:s}", "name", column.name.c_str(), "type",
                                                      column.type.c_str()));
     }
@@ -258,7 +256,7 @@ ModelColumns columns_from_json(const std::string &json_text) {
 
 std::vector<std::string> column_names(const ModelColumns &columns) {
     std::vector<std::string> names;
-    for (const pg::ResultColumn &column : columns)
+    for (const Column &column : columns)
         names.push_back(column.name);
     return names;
 }

@@ -9,11 +9,12 @@
 #include <vector>
 
 #include "catalog/destination_type.hpp"
+#include "common/text.hpp"
 #include "pg/query_analysis.hpp"
 
 namespace reverse_etl::catalog {
 
-using ModelColumns = std::vector<pg::ResultColumn>;
+using ModelColumns = std::vector<Column>;
 
 struct ModelRow {
     int64_t id = 0;
@@ -49,8 +50,7 @@ struct MappingRow {
     unsigned int owner = 0;
 };
 
-// "name" in double quotes, as messages cite object names.
-std::string quoted(const std::string &name);
+using reverse_etl::quoted;  // common/text.hpp: catalog::quoted in messages
 
 // Names are free text of 1 to 128 characters, without control or invisible
 // formatting characters or whitespace at either end (catalog/name_rules.hpp);

@@ -8,6 +8,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/version.hpp"
+#include "http/http_text.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -355,7 +356,7 @@ RequestTemplate read_template(const Node &node, const DestinationType &type, uns
 
 std::string read_header_name(const Node &node) {
     std::string name = read_string(node);
-    node.expect(is_header_name(name), "\"" + name + "\" is not an HTTP header name");
+    node.expect(http::is_token(name), "\"" + name + "\" is not an HTTP header name");
     return name;
 }
 
@@ -460,7 +461,7 @@ std::vector<std::pair<std::string, RequestTemplate>> read_headers(const Node &no
     const json_t *value;
     json_object_foreach(const_cast<json_t *>(node.value()), name, value) {
         const Node item = node.member(name);
-        item.expect(is_header_name(name), "is not an HTTP header name");
+        item.expect(http::is_token(name), "is not an HTTP header name");
         for (const auto &earlier : headers)
             item.expect(!same_header_name(earlier.first, name), "repeats header \"" +
                                                                     earlier.first + "\"");
@@ -830,14 +831,6 @@ std::vector<std::string> RequestTemplate::setting_keys() const {
         if (part.kind == RequestTemplatePart::Kind::Setting)
             keys.push_back(part.text);
     return keys;
-}
-
-bool is_header_name(const std::string &name) {
-    static const std::string kTokenSymbols = "!#$%&'*+-.^_`|~";
-    return !name.empty() && std::all_of(name.begin(), name.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               kTokenSymbols.find(c) != std::string::npos;
-    });
 }
 
 const FieldSpec *ActionDef::find_field(const std::string &field_key) const {

@@ -9,7 +9,6 @@
 #include <utility>
 #include <vector>
 
-
 namespace reverse_etl::catalog {
 
 // Types a setting may have. "interval" settings are strings PostgreSQL's
@@ -69,9 +68,6 @@ struct RequestTemplate {
 // and whether a setting exists, is the caller's business. nullopt with `problem`
 // set when the braces do not close or a placeholder is not one of those four.
 std::optional<RequestTemplate> parse_request_template(const std::string &text, std::string &problem);
-
-// True if `name` can be an HTTP header name (an RFC 9110 token).
-bool is_header_name(const std::string &name);
 
 // A request property that is either fixed by the definition or read from a setting.
 template <typename T>

@@ -10,6 +10,7 @@
 #include "catalog/name_matching.hpp"
 #include "common/error.hpp"
 #include "common/json_text.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -41,8 +42,6 @@ constexpr std::size_t kListedNamesLimit = 20;
                           const std::string &hint = {}) {
     throw Error(sqlstate::kInvalidParameterValue, message, detail, hint);
 }
-
-std::string quoted(const std::string &name) { return "\"" + name + "\""; }
 
 // "a"; "a" and "b"; "a", "b" and "c" (`last` is "and" or "or"), cut after `limit` names.
 std::string quoted_list(const std::vector<std::string> &names, const char *last,
@@ -479,9 +478,9 @@ bool builds_array(ValueKind kind) {
 
 class Validator {
   public:
-    Validator(const ActionDef &action, const std::vector<ModelColumn> &columns)
+    Validator(const ActionDef &action, const std::vector<Column> &columns)
         : action_(action), columns_(columns) {
-        for (const ModelColumn &column : columns)
+        for (const Column &column : columns)
             column_names_.push_back(column.name);
         for (const FieldSpec &field : action.fields)
             field_keys_.push_back(field.key);
@@ -551,9 +550,9 @@ class Validator {
     }
 
   private:
-    const ModelColumn &column(const std::string &name, const std::string &where,
+    const Column &column(const std::string &name, const std::string &where,
                               const std::string &detail = {}) const {
-        for (const ModelColumn &column : columns_)
+        for (const Column &column : columns_)
             if (column.name == name)
                 return column;
         const std::string listing = column_names_.empty()
@@ -608,7 +607,7 @@ class Validator {
     // A whole column sent to an object or array field must be able to hold one;
     // with a path, what the path finds is only known at sync time.
     void check_column(const ValueSpec &spec, const std::string &where, const FieldSpec *field) const {
-        const ModelColumn &source = column(spec.column, where);
+        const Column &source = column(spec.column, where);
         check_path(source, spec.path, where);
         if (!field || !spec.path.empty())
             return;
@@ -618,7 +617,7 @@ class Validator {
             check_holds_array(source, where);
     }
 
-    void check_path(const ModelColumn &column, const std::vector<std::string> &path,
+    void check_path(const Column &column, const std::vector<std::string> &path,
                     const std::string &where) const {
         if (path.empty() || holds_json_text(column.type))
             return;
@@ -665,7 +664,7 @@ class Validator {
                              "Its properties are " + quoted_list(allowed, "and", allowed.size()) + "."));
     }
 
-    void check_holds_object(const ModelColumn &column, const std::string &where) const {
+    void check_holds_object(const Column &column, const std::string &where) const {
         if (!is_plain_scalar(column.type) && !is_array_type(column.type))
             return;
         throw Error(sqlstate::kDatatypeMismatch,
@@ -674,7 +673,7 @@ class Validator {
                     {}, "Select a json, jsonb or text column holding JSON objects, or a composite column.");
     }
 
-    void check_holds_array(const ModelColumn &column, const std::string &where) const {
+    void check_holds_array(const Column &column, const std::string &where) const {
         if (!is_plain_scalar(column.type))
             return;
         throw Error(sqlstate::kDatatypeMismatch,
@@ -684,7 +683,7 @@ class Validator {
     }
 
     const ActionDef &action_;
-    const std::vector<ModelColumn> &columns_;
+    const std::vector<Column> &columns_;
     std::vector<std::string> column_names_;
     std::vector<std::string> field_keys_;
 };
@@ -746,7 +745,7 @@ std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields) {
 }
 
 std::vector<std::string> validate_field_mapping(const json_t *fields, const ActionDef &action,
-                                                const std::vector<ModelColumn> &columns,
+                                                const std::vector<Column> &columns,
                                                 const JsonValue *written) {
     const Validator validator(action, columns);
     std::vector<NamedValueSpec> mapping;

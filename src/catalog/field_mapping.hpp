@@ -11,16 +11,10 @@
 #include <jansson.h>
 
 #include "catalog/destination_type.hpp"
+#include "common/column.hpp"
 #include "common/json.hpp"
 
 namespace reverse_etl::catalog {
-
-// A column of the model's result. `type` as PostgreSQL's format_type prints it
-// ("bigint", "jsonb", "text[]", "character varying(64)", "timestamp with time zone").
-struct ModelColumn {
-    std::string name;
-    std::string type;
-};
 
 // The kinds of value spec, one per row of the SPEC's table.
 enum class ValueKind { Column, Value, Template, Object, SelectObject, Array, SelectArray, Meta };
@@ -79,7 +73,7 @@ std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields);
 // keep their digits, for checking static values (nullptr: they are not checked).
 // Returns the model columns the mapping references, deduplicated and sorted.
 std::vector<std::string> validate_field_mapping(const json_t *fields, const ActionDef &action,
-                                                const std::vector<ModelColumn> &columns,
+                                                const std::vector<Column> &columns,
                                                 const JsonValue *written = nullptr);
 
 // The columns a (previously validated) fields object references, deduplicated and

@@ -53,17 +53,10 @@ std::string resolve_sync_mode(const ActionDef &action, const std::string &type,
                 "", "Valid sync modes: " + joined(modes) + ".");
 }
 
-std::vector<ModelColumn> as_model_columns(const ModelColumns &columns) {
-    std::vector<ModelColumn> converted;
-    for (const pg::ResultColumn &column : columns)
-        converted.push_back({column.name, column.type});
-    return converted;
-}
-
 void validate_fields(const std::string &fields_json, const ActionDef &action, const ModelColumns &columns) {
     const JsonPtr fields = parse_json_shape(fields_json, "fields");
     const JsonValue written = parse_json_text(fields_json);   // static values, digit for digit
-    validate_field_mapping(fields.get(), action, as_model_columns(columns), &written);
+    validate_field_mapping(fields.get(), action, columns, &written);
 }
 
 bool is_blank(const std::optional<std::string> &text) {

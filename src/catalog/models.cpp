@@ -45,7 +45,7 @@ pg::AnalyzedQuery analyze_for_model(const std::string &model_name, const std::st
 
 void check_distinct_columns(const std::string &subject, const ModelColumns &columns) {
     std::set<std::string> seen;
-    for (const pg::ResultColumn &column : columns) {
+    for (const Column &column : columns) {
         if (!seen.insert(column.name).second)
             throw Error(sqlstate::kDuplicateColumn,
                         subject + ": column " + quoted(column.name) +

@@ -6,6 +6,8 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
+#include "http/http_text.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -19,8 +21,6 @@ constexpr int64_t kMaxTimeoutUsec = kUsecPerHour;
 const char *const kUrlPlaceholderHint =
     "A URL may contain only the placeholders {{record_id}} and {{fields.NAME}}, written "
     "without spaces.";
-
-std::string quoted(const std::string &text) { return "\"" + text + "\""; }
 
 Error invalid(std::string message, std::string detail = {}, std::string hint = {}) {
     return Error(sqlstate::kInvalidParameterValue, std::move(message), std::move(detail),
@@ -162,7 +162,7 @@ void check_user_header(const std::string &setting, const std::string &name,
     const std::string prefix = "setting " + quoted(setting) + ": ";
     if (name.empty())
         throw invalid(prefix + "header name must not be empty");
-    if (!is_header_name(name))
+    if (!http::is_token(name))
         throw invalid(prefix + "header name " + quoted_escaped(name) +
                           " is not a valid HTTP token",
                       "", "A header name consists of letters, digits and the characters "

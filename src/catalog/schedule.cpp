@@ -10,6 +10,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::catalog {
 namespace {
@@ -41,8 +42,6 @@ class ScheduleSyntaxError : public std::runtime_error {
   public:
     using std::runtime_error::runtime_error;
 };
-
-std::string quoted(const std::string &text) { return "\"" + text + "\""; }
 
 std::string lower(std::string text) {
     std::transform(text.begin(), text.end(), text.begin(),

@@ -10,12 +10,11 @@
 #include "catalog/request_rules.hpp"
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::catalog {
 
 namespace {
-
-std::string quoted(const std::string &text) { return "\"" + text + "\""; }
 
 std::string quoted_list(const std::vector<std::string> &names) {
     std::string list;

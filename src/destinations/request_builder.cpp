@@ -9,6 +9,8 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/json_text.hpp"
+#include "common/text.hpp"
+#include "http/http_text.hpp"
 #include "http/crypto.hpp"
 
 namespace reverse_etl::destinations {
@@ -18,8 +20,6 @@ namespace {
 using catalog::RequestTemplatePart;
 using catalog::RequestTemplate;
 using Kind = RequestTemplatePart::Kind;
-
-std::string quoted(const std::string &text) { return "\"" + text + "\""; }
 
 Error invalid_setting(std::string message, std::string hint = {}) {
     return Error(sqlstate::kInvalidParameterValue, std::move(message), {}, std::move(hint));
@@ -44,26 +44,6 @@ void set_header(http::Headers &headers, const std::string &name, std::string val
             return;
         }
     headers.emplace_back(name, std::move(value));
-}
-
-// RFC 3986: everything but the unreserved characters, so a value can neither end a
-// path segment nor start a query.
-std::string percent_encode(const std::string &text) {
-    static constexpr char kHex[] = "0123456789ABCDEF";
-    std::string encoded;
-    encoded.reserve(text.size());
-    for (const char c : text) {
-        const auto byte = static_cast<unsigned char>(c);
-        if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-            c == '-' || c == '.' || c == '_' || c == '~') {
-            encoded += c;
-        } else {
-            encoded += '%';
-            encoded += kHex[byte >> 4];
-            encoded += kHex[byte & 0x0f];
-        }
-    }
-    return encoded;
 }
 
 std::string json_string_text(const std::string &text) {
@@ -192,7 +172,7 @@ RequestTemplate resolve_url(const RequestTemplate &definition, const SettingValu
             throw invalid_setting("setting " + quoted(part.text) + " is not set",
                                   "Set it with alter_destination.");
         if (i > 0) {
-            append_text(url, percent_encode(*value));
+            append_text(url, http::percent_encode(*value));
             continue;
         }
         // "https://api.segment.io/" + "/v1/batch" must not make a double slash.
@@ -485,9 +465,9 @@ RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &recor
         if (part.kind == Kind::Text)
             result.url += part.text;
         else if (part.kind == Kind::RecordId)
-            result.url += percent_encode(record.record_id);
+            result.url += http::percent_encode(record.record_id);
         else if (part.kind == Kind::Field)
-            result.url += percent_encode(
+            result.url += http::percent_encode(
                 field_url_text(payload->member(part.text), part.text, result.problem));
         if (!result.problem.empty())
             return result;

@@ -69,13 +69,6 @@ struct PlannedBatch {
     bool first_send = true;  // halves of a split batch were already counted as sent
 };
 
-std::vector<catalog::ModelColumn> model_columns(const MappingPlan &plan) {
-    std::vector<catalog::ModelColumn> columns;
-    for (const pg::ResultColumn &column : plan.model.columns)
-        columns.push_back({column.name, column.type});
-    return columns;
-}
-
 // What went wrong, for run history and record errors: secrets the
 // destination echoed back, in whatever form, are masked before anything is
 // stored. Only the start of the body is read, so this stays cheap however
@@ -95,7 +88,7 @@ class DeliveryLoop {
   public:
     DeliveryLoop(const MappingPlan &plan, int64_t run_id, const std::string &synced_at, RunCounters &counters)
         : plan_(plan), run_id_(run_id), counters_(counters),
-          payloads_(plan.mapping.fields_json, plan.action, model_columns(plan)),
+          payloads_(plan.mapping.fields_json, plan.action, plan.model.columns),
           requests_(plan.type, plan.action, plan.settings.get()), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {
         values_.json_values.resize(plan.model.columns.size());

@@ -104,23 +104,13 @@ std::string quote_identifier(const std::string &name) {
     return quoted + "\"";
 }
 
-std::string quote_literal(const std::string &text) {
-    std::string quoted = "'";
-    for (const char c : text) {
-        if (c == '\'')
-            quoted += '\'';
-        quoted += c;
-    }
-    return quoted + "'";
-}
-
 std::string record_id_sql(const MappingPlan &plan) {
     // Byte-wise, like the checkpoint's record_id column.
     return "((m." + quote_identifier(plan.model.primary_key) + ")::text COLLATE \"C\")";
 }
 
 std::string record_hash_sql(const MappingPlan &plan) {
-    // A hash of the sent columns' values (see src/pg/record_hash.cpp): any
+    // A hash of the sent columns' values (see src/sql_api/record_hash.cpp): any
     // change in what the mapping sends changes it, a change elsewhere does
     // not. Columns in name order, so that reordering the model's query keeps
     // the hashes (and the checkpoint) valid. The seed is the field mapping's.
@@ -139,7 +129,7 @@ std::string record_hash_sql(const MappingPlan &plan) {
 std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std::string> &identifier) {
     std::string arguments;
     for (size_t i = 0; i < plan.value_columns.size(); i++) {
-        const pg::ResultColumn &column = plan.model.columns[plan.value_columns[i]];
+        const Column &column = plan.model.columns[plan.value_columns[i]];
         std::string value = "m." + quote_identifier(column.name);
         if (identifier && plan.value_columns[i] == plan.primary_key_column)
             value = *identifier;

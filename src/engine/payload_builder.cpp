@@ -14,6 +14,7 @@
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/json_text.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::engine {
 
@@ -22,7 +23,6 @@ using catalog::ArrayItemSpec;
 using catalog::FieldSpec;
 using catalog::FieldType;
 using catalog::MetaValue;
-using catalog::ModelColumn;
 using catalog::NamedValueSpec;
 using catalog::TemplatePart;
 using catalog::ValueKind;
@@ -122,8 +122,6 @@ using detail::Node;
 using detail::OneOfGroup;
 using detail::TemplatePiece;
 
-std::string quoted(const std::string &name) { return "\"" + name + "\""; }
-
 // ---------------------------------------------------------------------------
 // Column types
 
@@ -144,7 +142,7 @@ bool renders_compact(const std::string &base) {
                          "bit varying", "oid", "xml", "citext"});
 }
 
-ColumnInfo column_info(const ModelColumn &column) {
+ColumnInfo column_info(const Column &column) {
     const std::string base = catalog::base_type(column.type);
     ColumnInfo info;
     info.name = column.name;
@@ -347,11 +345,11 @@ void compile_conversion(Member &member, const FieldSpec &field, const CompiledMa
 // The fields text is parsed once, into a DOM that keeps numbers as written: static
 // values come from it, and field_mapping's spec tree from its jansson copy.
 CompiledMapping compile(const std::string &fields_text, const ActionDef &action,
-                        const std::vector<ModelColumn> &columns) {
+                        const std::vector<Column> &columns) {
     const JsonValue written = parse_json_text(fields_text);
     const JsonPtr fields = jansson_shape_of(written);
     CompiledMapping plan;
-    for (const ModelColumn &column : columns)
+    for (const Column &column : columns)
         plan.columns.push_back(column_info(column));
     Compiler compiler(plan, action);
     for (const NamedValueSpec &field : catalog::parse_field_mapping(fields.get())) {
@@ -370,14 +368,6 @@ CompiledMapping compile(const std::string &fields_text, const ActionDef &action,
 // to_json text, read without parsing
 
 bool is_whitespace(char c) { return c == ' ' || c == '\n' || c == '\r' || c == '\t'; }
-
-std::string_view trimmed(std::string_view json) {
-    while (!json.empty() && is_whitespace(json.front()))
-        json.remove_prefix(1);
-    while (!json.empty() && is_whitespace(json.back()))
-        json.remove_suffix(1);
-    return json;
-}
 
 // The kind of a JSON text from its first character (the text is PostgreSQL's
 // own to_json output, so it is valid).
@@ -719,7 +709,7 @@ std::size_t estimated_size(const CompiledMapping &plan, const RecordValues &reco
 // ---------------------------------------------------------------------------
 
 PayloadBuilder::PayloadBuilder(const std::string &fields_text, const ActionDef &action,
-                               const std::vector<ModelColumn> &columns)
+                               const std::vector<Column> &columns)
     : plan_(std::make_unique<const CompiledMapping>(compile(fields_text, action, columns))) {}
 
 PayloadBuilder::~PayloadBuilder() = default;

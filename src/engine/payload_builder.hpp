@@ -53,7 +53,7 @@ class PayloadBuilder {
     // digit for digit. Throws Error 22P02 if the text is not JSON, 22023 if the
     // object is malformed and 42703 if it names a column that is not in `columns`.
     PayloadBuilder(const std::string &fields_text, const catalog::ActionDef &action,
-                   const std::vector<catalog::ModelColumn> &columns);
+                   const std::vector<Column> &columns);
     ~PayloadBuilder();
     PayloadBuilder(PayloadBuilder &&) noexcept;
     PayloadBuilder &operator=(PayloadBuilder &&) noexcept;

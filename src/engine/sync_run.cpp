@@ -251,10 +251,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const pg::StableFormatting formatting;
     const MappingPlan plan = load_mapping_plan(mapping_id);
     extract_preview(plan, row_limit);
-    std::vector<catalog::ModelColumn> columns;
-    for (const pg::ResultColumn &column : plan.model.columns)
-        columns.push_back({column.name, column.type});
-    const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, columns);
+    const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, plan.model.columns);
     const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
     const RunContext context{plan.mapping.name, 0, now_iso8601()};
     std::vector<PreviewRecord> preview;

@@ -110,10 +110,7 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
     const MappingPlan plan = load_mapping_plan(mapping_id);
     const TestRecord record = find_record(plan, record_id);
 
-    std::vector<catalog::ModelColumn> columns;
-    for (const pg::ResultColumn &column : plan.model.columns)
-        columns.push_back({column.name, column.type});
-    const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, columns);
+    const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, plan.model.columns);
     RecordValues values{record.record_id, "added", {}};
     values.json_values.resize(plan.model.columns.size());
     for (size_t i = 0; i < plan.value_columns.size(); i++)

@@ -12,6 +12,7 @@
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
 #include "common/setting_list.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -50,13 +51,6 @@ std::string ascii_lower(std::string text) {
         if (c >= 'A' && c <= 'Z')
             c = static_cast<char>(c - 'A' + 'a');
     return text;
-}
-
-std::string trimmed(const std::string &text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos)
-        return {};
-    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 // "www.example.com." names the same host as "www.example.com".

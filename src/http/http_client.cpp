@@ -14,7 +14,9 @@
 #include <curl/curl.h>
 
 #include "common/error.hpp"
+#include "common/text.hpp"
 #include "http/host_allowlist.hpp"
+#include "http/http_text.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -88,13 +90,6 @@ struct Transfer {
     EasyPtr easy;          // created at the first attempt, reused by retries
 };
 
-std::string trimmed(const std::string &text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos)
-        return {};
-    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
-
 void record_header_line(Headers &headers, const std::string &line) {
     // Every response (a 100 Continue, then the real one) starts with a status
     // line; only the last response's headers are kept.
@@ -149,16 +144,6 @@ curl_socket_t on_open_socket(void *user, curlsocktype purpose, curl_sockaddr *ad
         }
     }
     return socket(address->family, address->socktype, address->protocol);  // what libcurl does without us
-}
-
-// RFC 9110 token: what a method or a header name may consist of. Checking it
-// keeps a CR/LF from a setting from splitting the request.
-bool is_token(const std::string &text) {
-    static const std::string kSymbols = "!#$%&'*+-.^_`|~";
-    return !text.empty() && std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-               kSymbols.find(c) != std::string::npos;
-    });
 }
 
 void validate_request(const HttpRequest &request) {
@@ -288,7 +273,7 @@ const char *failure_class(CURLcode code) {
 
 std::string describe_failure(CURLcode code, const char *detail) {
     const std::string generic = curl_easy_strerror(code);
-    const std::string specific = trimmed(detail);
+    const std::string specific(trimmed(std::string_view(detail)));
     std::string words = generic;
     if (!specific.empty())
         words = specific.find(generic) != std::string::npos ? specific : generic + ": " + specific;

@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
 #include "common/setting_list.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -17,13 +18,6 @@ using Address = std::array<uint8_t, 16>;
 
 // Where an IPv4 address sits in its IPv4-mapped IPv6 form ::ffff:a.b.c.d.
 constexpr int kMappedPrefixBits = 96;
-
-std::string trimmed(const std::string &text) {
-    const auto first = text.find_first_not_of(" \t\r\n");
-    if (first == std::string::npos)
-        return {};
-    return text.substr(first, text.find_last_not_of(" \t\r\n") - first + 1);
-}
 
 Address mapped(const in_addr &ipv4) {
     Address address{};

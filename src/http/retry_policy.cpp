@@ -6,16 +6,10 @@
 #include <curl/curl.h>
 
 #include "common/parse_number.hpp"
+#include "common/text.hpp"
 
 namespace reverse_etl::http {
 namespace {
-
-std::string trimmed(const std::string &text) {
-    const auto first = text.find_first_not_of(" \t");
-    if (first == std::string::npos)
-        return {};
-    return text.substr(first, text.find_last_not_of(" \t") - first + 1);
-}
 
 // delta-seconds: digits only (RFC 9110 10.2.3). A number too big for
 // milliseconds in 64 bits is far beyond any cap, so it saturates.

@@ -39,7 +39,7 @@ bool is_single_expression(const std::string &filter) {
     });
 }
 
-std::string typed_null_relation(const std::vector<ResultColumn> &columns) {
+std::string typed_null_relation(const std::vector<Column> &columns) {
     std::string select = "SELECT ";
     for (size_t i = 0; i < columns.size(); i++) {
         if (i > 0)
@@ -52,7 +52,7 @@ std::string typed_null_relation(const std::vector<ResultColumn> &columns) {
 
 }  // namespace
 
-void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns,
+void validate_filter(const std::string &filter, const std::vector<Column> &columns,
                      const std::string &search_path) {
     bool blank = true;
     for (const char c : filter)

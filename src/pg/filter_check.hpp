@@ -16,7 +16,7 @@ namespace reverse_etl::pg {
 // function the filter uses (42501, see check_statement_privileges).
 // Names resolve with `search_path`, the model's, as they will when the filter
 // runs; privileges are those of the current role, who writes the filter.
-void validate_filter(const std::string &filter, const std::vector<ResultColumn> &columns,
+void validate_filter(const std::string &filter, const std::vector<Column> &columns,
                      const std::string &search_path);
 
 }  // namespace reverse_etl::pg

@@ -1,5 +1,5 @@
 // The extension's settings (reverse_etl.*), read from C++ without PostgreSQL
-// headers. Defined in _PG_init (src/pg/module.cpp).
+// headers. Defined in _PG_init (src/sql_api/module.cpp).
 #pragma once
 
 #include <string>

@@ -1,9 +1,6 @@
 #include "pg/launcher_signal.hpp"
 
-#include <cstring>
-
 #include "pg/postgres_headers.hpp"
-#include "worker/sync_worker_start.hpp"
 
 extern "C" {
 #include "port/atomics.h"
@@ -77,24 +74,15 @@ void wake_launcher() {
         SetLatch(&ProcGlobal->allProcs[procno_plus_one - 1].procLatch);
 }
 
+// Starts the worker of a deferred start; set by install_commit_callback.
+DeferredStarter deferred_starter = nullptr;
+
 // At commit the queued runs are visible: the workers may start. A worker that
 // finds no free slot leaves its run queued for the launcher or a later call.
 void start_deferred_workers() {
-    for (int i = 0; i < deferred_count; i++) {
-        const DeferredStart &start = deferred_starts[i].start;
-        worker::SyncWorkerArgs args;
-        std::memset(&args, 0, sizeof(args));
-        args.database = MyDatabaseId;
-        args.role = start.role;
-        args.mapping_id = start.mapping_id;
-        args.queued_run_id = start.queued_run_id;
-        std::memcpy(args.trigger, start.trigger, sizeof(args.trigger));
-        BackgroundWorker worker;
-        worker::describe_sync_worker(&worker, args, 0);
-        BackgroundWorkerHandle *handle = nullptr;
-        if (!RegisterDynamicBackgroundWorker(&worker, &handle))
+    for (int i = 0; i < deferred_count && deferred_starter != nullptr; i++)
+        if (!deferred_starter(deferred_starts[i].start))
             break;
-    }
 }
 
 void on_transaction_end(XactEvent event, void *) {
@@ -188,7 +176,8 @@ bool start_worker_at_commit(const DeferredStart &start) {
     return true;
 }
 
-void install_commit_callback() {
+void install_commit_callback(DeferredStarter starter) {
+    deferred_starter = starter;
     RegisterXactCallback(on_transaction_end, nullptr);
     RegisterSubXactCallback(on_subtransaction_end, nullptr);
 }

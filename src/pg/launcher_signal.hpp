@@ -32,7 +32,12 @@ struct DeferredStart {
 // pending.
 bool start_worker_at_commit(const DeferredStart &start);
 
-// Registers the transaction callback; called from _PG_init.
-void install_commit_callback();
+// How a deferred start becomes a worker: false when no worker slot is free.
+// Given by the layer that knows sync workers (worker/), so that this one,
+// below it, does not.
+using DeferredStarter = bool (*)(const DeferredStart &start);
+
+// Registers the transaction callbacks; called from _PG_init.
+void install_commit_callback(DeferredStarter starter);
 
 }  // namespace reverse_etl::pg

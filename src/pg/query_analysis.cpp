@@ -81,8 +81,8 @@ struct PreparedCheck {
 
 // Prepares and opens the query as the current role: the analyzer finds missing
 // tables and columns, ExecutorStart checks privileges. No row is fetched.
-std::vector<ResultColumn> plan_and_open(const std::string &text) {
-    std::vector<ResultColumn> columns;
+std::vector<Column> plan_and_open(const std::string &text) {
+    std::vector<Column> columns;
     PreparedCheck check{};
     SPIPlanPtr plan = pg_guard([&] {
         SPIPlanPtr prepared = SPI_prepare(text.c_str(), 0, nullptr);

@@ -5,16 +5,13 @@
 #include <string>
 #include <vector>
 
-namespace reverse_etl::pg {
+#include "common/column.hpp"
 
-struct ResultColumn {
-    std::string name;
-    std::string type;  // format_type_be(): "bigint", "text", "timestamp with time zone", ...
-};
+namespace reverse_etl::pg {
 
 struct AnalyzedQuery {
     std::string text;  // the statement alone: no trailing semicolon, safe to wrap in a subquery
-    std::vector<ResultColumn> columns;
+    std::vector<Column> columns;
 };
 
 // Requires exactly one read-only query (SELECT, WITH ... SELECT, VALUES, TABLE);

@@ -21,6 +21,11 @@ constexpr PinnedSetting kPinned[] = {
 
 }  // namespace
 
+void pin_formatting_for_session() {
+    for (const PinnedSetting &setting : kPinned)
+        SetConfigOption(setting.name, setting.value, PGC_USERSET, PGC_S_SESSION);
+}
+
 StableFormatting::StableFormatting() {
     guc_nest_level_ = pg_guard([] { return NewGUCNestLevel(); });
     try {

@@ -6,6 +6,11 @@
 
 namespace reverse_etl::pg {
 
+// The same settings for the rest of the session (a sync worker's). Raises
+// PostgreSQL errors as PostgreSQL does (longjmp), owning no C++ object: call
+// it from C code, such as a worker's main function.
+void pin_formatting_for_session();
+
 class StableFormatting {
   public:
     StableFormatting();

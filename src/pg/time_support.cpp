@@ -62,11 +62,11 @@ ParsedInterval try_parse_interval(const char *text) {
     return parsed;
 }
 
-class PostgresCalendar final : public catalog::Calendar {
+class PostgresCalendar final : public common::Calendar {
   public:
     explicit PostgresCalendar(pg_tz *zone) : zone_(zone) {}
 
-    int64_t to_utc(const catalog::LocalDateTime &local) const override {
+    int64_t to_utc(const common::LocalDateTime &local) const override {
         return pg_guard([&] {
             struct pg_tm tm = to_pg_tm(local);
             // PostgreSQL's own rule for local times in DST gaps and overlaps,
@@ -80,7 +80,7 @@ class PostgresCalendar final : public catalog::Calendar {
         });
     }
 
-    catalog::LocalDateTime to_local(int64_t utc) const override {
+    common::LocalDateTime to_local(int64_t utc) const override {
         struct pg_tm tm {};
         pg_guard([&] {
             int offset = 0;
@@ -92,18 +92,18 @@ class PostgresCalendar final : public catalog::Calendar {
         return {tm.tm_year, tm.tm_mon, tm.tm_mday, tm.tm_hour, tm.tm_min};
     }
 
-    catalog::LocalDateTime add_days(const catalog::LocalDateTime &date, int days) const override {
+    common::LocalDateTime add_days(const common::LocalDateTime &date, int days) const override {
         int year = 0, month = 0, day = 0;
         j2date(date2j(date.year, date.month, date.day) + days, &year, &month, &day);
         return {year, month, day, date.hour, date.minute};
     }
 
-    int day_of_week(const catalog::LocalDateTime &date) const override {
+    int day_of_week(const common::LocalDateTime &date) const override {
         return j2day(date2j(date.year, date.month, date.day));
     }
 
   private:
-    static struct pg_tm to_pg_tm(const catalog::LocalDateTime &local) {
+    static struct pg_tm to_pg_tm(const common::LocalDateTime &local) {
         struct pg_tm tm {};
         tm.tm_year = local.year;
         tm.tm_mon = local.month;
@@ -135,7 +135,7 @@ bool is_known_time_zone(const std::string &name) {
     return !name.empty() && find_zone(name) != nullptr;
 }
 
-std::unique_ptr<catalog::Calendar> make_calendar(const std::string &time_zone) {
+std::unique_ptr<common::Calendar> make_calendar(const std::string &time_zone) {
     pg_tz *zone = find_zone(time_zone);
     if (zone == nullptr)
         throw Error(sqlstate::kInvalidParameterValue, "time zone \"" + time_zone + "\" not recognized",

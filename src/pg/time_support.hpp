@@ -7,7 +7,7 @@
 #include <optional>
 #include <string>
 
-#include "catalog/schedule.hpp"
+#include "common/calendar.hpp"
 #include "common/interval_length.hpp"
 
 namespace reverse_etl::pg {
@@ -24,7 +24,7 @@ bool is_known_time_zone(const std::string &name);
 
 // Local-time arithmetic in one time zone, delegated to PostgreSQL (pg_tz,
 // DetermineTimeZoneOffset, date2j/j2date), so DST follows the tz database.
-std::unique_ptr<catalog::Calendar> make_calendar(const std::string &time_zone);
+std::unique_ptr<common::Calendar> make_calendar(const std::string &time_zone);
 
 // now() of the current transaction, as a PostgreSQL TimestampTz.
 int64_t transaction_timestamp();

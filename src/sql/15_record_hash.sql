@@ -1,5 +1,5 @@
 -- Internal: the change-detection hash of a record's sent values
--- (src/pg/record_hash.cpp). In reverse_etl_state rather than reverse_etl
+-- (src/sql_api/record_hash.cpp). In reverse_etl_state rather than reverse_etl
 -- because the diff calls it as the model's owner, who is granted USAGE on this
 -- schema with the checkpoint (as for render_values).
 

@@ -10,6 +10,7 @@
 #include "engine/sync_run.hpp"
 #include "pg/error_crossing.hpp"
 #include "pg/postgres_headers.hpp"
+#include "pg/stable_formatting.hpp"
 #include "pg/transaction.hpp"
 
 extern "C" {
@@ -46,10 +47,7 @@ SyncWorkerShared *attach_to_waiting_call(dsm_handle handle) {
 
 // Values print the same in every run (hashes and payloads depend on it).
 void pin_formatting() {
-    SetConfigOption("TimeZone", "UTC", PGC_USERSET, PGC_S_SESSION);
-    SetConfigOption("DateStyle", "ISO, YMD", PGC_USERSET, PGC_S_SESSION);
-    SetConfigOption("IntervalStyle", "postgres", PGC_USERSET, PGC_S_SESSION);
-    SetConfigOption("extra_float_digits", "1", PGC_USERSET, PGC_S_SESSION);
+    reverse_etl::pg::pin_formatting_for_session();
     SetConfigOption("client_min_messages", "notice", PGC_USERSET, PGC_S_SESSION);
 }
 

@@ -4,7 +4,7 @@
 # destructor: should a restore ever raise an error, the session ends with
 # FATAL "could not restore ...", and only that session: no process is
 # terminated by a signal and the server does not restart its sessions. The
-# failure is injected with a test-only C function (src/pg/boundary_selftest.cpp),
+# failure is injected with a test-only C function (src/sql_api/boundary_selftest.cpp),
 # which is in the library but not in the extension.
 use strict;
 use warnings;

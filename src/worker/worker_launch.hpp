@@ -5,7 +5,9 @@
 #include <cstdint>
 #include <string>
 
-namespace reverse_etl::pg {
+#include "pg/launcher_signal.hpp"
+
+namespace reverse_etl::worker {
 
 // Runs the mapping's sync in a new background worker connected as `role`, and
 // returns the run's id once the worker has finished. Cancelling the caller
@@ -23,4 +25,9 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
 // this one waits for the worker.
 void require_transaction_a_worker_cannot_wait_for(const std::string &function_name);
 
-}  // namespace reverse_etl::pg
+// Starts the sync worker of a run that run_due_syncs() queued, once its
+// transaction committed (pg::install_commit_callback's starter); false when no
+// worker slot is free.
+bool start_deferred_sync_worker(const pg::DeferredStart &start);
+
+}  // namespace reverse_etl::worker

@@ -5,6 +5,7 @@
 #include "pg/guc.hpp"
 #include "pg/launcher_signal.hpp"
 #include "pg/postgres_headers.hpp"
+#include "worker/worker_launch.hpp"
 
 extern "C" {
 #include "postmaster/bgworker.h"
@@ -34,7 +35,7 @@ PG_MODULE_MAGIC;
 void _PG_init(void);
 void _PG_init(void) {
     reverse_etl::pg::define_settings();
-    reverse_etl::pg::install_commit_callback();
+    reverse_etl::pg::install_commit_callback(reverse_etl::worker::start_deferred_sync_worker);
     // libcurl's global state, once per process, before any thread could exist.
     try {
         reverse_etl::http::http_global_init();

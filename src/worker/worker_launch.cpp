@@ -1,10 +1,10 @@
-#include "pg/worker_launch.hpp"
+#include "worker/worker_launch.hpp"
 
 #include <csignal>
 #include <cstring>
 
-#include "pg/error_crossing.hpp"
 #include "engine/sync_run.hpp"
+#include "pg/error_crossing.hpp"
 #include "pg/guc.hpp"
 #include "pg/spi.hpp"
 #include "worker/sync_worker.hpp"
@@ -22,12 +22,11 @@ extern "C" {
 #include "storage/shm_mq.h"
 }
 
-namespace reverse_etl::pg {
+namespace reverse_etl::worker {
 
 namespace {
 
-using worker::SyncOutcome;
-using worker::SyncWorkerArgs;
+using namespace reverse_etl::pg;
 using worker::SyncWorkerShared;
 
 struct WorkerResult {
@@ -230,4 +229,18 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
                 "See the server log.");
 }
 
-}  // namespace reverse_etl::pg
+bool start_deferred_sync_worker(const pg::DeferredStart &start) {
+    SyncWorkerArgs args;
+    std::memset(&args, 0, sizeof(args));
+    args.database = MyDatabaseId;
+    args.role = start.role;
+    args.mapping_id = start.mapping_id;
+    args.queued_run_id = start.queued_run_id;
+    std::memcpy(args.trigger, start.trigger, sizeof(args.trigger));
+    BackgroundWorker worker;
+    describe_sync_worker(&worker, args, 0);
+    BackgroundWorkerHandle *handle = nullptr;
+    return RegisterDynamicBackgroundWorker(&worker, &handle);
+}
+
+}  // namespace reverse_etl::worker

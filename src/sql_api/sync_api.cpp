@@ -14,7 +14,7 @@
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 #include "pg/srf.hpp"
-#include "pg/worker_launch.hpp"
+#include "worker/worker_launch.hpp"
 
 extern "C" {
 #include "utils/snapmgr.h"
@@ -80,10 +80,10 @@ Datum run_row(int64_t run_id) {
 REVERSE_ETL_FUNCTION(reverse_etl_sync) {
     const std::string name = pg::required_text(fcinfo, 0, "mapping");
     const pg::SpiConnection spi;
-    pg::require_transaction_a_worker_cannot_wait_for("reverse_etl.sync()");
+    worker::require_transaction_a_worker_cannot_wait_for("reverse_etl.sync()");
     const SyncTarget target = find_target(name);
     require_runnable(target);
-    const int64_t run_id = pg::run_sync_in_worker(target.model.owner, target.mapping.id, target.mapping.name, "manual");
+    const int64_t run_id = worker::run_sync_in_worker(target.model.owner, target.mapping.id, target.mapping.name, "manual");
     return run_row(run_id);
 }
 
