@@ -62,6 +62,11 @@ SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "ftp://x.exampl
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://"}');
 \echo :LAST_ERROR_SQLSTATE
+-- libcurl's URL parser decides: port 0, an unclosed IPv6 literal.
+SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example:0/in"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://[::1/in"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '"http://x.example"');
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'segment', '{"write_key": 42}');

@@ -11,6 +11,7 @@
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
 #include "common/text.hpp"
+#include "http/url_syntax.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -107,88 +108,41 @@ std::string string_of(const json_t *value) {
 
 // ---- URLs ----
 
-enum class UrlProblem { None, NotHttp, Whitespace, NoHost, BadPort, Credentials };
-
-bool starts_with_ignoring_case(const std::string &text, const std::string &prefix) {
-    return text.size() >= prefix.size() &&
-           std::equal(prefix.begin(), prefix.end(), text.begin(),
-                      [](char lower, char c) {
-                          return lower == std::tolower(static_cast<unsigned char>(c));
-                      });
-}
-
-bool is_valid_port(const std::string &port) {
-    if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; }))
-        return false;
-    const std::optional<int> number = parse_integer<int>(port);
-    return number && *number >= 1 && *number <= 65535;
-}
-
-// Checks the authority ("host", "host:port", "[v6]:port") of an http(s) URL.
-UrlProblem authority_problem(const std::string &authority) {
-    // User info would put a password in a non-secret setting, shown in every view.
-    if (authority.find('@') != std::string::npos)
-        return UrlProblem::Credentials;
-    std::string host, rest;
-    if (!authority.empty() && authority[0] == '[') {
-        const size_t close = authority.find(']');
-        if (close == std::string::npos)
-            return UrlProblem::NoHost;
-        host = authority.substr(1, close - 1);
-        rest = authority.substr(close + 1);
-    } else {
-        const size_t colon = authority.find(':');
-        host = authority.substr(0, colon);
-        rest = colon == std::string::npos ? "" : authority.substr(colon);
-    }
-    if (host.empty())
-        return UrlProblem::NoHost;
-    if (!rest.empty() && (rest[0] != ':' || !is_valid_port(rest.substr(1))))
-        return UrlProblem::BadPort;
-    return UrlProblem::None;
-}
-
-// Only a syntax check: which hosts may be reached is reverse_etl.allowed_hosts'
-// business at request time (the host may also hold a {{...}} placeholder).
-UrlProblem url_problem(const std::string &url) {
-    if (std::any_of(url.begin(), url.end(),
-                    [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == '\x7f'; }))
-        return UrlProblem::Whitespace;
-    size_t start;
-    if (starts_with_ignoring_case(url, "http://"))
-        start = 7;
-    else if (starts_with_ignoring_case(url, "https://"))
-        start = 8;
-    else
-        return UrlProblem::NotHttp;
-    const size_t end = url.find_first_of("/?#", start);
-    return authority_problem(url.substr(start, end == std::string::npos ? end : end - start));
+// The URL with each placeholder replaced by a letter: what libcurl checks.
+// Which host a placeholder makes is known only when a request is built.
+std::string with_placeholders_filled(const RequestTemplate &url) {
+    std::string filled;
+    for (const RequestTemplatePart &part : url.parts)
+        filled += part.kind == RequestTemplatePart::Kind::Text ? part.text : "x";
+    return filled;
 }
 
 void check_url(const SettingSpec &spec, const std::string &url) {
     // Placeholders first: "{{ record_id }}" is a placeholder problem, not a space
     // to percent-encode. The same function reads the URL at send time.
-    parse_base_url(spec.key, url);
+    const RequestTemplate parsed = parse_base_url(spec.key, url);
     const std::string message = "invalid URL for setting " + quoted(spec.key);
     const std::string http_only = "Only http and https URLs are allowed.";
-    switch (url_problem(url)) {
-    case UrlProblem::None: return;
-    case UrlProblem::NotHttp:
+    switch (http::check_url_syntax(with_placeholders_filled(parsed))) {
+    case http::UrlSyntax::Ok: return;
+    case http::UrlSyntax::NotHttp:
         throw invalid(message + shown_value(spec, url), "", http_only);
-    case UrlProblem::Whitespace:
+    case http::UrlSyntax::Whitespace:
         throw invalid(message + shown_value(spec, url),
                       "The URL contains spaces or control characters.",
                       "Percent-encode them, for example a space as %20.");
-    case UrlProblem::NoHost:
+    case http::UrlSyntax::NoHost:
         throw invalid(message + shown_value(spec, url), "The URL has no host.", http_only);
-    case UrlProblem::BadPort:
+    case http::UrlSyntax::BadPort:
         throw invalid(message + shown_value(spec, url),
                       "The port must be a number from 1 to 65535.", http_only);
-    case UrlProblem::Credentials:
+    case http::UrlSyntax::Credentials:
         // Not quoted: the URL holds a password.
         throw invalid(message, "The URL contains a user name or password, which would be "
                                "shown to everyone who can see the destination.",
                       "Put credentials in the destination type's secret settings.");
+    case http::UrlSyntax::Malformed:
+        throw invalid(message + shown_value(spec, url), "libcurl cannot parse it as a URL.");
     }
 }
 

@@ -13,6 +13,7 @@
 #include "common/parse_number.hpp"
 #include "common/setting_list.hpp"
 #include "common/text.hpp"
+#include "http/curl_handles.hpp"
 
 namespace reverse_etl::http {
 namespace {
@@ -25,16 +26,6 @@ bool is_ip_literal(const std::string &host) {
         return inet_pton(AF_INET6, host.substr(1, host.size() - 2).c_str(), address) == 1;
     return inet_pton(AF_INET, host.c_str(), address) == 1;
 }
-
-struct CurlUrlCleanup {
-    void operator()(CURLU *url) const noexcept { curl_url_cleanup(url); }
-};
-using CurlUrlPtr = std::unique_ptr<CURLU, CurlUrlCleanup>;
-
-struct CurlFree {
-    void operator()(char *text) const noexcept { curl_free(text); }
-};
-using CurlString = std::unique_ptr<char, CurlFree>;
 
 // What the check needs from a URL, as libcurl itself reads it: matching the
 // host libcurl will connect to (after its IPv4 normalisation, userinfo

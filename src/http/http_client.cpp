@@ -15,6 +15,7 @@
 
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "http/curl_handles.hpp"
 #include "http/host_allowlist.hpp"
 #include "http/http_text.hpp"
 
@@ -27,21 +28,6 @@ constexpr const char *kQueryCanceled = "57014";
 constexpr long kStopCheckIntervalMs = 100;
 
 using Clock = std::chrono::steady_clock;
-
-struct EasyCleanup {
-    void operator()(CURL *easy) const noexcept { curl_easy_cleanup(easy); }
-};
-using EasyPtr = std::unique_ptr<CURL, EasyCleanup>;
-
-struct MultiCleanup {
-    void operator()(CURLM *multi) const noexcept { curl_multi_cleanup(multi); }
-};
-using MultiPtr = std::unique_ptr<CURLM, MultiCleanup>;
-
-struct SlistFree {
-    void operator()(curl_slist *list) const noexcept { curl_slist_free_all(list); }
-};
-using SlistPtr = std::unique_ptr<curl_slist, SlistFree>;
 
 Error curl_failure(const std::string &what, const char *reason) {
     return Error(sqlstate::kInternalError, what, reason);

@@ -2,10 +2,9 @@
 
 #include <algorithm>
 #include <limits>
-#include <memory>
 #include <new>
 
-#include <curl/curl.h>
+#include "http/curl_handles.hpp"
 
 namespace reverse_etl::http {
 
@@ -18,13 +17,10 @@ bool is_token(const std::string &text) {
 }
 
 std::string percent_encode(const std::string &text) {
-    struct CurlFree {
-        void operator()(char *p) const noexcept { curl_free(p); }
-    };
     // libcurl ignores the handle (since 7.82); the length is an int.
     if (text.size() > static_cast<size_t>(std::numeric_limits<int>::max()))
         throw std::bad_alloc();
-    const std::unique_ptr<char, CurlFree> encoded(
+    const CurlString encoded(
         curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size())));
     if (!encoded)
         throw std::bad_alloc();
