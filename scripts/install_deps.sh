@@ -13,6 +13,8 @@ packages=(
     libjansson-dev               # JSON
     libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)
     g++ make                     # the build
+    libgtest-dev                 # GoogleTest: the unit tests of the server-free core (test/unit)
+    tzdata                       # time zones: the unit tests' DST cases read them (PostgreSQL's packages need it too)
     perl libipc-run-perl         # prove and PostgreSQL::Test::Cluster (IPC::Run) for the TAP tests
     python3                      # mock destinations in test/
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)

@@ -7,6 +7,9 @@
 # As another user: builds and runs the tests, assuming the extension can be
 # installed with `make install` (e.g. a PostgreSQL you own).
 #
+# First the unit tests of the server-free C++ core (test/run_unit_tests.sh:
+# GoogleTest, no server), in every invocation: they take seconds.
+#
 # Ends with the line "N passed, N failed" and exits non-zero on any failure.
 #
 #   test/run_tests.sh                 everything in test/schedule
@@ -44,6 +47,8 @@ test/check_layers.sh "$workdir/layers.counts" || status=$?
 # Release discipline (docs/releasing.md): no SQL change without its
 # upgrade script.
 test/check_releases.sh "$workdir/releases.counts" || status=$?
+# The server-free core, without PostgreSQL (as the invoking user: nothing is installed).
+test/run_unit_tests.sh --counts "$workdir/unit.counts" || status=$?
 run_tap=false
 if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_TAP:-}" ]; then
     run_tap=true
@@ -64,7 +69,7 @@ fi
 
 passed=0
 failed=0
-for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/regress.counts" "$workdir/tap.counts"; do
+for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/unit.counts" "$workdir/regress.counts" "$workdir/tap.counts"; do
     [ -f "$counts" ] || continue
     read -r p f <"$counts"
     passed=$((passed + p))
