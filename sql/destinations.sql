@@ -62,8 +62,11 @@ SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "ftp://x.exampl
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://"}');
 \echo :LAST_ERROR_SQLSTATE
--- libcurl's URL parser decides: port 0, an unclosed IPv6 literal.
+-- libcurl's URL parser decides: port 0, an unclosed IPv6 literal. A third
+-- slash where the host belongs, which libcurl would skip, is no host.
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example:0/in"}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "https:///hook"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://[::1/in"}');
 \echo :LAST_ERROR_SQLSTATE

@@ -21,6 +21,13 @@ UrlSyntax check_url_syntax(const std::string &url) {
     if (std::any_of(url.begin(), url.end(),
                     [](char c) { return static_cast<unsigned char>(c) <= ' ' || c == '\x7f'; }))
         return UrlSyntax::Whitespace;
+    // libcurl reads "https:///hook" and "http:/h/x" as host "hook" and "h";
+    // an http URL has "//" and a host right after its scheme (RFC 9110 4.2.1).
+    const size_t separator = url.find("://");
+    if (separator == std::string::npos)
+        return UrlSyntax::NotHttp;
+    if (separator + 3 == url.size() || url[separator + 3] == '/')
+        return UrlSyntax::NoHost;
     const CurlUrlPtr handle(curl_url());
     if (!handle)
         return UrlSyntax::Malformed;
@@ -30,9 +37,7 @@ UrlSyntax check_url_syntax(const std::string &url) {
     case CURLUE_BAD_PORT_NUMBER: return UrlSyntax::BadPort;
     case CURLUE_NO_HOST: return UrlSyntax::NoHost;
     case CURLUE_BAD_SCHEME: return UrlSyntax::NotHttp;
-    default:
-        // Without a scheme libcurl guesses none (no CURLU_GUESS_SCHEME): say so.
-        return url.find("://") == std::string::npos ? UrlSyntax::NotHttp : UrlSyntax::Malformed;
+    default: return UrlSyntax::Malformed;
     }
     char *raw_scheme = nullptr;
     const CURLUcode scheme_code = curl_url_get(handle.get(), CURLUPART_SCHEME, &raw_scheme, 0);

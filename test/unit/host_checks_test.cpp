@@ -15,6 +15,7 @@
 #include "http/host_allowlist.hpp"
 #include "http/http_types.hpp"
 #include "http/network_blocklist.hpp"
+#include "http/url_syntax.hpp"
 #include "test_support.hpp"
 
 namespace reverse_etl::http {
@@ -30,6 +31,25 @@ void expect_bad_pattern(const std::string &setting, const std::string &pattern) 
     EXPECT_EQ(error.detail(),
               "A pattern is \"*\", a host name, \"*.\" followed by a domain, or an IP address, "
               "optionally followed by \":port\".");
+}
+
+TEST(UrlSyntax, ClassifiesWhatASettingMustNotHold) {
+    EXPECT_EQ(check_url_syntax("https://hooks.example.com/in?x=1"), UrlSyntax::Ok);
+    EXPECT_EQ(check_url_syntax("HTTP://[::1]:8080/"), UrlSyntax::Ok);
+    EXPECT_EQ(check_url_syntax("https://x.example/a b"), UrlSyntax::Whitespace);
+    EXPECT_EQ(check_url_syntax("https://x.example/\x7f"), UrlSyntax::Whitespace);
+    EXPECT_EQ(check_url_syntax("ftp://x.example/"), UrlSyntax::NotHttp);
+    EXPECT_EQ(check_url_syntax("x.example/in"), UrlSyntax::NotHttp);
+    EXPECT_EQ(check_url_syntax("http://"), UrlSyntax::NoHost);
+    // libcurl would read these as host "hook": an http URL has none.
+    EXPECT_EQ(check_url_syntax("https:///hook"), UrlSyntax::NoHost);
+    EXPECT_EQ(check_url_syntax("http:/hook/x"), UrlSyntax::NotHttp);
+    EXPECT_EQ(check_url_syntax("http://x.example:0/"), UrlSyntax::BadPort);
+    EXPECT_EQ(check_url_syntax("http://x.example:65536/"), UrlSyntax::BadPort);
+    EXPECT_EQ(check_url_syntax("http://x.example:x/"), UrlSyntax::BadPort);
+    EXPECT_EQ(check_url_syntax("https://user:pw@x.example/"), UrlSyntax::Credentials);
+    EXPECT_EQ(check_url_syntax("https://user@x.example/"), UrlSyntax::Credentials);
+    EXPECT_EQ(check_url_syntax("http://[::1/in"), UrlSyntax::Malformed);
 }
 
 TEST(SettingList, SplitsTrimsAndSkipsEmptyItems) {
