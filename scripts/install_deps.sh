@@ -12,7 +12,10 @@ packages=(
     libcurl4-openssl-dev         # HTTP delivery
     libjansson-dev               # JSON
     libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)
-    g++ make                     # the build
+    g++ make                     # the build (g++ also brings libasan and libubsan: scripts/sanitize.sh)
+    clang libclang-rt-14-dev     # the fuzz targets: clang++ with libFuzzer and its sanitizer runtimes (test/fuzz)
+    llvm                         # llvm-symbolizer: source lines in fuzzer crash reports
+    git                          # scripts/sanitize.sh copies the checkout's files
     perl libipc-run-perl         # prove and PostgreSQL::Test::Cluster (IPC::Run) for the TAP tests
     python3                      # mock destinations in test/
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
