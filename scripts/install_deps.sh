@@ -12,9 +12,11 @@ packages=(
     libcurl4-openssl-dev         # HTTP delivery
     libjansson-dev               # JSON
     libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)
-    g++ make                     # the build
+    g++ make                     # the build (g++ also brings libasan and libubsan: scripts/sanitize.sh)
     libgtest-dev                 # GoogleTest: the unit tests of the server-free core (test/unit)
     tzdata                       # time zones: the unit tests' DST cases read them (PostgreSQL's packages need it too)
+    clang libclang-rt-14-dev     # the fuzz targets: clang++ with libFuzzer and its sanitizer runtimes (test/fuzz)
+    llvm                         # llvm-symbolizer: source lines in fuzzer crash reports
     perl libipc-run-perl         # prove and PostgreSQL::Test::Cluster (IPC::Run) for the TAP tests
     python3                      # mock destinations in test/
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)

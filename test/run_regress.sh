@@ -8,6 +8,9 @@ workdir=$1
 cd "$workdir"
 
 bindir=$(pg_config --bindir)
+# The programs pg_regress starts (initdb, postgres, psql): scripts/sanitize.sh
+# names a directory where postgres preloads the sanitizer runtimes.
+server_bindir=${REVERSE_ETL_SERVER_BINDIR:-$bindir}
 pgxs=$(dirname "$(pg_config --pgxs)")
 pg_regress="$pgxs/../test/regress/pg_regress"
 # pg_dump and psql of this server version, for tests that shell out with \!.
@@ -34,7 +37,7 @@ fi
 
 status=0
 "$pg_regress" \
-    --bindir="$bindir" \
+    --bindir="$server_bindir" \
     --inputdir="$workdir" \
     --outputdir="$workdir" \
     --temp-instance="$workdir/tmp_check" \

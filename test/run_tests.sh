@@ -15,6 +15,8 @@
 #   test/run_tests.sh                 everything in test/schedule
 #   test/run_tests.sh models mappings setup + the named tests only
 #   REVERSE_ETL_NO_BUILD=1 ...        skip build and install (parallel runs)
+#   REVERSE_ETL_TAP=1 / REVERSE_ETL_FUZZ=1 ...  with named tests, also the TAP
+#                                     tests / the fuzz smoke run (test/fuzz/run.sh)
 #   REVERSE_ETL_TEST_PORT / REVERSE_ETL_MOCK_PORT   ports (55432 / 18080)
 set -euo pipefail
 
@@ -28,7 +30,8 @@ fi
 # The tests run from a scratch copy the unprivileged user owns: pg_regress
 # writes results next to its inputs, and the repository may belong to root.
 workdir=$(mktemp -d /tmp/reverse_etl_tests.XXXXXX)
-cp -r sql expected test "$workdir/"
+# Not the fuzz targets' build (test/fuzz/run.sh below runs them in place).
+tar -cf - --exclude=test/fuzz sql expected test | tar -xf - -C "$workdir"
 if [ $# -gt 0 ]; then
     { echo "test: setup"; for name in "$@"; do [ "$name" = setup ] || echo "test: $name"; done; } \
         >"$workdir/test/schedule"
@@ -50,6 +53,10 @@ test/check_releases.sh "$workdir/releases.counts" || status=$?
 # The server-free core, without PostgreSQL (as the invoking user: nothing is installed).
 test/run_unit_tests.sh --counts "$workdir/unit.counts" || status=$?
 run_tap=false
+run_fuzz=false
+if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_FUZZ:-}" ]; then
+    run_fuzz=true
+fi
 if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_TAP:-}" ]; then
     run_tap=true
     # The releases the upgrade test installs, built from their commits.
@@ -67,9 +74,15 @@ if $run_tap; then
     run_unprivileged "$workdir/test/run_tap.sh" "$workdir" || status=$?
 fi
 
+# A short run of every fuzz target (test/fuzz/run.sh; seconds each), unless
+# a subset of pg_regress tests was asked for.
+if $run_fuzz; then
+    test/fuzz/run.sh --smoke --counts "$workdir/fuzz.counts" || status=$?
+fi
+
 passed=0
 failed=0
-for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/unit.counts" "$workdir/regress.counts" "$workdir/tap.counts"; do
+for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/unit.counts" "$workdir/regress.counts" "$workdir/tap.counts" "$workdir/fuzz.counts"; do
     [ -f "$counts" ] || continue
     read -r p f <"$counts"
     passed=$((passed + p))
