@@ -10,6 +10,7 @@ Python 3.9+ (Debian's /usr/bin/python3 is the target).  See test/README-mock.md.
 """
 
 import argparse
+import importlib
 import json
 import os
 import signal
@@ -23,6 +24,8 @@ from collections import deque
 from datetime import datetime, timezone
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlsplit
+
+from mocks.base import VendorRequest
 
 CONTROL_PREFIX = "/_mock/"
 
@@ -184,7 +187,7 @@ class Config:
     Config is mutated; every access happens under State.lock.
     """
 
-    TOP_KEYS = ("default", "script", "records", "per_path")
+    TOP_KEYS = ("default", "script", "records", "per_path", "vendor")
     RECORD_KEYS = ("match", "rules", "items")
 
     def __init__(self, raw):
@@ -218,6 +221,12 @@ class Config:
             ((p, parse_answer(a, f"per_path.{p}")) for p, a in per_path.items()),
             key=lambda pa: len(pa[0]), reverse=True)
 
+        # A vendor's API (test/mocks/<type>.py): answers as the vendor documents,
+        # keeping what it was sent (objects, ids) until the next config or reset.
+        self.vendor = None
+        if raw.get("vendor") is not None:
+            self.vendor = load_vendor(raw["vendor"])
+
         self.match = None
         self.items = ["batch"]
         self.rules = {}
@@ -249,10 +258,11 @@ class Config:
     def script_remaining(self):
         return sum(left for _, left in self.script)
 
-    def choose(self, path, body):
+    def choose(self, path, body, method="POST", headers=None):
         """Pick the answer for a destination request; returns (answer, source).
 
-        Precedence: script, then per-record rules, then per_path, then default.
+        Precedence: script, then per-record rules, then the vendor, then
+        per_path, then default.
         """
         if self.script:
             entry = self.script[0]
@@ -270,6 +280,11 @@ class Config:
                 if rule[1] is not None:
                     rule[1] -= 1
                 return rule[0], f"record:{key}"
+
+        if self.vendor is not None:
+            request = VendorRequest(method, path, headers or {}, body)
+            answer = self.vendor.handle(request)
+            return parse_answer(answer, f"vendor {self.vendor.TYPE} answer"), f"vendor:{self.vendor.TYPE}"
 
         bare_path = path.split("?", 1)[0]
         for prefix, answer in self.per_path:
@@ -294,6 +309,24 @@ class Config:
                 return [r for r in inner if isinstance(r, dict)]
             return [doc]
         return []
+
+
+def load_vendor(raw):
+    """The vendor mock named by config key `vendor` ({"type": T, options...})."""
+    if not isinstance(raw, dict) or not isinstance(raw.get("type"), str):
+        raise ConfigError('vendor: must be an object with "type" (a file of test/mocks/)')
+    name = raw["type"]
+    if not name.isidentifier() or name == "base":
+        raise ConfigError(f"vendor.type: {name!r} is not a vendor mock")
+    try:
+        module = importlib.import_module(f"mocks.{name}")
+    except ModuleNotFoundError:
+        raise ConfigError(f"vendor.type: no vendor mock test/mocks/{name}.py")
+    options = {k: v for k, v in raw.items() if k != "type"}
+    try:
+        return module.Mock(options)
+    except ValueError as problem:
+        raise ConfigError(f"vendor: {problem}")
 
 
 def _lookup(value, parts):
@@ -356,7 +389,8 @@ class State:
 
     def record_and_choose(self, entry, body):
         with self.lock:
-            answer, source = self.config.choose(entry["path"], body)
+            answer, source = self.config.choose(entry["path"], body, entry["method"],
+                                                entry["headers"])
             self.seq += 1
             entry["seq"] = self.seq
             # Counts this request too; it is answered (and uncounted) by answered().

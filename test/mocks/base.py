@@ -1,0 +1,134 @@
+"""What every vendor mock shares: the request it sees, option checking, the
+records to reject and the rate limit a test asks for.
+
+A vendor mock is a file test/mocks/<type>.py defining `class Mock(VendorMock)`.
+The mock server makes one when a test posts
+    {"vendor": {"type": "<type>", <options>}}
+to /_mock/config, and asks its handle() for the answer to every destination
+request (after the config's script and record rules, which tests use to force
+an answer). The instance lives until the next config or reset, so it can keep
+what it was sent (objects and the ids it gave them) and answer later lookups.
+handle() returns an answer object as the config takes it: {"status", "headers",
+"body" (a string, or a JSON value sent serialized)}. Calls are serialized by
+the server's lock.
+
+Options every vendor takes (besides its own, listed in OPTIONS):
+  "reject": {"<key>": "<message>", ...}
+      records whose key (the vendor's identifier of a record: an email, an
+      external id...) is listed are refused one by one, the way the vendor
+      reports a per-record failure, with that message.
+  "rate_limit": {"requests": N, "window_s": S, "retry_after": R}
+      at most N requests per S seconds (a sliding window); the others get the
+      vendor's 429, with "Retry-After: R" when R is given (else without it).
+  "unauthorized": true
+      every request is answered as the vendor answers bad credentials.
+"""
+
+import json
+import time
+from collections import deque
+from urllib.parse import parse_qs, urlsplit
+
+COMMON_OPTIONS = {
+    "reject": "object of record key -> message: those records fail one by one",
+    "rate_limit": "object {requests, window_s, retry_after}: the vendor's 429 beyond it",
+    "unauthorized": "true: answer every request as with bad credentials",
+}
+
+
+class VendorRequest:
+    """A destination request as a vendor mock sees it."""
+
+    def __init__(self, method, target, headers, body):
+        parts = urlsplit(target)
+        self.method = method
+        self.target = target
+        self.path = parts.path
+        self.query = parse_qs(parts.query, keep_blank_values=True)
+        self.headers = headers          # lower-case names
+        self.body = body                # bytes
+
+    def header(self, name, default=None):
+        return self.headers.get(name.lower(), default)
+
+    def json(self):
+        """The body as JSON, or None when it is not JSON."""
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+    def form(self):
+        """The body as form fields (name -> first value)."""
+        fields = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
+        return {name: values[0] for name, values in fields.items()}
+
+    def query_value(self, name, default=None):
+        values = self.query.get(name)
+        return values[0] if values else default
+
+
+def answer(status, body=None, headers=None):
+    """An answer object as the mock's config takes it."""
+    result = {"status": status}
+    if body is not None:
+        result["body"] = body
+    if headers:
+        result["headers"] = headers
+    return result
+
+
+class VendorMock:
+    TYPE = "base"
+    OPTIONS = {}   # the vendor's own options: name -> description
+
+    def __init__(self, options):
+        allowed = dict(COMMON_OPTIONS, **self.OPTIONS)
+        unknown = sorted(set(options) - set(allowed))
+        if unknown:
+            raise ValueError(f"unknown option(s) {', '.join(unknown)} for {self.TYPE}; "
+                             f"allowed: {', '.join(sorted(allowed))}")
+        self.options = options
+        self.rejects = options.get("reject", {})
+        if not isinstance(self.rejects, dict) or not all(
+                isinstance(v, str) for v in self.rejects.values()):
+            raise ValueError("reject: must be an object of record key -> message")
+        self.unauthorized = options.get("unauthorized", False) is True
+        self._limit = self._parse_rate_limit(options.get("rate_limit"))
+        self._recent = deque()   # arrival times within the window
+
+    @staticmethod
+    def _parse_rate_limit(raw):
+        if raw is None:
+            return None
+        if not isinstance(raw, dict) or not isinstance(raw.get("requests"), int) \
+                or raw["requests"] < 0 or not isinstance(raw.get("window_s"), (int, float)) \
+                or raw["window_s"] <= 0:
+            raise ValueError("rate_limit: must be {requests: integer >= 0, window_s: seconds > 0"
+                             "[, retry_after: seconds]}")
+        return raw
+
+    def rejection(self, key):
+        """The message a record with this key is refused with, or None."""
+        if key is None:
+            return None
+        return self.rejects.get(str(key))
+
+    def over_rate_limit(self):
+        """Counts this request; True when it is beyond the test's rate limit."""
+        if self._limit is None:
+            return False
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] >= self._limit["window_s"]:
+            self._recent.popleft()
+        if len(self._recent) >= self._limit["requests"]:
+            return True
+        self._recent.append(now)
+        return False
+
+    def retry_after_headers(self):
+        seconds = self._limit.get("retry_after") if self._limit else None
+        return {"Retry-After": str(seconds)} if seconds is not None else {}
+
+    def handle(self, request):
+        raise NotImplementedError
