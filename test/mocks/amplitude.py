@@ -10,7 +10,8 @@ Endpoints:
       "server_upload_time"}. Any invalid event makes the WHOLE request fail
       with 400 and nothing is ingested; the body lists the bad events by index
       (events_with_invalid_fields / events_with_missing_fields /
-      events_with_invalid_id_lengths) and the client resends the others.
+      events_with_invalid_id_lengths: any user_id or device_id shorter than
+      min_id_length, default 5) and the client resends the others.
       A wrong api_key is a 400 too: {"code":400,"error":"Invalid API key: <key>"}.
   POST /identify    form fields api_key and identification (one JSON object or
                     an array); also GET with the same query parameters.
@@ -112,7 +113,7 @@ class Mock(VendorMock):
             # All or nothing: no event of a refused request is ingested.
             return _error(400, problems.pop("error"), **problems)
         for event in events:
-            self._ingest(event, min_len)
+            self._ingest(event)
         return answer(200, {"code": 200, "events_ingested": len(events),
                             "payload_size_bytes": len(request.body),
                             "server_upload_time": int(time.time() * 1000)})
@@ -137,8 +138,12 @@ class Mock(VendorMock):
                 target.setdefault(field, []).append(index)
         if not (invalid or missing or short):
             return {}
-        error = "Request missing required field" if missing and not invalid \
-            else "Invalid field values on some events"
+        if missing and not invalid:
+            error = "Request missing required field"
+        elif short and not invalid:
+            error = "Invalid id length for user_id or device_id"
+        else:
+            error = "Invalid field values on some events"
         problems = {"error": error, "events_with_invalid_fields": invalid,
                     "events_with_missing_fields": missing}
         if short:
@@ -155,19 +160,15 @@ class Mock(VendorMock):
         elif not isinstance(event_type, str) or not event_type:
             faults.append(("invalid", "event_type"))
         ids = {f: event.get(f) for f in ("user_id", "device_id") if event.get(f) is not None}
-        usable = 0
         for field, value in ids.items():
             if not isinstance(value, str) or value.lower() in INVALID_IDS:
                 faults.append(("invalid", field))
             elif len(value) < min_len:
-                # Amplitude drops a too-short id; only fatal when no id is left.
-                pass
-            else:
-                usable += 1
+                # The docs say a too-short id is dropped, but the live service
+                # was seen refusing it even beside a valid device_id: be strict.
+                faults.append(("short", field))
         if not ids:
             faults.append(("missing", "user_id"))
-        elif usable == 0 and not any(k == "invalid" for k, _ in faults):
-            faults += [("short", field) for field in ids]
         stamp = event.get("time")
         if stamp is not None and (isinstance(stamp, bool) or not isinstance(stamp, int)):
             faults.append(("invalid", "time"))      # milliseconds as an integer only
@@ -181,11 +182,8 @@ class Mock(VendorMock):
             faults.append(("invalid", "insert_id"))
         return faults
 
-    def _ingest(self, event, min_len):
+    def _ingest(self, event):
         event = dict(event)
-        for field in ("user_id", "device_id"):
-            if isinstance(event.get(field), str) and len(event[field]) < min_len:
-                del event[field]      # as Amplitude does with a too-short id
         insert_id = event.get("insert_id")
         if insert_id is not None:
             # Dedup on insert_id per device (a user_id-only event gets a device

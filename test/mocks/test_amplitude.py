@@ -52,11 +52,14 @@ class AmplitudeEventsTest(testing.MockServerCase):
     def test_short_ids_and_min_id_length(self):
         status, _, body = self.upload([event("s-1", user_id="abc")])
         self.assertEqual(status, 400)
+        self.assertEqual(body["error"], "Invalid id length for user_id or device_id")
         self.assertEqual(body["events_with_invalid_id_lengths"], {"user_id": [0]})
-        # A too-short id is dropped when another id is usable.
-        status, _, _ = self.upload([event("s-2", user_id="abc", device_id="device-1")])
-        self.assertEqual(status, 200)
-        self.assertNotIn("user_id", self.state()["events"][-1])
+        # Refused even beside a usable device_id, as the live service was seen doing.
+        status, _, body = self.upload([event("s-2"), event("s-3", user_id="abc",
+                                                           device_id="device-1")])
+        self.assertEqual(status, 400)
+        self.assertEqual(body["events_with_invalid_id_lengths"], {"user_id": [1]})
+        self.assertEqual(self.state()["events"], [])
         status, _, _ = self.upload([event("s-3", user_id="abc")], options={"min_id_length": 3})
         self.assertEqual(status, 200)
         self.assertEqual(self.state()["events"][-1]["user_id"], "abc")
