@@ -22,8 +22,9 @@ Objects are applied in Braze's order: attributes, then events, then purchases.
 
 State: a user is created by the first object that names it. Attributes merge (null
 removes one); events and purchases are appended (Braze keeps "duplicate" events as
-separate events). `_update_existing_only: true` on an attributes object never
-creates a user. An email or phone identifier first finds a user whose email or
+separate events). An object with `_update_existing_only: true` never creates a
+user, nor does one naming a user_alias unless it sets `_update_existing_only:
+false` (Braze: "Update Only" mode is always on for a user_alias). An email or phone identifier first finds a user whose email or
 phone attribute matches (preferring users with an external_id), as Braze does.
 Every user gets a braze_id (24 hex digits) that /users/delete accepts.
 
@@ -171,7 +172,9 @@ class Mock(VendorMock):
             self.apply_attributes(obj)
         for name in ("events", "purchases"):
             for obj in valid.get(name, []):
-                self.user_for(obj, create=True)[name].append(self.without_identifiers(obj))
+                user = self.user_for(obj, create=self.creates(obj))
+                if user is not None:
+                    user[name].append(self.without_identifiers(obj))
 
         result = {"message": "success"}
         for name in arrays:
@@ -286,13 +289,19 @@ class Mock(VendorMock):
         self.next_braze_id += 1
         return braze_id
 
+    @staticmethod
+    def creates(obj):
+        """Whether an object may create its user: not in "Update Only" mode, which is
+        always on for a user_alias unless the object turns it off explicitly."""
+        if "user_alias" in obj and obj.get("external_id") in (None, ""):
+            return obj.get("_update_existing_only") is False
+        return obj.get("_update_existing_only") is not True
+
     def apply_attributes(self, obj):
-        user = self.user_for(obj, create=obj.get("_update_existing_only") is not True)
+        user = self.user_for(obj, create=self.creates(obj))
         if user is None:
             return
         for name, value in self.without_identifiers(obj).items():
-            if name == "_update_existing_only":
-                continue
             if value is None:
                 user["attributes"].pop(name, None)   # null removes the attribute
             else:
@@ -300,7 +309,8 @@ class Mock(VendorMock):
 
     @staticmethod
     def without_identifiers(obj):
-        return {k: v for k, v in obj.items() if k not in ("external_id", "user_alias", "braze_id")}
+        return {k: v for k, v in obj.items()
+                if k not in ("external_id", "user_alias", "braze_id", "_update_existing_only")}
 
     # ---- POST /users/delete -------------------------------------------------
 

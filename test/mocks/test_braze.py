@@ -68,8 +68,17 @@ class BrazeTest(testing.MockServerCase):
         self.assertNotIn("external_id", user["events"][0])
 
     def test_update_existing_only_does_not_create(self):
-        self.track({"attributes": [attrs("u9", plan="x", _update_existing_only=True)]})
+        alias = {"alias_name": "dev-1", "alias_label": "device"}
+        status, _, body = self.track({
+            "attributes": [attrs("u9", plan="x", _update_existing_only=True)],
+            "events": [{"user_alias": alias, "name": "Open", "time": "2024-05-01T10:00:00Z"}]})
+        self.assertEqual((status, body["attributes_processed"]), (201, 1))
         self.assertEqual(self.state(), {})
+        # An alias-only user is created only when "Update Only" is turned off.
+        self.track({"attributes": [{"user_alias": alias, "_update_existing_only": False, "os": "ios"}]})
+        self.track({"events": [{"user_alias": alias, "name": "Open", "time": "2024-05-01T10:00:00Z"}]})
+        user = self.state()["user_alias:device:dev-1"]
+        self.assertEqual((user["attributes"], len(user["events"])), ({"os": "ios"}, 1))
 
     def test_email_identifier_finds_the_user_with_that_email(self):
         self.track({"attributes": [attrs("u1", email="ada@example.com")]})
