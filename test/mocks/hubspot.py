@@ -269,6 +269,9 @@ class Mock(VendorMock):
         inputs = body["inputs"]
         self._require(inputs, ("id",), needs_properties=False)
         prop = body.get("idProperty")
+        if prop is not None and not isinstance(prop, str):
+            raise BatchError(400, "VALIDATION_ERROR", "Invalid input: idProperty must be a property name",
+                             [{"message": "must be a property name", "in": "idProperty"}])
         self._no_duplicates(object_type, [(prop, i["id"]) for i in inputs])
         wanted = body.get("properties")
         results, missing = [], []
@@ -304,8 +307,13 @@ class Mock(VendorMock):
         problems = []
         for n, item in enumerate(inputs):
             for field in fields:
-                if not isinstance(item.get(field), (str, int)) or str(item.get(field)) == "":
+                value = item.get(field)
+                # Ids may be numbers; an idProperty is a property name.
+                kinds = str if field == "idProperty" else (str, int)
+                if isinstance(value, bool) or not isinstance(value, kinds) or str(value) == "":
                     problems.append({"message": "must not be empty", "in": f"inputs[{n}].{field}"})
+            if "idProperty" in item and not isinstance(item["idProperty"], str):
+                problems.append({"message": "must be a property name", "in": f"inputs[{n}].idProperty"})
             if needs_properties and not isinstance(item.get("properties"), dict):
                 problems.append({"message": "must be an object", "in": f"inputs[{n}].properties"})
         if problems:
