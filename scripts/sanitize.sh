@@ -82,7 +82,9 @@ cp -as "$pkglibdir/." "$installation$pkglibdir/"
 cp -as "$sharedir/." "$installation$sharedir/"
 rm -f "$installation$pkglibdir"/reverse_etl.so "$installation$sharedir"/extension/reverse_etl*
 make -C "$scratch/source" -s install DESTDIR="$installation" >/dev/null
-if ! nm -D --undefined-only "$installation$pkglibdir/reverse_etl.so" | grep -q __asan_report; then
+# Not grep -q: it would stop reading early, and under pipefail nm's SIGPIPE
+# would then count as "not instrumented".
+if ! nm -D --undefined-only "$installation$pkglibdir/reverse_etl.so" | grep __asan_report >/dev/null; then
     echo "sanitize: the installed reverse_etl.so is not instrumented" >&2
     exit 1
 fi

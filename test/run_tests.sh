@@ -8,7 +8,8 @@
 # installed with `make install` (e.g. a PostgreSQL you own).
 #
 # First the unit tests of the server-free C++ core (test/run_unit_tests.sh:
-# GoogleTest, no server), in every invocation: they take seconds.
+# GoogleTest, no server) and of the vendor mocks (test/run_mock_tests.sh), in
+# every invocation: they take seconds.
 #
 # Ends with the line "N passed, N failed" and exits non-zero on any failure.
 #
@@ -52,6 +53,8 @@ test/check_layers.sh "$workdir/layers.counts" || status=$?
 test/check_releases.sh "$workdir/releases.counts" || status=$?
 # The server-free core, without PostgreSQL (as the invoking user: nothing is installed).
 test/run_unit_tests.sh --counts "$workdir/unit.counts" || status=$?
+# The vendor mocks answer as their vendors document (test/mocks).
+test/run_mock_tests.sh "$workdir/mocks.counts" || status=$?
 run_tap=false
 run_fuzz=false
 if [ $# -eq 0 ] || [ -n "${REVERSE_ETL_FUZZ:-}" ]; then
@@ -82,7 +85,7 @@ fi
 
 passed=0
 failed=0
-for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/unit.counts" "$workdir/regress.counts" "$workdir/tap.counts" "$workdir/fuzz.counts"; do
+for counts in "$workdir/layers.counts" "$workdir/releases.counts" "$workdir/unit.counts" "$workdir/mocks.counts" "$workdir/regress.counts" "$workdir/tap.counts" "$workdir/fuzz.counts"; do
     [ -f "$counts" ] || continue
     read -r p f <"$counts"
     passed=$((passed + p))

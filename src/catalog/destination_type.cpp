@@ -5,6 +5,9 @@
 #include <set>
 #include <utility>
 
+#include "catalog/definition_reader.hpp"
+#include "catalog/element_definition.hpp"
+#include "catalog/response_definition.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/version.hpp"
@@ -13,6 +16,8 @@
 namespace reverse_etl::catalog {
 
 namespace {
+
+using namespace definition;
 
 constexpr SettingType kSettingTypes[] = {SettingType::String, SettingType::Integer,
                                          SettingType::Boolean, SettingType::Object,
@@ -28,142 +33,7 @@ const std::vector<std::string> kGenericSyncModes = {"added", "updated", "added_o
 const std::vector<std::string> kOperationSyncModes = {"upsert", "update", "add", "delete",
                                                       "mirror"};
 
-bool contains(const std::vector<std::string> &list, const std::string &value) {
-    return std::find(list.begin(), list.end(), value) != list.end();
-}
 
-std::string join_names(const std::vector<std::string> &names) {
-    std::string joined;
-    for (const std::string &name : names)
-        joined += (joined.empty() ? "" : ", ") + name;
-    return joined;
-}
-
-// Type names and keys users type in SQL: lower-case snake_case only.
-bool is_snake_case(const std::string &text) {
-    if (text.empty() || text[0] < 'a' || text[0] > 'z')
-        return false;
-    return std::all_of(text.begin(), text.end(), [](char c) {
-        return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_';
-    });
-}
-
-// A value inside the definition together with where it sits, so every complaint
-// points at the offending key (e.g. "actions[1].fields[0].type"). Definitions ship
-// with the extension: a bad one is a bug in this project, hence XX000.
-class Node {
-  public:
-    Node(const json_t *value, std::string path, const std::string &type_name)
-        : value_(value), path_(std::move(path)), type_name_(type_name) {}
-
-    const json_t *value() const { return value_; }
-    bool present() const { return value_ != nullptr; }
-    const std::string &path() const { return path_; }
-
-    Node member(const char *key) const {
-        const json_t *child = json_is_object(value_) ? json_object_get(value_, key) : nullptr;
-        return Node(child, path_.empty() ? key : path_ + "." + key, type_name_);
-    }
-    Node element(size_t index) const {
-        return Node(json_array_get(value_, index), path_ + "[" + std::to_string(index) + "]",
-                    type_name_);
-    }
-
-    // `predicate` completes a sentence whose subject is this node's path.
-    [[noreturn]] void fail(const std::string &predicate) const {
-        const std::string subject = path_.empty() ? "the definition" : path_;
-        const std::string what = type_name_.empty()
-                                     ? "invalid destination type definition"
-                                     : "invalid definition of destination type \"" +
-                                           type_name_ + "\"";
-        throw Error(sqlstate::kInternalError, what + ": " + subject + " " + predicate);
-    }
-
-    void expect(bool condition, const std::string &predicate) const {
-        if (!condition)
-            fail(predicate);
-    }
-
-  private:
-    const json_t *value_;
-    std::string path_;
-    const std::string &type_name_;  // the definition's "type" once read, else empty
-};
-
-const Node &require_present(const Node &node) {
-    node.expect(node.present(), "is missing");
-    return node;
-}
-
-std::string read_string(const Node &node) {
-    require_present(node).expect(json_is_string(node.value()), "must be a string");
-    return std::string(json_string_value(node.value()), json_string_length(node.value()));
-}
-
-std::string read_text(const Node &node) {
-    std::string text = read_string(node);
-    node.expect(!text.empty(), "must not be empty");
-    return text;
-}
-
-std::string read_snake_case(const Node &node) {
-    std::string text = read_string(node);
-    node.expect(is_snake_case(text), "\"" + text + "\" must be lower-case snake_case");
-    return text;
-}
-
-bool read_bool(const Node &node, bool fallback) {
-    if (!node.present())
-        return fallback;
-    node.expect(json_is_boolean(node.value()), "must be true or false");
-    return json_is_true(node.value());
-}
-
-long long read_integer(const Node &node) {
-    require_present(node).expect(json_is_integer(node.value()), "must be an integer");
-    return json_integer_value(node.value());
-}
-
-int read_positive_int(const Node &node) {
-    const long long value = read_integer(node);
-    node.expect(value >= 1 && value <= INT_MAX,
-                "must be between 1 and " + std::to_string(INT_MAX));
-    return static_cast<int>(value);
-}
-
-int read_optional_positive_int(const Node &node) {
-    return node.present() ? read_positive_int(node) : 0;  // 0: no limit
-}
-
-void require_array(const Node &node) {
-    require_present(node).expect(json_is_array(node.value()), "must be an array");
-}
-
-// A list of distinct non-empty strings.
-std::vector<std::string> read_name_list(const Node &node) {
-    require_array(node);
-    std::vector<std::string> names;
-    for (size_t i = 0; i < json_array_size(node.value()); ++i) {
-        const Node item = node.element(i);
-        std::string name = read_text(item);
-        item.expect(!contains(names, name), "repeats \"" + name + "\"");
-        names.push_back(std::move(name));
-    }
-    return names;
-}
-
-template <typename Enum, size_t N>
-Enum read_enum(const Node &node, const Enum (&values)[N], const char *(*name_of)(Enum),
-               const char *what) {
-    const std::string name = read_string(node);
-    std::vector<std::string> known;
-    for (const Enum value : values) {
-        if (name == name_of(value))
-            return value;
-        known.emplace_back(name_of(value));
-    }
-    node.fail("\"" + name + "\" is not a " + what + " (" + join_names(known) + ")");
-}
 
 // ---- settings ----
 
@@ -267,115 +137,11 @@ std::vector<SettingSpec> read_settings(const Node &node) {
 
 // ---- request block ----
 
-// Which placeholders a template may use depends on where it sits.
-enum Allowed : unsigned {
-    kSettings = 1u << 0,
-    kSecretSettings = 1u << 1,   // not in bodies: request bodies are shown unmasked
-    kRecordId = 1u << 2,
-    kFields = 1u << 3,           // URL only: it forces one record per request
-    kMessageId = 1u << 4,
-    kVersion = 1u << 5,          // {{extension_version}}, replaced as the definition is read
-};
 
 // Every method carries a body; GET does not fit that shape.
 const std::vector<std::string> kMethods = {"POST", "PUT", "PATCH", "DELETE"};
 
-char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool same_header_name(const std::string &a, const std::string &b) {
-    return a.size() == b.size() &&
-           std::equal(a.begin(), a.end(), b.begin(),
-                      [](char x, char y) { return ascii_lower(x) == ascii_lower(y); });
-}
-
-// Typos in a shipped definition would otherwise be silently ignored.
-void expect_only_keys(const Node &node, const std::vector<std::string> &known) {
-    const char *key;
-    const json_t *member;
-    json_object_foreach(const_cast<json_t *>(node.value()), key, member) {
-        node.expect(contains(known, key),
-                    "has unknown key \"" + std::string(key) + "\" (" + join_names(known) + ")");
-    }
-}
-
-const SettingSpec &read_setting_reference(const Node &node, const DestinationType &type,
-                                          SettingType expected) {
-    const std::string key = read_string(node);
-    const SettingSpec *spec = type.find_setting(key);
-    node.expect(spec != nullptr, "names unknown setting \"" + key + "\"");
-    node.expect(spec->type == expected, "names setting \"" + key + "\", which is not of type " +
-                                            setting_type_name(expected));
-    return *spec;
-}
-
-void check_placeholder(const Node &node, const DestinationType &type, const RequestTemplatePart &part,
-                       unsigned allowed) {
-    using Kind = RequestTemplatePart::Kind;
-    const auto allow = [&](unsigned flag, const std::string &placeholder) {
-        node.expect((allowed & flag) != 0, "uses " + placeholder + ", which is not allowed here");
-    };
-    switch (part.kind) {
-    case Kind::Text: return;
-    case Kind::RecordId: allow(kRecordId, "{{record_id}}"); return;
-    case Kind::MessageId: allow(kMessageId, "{{message_id}}"); return;
-    case Kind::Field: allow(kFields, "{{fields." + part.text + "}}"); return;
-    case Kind::Setting: break;
-    }
-    allow(kSettings, "{{settings." + part.text + "}}");
-    const SettingSpec *spec = type.find_setting(part.text);
-    node.expect(spec != nullptr, "names unknown setting \"" + part.text + "\"");
-    node.expect(spec->type == SettingType::String || spec->type == SettingType::Integer,
-                "uses setting \"" + part.text + "\", which is not a string or integer setting");
-    node.expect(!spec->secret || (allowed & kSecretSettings) != 0,
-                "uses secret setting \"" + part.text + "\", which is not allowed here");
-}
-
-// Record extras may name the extension's version (Segment's context.library),
-// a constant, so it is substituted as the definition is read.
-constexpr const char *kVersionPlaceholder = "{{extension_version}}";
-
-std::string with_version(std::string text) {
-    const std::string placeholder = kVersionPlaceholder;
-    const std::string version = kExtensionVersion;
-    for (size_t pos = text.find(placeholder); pos != std::string::npos;
-         pos = text.find(placeholder, pos + version.size()))
-        text.replace(pos, placeholder.size(), version);
-    return text;
-}
-
-RequestTemplate read_template(const Node &node, const DestinationType &type, unsigned allowed) {
-    std::string problem;
-    const std::string text = read_string(node);
-    std::optional<RequestTemplate> parsed =
-        parse_request_template((allowed & kVersion) != 0 ? with_version(text) : text, problem);
-    node.expect(parsed.has_value(), problem);
-    for (const RequestTemplatePart &part : parsed->parts)
-        check_placeholder(node, type, part, allowed);
-    return std::move(*parsed);
-}
-
-std::string read_header_name(const Node &node) {
-    std::string name = read_string(node);
-    node.expect(http::is_token(name), "\"" + name + "\" is not an HTTP header name");
-    return name;
-}
-
-// Either the value itself or {"setting": KEY, "default": VALUE}.
-template <typename T, typename ReadValue>
-Configurable<T> read_configurable(const Node &node, const DestinationType &type,
-                                  SettingType setting_type, ReadValue read_value) {
-    Configurable<T> result;
-    if (!json_is_object(node.value())) {
-        result.fallback = read_value(node);
-        return result;
-    }
-    expect_only_keys(node, {"setting", "default"});
-    result.setting = read_setting_reference(node.member("setting"), type, setting_type).key;
-    const Node fallback = node.member("default");
-    if (fallback.present())
-        result.fallback = read_value(fallback);
-    return result;
-}
 
 std::string read_method(const Node &node) {
     std::string method = read_string(node);
@@ -427,14 +193,38 @@ Configurable<int> read_batch_size(const Node &node, const DestinationType &type)
     return size;
 }
 
-void read_body(const Node &node, RequestSpec &request) {
+// Names to templates, in definition order (query parameters, body members).
+std::vector<std::pair<std::string, RequestTemplate>> read_named_templates(const Node &node,
+                                                                          const DestinationType &type,
+                                                                          unsigned allowed) {
+    if (!node.present())
+        return {};
+    node.expect(json_is_object(node.value()), "must be an object");
+    std::vector<std::pair<std::string, RequestTemplate>> named;
+    const char *name;
+    const json_t *value;
+    json_object_foreach(const_cast<json_t *>(node.value()), name, value) {
+        const Node item = node.member(name);
+        item.expect(*name != '\0', "must not have an empty name");
+        named.emplace_back(name, read_template(item, type, allowed));
+    }
+    return named;
+}
+
+void read_body(const Node &node, RequestSpec &request, const DestinationType &type) {
     require_present(node);
     if (json_is_object(node.value())) {
-        expect_only_keys(node, {"wrap"});
+        expect_only_keys(node, {"wrap", "members"});
         request.body = BodyShape::Wrapped;
         request.wrap_key = read_text(node.member("wrap"));
+        // Secrets may travel here (Amplitude's api_key): whatever shows a body
+        // masks the secret settings' values in it.
+        request.body_members = read_named_templates(node.member("members"), type, kSettings | kSecretSettings);
+        for (const auto &[name, text] : request.body_members)
+            node.member("members").expect(name != request.wrap_key, "repeats the wrap key \"" + name + "\"");
         return;
     }
+    request.body_members.clear();
     const std::string shape = read_string(node);
     if (shape == "record_or_array")
         request.body = BodyShape::RecordOrArray;
@@ -495,8 +285,13 @@ AuthSpec read_auth_entry(const Node &node, const DestinationType &type) {
         auth.kind = AuthKind::Header;
         auth.header = read_header_name(node.member("name"));
         auth.value = read_template(node.member("value"), type, kAllowed);
+    } else if (name == "query") {
+        expect_only_keys(node, {"type", "name", "value"});
+        auth.kind = AuthKind::Query;
+        auth.header = read_text(node.member("name"));
+        auth.value = read_template(node.member("value"), type, kAllowed);
     } else {
-        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header)");
+        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header, query)");
     }
     return auth;
 }
@@ -543,23 +338,40 @@ Configurable<std::string> read_timeout(const Node &node, const DestinationType &
     return read_configurable<std::string>(node, type, SettingType::Interval, read_text);
 }
 
-RequestSpec read_request(const Node &node, const DestinationType &type) {
+// The type's request block (base == nullptr: every required key present), or
+// an action's, whose keys replace the type's one by one.
+RequestSpec read_request(const Node &node, const DestinationType &type, const RequestSpec *base = nullptr) {
+    RequestSpec request = base ? *base : RequestSpec{};
+    if (base && !node.present())
+        return request;
     require_present(node).expect(json_is_object(node.value()), "must be an object");
     expect_only_keys(node, {"method", "url", "batch_size", "body", "headers", "headers_setting",
-                            "auth", "signing", "timeout"});
-    RequestSpec request;
-    request.method = read_request_method(node.member("method"), type);
-    request.url = read_url(node.member("url"), type);
-    request.batch_size = read_batch_size(node.member("batch_size"), type);
-    read_body(node.member("body"), request);
-    request.headers = read_headers(node.member("headers"), type);
+                            "auth", "signing", "timeout", "query", "response"});
+    const auto given = [&](const char *key) { return !base || node.member(key).present(); };
+    if (given("method"))
+        request.method = read_request_method(node.member("method"), type);
+    if (given("url"))
+        request.url = read_url(node.member("url"), type);
+    if (given("batch_size"))
+        request.batch_size = read_batch_size(node.member("batch_size"), type);
+    if (given("body"))
+        read_body(node.member("body"), request, type);
+    if (given("headers"))
+        request.headers = read_headers(node.member("headers"), type);
     const Node user_headers = node.member("headers_setting");
     if (user_headers.present())
         request.headers_setting =
             read_setting_reference(user_headers, type, SettingType::Object).key;
-    request.auth = read_auth(node.member("auth"), type);
-    request.signing = read_signing(node.member("signing"), type);
-    request.timeout = read_timeout(node.member("timeout"), type);
+    if (given("auth"))
+        request.auth = read_auth(node.member("auth"), type);
+    if (given("signing"))
+        request.signing = read_signing(node.member("signing"), type);
+    if (given("timeout"))
+        request.timeout = read_timeout(node.member("timeout"), type);
+    if (given("query"))
+        request.query = read_named_templates(node.member("query"), type, kSettings | kSecretSettings);
+    if (node.member("response").present())
+        request.response = read_response(node.member("response"));
     return request;
 }
 
@@ -626,6 +438,8 @@ std::optional<RequestTemplatePart> placeholder_part(const std::string &name) {
         return RequestTemplatePart{Kind::RecordId, {}};
     if (name == "message_id")
         return RequestTemplatePart{Kind::MessageId, {}};
+    if (name == "message_uuid")
+        return RequestTemplatePart{Kind::MessageUuid, {}};
     if (auto setting = named("settings.", Kind::Setting))
         return setting;
     return named("fields.", Kind::Field);
@@ -681,12 +495,18 @@ void read_sync_modes(const Node &node, ActionDef &action) {
                                     join_names(kGenericSyncModes) + ", " +
                                     join_names(kOperationSyncModes) + ")");
     }
-    const bool generic = contains(kGenericSyncModes, action.sync_modes.front());
+    // "all" (every change, e.g. as an event) may accompany operations: event
+    // APIs offer "add" (new records) and "all".
+    const auto family_of = [](const std::string &mode) {
+        return mode == "all" ? 0 : contains(kGenericSyncModes, mode) ? 1 : 2;
+    };
+    int family = 0;
     for (const std::string &mode : action.sync_modes)
-        modes.expect(contains(generic ? kGenericSyncModes : kOperationSyncModes, mode),
-                     "must not mix generic modes (" + join_names(kGenericSyncModes) +
-                         ") with destination operations (" + join_names(kOperationSyncModes) +
-                         ")");
+        family = std::max(family, family_of(mode));
+    for (const std::string &mode : action.sync_modes)
+        modes.expect(family_of(mode) == 0 || family_of(mode) == family,
+                     "must not mix generic modes (added, updated, added_or_updated, deleted) with "
+                     "destination operations (" + join_names(kOperationSyncModes) + "); all goes with either");
     const Node fallback = node.member("default_sync_mode");
     const std::string mode = read_string(fallback);
     fallback.expect(contains(action.sync_modes, mode),
@@ -736,6 +556,12 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
     read_batch_limits(node, action);
     action.nulls_allowed = read_bool(node.member("nulls_allowed"), true);
     action.record_extras = read_record_extras(node.member("record"), action, type);
+    action.request = read_request(node.member("request"), type, &type.request);
+    const Node element = node.member("element");
+    if (element.present()) {
+        element.expect(action.record_extras.empty(), "cannot be combined with \"record\"");
+        action.element = read_element(element, action, type);
+    }
     // Unknown keys (rate limits, ...) belong to the delivery side.
     return action;
 }
@@ -777,8 +603,8 @@ DestinationType parse_destination_type(const std::string &definition_json) {
     type.name = read_text(root.member("name"));
     type.description = read_text(root.member("description"));
     type.settings = read_settings(root.member("settings"));
-    type.actions = read_actions(root.member("actions"), type);
     type.request = read_request(root.member("request"), type);
+    type.actions = read_actions(root.member("actions"), type);
     return type;
 }
 
@@ -808,7 +634,7 @@ std::optional<RequestTemplate> parse_request_template(const std::string &text, s
             placeholder_part(trim_spaces(text.substr(open + 2, close - open - 2)));
         if (!part) {
             problem = "uses unknown placeholder \"" + text.substr(open, close + 2 - open) +
-                      "\" (use {{record_id}}, {{message_id}}, {{settings.KEY}} or "
+                      "\" (use {{record_id}}, {{message_id}}, {{message_uuid}}, {{settings.KEY}} or "
                       "{{fields.NAME}})";
             return std::nullopt;
         }

@@ -50,6 +50,8 @@ struct RequestTemplatePart {
         RecordId,   // {{record_id}}
         Field,      // {{fields.NAME}}: `text` is the field name (a key of the payload)
         MessageId,  // {{message_id}}: the record's deterministic dedup id
+        MessageUuid,  // {{message_uuid}}: the same id as a UUID (36 characters of hex and
+                      // dashes) for APIs that limit their dedup ids (Mixpanel $insert_id)
     };
     Kind kind = Kind::Text;
     std::string text;
@@ -83,11 +85,12 @@ enum class BodyShape {
     Wrapped,         // {"<wrap_key>": [records]}
 };
 
-enum class AuthKind { Bearer, Basic, Header };
+enum class AuthKind { Bearer, Basic, Header, Query };
 
 struct AuthSpec {
     AuthKind kind = AuthKind::Bearer;
-    std::string header;        // the header it sets: "Authorization" for bearer and basic
+    std::string header;        // the header it sets: "Authorization" for bearer and basic;
+                               // for Query, the query parameter's name
     RequestTemplate value;        // bearer: the token; basic: the user name; header: its value
     RequestTemplate password;     // basic only
 };
@@ -99,17 +102,100 @@ struct SigningSpec {
     std::string prefix;        // e.g. "sha256="
 };
 
+// ---- how answers are read: the request's "response" block ----
+
+// A path into a JSON answer, e.g. {"errors", "0", "message"}; empty = the answer itself.
+using JsonPath = std::vector<std::string>;
+
+// Where an answer says which records of the request failed (SPEC section 3:
+// one bad record never fails its batch).
+enum class RecordOutcomeKind {
+    None,            // the status speaks for every record of the request
+    ErrorsByIndex,   // a list of errors, each naming its record's index in the request
+    ResultsInOrder,  // one result per record, in request order, each with a success flag
+    IndexLists,      // objects of field -> [indexes of the records that field failed]
+};
+
+struct RecordOutcomeSpec {
+    RecordOutcomeKind kind = RecordOutcomeKind::None;
+    std::vector<long> statuses;          // the answers that carry per-record outcomes
+    JsonPath list;                       // ErrorsByIndex, ResultsInOrder: the array
+    JsonPath index;                      // ErrorsByIndex: the index inside an error
+    std::vector<JsonPath> message;       // the error's text: the values found, joined by ": "
+    JsonPath success;                    // ResultsInOrder: the boolean inside a result
+    std::vector<std::string> objects;    // IndexLists: members of the answer, e.g.
+                                         // "events_with_invalid_fields"
+    // The records an answer does not name: delivered (false), or not accepted
+    // and to be sent again without the named ones (true: Amplitude drops the
+    // whole request when one event is invalid).
+    bool others_retry = false;
+};
+
+// An answer that means the credentials are wrong though its status is not 401
+// or 403 (Amplitude answers a bad API key with 400): the run fails.
+struct FatalAnswer {
+    long status = 0;
+    JsonPath path;          // a string in the answer
+    std::string prefix;     // ... that starts with this
+};
+
+struct ResponseSpec {
+    RecordOutcomeSpec records;
+    // Not empty: a 2xx answer whose body (spaces trimmed) is none of these
+    // failed (Mixpanel's /engage answers 200 with "0").
+    std::vector<std::string> success_bodies;
+    std::vector<FatalAnswer> fatal;
+};
+
 struct RequestSpec {
     Configurable<std::string> method;        // POST, PUT, PATCH or DELETE
     RequestTemplate url;                        // starts with the url or endpoint setting
     Configurable<int> batch_size;            // neither set: the action's max_batch_records
     BodyShape body = BodyShape::RecordOrArray;
     std::string wrap_key;                    // BodyShape::Wrapped only
+    // BodyShape::Wrapped only: members written before the records' array
+    // (Amplitude's "api_key"); a member built from an unset setting is left out.
+    std::vector<std::pair<std::string, RequestTemplate>> body_members;
+    // Query parameters appended to the URL, percent-encoded; one built from an
+    // unset setting is left out.
+    std::vector<std::pair<std::string, RequestTemplate>> query;
     std::vector<std::pair<std::string, RequestTemplate>> headers;   // in definition order
     std::string headers_setting;             // an object setting of extra user headers
     std::vector<AuthSpec> auth;              // alternatives: the first whose settings are set
     std::optional<SigningSpec> signing;
     Configurable<std::string> timeout;       // interval text; unset: the GUC applies
+    ResponseSpec response;
+};
+
+// ---- elements: what one record becomes in a request body ----
+
+// The action's "element" block: a JSON shape whose strings may be placeholders
+// over the record's payload (the mapped fields). Without one, the element is
+// the payload plus the action's "record" extras.
+struct ElementNode {
+    enum class Kind {
+        Literal,   // JSON sent as written (`json`)
+        Field,     // "{{fields.NAME}}": the field's value; left out when not in the payload
+        Fields,    // "{{fields}}", "{{fields|except:a,b}}": the payload's members
+        Text,      // a string with {{record_id}}, {{message_id}}, {{message_uuid}}, {{settings.KEY}}
+        Object,    // keys[i] -> values[i], after the members of `merge` when set
+        Array,     // values, in order
+    };
+    // How a Field's value is written: as the payload has it, or a date and
+    // time (ISO 8601 text) as milliseconds since 1970 (Mixpanel, Amplitude).
+    enum class Format { AsIs, EpochMillis };
+
+    Kind kind = Kind::Literal;
+    std::string json;                   // Literal
+    std::string field;                  // Field
+    Format format = Format::AsIs;       // Field
+    std::vector<std::string> except;    // Fields
+    RequestTemplate text;               // Text
+    std::vector<std::string> keys;      // Object
+    std::vector<ElementNode> values;    // Object, Array
+    // Object: "$merge": a Field (an object) or Fields node whose members come
+    // first; the object's own keys override them. Empty or one node.
+    std::vector<ElementNode> merge;
 };
 
 // A property the definition adds to every record element (Segment's "type" and
@@ -135,6 +221,10 @@ struct ActionDef {
     int max_record_bytes = 0;        // 0: no per-record limit beyond max_batch_bytes
     bool nulls_allowed = true;
     std::vector<RecordExtra> record_extras;   // the action's "record" block, in order
+    std::optional<ElementNode> element;       // the action's "element" block
+    // How this action's requests are built: the type's "request" block with
+    // the action's own "request" block over it, key by key.
+    RequestSpec request;
 
     const FieldSpec *find_field(const std::string &field_key) const;
 };
@@ -145,7 +235,7 @@ struct DestinationType {
     std::string description;
     std::vector<SettingSpec> settings;   // in definition order
     std::vector<ActionDef> actions;      // in definition order
-    RequestSpec request;                 // how every action's requests are built
+    RequestSpec request;                 // the type's request block; actions may override it
 
     const SettingSpec *find_setting(const std::string &setting_key) const;
     const ActionDef *find_action(const std::string &action_key) const;

@@ -201,7 +201,7 @@ std::string basic_credentials(const catalog::AuthSpec &auth, const SettingValues
 // one's text, and the user:password pair of each Basic auth entry that can
 // apply, whose base64 goes in the Authorization header (Segment's write key
 // included). The masker finds their percent-encoded and JSON-escaped forms.
-std::vector<std::string> secret_texts(const catalog::DestinationType &type,
+std::vector<std::string> secret_texts(const catalog::DestinationType &type, const catalog::RequestSpec &spec,
                                       const SettingValues &settings) {
     std::vector<std::string> texts;
     for (const catalog::SettingSpec &spec : type.settings) {
@@ -221,7 +221,7 @@ std::vector<std::string> secret_texts(const catalog::DestinationType &type,
             }
         }
     }
-    for (const catalog::AuthSpec &auth : type.request.auth) {
+    for (const catalog::AuthSpec &auth : spec.auth) {
         if (auth.kind != catalog::AuthKind::Basic || !all_set(auth.value, settings) ||
             !all_set(auth.password, settings))
             continue;
@@ -247,7 +247,8 @@ std::string auth_value(const catalog::AuthSpec &auth, const SettingValues &setti
     case catalog::AuthKind::Basic:
         return "Basic " +
                http::base64_encode(value + ":" + header_value(auth.password, settings, auth.header));
-    case catalog::AuthKind::Header: return value;
+    case catalog::AuthKind::Header:
+    case catalog::AuthKind::Query: return value;
     }
     throw bug("unknown auth kind");
 }
@@ -310,8 +311,8 @@ struct HeaderSet {
 };
 
 void add_definition_headers(HeaderSet &set, const catalog::DestinationType &type,
-                            const SettingValues &settings) {
-    for (const auto &[name, text] : type.request.headers) {
+                            const catalog::RequestSpec &spec, const SettingValues &settings) {
+    for (const auto &[name, text] : spec.headers) {
         if (!all_set(text, settings))
             continue;   // a header built from an unset setting is left out
         set_header(set.headers, name, header_value(text, settings, name));
@@ -340,17 +341,60 @@ void add_user_headers(HeaderSet &set, const std::string &setting, const SettingV
     }
 }
 
-// Entries are alternatives: the first whose settings are all set applies. Every
-// entry's header is masked, whichever applied (a user header may fill it).
-void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
-              const SettingValues &settings) {
-    for (const catalog::AuthSpec &auth : entries)
-        set.masked.push_back(auth.header);
+// Entries are alternatives: the first whose settings are all set applies.
+const catalog::AuthSpec *applying_auth(const std::vector<catalog::AuthSpec> &entries, const SettingValues &settings) {
     const auto auth = std::find_if(entries.begin(), entries.end(), [&](const auto &entry) {
         return all_set(entry.value, settings) && all_set(entry.password, settings);
     });
-    if (auth != entries.end())
+    return auth == entries.end() ? nullptr : &*auth;
+}
+
+// Every entry's header is masked, whichever applied (a user header may fill it).
+void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
+              const SettingValues &settings) {
+    for (const catalog::AuthSpec &auth : entries)
+        if (auth.kind != catalog::AuthKind::Query)
+            set.masked.push_back(auth.header);
+    const catalog::AuthSpec *auth = applying_auth(entries, settings);
+    if (auth != nullptr && auth->kind != catalog::AuthKind::Query)
         set_header(set.headers, auth->header, auth_value(*auth, settings));
+}
+
+// The query string the definition adds (its "query" parameters, then an API
+// key in the query), percent-encoded, with its leading '?' or '&'.
+std::string query_suffix(const RequestTemplate &url, const catalog::RequestSpec &spec,
+                         const SettingValues &settings) {
+    std::vector<std::pair<std::string, std::string>> parameters;
+    for (const auto &[name, text] : spec.query)
+        if (all_set(text, settings))   // a parameter built from an unset setting is left out
+            parameters.emplace_back(name, render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {})));
+    const catalog::AuthSpec *auth = applying_auth(spec.auth, settings);
+    if (auth != nullptr && auth->kind == catalog::AuthKind::Query)
+        parameters.emplace_back(auth->header, render_fixed(resolve_settings(auth->value, settings,
+                                                                            [](const auto &, const auto &) {})));
+    const bool has_query = std::any_of(url.parts.begin(), url.parts.end(), [](const RequestTemplatePart &part) {
+        return part.kind == Kind::Text && part.text.find('?') != std::string::npos;
+    });
+    std::string suffix;
+    for (const auto &[name, value] : parameters) {
+        suffix += suffix.empty() && !has_query ? '?' : '&';
+        suffix += http::percent_encode(name) + "=" + http::percent_encode(value);
+    }
+    return suffix;
+}
+
+// A wrapped body's members before the records' array, each followed by a
+// comma; a member built from an unset setting is left out.
+std::string body_members_text(const catalog::RequestSpec &spec, const SettingValues &settings) {
+    std::string members;
+    for (const auto &[name, text] : spec.body_members) {
+        if (!all_set(text, settings))
+            continue;
+        members += json_string_text(name) + ":" +
+                   json_string_text(render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}))) +
+                   ",";
+    }
+    return members;
 }
 
 }  // namespace
@@ -358,7 +402,7 @@ void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
 RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
                                const catalog::ActionDef &action, const json_t *settings_json) {
     const SettingValues settings(type, settings_json);
-    const catalog::RequestSpec &spec = type.request;
+    const catalog::RequestSpec &spec = action.request;
 
     const std::optional<std::string> method = configured_text(spec.method, settings);
     if (!method)
@@ -366,6 +410,7 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
     method_ = *method;
 
     url_ = resolve_url(spec.url, settings);
+    append_text(url_, query_suffix(url_, spec, settings));
     url_reads_fields_ = url_.uses(Kind::Field);
     url_per_record_ = url_reads_fields_ || url_.uses(Kind::RecordId);
 
@@ -378,10 +423,10 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
     action_key_ = action.key;
     max_bytes_ = static_cast<size_t>(action.max_batch_bytes);
     max_record_bytes_ = static_cast<size_t>(action.max_record_bytes);
-    init_body(spec);
+    init_body(spec, body_members_text(spec, settings));
 
     HeaderSet headers;
-    add_definition_headers(headers, type, settings);
+    add_definition_headers(headers, type, spec, settings);
     add_user_headers(headers, spec.headers_setting, settings);
     add_auth(headers, spec.auth, settings);
     headers_ = std::move(headers.headers);
@@ -407,16 +452,20 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
         }
         extras_.push_back(std::move(resolved));
     }
-    secrets_ = SecretMasker(secret_texts(type, settings));
+    if (action.element) {
+        element_.emplace(*action.element, [&](const std::string &key) { return settings.text(key); });
+        needs_message_id_ = element_->needs_message_id();
+    }
+    secrets_ = SecretMasker(secret_texts(type, spec, settings));
 }
 
-void RequestBuilder::init_body(const catalog::RequestSpec &spec) {
+void RequestBuilder::init_body(const catalog::RequestSpec &spec, const std::string &members) {
     // SPEC: batch size 1 sends the object, above 1 an array, whatever a given
     // request happens to carry (a short last batch is still an array).
     single_record_body_ = spec.body == catalog::BodyShape::Record ||
                           (spec.body == catalog::BodyShape::RecordOrArray && max_records_ == 1);
     if (spec.body == catalog::BodyShape::Wrapped) {
-        body_open_ = "{" + json_string_text(spec.wrap_key) + ":[";
+        body_open_ = "{" + members + json_string_text(spec.wrap_key) + ":[";
         body_close_ = "]}";
     } else if (!single_record_body_) {
         body_open_ = "[";
@@ -482,7 +531,11 @@ std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std:
     if (!invalid_reason.empty())
         return {};
     std::string_view element;
-    if (extras_.empty()) {
+    if (element_) {
+        if (!element_->render(record.payload, record.record_id, record.message_id, storage, invalid_reason))
+            return {};
+        element = storage;
+    } else if (extras_.empty()) {
         closing_brace(record);  // a JSON object, as with extras
         element = record.payload;
     } else {

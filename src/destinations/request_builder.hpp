@@ -13,6 +13,7 @@
 #include <jansson.h>
 
 #include "catalog/destination_type.hpp"
+#include "destinations/element_renderer.hpp"
 #include "destinations/secret_masker.hpp"
 #include "http/http_types.hpp"
 
@@ -115,7 +116,8 @@ class RequestBuilder {
         std::string problem;                // why the record cannot make a URL; empty if fine
     };
 
-    void init_body(const catalog::RequestSpec &spec);
+    // `members`: a wrapped body's members before the records (body_members_text).
+    void init_body(const catalog::RequestSpec &spec, const std::string &members);
     std::string with_extras(const OutgoingRecord &record) const;
     // The record's element for a request body: a view of its payload when the
     // destination adds nothing to it, else of `storage`, which receives the
@@ -144,6 +146,7 @@ class RequestBuilder {
     std::optional<Signing> signing_;
     std::optional<std::string> timeout_;
     std::vector<Extra> extras_;
+    std::optional<ElementRenderer> element_;   // the action's "element" block, if any
     bool needs_message_id_ = false;
     std::vector<std::string> masked_headers_;   // names whose values are credentials
     SecretMasker secrets_;

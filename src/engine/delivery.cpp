@@ -7,6 +7,7 @@
 #include "catalog/field_mapping.hpp"
 #include "common/error.hpp"
 #include "destinations/request_builder.hpp"
+#include "destinations/response_reader.hpp"
 #include "engine/client_settings.hpp"
 #include "engine/extract.hpp"
 #include "engine/payload_builder.hpp"
@@ -32,6 +33,11 @@ constexpr size_t kErrorBodyChars = 500;
 // hours in backoff. The run stops as failed; its records go in a later run.
 constexpr int kUnreachableAfter = 3;
 constexpr uint64_t kNoKey = UINT64_MAX;  // a record that goes in no request of this chunk
+// Times an answer may send a record back unaccepted for others' faults
+// (RecordFate::Retry): the answer that names the bad ones makes the next
+// request clean, so a record sent back more often than this meets a
+// destination that never accepts it, and fails.
+constexpr int kMaxSendBacks = 3;
 // What delivery holds at once, in bytes: the records read from the outbox
 // and not yet answered (their payloads and bookkeeping; the request bodies
 // that carry them take about as much again). A chunk is bounded by this, not
@@ -54,6 +60,7 @@ struct PendingRecord {
     std::string change;
     std::string payload;
     std::string message_id;
+    int send_backs = 0;   // see kMaxSendBacks
 };
 
 // What a record read from the outbox needs besides its outgoing form.
@@ -295,10 +302,21 @@ class DeliveryLoop {
             return refused(*response.refused);
         counters_.requests += completion.attempts;
         const long status = response.status;
-        if (status >= 200 && status < 300) {
+        const destinations::AnswerReading reading =
+            destinations::read_answer(plan_.action.request.response, status, response.body, keys.size());
+        if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
+            per_record(keys, reading.outcomes, response, completion.attempts);
+        } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
+            if (keys.size() > 1) {
+                split(keys);
+            } else {
+                last_failure_ = "HTTP " + std::to_string(status) + ": " + requests_.secrets().mask(reading.message);
+                undelivered(keys.front(), "rejected", response, completion.attempts);
+            }
+        } else if (status >= 200 && status < 300) {
             for (const uint64_t key : keys)
                 delivered(key);
-        } else if (status == 401 || status == 403) {
+        } else if (status == 401 || status == 403 || reading.verdict == destinations::AnswerReading::Verdict::Fatal) {
             note_failure(response);
             fatal_ = "destination refused the credentials: " + last_failure_;
             for (const uint64_t key : keys)
@@ -318,6 +336,31 @@ class DeliveryLoop {
             fatal_ = "destination unreachable: " + last_failure_;
             give_up();
         }
+    }
+
+    // The answer says which records failed (SPEC section 3: one bad record
+    // never fails its batch). Records sent back unaccepted go again, in a
+    // request of their own, without counting as sent twice.
+    void per_record(const std::vector<uint64_t> &keys, const std::vector<destinations::RecordOutcome> &outcomes,
+                    const http::HttpResponse &response, int attempts) {
+        std::vector<uint64_t> again;
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const destinations::RecordOutcome &outcome = outcomes[i];
+            if (outcome.fate == destinations::RecordFate::Delivered) {
+                delivered(keys[i]);
+            } else if (outcome.fate == destinations::RecordFate::Rejected) {
+                last_failure_ = "HTTP " + std::to_string(response.status) + ": " + requests_.secrets().mask(outcome.message);
+                undelivered(keys[i], "rejected", response, attempts);
+            } else if (++records_.at(keys[i]).send_backs > kMaxSendBacks) {
+                last_failure_ = "HTTP " + std::to_string(response.status) + ": the destination did not accept the record in " +
+                                std::to_string(kMaxSendBacks + 1) + " requests";
+                undelivered(keys[i], "failed", response, attempts);
+            } else {
+                again.push_back(keys[i]);
+            }
+        }
+        if (!again.empty())
+            ready_.push_front(rebuild(again));
     }
 
     // Nothing was sent: the destination's address is in

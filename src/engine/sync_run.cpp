@@ -267,8 +267,10 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
             return true;
         destinations::ElementResult element = requests.element(
             {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version)});
+        // Elements may carry secret settings (Mixpanel's $token): shown masked.
         if (element.valid)
-            preview.push_back({std::string(row.record_id), std::string(row.change), std::move(element.element)});
+            preview.push_back({std::string(row.record_id), std::string(row.change),
+                               requests.secrets().mask_json_text(element.element).value_or(element.element)});
         return true;
     });
     drop_work_tables();

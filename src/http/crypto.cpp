@@ -28,6 +28,14 @@ const unsigned char *bytes_of(const std::string &text) {
 
 }  // namespace
 
+std::string sha256_hex(const std::string &data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (!EVP_Digest(data.data(), data.size(), digest, &digest_length, EVP_sha256(), nullptr))
+        throw Error(sqlstate::kInternalError, "could not compute SHA-256");
+    return to_hex(digest, digest_length);
+}
+
 std::string hmac_sha256_hex(const std::string &key, const std::string &data) {
     // HMAC() takes the key length as an int.
     if (key.size() > static_cast<size_t>(INT_MAX))

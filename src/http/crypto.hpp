@@ -14,4 +14,7 @@ std::string hmac_sha256_hex(const std::string &key, const std::string &data);
 // `Authorization: Basic base64(user ":" password)`.
 std::string base64_encode(const std::string &bytes);
 
+// Lower-case hex of the SHA-256 of `data`: 64 characters.
+std::string sha256_hex(const std::string &data);
+
 }  // namespace reverse_etl::http

@@ -126,6 +126,15 @@ class VendorMock:
         self._recent.append(now)
         return False
 
+    def rate_window(self):
+        """The test's rate limit as (requests allowed, window seconds, requests
+        counted in the window, monotonic time of the oldest), or None: for the
+        vendors' own rate-limit headers."""
+        if self._limit is None:
+            return None
+        oldest = self._recent[0] if self._recent else time.monotonic()
+        return self._limit["requests"], self._limit["window_s"], len(self._recent), oldest
+
     def retry_after_headers(self):
         seconds = self._limit.get("retry_after") if self._limit else None
         return {"Retry-After": str(seconds)} if seconds is not None else {}

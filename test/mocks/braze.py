@@ -133,10 +133,12 @@ class Mock(VendorMock):
 
     def rate_headers(self, path):
         # The test's limit when it set one (counted by the base class), else Braze's default.
-        if self._limit is not None:
-            window = _Window(self._limit["requests"], self._limit["window_s"])
-            window.times = self._recent
-            return window.headers(len(self._recent))
+        test_window = self.rate_window()
+        if test_window is not None:
+            limit, seconds, used, oldest = test_window
+            window = _Window(limit, seconds)
+            window.times = deque([oldest])
+            return window.headers(used)
         window = self.windows[path]
         return window.headers(len(window.times))
 

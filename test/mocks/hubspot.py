@@ -133,10 +133,12 @@ class Mock(VendorMock):
         return self.token is None or token.strip() == self.token
 
     def _rate_headers(self):
-        if self._limit is not None:
+        test_window = self.rate_window()
+        if test_window is not None:
             # The base class's sliding window: what is left of it after this request.
-            limit, interval = self._limit["requests"], int(self._limit["window_s"] * 1000)
-            remaining = max(0, limit - len(self._recent))
+            limit, seconds, used, _ = test_window
+            interval = int(seconds * 1000)
+            remaining = max(0, limit - used)
         else:
             limit, interval, remaining = DEFAULT_MAX, DEFAULT_INTERVAL_MS, DEFAULT_MAX - 1
         return {"X-HubSpot-RateLimit-Max": str(limit),

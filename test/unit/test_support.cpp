@@ -1,6 +1,8 @@
 #include "test_support.hpp"
 
 #include <fstream>
+#include <map>
+#include <memory>
 #include <sstream>
 #include <vector>
 
@@ -18,6 +20,15 @@ std::string repository_file(const std::string &relative_path) {
     std::ostringstream text;
     text << file.rdbuf();
     return text.str();
+}
+
+const catalog::DestinationType &shipped_type(const std::string &type) {
+    static std::map<std::string, std::unique_ptr<catalog::DestinationType>> types;
+    std::unique_ptr<catalog::DestinationType> &parsed = types[type];
+    if (!parsed)
+        parsed = std::make_unique<catalog::DestinationType>(
+            catalog::parse_destination_type(repository_file("src/destinations/" + type + ".json")));
+    return *parsed;
 }
 
 JsonPtr json(const std::string &text) {

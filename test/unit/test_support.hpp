@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 #include <jansson.h>
 
+#include "catalog/destination_type.hpp"
 #include "common/error.hpp"
 #include "common/interval_length.hpp"
 #include "common/json.hpp"
@@ -34,6 +35,9 @@ Error error_of(Action &&action) {
 
 // The text of a file under the repository (REVERSE_ETL_SOURCE_DIR).
 std::string repository_file(const std::string &relative_path);
+
+// A shipped destination type (src/destinations/<type>.json), parsed once.
+const catalog::DestinationType &shipped_type(const std::string &type);
 
 // A JSON value parsed with jansson as parse_json does (NUL allowed in strings);
 // the test fails on bad JSON.

@@ -1,0 +1,124 @@
+#include "catalog/response_definition.hpp"
+
+#include <utility>
+
+namespace reverse_etl::catalog::definition {
+
+namespace {
+
+JsonPath read_path(const Node &node) {
+    const std::string text = read_string(node);
+    JsonPath path;
+    if (text.empty())
+        return path;
+    size_t start = 0;
+    for (;;) {
+        const size_t dot = text.find('.', start);
+        path.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+        node.expect(!path.back().empty(), "\"" + text + "\" has an empty step");
+        if (dot == std::string::npos)
+            return path;
+        start = dot + 1;
+    }
+}
+
+long read_status(const Node &node) {
+    const long long status = read_integer(node);
+    node.expect(status >= 200 && status <= 599, "must be an HTTP status from 200 to 599");
+    return static_cast<long>(status);
+}
+
+std::vector<long> read_statuses(const Node &node) {
+    require_array(node);
+    std::vector<long> statuses;
+    for (size_t i = 0; i < json_array_size(node.value()); ++i)
+        statuses.push_back(read_status(node.element(i)));
+    node.expect(!statuses.empty(), "must not be empty");
+    return statuses;
+}
+
+RecordOutcomeKind read_kind(const Node &node) {
+    const std::string kind = read_string(node);
+    if (kind == "errors_by_index")
+        return RecordOutcomeKind::ErrorsByIndex;
+    if (kind == "results_in_order")
+        return RecordOutcomeKind::ResultsInOrder;
+    if (kind == "index_lists")
+        return RecordOutcomeKind::IndexLists;
+    node.fail("\"" + kind + "\" is not a kind of record outcomes (errors_by_index, results_in_order, index_lists)");
+}
+
+RecordOutcomeSpec read_records(const Node &node) {
+    RecordOutcomeSpec spec;
+    if (!node.present())
+        return spec;
+    node.expect(json_is_object(node.value()), "must be an object");
+    expect_only_keys(node, {"kind", "status", "list", "index", "message", "success", "objects", "others"});
+    spec.kind = read_kind(node.member("kind"));
+    spec.statuses = read_statuses(node.member("status"));
+    const auto only_for = [&](const char *key, bool allowed) {
+        node.member(key).expect(allowed || !node.member(key).present(), "does not apply to this kind");
+    };
+    const bool indexed = spec.kind == RecordOutcomeKind::ErrorsByIndex;
+    const bool ordered = spec.kind == RecordOutcomeKind::ResultsInOrder;
+    only_for("list", indexed || ordered);
+    only_for("index", indexed);
+    only_for("success", ordered);
+    only_for("objects", spec.kind == RecordOutcomeKind::IndexLists);
+    only_for("message", indexed || ordered);
+    if (indexed || ordered)
+        spec.list = read_path(node.member("list"));
+    if (indexed)
+        spec.index = read_path(node.member("index"));
+    if (ordered)
+        spec.success = read_path(node.member("success"));
+    if (spec.kind == RecordOutcomeKind::IndexLists)
+        spec.objects = read_name_list(node.member("objects"));
+    const Node message = node.member("message");
+    if (message.present()) {
+        require_array(message);
+        for (size_t i = 0; i < json_array_size(message.value()); ++i)
+            spec.message.push_back(read_path(message.element(i)));
+    }
+    const Node others = node.member("others");
+    if (others.present()) {
+        const std::string fate = read_string(others);
+        others.expect(fate == "delivered" || fate == "retry", "must be \"delivered\" or \"retry\"");
+        spec.others_retry = fate == "retry";
+    }
+    return spec;
+}
+
+std::vector<FatalAnswer> read_fatal(const Node &node) {
+    if (!node.present())
+        return {};
+    require_array(node);
+    std::vector<FatalAnswer> answers;
+    for (size_t i = 0; i < json_array_size(node.value()); ++i) {
+        const Node item = node.element(i);
+        item.expect(json_is_object(item.value()), "must be an object");
+        expect_only_keys(item, {"status", "path", "prefix"});
+        FatalAnswer answer;
+        answer.status = read_status(item.member("status"));
+        answer.path = read_path(item.member("path"));
+        answer.prefix = read_text(item.member("prefix"));
+        answers.push_back(std::move(answer));
+    }
+    return answers;
+}
+
+}  // namespace
+
+ResponseSpec read_response(const Node &node) {
+    node.expect(json_is_object(node.value()), "must be an object");
+    expect_only_keys(node, {"records", "success_bodies", "fatal"});
+    ResponseSpec spec;
+    spec.records = read_records(node.member("records"));
+    const Node bodies = node.member("success_bodies");
+    if (bodies.present())
+        spec.success_bodies = read_name_list(bodies);
+    spec.fatal = read_fatal(node.member("fatal"));
+    return spec;
+}
+
+}  // namespace reverse_etl::catalog::definition

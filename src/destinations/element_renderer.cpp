@@ -1,0 +1,220 @@
+#include "destinations/element_renderer.hpp"
+
+#include <algorithm>
+
+#include "common/error.hpp"
+#include "common/iso8601.hpp"
+#include "common/json_text.hpp"
+#include "common/text.hpp"
+#include "http/crypto.hpp"
+
+namespace reverse_etl::destinations {
+
+namespace {
+
+using catalog::ElementNode;
+using Part = catalog::RequestTemplatePart;
+
+using SettingText = std::function<std::optional<std::string>(const std::string &)>;
+
+// Substitutes settings in Text nodes; a Text node naming an unset setting
+// becomes an absent value. Returns false for such a node.
+bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_message_id) {
+    switch (node.kind) {
+    case ElementNode::Kind::Text: {
+        catalog::RequestTemplate resolved;
+        resolved.source = node.text.source;
+        for (const Part &part : node.text.parts) {
+            if (part.kind == Part::Kind::MessageId || part.kind == Part::Kind::MessageUuid)
+                needs_message_id = true;
+            if (part.kind != Part::Kind::Setting) {
+                resolved.parts.push_back(part);
+                continue;
+            }
+            const std::optional<std::string> value = setting_text(part.text);
+            if (!value)
+                return false;
+            resolved.parts.push_back(Part{Part::Kind::Text, *value});
+        }
+        node.text = std::move(resolved);
+        return true;
+    }
+    case ElementNode::Kind::Object:
+    case ElementNode::Kind::Array: {
+        for (size_t i = node.values.size(); i-- > 0;) {
+            if (resolve(node.values[i], setting_text, needs_message_id))
+                continue;
+            node.values.erase(node.values.begin() + static_cast<std::ptrdiff_t>(i));
+            if (node.kind == ElementNode::Kind::Object)
+                node.keys.erase(node.keys.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        return true;
+    }
+    default: return true;
+    }
+}
+
+class Render {
+  public:
+    Render(const JsonValue &payload, const std::string &record_id, const std::string &message_id, std::string &out)
+        : payload_(payload), record_id_(record_id), message_id_(message_id), out_(out) {}
+
+    // Appends the node's JSON; false when it is absent (a field not in the payload).
+    bool value(const ElementNode &node) {
+        switch (node.kind) {
+        case ElementNode::Kind::Literal: out_ += node.json; return true;
+        case ElementNode::Kind::Field: return field(node);
+        case ElementNode::Kind::Fields:
+            out_ += '{';
+            first_.push_back(true);
+            members_of(payload_, node.except, {});
+            first_.pop_back();
+            out_ += '}';
+            return true;
+        case ElementNode::Kind::Text: append_json_string(out_, text(node.text)); return true;
+        case ElementNode::Kind::Object: object(node); return true;
+        case ElementNode::Kind::Array: array(node); return true;
+        }
+        return false;
+    }
+
+    const std::string &problem() const { return problem_; }
+
+  private:
+    bool field(const ElementNode &node) {
+        const JsonValue *found = payload_.member(node.field);
+        if (found == nullptr)
+            return false;
+        if (node.format == ElementNode::Format::AsIs || found->kind() != JsonKind::String) {
+            append_json(out_, *found);
+            return true;
+        }
+        const std::optional<int64_t> millis = iso8601_epoch_millis(found->string_value());
+        if (!millis) {
+            if (problem_.empty())
+                problem_ = "field " + quoted(node.field) + " is " + quoted(found->string_value()) +
+                           ", not an ISO 8601 date and time";
+            out_ += "null";
+            return true;
+        }
+        out_ += std::to_string(*millis);
+        return true;
+    }
+
+    std::string text(const catalog::RequestTemplate &text) const {
+        std::string value;
+        for (const Part &part : text.parts) {
+            if ((part.kind == Part::Kind::MessageId || part.kind == Part::Kind::MessageUuid) && message_id_.empty())
+                throw Error(sqlstate::kInternalError, "record " + quoted(record_id_) + " has no message_id");
+            switch (part.kind) {
+            case Part::Kind::RecordId: value += record_id_; break;
+            case Part::Kind::MessageId: value += message_id_; break;
+            case Part::Kind::MessageUuid: value += message_uuid(message_id_); break;
+            default: value += part.text; break;
+            }
+        }
+        return value;
+    }
+
+    // The members of `object` but those in `except` or `overridden`, each
+    // preceded by a comma when one came before.
+    void members_of(const JsonValue &object, const std::vector<std::string> &except,
+                    const std::vector<std::string> &overridden) {
+        for (const JsonMember &member : object.members()) {
+            const auto listed = [&](const std::vector<std::string> &names) {
+                return std::find(names.begin(), names.end(), member.key) != names.end();
+            };
+            if (listed(except) || listed(overridden))
+                continue;
+            separate();
+            append_json_string(out_, member.key);
+            out_ += ':';
+            append_json(out_, member.value);
+        }
+    }
+
+    void object(const ElementNode &node) {
+        out_ += '{';
+        first_.push_back(true);
+        for (const ElementNode &merged : node.merge) {
+            if (merged.kind == ElementNode::Kind::Fields) {
+                members_of(payload_, merged.except, node.keys);
+            } else if (const JsonValue *source = payload_.member(merged.field);
+                       source != nullptr && source->kind() == JsonKind::Object) {
+                members_of(*source, {}, node.keys);
+            }
+        }
+        for (size_t i = 0; i < node.keys.size(); ++i) {
+            const size_t mark = out_.size();
+            const bool was_first = first_.back();
+            separate();
+            append_json_string(out_, node.keys[i]);
+            out_ += ':';
+            if (!value(node.values[i])) {
+                out_.resize(mark);   // an absent field: no member at all
+                first_.back() = was_first;
+            }
+        }
+        first_.pop_back();
+        out_ += '}';
+    }
+
+    void array(const ElementNode &node) {
+        out_ += '[';
+        first_.push_back(true);
+        for (const ElementNode &element : node.values) {
+            const size_t mark = out_.size();
+            const bool was_first = first_.back();
+            separate();
+            if (!value(element)) {
+                out_.resize(mark);
+                first_.back() = was_first;
+            }
+        }
+        first_.pop_back();
+        out_ += ']';
+    }
+
+    void separate() {
+        if (!first_.back())
+            out_ += ',';
+        first_.back() = false;
+    }
+
+    const JsonValue &payload_;
+    const std::string &record_id_;
+    const std::string &message_id_;
+    std::string &out_;
+    std::vector<bool> first_{true};
+    std::string problem_;
+};
+
+}  // namespace
+
+ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const SettingText &setting_text) : root_(root) {
+    resolve(root_, setting_text, needs_message_id_);
+}
+
+bool ElementRenderer::render(const std::string &payload, const std::string &record_id,
+                             const std::string &message_id, std::string &out, std::string &problem) const {
+    const std::optional<JsonValue> parsed = try_parse_json_text(payload);
+    if (!parsed || parsed->kind() != JsonKind::Object)
+        throw Error(sqlstate::kInternalError, "payload of record " + quoted(record_id) + " is not a JSON object");
+    Render render(*parsed, record_id, message_id, out);
+    render.value(root_);
+    problem = render.problem();
+    return problem.empty();
+}
+
+std::string message_uuid(const std::string &message_id) {
+    const std::string hex = http::sha256_hex(message_id);
+    // The version nibble says "name-based" (5, as with SHA-1 names) and the
+    // variant bits say RFC 4122, so tools that check UUID syntax accept it.
+    std::string uuid = hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-5" + hex.substr(13, 3) + "-";
+    static constexpr char kVariant[] = "89ab";
+    uuid += kVariant[(hex[16] >= 'a' ? hex[16] - 'a' + 10 : hex[16] - '0') & 3];
+    uuid += hex.substr(17, 3) + "-" + hex.substr(20, 12);
+    return uuid;
+}
+
+}  // namespace reverse_etl::destinations

@@ -1,0 +1,41 @@
+// Renders an action's "element" block (catalog::ElementNode) for one record:
+// the JSON object that record becomes in a request body, built from its
+// payload (the mapped fields), its ids and the destination's settings. Pure
+// C++: no libcurl, no PostgreSQL.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+
+#include "catalog/destination_type.hpp"
+
+namespace reverse_etl::destinations {
+
+class ElementRenderer {
+  public:
+    // `setting_text` gives a setting's effective value as text, nullopt when
+    // unset; text built from an unset setting is left out of the element, as
+    // headers built from one are left out of requests.
+    ElementRenderer(const catalog::ElementNode &root,
+                    const std::function<std::optional<std::string>(const std::string &)> &setting_text);
+
+    // Whether elements carry {{message_id}} or {{message_uuid}}.
+    bool needs_message_id() const { return needs_message_id_; }
+
+    // The element as compact JSON; numbers are written as the payload has them.
+    // False with `problem` set when a value cannot be written (a datetime field
+    // that is not ISO 8601 text for epoch_ms). `payload` must be a JSON object.
+    bool render(const std::string &payload, const std::string &record_id, const std::string &message_id,
+                std::string &out, std::string &problem) const;
+
+  private:
+    catalog::ElementNode root_;   // settings resolved: Text nodes hold no Setting parts
+    bool needs_message_id_ = false;
+};
+
+// The record's message id as a UUID-shaped string (36 characters of lower-case
+// hex and dashes), deterministic like the message id itself.
+std::string message_uuid(const std::string &message_id);
+
+}  // namespace reverse_etl::destinations

@@ -1,0 +1,170 @@
+#include "destinations/response_reader.hpp"
+
+#include <algorithm>
+#include <optional>
+
+#include "common/json_text.hpp"
+#include "common/text.hpp"
+
+namespace reverse_etl::destinations {
+
+namespace {
+
+using catalog::RecordOutcomeKind;
+using catalog::RecordOutcomeSpec;
+
+constexpr size_t kMessageChars = 500;
+
+bool listed(const std::vector<long> &statuses, long status) {
+    return std::find(statuses.begin(), statuses.end(), status) != statuses.end();
+}
+
+std::string value_text(const JsonValue &value) {
+    return value.kind() == JsonKind::String ? value.string_value() : to_json_text(value);
+}
+
+// The values at the message paths, joined by ": " (e.g. the field, then the text).
+std::string message_of(const JsonValue &item, const std::vector<catalog::JsonPath> &paths) {
+    std::string message;
+    for (const catalog::JsonPath &path : paths) {
+        const JsonValue *found = find_path(item, path);
+        if (found == nullptr || found->is_null())
+            continue;
+        message += (message.empty() ? "" : ": ") + value_text(*found);
+    }
+    if (message.empty())
+        message = to_json_text(item);
+    return message.size() > kMessageChars ? message.substr(0, kMessageChars) + "..." : message;
+}
+
+std::optional<size_t> index_of(const JsonValue *value, size_t records) {
+    if (value == nullptr || value->kind() != JsonKind::Number)
+        return std::nullopt;
+    const std::string &text = value->number_text();
+    if (text.empty() || text.size() > 9 || !std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; }))
+        return std::nullopt;
+    const size_t index = static_cast<size_t>(std::stoul(text));
+    return index < records ? std::optional<size_t>(index) : std::nullopt;
+}
+
+AnswerReading body_failed(std::string message) {
+    AnswerReading reading;
+    reading.verdict = AnswerReading::Verdict::BodyFailed;
+    reading.message = std::move(message);
+    return reading;
+}
+
+AnswerReading per_record(size_t records, bool others_retry) {
+    AnswerReading reading;
+    reading.verdict = AnswerReading::Verdict::PerRecord;
+    reading.outcomes.assign(records, RecordOutcome{others_retry ? RecordFate::Retry : RecordFate::Delivered, {}});
+    return reading;
+}
+
+void reject(RecordOutcome &outcome, const std::string &message) {
+    if (outcome.fate == RecordFate::Rejected) {
+        outcome.message += "; " + message;
+        return;
+    }
+    outcome.fate = RecordFate::Rejected;
+    outcome.message = message;
+}
+
+std::optional<AnswerReading> errors_by_index(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records) {
+    const JsonValue *list = find_path(root, spec.list);
+    if (list == nullptr || list->kind() != JsonKind::Array)
+        return std::nullopt;
+    AnswerReading reading = per_record(records, spec.others_retry);
+    for (const JsonValue &error : list->elements()) {
+        const std::optional<size_t> index = index_of(find_path(error, spec.index), records);
+        if (!index)
+            return body_failed("the destination reported an error that names no record of the request: " +
+                               message_of(error, spec.message));
+        reject(reading.outcomes[*index], message_of(error, spec.message));
+    }
+    return reading;
+}
+
+std::optional<AnswerReading> results_in_order(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records) {
+    const JsonValue *list = find_path(root, spec.list);
+    if (list == nullptr || list->kind() != JsonKind::Array)
+        return std::nullopt;
+    if (list->elements().size() != records)
+        return body_failed("the destination answered " + std::to_string(list->elements().size()) +
+                           " results for a request of " + std::to_string(records) + " records");
+    AnswerReading reading = per_record(records, false);
+    for (size_t i = 0; i < records; ++i) {
+        const JsonValue &result = list->elements()[i];
+        const JsonValue *success = find_path(result, spec.success);
+        if (success == nullptr || success->kind() != JsonKind::Boolean || !success->boolean_value())
+            reject(reading.outcomes[i], message_of(result, spec.message));
+    }
+    return reading;
+}
+
+std::optional<AnswerReading> index_lists(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records) {
+    AnswerReading reading = per_record(records, spec.others_retry);
+    bool named_any = false;
+    for (const std::string &object : spec.objects) {
+        const JsonValue *fields = root.member(object);
+        if (fields == nullptr || fields->kind() != JsonKind::Object)
+            continue;
+        for (const JsonMember &field : fields->members()) {
+            if (field.value.kind() != JsonKind::Array)
+                return body_failed("the destination's " + quoted(object) + " is not a list of record indexes");
+            for (const JsonValue &element : field.value.elements()) {
+                const std::optional<size_t> index = index_of(&element, records);
+                if (!index)
+                    return body_failed("the destination's " + quoted(object) + " names record " +
+                                       value_text(element) + ", which the request did not carry");
+                reject(reading.outcomes[*index], object + ": " + field.key);
+                named_any = true;
+            }
+        }
+    }
+    if (!named_any)
+        return std::nullopt;
+    return reading;
+}
+
+bool is_fatal(const catalog::ResponseSpec &spec, long status, const JsonValue *root) {
+    return root != nullptr && std::any_of(spec.fatal.begin(), spec.fatal.end(), [&](const catalog::FatalAnswer &fatal) {
+               const JsonValue *found = find_path(*root, fatal.path);
+               return fatal.status == status && found != nullptr && found->kind() == JsonKind::String &&
+                      found->string_value().compare(0, fatal.prefix.size(), fatal.prefix) == 0;
+           });
+}
+
+}  // namespace
+
+AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records) {
+    const bool reads_records = spec.records.kind != RecordOutcomeKind::None && listed(spec.records.statuses, status);
+    std::optional<JsonValue> root;
+    if (reads_records || !spec.fatal.empty())
+        root = try_parse_json_text(body);
+    if (is_fatal(spec, status, root ? &*root : nullptr)) {
+        AnswerReading reading;
+        reading.verdict = AnswerReading::Verdict::Fatal;
+        return reading;
+    }
+    if (reads_records && root) {
+        std::optional<AnswerReading> reading;
+        switch (spec.records.kind) {
+        case RecordOutcomeKind::ErrorsByIndex: reading = errors_by_index(spec.records, *root, records); break;
+        case RecordOutcomeKind::ResultsInOrder: reading = results_in_order(spec.records, *root, records); break;
+        case RecordOutcomeKind::IndexLists: reading = index_lists(spec.records, *root, records); break;
+        case RecordOutcomeKind::None: break;
+        }
+        if (reading)
+            return std::move(*reading);
+    }
+    if (status >= 200 && status < 300 && !spec.success_bodies.empty()) {
+        const std::string text = trimmed(std::string(body));
+        if (std::find(spec.success_bodies.begin(), spec.success_bodies.end(), text) == spec.success_bodies.end())
+            return body_failed("the destination answered " + std::to_string(status) + " with a body that means failure: " +
+                               (text.size() > kMessageChars ? text.substr(0, kMessageChars) + "..." : text));
+    }
+    return AnswerReading{};
+}
+
+}  // namespace reverse_etl::destinations

@@ -1,0 +1,286 @@
+// What SaaS destination types need beyond the common request shapes: element
+// templates (destinations/element_renderer), query and body credentials,
+// per-action requests, answers read per record (destinations/response_reader),
+// and ISO 8601 times as epoch milliseconds (common/iso8601).
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "catalog/destination_type.hpp"
+#include "common/iso8601.hpp"
+#include "common/json_text.hpp"
+#include "destinations/element_renderer.hpp"
+#include "destinations/request_builder.hpp"
+#include "destinations/response_reader.hpp"
+#include "test_support.hpp"
+
+namespace reverse_etl::destinations {
+namespace {
+
+using catalog::DestinationType;
+using catalog::parse_destination_type;
+using test::error_of;
+using test::json;
+using test::shipped_type;
+using Verdict = AnswerReading::Verdict;
+
+TEST(Iso8601, EpochMillis) {
+    EXPECT_EQ(iso8601_epoch_millis("1970-01-01"), 0);
+    EXPECT_EQ(iso8601_epoch_millis("1970-01-01T00:00:00Z"), 0);
+    EXPECT_EQ(iso8601_epoch_millis("2021-04-18T03:27:57.123456+00:00"), 1618716477123);
+    EXPECT_EQ(iso8601_epoch_millis("2021-04-18 05:27:57.1+02:00"), 1618716477100);   // PostgreSQL's own form
+    EXPECT_EQ(iso8601_epoch_millis("2021-04-17T22:27:57-0500"), 1618716477000);
+    EXPECT_EQ(iso8601_epoch_millis("2021-04-18T03:27+00"), 1618716420000);
+    EXPECT_EQ(iso8601_epoch_millis("1969-12-31T23:59:59.999Z"), -1);
+    EXPECT_EQ(iso8601_epoch_millis("2024-02-29"), 1709164800000);
+    EXPECT_EQ(iso8601_epoch_millis("0001-01-01"), -62135596800000);
+    for (const char *bad : {"", "2023-02-29", "2021-13-01", "2021-04-18T24:00:00Z", "2021-04-18T03:27:57.Z",
+                            "2021-04-18T03:27:57+16:00", "2021-04-18T03:27:57 UTC", "18/04/2021", "2021-4-18",
+                            "0000-01-01", "2021-04-18T03:27:60Z", "2021-04-18T03:27:57Zx"})
+        EXPECT_FALSE(iso8601_epoch_millis(bad).has_value()) << bad;
+}
+
+TEST(ElementRenderer, MessageUuidIsAStableRfc4122Shape) {
+    const std::string uuid = message_uuid("retl-7-00ff-3");
+    ASSERT_EQ(uuid.size(), 36u);
+    EXPECT_EQ(uuid, message_uuid("retl-7-00ff-3"));
+    EXPECT_NE(uuid, message_uuid("retl-7-00ff-4"));
+    for (const size_t dash : {8u, 13u, 18u, 23u})
+        EXPECT_EQ(uuid[dash], '-');
+    EXPECT_EQ(uuid[14], '5');
+    EXPECT_NE(std::string("89ab").find(uuid[19]), std::string::npos);
+    EXPECT_EQ(uuid.find_first_not_of("0123456789abcdef-"), std::string::npos);
+}
+
+OutgoingRecord record(const std::string &id, const std::string &payload) {
+    return OutgoingRecord{id, payload, "retl-1-" + id + "-v1"};
+}
+
+TEST(VendorRequests, MixpanelEventsWithTheProjectTokenOrAServiceAccount) {
+    const DestinationType &type = shipped_type("mixpanel");
+    const catalog::ActionDef &action = *type.find_action("import_events");
+    const RequestBuilder by_token(type, action, json(R"({"project_token": "tok", "endpoint": "http://127.0.0.1:9"})").get());
+    EXPECT_TRUE(by_token.needs_message_id());
+    const std::vector<OutgoingRecord> input = {
+        record("1", R"({"event":"Signed Up","distinct_id":"u1","time":"2021-04-18T03:27:57.123+00:00",)"
+                    R"("properties":{"plan":"pro","time":5,"price":49.00}})"),
+        record("2", R"({"event":"Churned","distinct_id":"u2","time":"2021-04-18"})")};
+    const std::vector<PlannedRequest> requests = by_token.plan(input);
+    ASSERT_EQ(requests.size(), 1u);
+    const http::HttpRequest &request = requests[0].request;
+    EXPECT_EQ(request.url, "http://127.0.0.1:9/import?strict=1");
+    EXPECT_EQ(*http::find_header(request.headers, "Authorization"), "Basic dG9rOg==");   // "tok:"
+    // The properties' own "time" gives way to the mapped one; numbers keep their digits.
+    EXPECT_EQ(request.body, R"([{"event":"Signed Up","properties":{"plan":"pro","price":49.00,"distinct_id":"u1",)"
+                            R"("time":1618716477123,"$insert_id":")" +
+                                message_uuid("retl-1-1-v1") +
+                                R"("}},{"event":"Churned","properties":{"distinct_id":"u2","time":1618704000000,)"
+                                R"("$insert_id":")" +
+                                message_uuid("retl-1-2-v1") + R"("}}])");
+
+    const RequestBuilder by_account(type, action,
+                                    json(R"({"project_token": "tok", "service_account_username": "sa.user",
+                                             "service_account_secret": "s3cr3t", "project_id": "12 3",
+                                             "endpoint": "http://127.0.0.1:9"})")
+                                        .get());
+    const http::HttpRequest account_request = by_account.plan(input)[0].request;
+    EXPECT_EQ(account_request.url, "http://127.0.0.1:9/import?strict=1&project_id=12%203");
+    EXPECT_EQ(*http::find_header(account_request.headers, "Authorization"), "Basic c2EudXNlcjpzM2NyM3Q=");
+}
+
+TEST(VendorRequests, ATimeThatIsNotIso8601MakesTheRecordInvalid) {
+    const DestinationType &type = shipped_type("mixpanel");
+    const RequestBuilder builder(type, *type.find_action("import_events"), json(R"({"project_token": "t"})").get());
+    std::vector<InvalidRecord> invalid;
+    const std::vector<PlannedRequest> requests =
+        builder.plan({record("1", R"({"event":"e","distinct_id":"u","time":"yesterday"})"),
+                      record("2", R"({"event":"e","distinct_id":"u","time":1618716477000})")},
+                     &invalid);
+    ASSERT_EQ(invalid.size(), 1u);
+    EXPECT_EQ(invalid[0].index, 0u);
+    EXPECT_EQ(invalid[0].reason, "field \"time\" is \"yesterday\", not an ISO 8601 date and time");
+    ASSERT_EQ(requests.size(), 1u);   // a number is taken as epoch milliseconds already
+    EXPECT_NE(requests[0].request.body.find(R"("time":1618716477000)"), std::string::npos);
+}
+
+TEST(VendorRequests, AmplitudeCarriesItsKeyInTheBodyAndMasksIt) {
+    const DestinationType &type = shipped_type("amplitude");
+    const RequestBuilder builder(type, *type.find_action("log_event"), json(R"({"api_key": "amp-key-1"})").get());
+    const std::vector<PlannedRequest> requests = builder.plan(
+        {record("1", R"({"event_type":"Played","user_id":"user-1","time":"1970-01-01T00:00:01Z","revenue":1.50})")});
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].request.url, "https://api2.amplitude.com/2/httpapi");
+    EXPECT_EQ(requests[0].request.body, R"({"api_key":"amp-key-1","events":[{"event_type":"Played","user_id":"user-1",)"
+                                        R"("revenue":1.50,"time":1000,"insert_id":")" +
+                                            message_uuid("retl-1-1-v1") + R"("}]})");
+    EXPECT_EQ(builder.secrets().mask(requests[0].request.body).find("amp-key-1"), std::string::npos);
+    // Absent fields are left out, not sent as null.
+    const std::string bare = builder.plan({record("2", R"({"event_type":"x","device_id":"dev-12"})")})[0].request.body;
+    EXPECT_EQ(bare.find("time"), std::string::npos);
+}
+
+TEST(VendorRequests, AnActionMayOverrideTheTypesRequest) {
+    const DestinationType &type = shipped_type("braze");
+    const auto body = [&](const char *action) {
+        const RequestBuilder builder(type, *type.find_action(action),
+                                     json(R"({"api_key": "k", "endpoint": "https://rest.example"})").get());
+        return builder.plan({record("1", R"({"external_id":"u1"})")})[0].request;
+    };
+    EXPECT_EQ(body("track_event").body, R"({"events":[{"external_id":"u1"}]})");
+    EXPECT_EQ(body("track_purchase").body, R"({"purchases":[{"external_id":"u1"}]})");
+    EXPECT_EQ(body("track_purchase").url, "https://rest.example/users/track");
+    EXPECT_EQ(*http::find_header(body("track_purchase").headers, "Authorization"), "Bearer k");
+}
+
+DestinationType element_type(const std::string &element, const std::string &modes = R"(["add"])") {
+    return parse_destination_type(R"({
+        "type": "shaped", "name": "Shaped", "description": "A test type.",
+        "settings": [{"key": "endpoint", "type": "string", "required": true, "description": "Where."},
+                     {"key": "token", "type": "string", "secret": true, "description": "Token."},
+                     {"key": "key", "type": "string", "secret": true, "description": "Key."}],
+        "request": {"method": "POST", "url": "{{settings.endpoint}}/in", "body": "array",
+                    "auth": [{"type": "query", "name": "api key", "value": "{{settings.key}}"}]},
+        "actions": [{"key": "put", "name": "Put", "description": "Puts.", "sync_modes": )" + modes + R"(,
+                     "default_sync_mode": "add", "free_fields": false,
+                     "fields": [{"key": "id", "type": "string", "required": true, "description": "Id."},
+                                {"key": "at", "type": "datetime", "description": "When."},
+                                {"key": "traits", "type": "object", "description": "Traits."},
+                                {"key": "n", "type": "number", "description": "N."}],
+                     "max_batch_records": 10, "element": )" + element + "}]}");
+}
+
+TEST(VendorRequests, ElementShapes) {
+    const DestinationType type = element_type(
+        R"({"kind": "user", "ids": ["{{fields.id}}", "{{fields.n}}", "r-{{record_id}}"], "token": "{{settings.token}}",
+            "traits": {"$merge": "{{fields.traits}}", "id": "{{fields.id}}", "fixed": [1, {"a": null}]},
+            "rest": "{{fields|except:id,traits}}"})");
+    const RequestBuilder builder(type, type.actions[0], json(R"({"endpoint": "https://x.example/", "key": "a&b"})").get());
+    const http::HttpRequest request =
+        builder.plan({record("7", R"({"id":"u7","traits":{"id":"old","b":true},"n":null,"at":"2000-01-01"})")})[0].request;
+    // The query credential is percent-encoded; the unset token's member is left out.
+    EXPECT_EQ(request.url, "https://x.example/in?api%20key=a%26b");
+    EXPECT_EQ(request.body, R"([{"kind":"user","ids":["u7",null,"r-7"],"traits":{"b":true,"id":"u7","fixed":[1,{"a":null}]},)"
+                            R"("rest":{"n":null,"at":"2000-01-01"}}])");
+    EXPECT_EQ(builder.masked(request).url, "https://x.example/in?api%20key=********");
+}
+
+std::string definition_error(const std::string &element, const std::string &modes = R"(["add"])") {
+    return error_of([&] { element_type(element, modes); }).message();
+}
+
+TEST(VendorRequests, BadElementsAndModesNameTheirPlace) {
+    const std::string prefix = "invalid definition of destination type \"shaped\": actions[0].";
+    EXPECT_EQ(definition_error(R"({"a": "{{fields.nope}}"})"),
+              prefix + "element.a names \"nope\", which is not a field of the action");
+    EXPECT_EQ(definition_error(R"({"a": "{{fields.n|epoch_ms}}"})"),
+              prefix + "element.a uses epoch_ms on \"n\", which is not a datetime field");
+    EXPECT_EQ(definition_error(R"({"a": "{{fields.at|upper}}"})"),
+              prefix + "element.a uses filter \"upper\"; only epoch_ms is known");
+    EXPECT_EQ(definition_error(R"({"$merge": "{{fields.id}}"})"),
+              prefix + "element.$merge must be \"{{fields}}\" or \"{{fields.NAME}}\" of an object field");
+    EXPECT_EQ(definition_error(R"({"a": "x{{fields.id}}"})"),
+              prefix + "element.a uses {{fields.id}}, which is not allowed here");
+    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object");
+    EXPECT_EQ(definition_error(R"({"a": 1})", R"(["add", "added"])"),
+              prefix + "sync_modes must not mix generic modes (added, updated, added_or_updated, deleted) with "
+                       "destination operations (upsert, update, add, delete, mirror); all goes with either");
+    EXPECT_EQ(element_type(R"({"a": 1})", R"(["add", "all"])").actions[0].sync_modes,
+              (std::vector<std::string>{"add", "all"}));
+}
+
+catalog::ResponseSpec response_spec(const std::string &block) {
+    const DestinationType type = parse_destination_type(R"({
+        "type": "answers", "name": "Answers", "description": "A test type.",
+        "settings": [{"key": "endpoint", "type": "string", "required": true, "description": "Where."}],
+        "request": {"method": "POST", "url": "{{settings.endpoint}}", "body": "array", "response": )" +
+                                                      block + R"(},
+        "actions": [{"key": "put", "name": "Put", "description": "Puts.", "sync_modes": ["add"],
+                     "default_sync_mode": "add", "free_fields": true, "fields": [], "max_batch_records": 10}]})");
+    return type.actions[0].request.response;
+}
+
+std::vector<std::string> fates(const AnswerReading &reading) {
+    std::vector<std::string> out;
+    for (const RecordOutcome &outcome : reading.outcomes)
+        out.push_back(outcome.fate == RecordFate::Delivered ? "ok"
+                      : outcome.fate == RecordFate::Retry   ? "again"
+                                                            : "rejected: " + outcome.message);
+    return out;
+}
+
+TEST(ResponseReader, ErrorsByIndexLikeMixpanel) {
+    const catalog::ResponseSpec &spec = shipped_type("mixpanel").actions[0].request.response;
+    const AnswerReading reading = read_answer(
+        spec, 400,
+        R"({"code":400,"num_records_imported":1,"failed_records":[{"index":2,"insert_id":"x","field":"properties.time",)"
+        R"("message":"'properties.time' is invalid"},{"index":0,"field":"event","message":"missing"}]})",
+        3);
+    ASSERT_EQ(reading.verdict, Verdict::PerRecord);
+    EXPECT_EQ(fates(reading), (std::vector<std::string>{"rejected: event: missing", "ok",
+                                                        "rejected: properties.time: 'properties.time' is invalid"}));
+    // An error naming a record the request did not carry, or none: not pinned on anyone.
+    EXPECT_EQ(read_answer(spec, 400, R"({"failed_records":[{"index":3,"message":"m"}]})", 3).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 400, R"({"failed_records":[{"message":"m"}]})", 3).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 400, R"({"failed_records":[{"index":-1}]})", 3).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 400, R"({"failed_records":[{"index":1.0}]})", 3).verdict, Verdict::BodyFailed);
+    // Other answers, and a 400 that lists nothing, speak for the whole request.
+    EXPECT_EQ(read_answer(spec, 400, R"({"error":"bad"})", 3).verdict, Verdict::Status);
+    EXPECT_EQ(read_answer(spec, 400, "not json", 3).verdict, Verdict::Status);
+    EXPECT_EQ(read_answer(spec, 200, R"({"failed_records":[{"index":0}]})", 3).verdict, Verdict::Status);
+}
+
+TEST(ResponseReader, IndexListsLikeAmplitude) {
+    const catalog::ResponseSpec &spec = shipped_type("amplitude").actions[0].request.response;
+    const AnswerReading reading = read_answer(
+        spec, 400,
+        R"({"code":400,"error":"Invalid field values on some events","events_with_invalid_fields":{"time":[1],"event_type":[1,3]},)"
+        R"("events_with_missing_fields":{}})",
+        4);
+    ASSERT_EQ(reading.verdict, Verdict::PerRecord);
+    EXPECT_EQ(fates(reading), (std::vector<std::string>{"again", "rejected: events_with_invalid_fields: time; "
+                                                                 "events_with_invalid_fields: event_type",
+                                                        "again", "rejected: events_with_invalid_fields: event_type"}));
+    EXPECT_EQ(read_answer(spec, 400, R"({"code":400,"error":"Invalid API key: k"})", 4).verdict, Verdict::Fatal);
+    EXPECT_EQ(read_answer(spec, 400, R"({"events_with_invalid_fields":{"time":[4]}})", 4).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 400, R"({"events_with_invalid_fields":{"time":"0"}})", 4).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 400, R"({"error":"Request missing required field"})", 4).verdict, Verdict::Status);
+}
+
+TEST(ResponseReader, ResultsInOrderAndBodyVerdicts) {
+    const catalog::ResponseSpec spec = response_spec(
+        R"({"records": {"kind": "results_in_order", "status": [200], "list": "", "success": "success",
+                        "message": ["errors.0.statusCode", "errors.0.message"]},
+            "success_bodies": ["1"]})");
+    const AnswerReading reading = read_answer(
+        spec, 200,
+        R"([{"id":"001","success":true,"errors":[]},{"id":null,"success":false,"errors":[{"statusCode":"REQUIRED_FIELD_MISSING","message":"Required fields are missing: [Name]"}]}])",
+        2);
+    EXPECT_EQ(fates(reading), (std::vector<std::string>{"ok", "rejected: REQUIRED_FIELD_MISSING: Required fields are missing: [Name]"}));
+    EXPECT_EQ(read_answer(spec, 200, R"([{"success":true}])", 2).verdict, Verdict::BodyFailed);
+    // A body verdict: "1" is success, anything else a failure tied to no record.
+    const catalog::ResponseSpec verdict = response_spec(R"({"success_bodies": ["1"]})");
+    EXPECT_EQ(read_answer(verdict, 200, " 1\n", 5).verdict, Verdict::Status);
+    const AnswerReading zero = read_answer(verdict, 200, "0", 5);
+    EXPECT_EQ(zero.verdict, Verdict::BodyFailed);
+    EXPECT_EQ(zero.message, "the destination answered 200 with a body that means failure: 0");
+    EXPECT_EQ(read_answer(verdict, 500, "0", 5).verdict, Verdict::Status);
+}
+
+TEST(ResponseReader, BadResponseBlocksNameTheirPlace) {
+    const std::string prefix = "invalid definition of destination type \"answers\": request.response.";
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "by_magic", "status": [400]}})"); }).message(),
+              prefix + "records.kind \"by_magic\" is not a kind of record outcomes (errors_by_index, "
+                       "results_in_order, index_lists)");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "index_lists", "status": [400], "objects": ["a"], "list": "x"}})"); })
+                  .message(),
+              prefix + "records.list does not apply to this kind");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "errors_by_index", "status": [99], "list": "", "index": "i"}})"); })
+                  .message(),
+              prefix + "records.status[0] must be an HTTP status from 200 to 599");
+    EXPECT_EQ(error_of([] { response_spec(R"({"fatal": [{"status": 400, "path": "a..b", "prefix": "x"}]})"); }).message(),
+              prefix + "fatal[0].path \"a..b\" has an empty step");
+}
+
+}  // namespace
+}  // namespace reverse_etl::destinations
