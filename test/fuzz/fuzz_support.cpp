@@ -133,6 +133,13 @@ std::string valid_settings(const std::string &type) {
                R"( "headers": {"X-Api-Key": "k/ey"}, "signing_secret": "sig", "timeout": "10 seconds"})";
     if (type == "segment")
         return R"({"write_key": "wk+/=", "endpoint": "https://api.segment.io/"})";
+    if (type == "mixpanel")
+        return R"({"project_token": "tok/1", "project_id": "p 1", "service_account_username": "u",)"
+               R"( "service_account_secret": "s+"})";
+    if (type == "amplitude")
+        return R"({"api_key": "ak+/"})";
+    if (type == "braze")
+        return R"({"api_key": "bk", "endpoint": "https://rest.example.com"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
 }
 

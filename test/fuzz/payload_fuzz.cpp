@@ -56,6 +56,13 @@ const Mapping kMappings[] = {
     })", nullptr},
     {"webhook", "send", R"({"id": "id", "email": "email", "plan": "plan"})",
      R"({"url": "https://h.example.com/u/{{fields.id}}/{{fields.email}}?p={{fields.plan}}&r={{record_id}}"})"},
+    // Element templates: merged objects, epoch milliseconds, message UUIDs.
+    {"mixpanel", "import_events", R"({"event": "plan", "distinct_id": "email", "time": "signed_up_at",
+                                      "properties": "traits"})", nullptr},
+    {"amplitude", "log_event", R"({"event_type": "plan", "user_id": "email", "time": "signed_up_at",
+                                   "event_properties": "traits", "revenue": "mrr"})", nullptr},
+    {"braze", "track_purchase", R"({"external_id": "email", "product_id": "plan", "currency": {"value": "USD"},
+                                    "price": "mrr", "time": "signed_up_at"})", nullptr},
     {"fuzz_all_types", "upsert_all", R"({
         "id": "order_id", "amount": "mrr", "count": "count", "active": "consent_marketing",
         "seen_at": "signed_up_at", "traits": "traits",

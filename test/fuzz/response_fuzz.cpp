@@ -1,5 +1,6 @@
-// Destination responses: the Retry-After header (http/retry_policy), and the
-// masking of secrets in what a destination sends back or is sent, which run
+// Destination responses: the Retry-After header (http/retry_policy), the
+// per-record outcomes and verdicts every shipped type reads from an answer
+// (destinations/response_reader), and the masking of secrets in what a destination sends back or is sent, which run
 // history, record errors and send_test_record keep (destinations/secret_masker).
 // Input: a first line that is one more secret (settings are users' text too),
 // then the response: its first line is also read as Retry-After.
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "common/json_text.hpp"
+#include "destinations/response_reader.hpp"
 #include "destinations/secret_masker.hpp"
 #include "http/retry_policy.hpp"
 #include "fuzz_support.hpp"
@@ -57,6 +59,23 @@ void check_masking(const std::string &secret, const std::string &text) {
         FUZZ_CHECK(!is_json, "mask_json_text gave up on JSON");
 }
 
+// Every action's response block over the answer, as several statuses and
+// request sizes: outcomes are one per record, or none.
+void check_reading(const std::string &body, uint64_t random) {
+    for (const catalog::DestinationType &type : fuzz::destination_types())
+        for (const catalog::ActionDef &action : type.actions)
+            for (const long status : {200L, 201L, 207L, 400L, static_cast<long>(200 + random % 400)}) {
+                const size_t records = 1 + random % 7;
+                const destinations::AnswerReading reading =
+                    destinations::read_answer(action.request.response, status, body, records);
+                const bool per_record = reading.verdict == destinations::AnswerReading::Verdict::PerRecord;
+                FUZZ_CHECK(reading.outcomes.size() == (per_record ? records : 0), "outcomes do not match the records");
+                for (const destinations::RecordOutcome &outcome : reading.outcomes)
+                    FUZZ_CHECK(outcome.fate != destinations::RecordFate::Rejected || !outcome.message.empty(),
+                               "a rejection without a message");
+            }
+}
+
 }  // namespace
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
@@ -66,5 +85,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     const std::string response = newline == std::string::npos ? input : input.substr(newline + 1);
     check_retry_after(response.substr(0, response.find('\n')), std::hash<std::string>()(input));
     check_masking(secret, response);
+    check_reading(response, std::hash<std::string>()(input));
     return 0;
 }
