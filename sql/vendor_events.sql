@@ -149,6 +149,16 @@ SELECT public.mock_config('{"script": [{"status": 429, "headers": {"Retry-After"
 INSERT INTO public.ve_events VALUES (7, 'Invited', 'user-7', '2026-01-11 08:00:00+00', '{}', 5);
 SELECT * FROM pg_temp.ve_sync('Track Event');
 SELECT array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) AS statuses FROM public.mock_requests() AS r;
+-- Without Retry-After, a 429's X-RateLimit-Reset (here seconds) paces the
+-- retry: two seconds, where the first backoff would wait at most one.
+SELECT public.mock_reset();
+SELECT public.mock_config('{"script": [{"status": 429, "headers": {"X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"}, "body": {"message": "Rate Limited"}}],
+    "vendor": {"type": "braze", "api_key": "braze-key-1"}}');
+INSERT INTO public.ve_events VALUES (9, 'Invited', 'user-9', '2026-01-13 08:00:00+00', '{}', 5);
+SELECT * FROM pg_temp.ve_sync('Track Event');
+SELECT array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) AS statuses,
+       max((r->>'epoch')::float8) - min((r->>'epoch')::float8) >= 1.9 AS waited_for_the_reset
+  FROM public.mock_requests() AS r;
 -- Bad credentials: Braze's 401 message ends the run.
 INSERT INTO public.ve_events VALUES (8, 'Invited', 'user-8', '2026-01-12 08:00:00+00', '{}', 5);
 SELECT reverse_etl.alter_destination('ve_braze', '{"api_key": "wrong-key"}');

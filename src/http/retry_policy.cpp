@@ -41,6 +41,29 @@ int64_t backoff_ceiling_ms(int attempt, const BackoffSettings &settings) {
     return ceiling;
 }
 
+// A 429's vendor rate-limit reset (Braze, Intercom, Segment: X-RateLimit-Reset;
+// the IETF draft: RateLimit-Reset): seconds until the window resets, or, as
+// some vendors send it, the Unix time it resets at (a value past 2001-09-09,
+// which no window lasts).
+std::optional<int64_t> rate_limit_reset_ms(const HttpResponse &response, std::chrono::system_clock::time_point now) {
+    constexpr int64_t kEpochSecondsFrom = 1000000000;
+    if (response.status != 429)
+        return std::nullopt;
+    for (const char *name : {"X-RateLimit-Reset", "RateLimit-Reset"}) {
+        const std::string *header = find_header(response.headers, name);
+        if (!header)
+            continue;
+        const std::optional<int64_t> ms = delta_seconds_ms(trimmed(*header));
+        if (!ms)
+            continue;
+        if (*ms < kEpochSecondsFrom * 1000)
+            return ms;
+        const auto now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(now.time_since_epoch()).count();
+        return std::max<int64_t>(0, *ms - now_ms);
+    }
+    return std::nullopt;
+}
+
 }  // namespace
 
 bool is_retryable(const HttpResponse &response) {
@@ -52,13 +75,15 @@ bool is_retryable(const HttpResponse &response) {
 
 std::optional<int64_t> retry_after_ms(const HttpResponse &response,
                                       std::chrono::system_clock::time_point now, int64_t cap_ms) {
-    const std::string *header = find_header(response.headers, "Retry-After");
-    if (!header)
-        return std::nullopt;
-    const std::string value = trimmed(*header);
-    std::optional<int64_t> delay = delta_seconds_ms(value);
+    std::optional<int64_t> delay;
+    if (const std::string *header = find_header(response.headers, "Retry-After")) {
+        const std::string value = trimmed(*header);
+        delay = delta_seconds_ms(value);
+        if (!delay)
+            delay = http_date_ms(value, now);
+    }
     if (!delay)
-        delay = http_date_ms(value, now);
+        delay = rate_limit_reset_ms(response, now);
     if (!delay)
         return std::nullopt;
     return std::min(*delay, std::max<int64_t>(0, cap_ms));

@@ -68,6 +68,25 @@ TEST(RetryPolicy, RetryAfterHttpDates) {
     EXPECT_EQ(retry_after("Wed, 21 Oct 2015 09:28:00 GMT"), 600000);
 }
 
+TEST(RetryPolicy, VendorRateLimitResetOnA429) {
+    const auto reset = [](const char *name, const std::string &value, long status = 429) {
+        HttpResponse response = with_status(status);
+        response.headers = {{name, value}};
+        return retry_after_ms(response, kNow, 600000);
+    };
+    EXPECT_EQ(reset("X-RateLimit-Reset", "3"), 3000);             // seconds from now
+    EXPECT_EQ(reset("x-ratelimit-reset", "1445412490"), 10000);   // the Unix time of the reset
+    EXPECT_EQ(reset("X-RateLimit-Reset", "1445412400"), 0);       // already past
+    EXPECT_EQ(reset("RateLimit-Reset", "7"), 7000);
+    EXPECT_EQ(reset("X-RateLimit-Reset", "2000000000"), 600000);  // capped
+    EXPECT_EQ(reset("X-RateLimit-Reset", "soon"), std::nullopt);
+    EXPECT_EQ(reset("X-RateLimit-Reset", "3", 503), std::nullopt);  // only a 429 says it is the rate limit
+    // Retry-After, when there, wins.
+    HttpResponse both = with_retry_after("2", 429);
+    both.headers.emplace_back("X-RateLimit-Reset", "30");
+    EXPECT_EQ(retry_after_ms(both, kNow, 600000), 2000);
+}
+
 TEST(RetryPolicy, UnreadableRetryAfterIsIgnored) {
     for (const char *value : {"", "   ", "soon", "1.5", "-5", "+5", "5s", "0x10"})
         EXPECT_EQ(retry_after(value), std::nullopt) << '"' << value << '"';
