@@ -540,6 +540,38 @@ void read_batch_limits(const Node &node, ActionDef &action) {
                         "must not exceed max_batch_bytes");
 }
 
+// {"delete": {"request": {...}, "element": ...}, ...}: only for the
+// destination operations the action's sync modes can send.
+void read_operations(const Node &node, ActionDef &action, const DestinationType &type) {
+    if (!node.present())
+        return;
+    node.expect(json_is_object(node.value()), "must be an object");
+    const auto offers = [&](const std::string &mode) { return contains(action.sync_modes, mode); };
+    const char *name;
+    const json_t *value;
+    json_object_foreach(const_cast<json_t *>(node.value()), name, value) {
+        const Node item = node.member(name);
+        const std::string operation = name;
+        const bool sent = operation == "delete"   ? offers("delete") || offers("mirror")
+                          : operation == "upsert" ? offers("upsert") || offers("mirror")
+                          : operation == "update" ? offers("update")
+                          : operation == "add"    ? offers("add")
+                                                  : false;
+        item.expect(operation == "delete" || operation == "upsert" || operation == "update" || operation == "add",
+                    "is not a destination operation (upsert, update, add, delete)");
+        item.expect(sent, "is never sent: no sync mode of the action sends it");
+        item.expect(json_is_object(value), "must be an object");
+        expect_only_keys(item, {"request", "element"});
+        OperationDef definition;
+        definition.request = read_request(item.member("request"), type, &action.request);
+        if (item.member("element").present())
+            definition.element = read_element(item.member("element"), action, type);
+        if (operation == "delete")
+            item.expect(!action.key_field.empty(), "needs the action's key_field: deletes address records by it");
+        action.operations.emplace(operation, std::move(definition));
+    }
+}
+
 ActionDef read_action(const Node &node, const DestinationType &type) {
     node.expect(json_is_object(node.value()), "must be an object");
     ActionDef action;
@@ -562,6 +594,12 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
         element.expect(action.record_extras.empty(), "cannot be combined with \"record\"");
         action.element = read_element(element, action, type);
     }
+    const Node key = node.member("key_field");
+    if (key.present()) {
+        action.key_field = read_text(key);
+        key.expect(action.find_field(action.key_field) != nullptr, "names \"" + action.key_field + "\", which is not a field of the action");
+    }
+    read_operations(node.member("operations"), action, type);
     // Unknown keys (rate limits, ...) belong to the delivery side.
     return action;
 }
@@ -657,6 +695,26 @@ std::vector<std::string> RequestTemplate::setting_keys() const {
         if (part.kind == RequestTemplatePart::Kind::Setting)
             keys.push_back(part.text);
     return keys;
+}
+
+std::string operation_for(const std::string &sync_mode, const std::string &change) {
+    if (change == "deleted")
+        return "delete";
+    if (change == "added" && sync_mode == "add")
+        return "add";
+    if (change == "updated" && sync_mode == "update")
+        return "update";
+    return "upsert";
+}
+
+const RequestSpec &ActionDef::request_for(const std::string &operation) const {
+    const auto found = operations.find(operation);
+    return found == operations.end() ? request : found->second.request;
+}
+
+const std::optional<ElementNode> &ActionDef::element_for(const std::string &operation) const {
+    const auto found = operations.find(operation);
+    return found == operations.end() || !found->second.element ? element : found->second.element;
 }
 
 const FieldSpec *ActionDef::find_field(const std::string &field_key) const {

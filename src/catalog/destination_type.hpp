@@ -183,7 +183,7 @@ struct ElementNode {
     };
     // How a Field's value is written: as the payload has it, or a date and
     // time (ISO 8601 text) as milliseconds since 1970 (Mixpanel, Amplitude).
-    enum class Format { AsIs, EpochMillis };
+    enum class Format { AsIs, EpochMillis, EpochSeconds };
 
     Kind kind = Kind::Literal;
     std::string json;                   // Literal
@@ -206,6 +206,14 @@ struct RecordExtra {
     std::string json;                   // compact JSON text for other values
 };
 
+// What an action sends for one kind of change (SPEC section 4: upsert, update,
+// add, delete), where that differs from the action's own request and element
+// (Braze deletes go to /users/delete as a list of ids).
+struct OperationDef {
+    RequestSpec request;                 // the action's request with the operation's over it
+    std::optional<ElementNode> element;  // the operation's, else the action's
+};
+
 struct ActionDef {
     std::string key;                 // e.g. "identify"
     std::string name;                // display name, e.g. "Identify User": the mapping's default name
@@ -225,8 +233,18 @@ struct ActionDef {
     // How this action's requests are built: the type's "request" block with
     // the action's own "request" block over it, key by key.
     RequestSpec request;
+    // The field that identifies a record at the destination (Braze
+    // external_id). A deleted record's payload carries only the model's
+    // identifier, so an action that deletes by this key needs it mapped to
+    // the model's identifier column (check_delete_key).
+    std::string key_field;
+    std::map<std::string, OperationDef> operations;   // by operation name
 
     const FieldSpec *find_field(const std::string &field_key) const;
+    // The request and element of the operation (operation_for), or the
+    // action's own when it declares none for it.
+    const RequestSpec &request_for(const std::string &operation) const;
+    const std::optional<ElementNode> &element_for(const std::string &operation) const;
 };
 
 struct DestinationType {
@@ -240,6 +258,12 @@ struct DestinationType {
     const SettingSpec *find_setting(const std::string &setting_key) const;
     const ActionDef *find_action(const std::string &action_key) const;
 };
+
+// The destination operation a change is sent as under a sync mode: "delete"
+// for deleted records, "add" for added ones in mode add, "update" for updated
+// ones in mode update, else "upsert". Actions without operations of their own
+// send every change with their own request.
+std::string operation_for(const std::string &sync_mode, const std::string &change);
 
 // Parses a definition file's JSON text. Throws reverse_etl::Error (XX000) naming the
 // file's problem: definitions ship with the extension, so a bad one is a bug.

@@ -67,11 +67,12 @@ bool read_field_placeholder(const Node &node, const ActionDef &action, const std
     expect_field(node, action, out.field);
     if (filter.empty())
         return true;
-    node.expect(filter == "epoch_ms", "uses filter \"" + filter + "\"; only epoch_ms is known");
+    node.expect(filter == "epoch_ms" || filter == "epoch_s",
+                "uses filter \"" + filter + "\"; only epoch_ms and epoch_s are known");
     const FieldSpec *spec = action.find_field(out.field);
     node.expect(spec != nullptr && spec->type == FieldType::Datetime,
-                "uses epoch_ms on \"" + out.field + "\", which is not a datetime field");
-    out.format = ElementNode::Format::EpochMillis;
+                "uses " + filter + " on \"" + out.field + "\", which is not a datetime field");
+    out.format = filter == "epoch_ms" ? ElementNode::Format::EpochMillis : ElementNode::Format::EpochSeconds;
     return true;
 }
 
@@ -128,7 +129,13 @@ ElementNode read_value(const Node &node, const ActionDef &action, const Destinat
 }  // namespace
 
 ElementNode read_element(const Node &node, const ActionDef &action, const DestinationType &type) {
-    node.expect(json_is_object(node.value()), "must be an object");
+    // A bare value: one field (Braze deletes send a list of external ids).
+    if (json_is_string(node.value())) {
+        ElementNode field = read_value(node, action, type);
+        node.expect(field.kind == ElementNode::Kind::Field, "must be an object or one \"{{fields.NAME}}\"");
+        return field;
+    }
+    node.expect(json_is_object(node.value()), "must be an object or one \"{{fields.NAME}}\"");
     return read_object(node, action, type);
 }
 

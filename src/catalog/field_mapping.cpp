@@ -774,4 +774,23 @@ const char *meta_value_name(MetaValue meta) {
     return "record_id";
 }
 
+void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields,
+                      const std::string &primary_key) {
+    if (action.operations.count("delete") == 0 || (sync_mode != "delete" && sync_mode != "mirror"))
+        return;
+    const std::string &key = action.key_field;
+    for (const NamedValueSpec &field : parse_field_mapping(fields)) {
+        if (field.key != key)
+            continue;
+        if (field.spec.kind == ValueKind::Column && field.spec.column == primary_key && field.spec.path.empty())
+            return;
+        break;
+    }
+    throw Error(sqlstate::kInvalidParameterValue,
+                "sync mode " + quoted(sync_mode) + " deletes records by field " + quoted(key) +
+                    ", which must be mapped to the model's identifier column " + quoted(primary_key),
+                "A deleted record is known only by its identifier: its other columns are gone.",
+                "Map " + quoted(key) + " to " + quoted(primary_key) + ", or choose a sync mode without deletes.");
+}
+
 }  // namespace reverse_etl::catalog

@@ -65,6 +65,14 @@ struct NamedValueSpec {
 // 22023 on the first malformed spec.
 std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields);
 
+// An action that deletes records at the destination by its key field (Braze
+// external_id) finds it in the deleted record's payload, which carries only
+// the model's identifier: under a sync mode that deletes, the key field must
+// be mapped to exactly that column, or a deletion would reach the wrong
+// record, or none. Throws Error 22023 naming the field and the column.
+void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields,
+                      const std::string &primary_key);
+
 // Validates a mapping's fields for `action` over a model with `columns`. Throws
 // reverse_etl::Error on the first problem (22023 malformed or not fitting the action,
 // 42703 unknown column, 42804 a spec that cannot build the field's type, a static

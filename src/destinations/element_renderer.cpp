@@ -89,7 +89,9 @@ class Render {
             append_json(out_, *found);
             return true;
         }
-        const std::optional<int64_t> millis = iso8601_epoch_millis(found->string_value());
+        std::optional<int64_t> millis = iso8601_epoch_millis(found->string_value());
+        if (millis && node.format == ElementNode::Format::EpochSeconds)
+            millis = *millis / 1000 - (*millis % 1000 < 0 ? 1 : 0);   // floor: seconds before 1970 too
         if (!millis) {
             if (problem_.empty())
                 problem_ = "field " + quoted(node.field) + " is " + quoted(found->string_value()) +
@@ -200,6 +202,14 @@ bool ElementRenderer::render(const std::string &payload, const std::string &reco
     const std::optional<JsonValue> parsed = try_parse_json_text(payload);
     if (!parsed || parsed->kind() != JsonKind::Object)
         throw Error(sqlstate::kInternalError, "payload of record " + quoted(record_id) + " is not a JSON object");
+    // A record sent as one field's value (Braze's delete ids) cannot be sent without it.
+    if (root_.kind == catalog::ElementNode::Kind::Field) {
+        const JsonValue *value = parsed->member(root_.field);
+        if (value == nullptr || value->is_null()) {
+            problem = "field " + quoted(root_.field) + " has no value, and the destination knows the record by it";
+            return false;
+        }
+    }
     Render render(*parsed, record_id, message_id, out);
     render.value(root_);
     problem = render.problem();

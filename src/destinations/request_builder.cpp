@@ -399,10 +399,11 @@ std::string body_members_text(const catalog::RequestSpec &spec, const SettingVal
 
 }  // namespace
 
-RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
-                               const catalog::ActionDef &action, const json_t *settings_json) {
+RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
+                               const json_t *settings_json, const std::string &operation)
+    : response_(action.request_for(operation).response) {
     const SettingValues settings(type, settings_json);
-    const catalog::RequestSpec &spec = action.request;
+    const catalog::RequestSpec &spec = action.request_for(operation);
 
     const std::optional<std::string> method = configured_text(spec.method, settings);
     if (!method)
@@ -452,8 +453,8 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type,
         }
         extras_.push_back(std::move(resolved));
     }
-    if (action.element) {
-        element_.emplace(*action.element, [&](const std::string &key) { return settings.text(key); });
+    if (const std::optional<catalog::ElementNode> &element = action.element_for(operation)) {
+        element_.emplace(*element, [&](const std::string &key) { return settings.text(key); });
         needs_message_id_ = element_->needs_message_id();
     }
     secrets_ = SecretMasker(secret_texts(type, spec, settings));

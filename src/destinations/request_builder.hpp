@@ -51,8 +51,10 @@ class RequestBuilder {
     // value with a line break, a client-owned header, an unknown placeholder in the
     // URL setting).
     // `type` and `action` need not outlive the builder.
+    // `operation`: the destination operation the requests carry (catalog::
+    // operation_for); its request and element when the action declares them.
     RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
-                   const json_t *settings);
+                   const json_t *settings, const std::string &operation = {});
 
     // The batch size: the definition's (or its setting's), never above the action's
     // max_batch_records; 1 when the URL carries {{record_id}} or {{fields.NAME}}.
@@ -66,6 +68,8 @@ class RequestBuilder {
     // The timeout setting's interval text, if the type has one and it is set; the
     // engine converts it (and falls back to reverse_etl.request_timeout).
     const std::optional<std::string> &timeout_interval() const { return timeout_; }
+    // How this operation's answers are read (the definition's "response" block).
+    const catalog::ResponseSpec &response() const { return response_; }
     // True if elements carry {{message_id}}: records then need a message_id.
     bool needs_message_id() const { return needs_message_id_; }
 
@@ -132,6 +136,7 @@ class RequestBuilder {
                             const std::vector<std::string_view> &elements) const;
     bool is_masked_header(const std::string &name) const;
 
+    catalog::ResponseSpec response_;
     std::string method_;
     catalog::RequestTemplate url_;       // settings resolved: only Text, RecordId and Field remain
     bool url_per_record_ = false;

@@ -91,12 +91,16 @@ std::string describe_failure(const http::HttpResponse &response, const destinati
 
 bool is_retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
+// One pass over the outbox per request builder the run's changes need (most
+// actions: one; Braze's mirror: upserts, then deletes), each sending the
+// records whose change goes through its builder and passing over the others.
 class DeliveryLoop {
   public:
-    DeliveryLoop(const MappingPlan &plan, int64_t run_id, const std::string &synced_at, RunCounters &counters)
+    DeliveryLoop(const MappingPlan &plan, int64_t run_id, const std::string &synced_at, RunCounters &counters,
+                 const std::string &builder)
         : plan_(plan), run_id_(run_id), counters_(counters),
           payloads_(plan.mapping.fields_json, plan.action, plan.model.columns),
-          requests_(plan.type, plan.action, plan.settings.get()), client_(client_options()),
+          requests_(plan.type, plan.action, plan.settings.get(), builder), builder_(builder), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {
         values_.json_values.resize(plan.model.columns.size());
     }
@@ -114,9 +118,9 @@ class DeliveryLoop {
             throw;
         }
         flush();
-        if (!fatal_ && rows_read_ != counters_.outbox)
+        if (!fatal_ && rows_seen_ != counters_.outbox)
             throw Error(sqlstate::kInternalError,
-                        "delivery read " + std::to_string(rows_read_) + " of " + std::to_string(counters_.outbox) +
+                        "delivery read " + std::to_string(rows_seen_) + " of " + std::to_string(counters_.outbox) +
                             " records to send",
                         "The records not read stay out of the checkpoint and go in the next run.");
         if (!fatal_ && (!in_flight_.empty() || !records_.empty() || !ready_.empty() || !unplanned_.empty()))
@@ -126,6 +130,7 @@ class DeliveryLoop {
                         std::to_string(in_flight_.size()) + " requests in flight, " + std::to_string(ready_.size()) +
                             " not sent; they stay out of the checkpoint and go in the next run.");
         DeliveryOutcome outcome;
+        outcome.carried = rows_read_;
         outcome.fatal_error = fatal_;
         if (!fatal_ && counters_.succeeded == 0 && transport_failures_ > 0 && other_failures_ == 0)
             outcome.unreachable_error = "destination unreachable: " + last_failure_;
@@ -182,9 +187,12 @@ class DeliveryLoop {
                     chunk_cut_short_ = records < wanted;
                     return false;
                 }
+                rows_seen_++;
+                last_tid_.assign(row.tid);
+                if (operation_of_change(plan_, std::string(row.change)) != builder_)
+                    return true;   // another pass sends it
                 records++;
                 prepare(row, rows_read_++);
-                last_tid_.assign(row.tid);
                 return true;
             });
         });
@@ -303,7 +311,7 @@ class DeliveryLoop {
         counters_.requests += completion.attempts;
         const long status = response.status;
         const destinations::AnswerReading reading =
-            destinations::read_answer(plan_.action.request.response, status, response.body, keys.size());
+            destinations::read_answer(requests_.response(), status, response.body, keys.size());
         if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
             per_record(keys, reading.outcomes, response, completion.attempts);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
@@ -482,6 +490,7 @@ class DeliveryLoop {
     RunCounters &counters_;
     const PayloadBuilder payloads_;
     const destinations::RequestBuilder requests_;
+    const std::string builder_;   // see operation_of_change
     http::HttpClient client_;
     const RunContext context_;
 
@@ -496,7 +505,8 @@ class DeliveryLoop {
     // The record being built: views into the row read last.
     RecordValues values_;
     std::string last_tid_ = "(0,0)";  // of the last outbox row read; no row is at offset 0
-    int64_t rows_read_ = 0;
+    int64_t rows_read_ = 0;   // outbox rows this pass carries
+    int64_t rows_seen_ = 0;   // every outbox row read, carried or not
     size_t held_bytes_ = 0;  // see kHeldBytes
     bool chunk_cut_short_ = false;  // the last chunk stopped at the byte budget
     // Once true, stays true: checked in each flush until the mapping has errors.
@@ -516,8 +526,29 @@ class DeliveryLoop {
 
 DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
                         RunCounters &counters) {
-    DeliveryLoop loop(plan, run_id, synced_at, counters);
-    return loop.run();
+    std::vector<std::string> builders;
+    for (const char *change : {"added", "updated", "deleted"}) {
+        const std::string key = operation_of_change(plan, change);
+        if (std::find(builders.begin(), builders.end(), key) == builders.end())
+            builders.push_back(key);
+    }
+    DeliveryOutcome outcome;
+    int64_t carried = 0;
+    for (const std::string &builder : builders) {
+        DeliveryLoop loop(plan, run_id, synced_at, counters, builder);
+        outcome = loop.run();
+        carried += outcome.carried;
+        if (outcome.fatal_error)
+            return outcome;
+    }
+    // Every outbox row goes through exactly one pass: one left out would be
+    // neither delivered nor an error, a record silently lost.
+    if (carried != counters.outbox)
+        throw Error(sqlstate::kInternalError,
+                    "delivery passes carried " + std::to_string(carried) + " of " + std::to_string(counters.outbox) +
+                        " records to send",
+                    "The records not carried stay out of the checkpoint and go in the next run.");
+    return outcome;
 }
 
 }  // namespace reverse_etl::engine

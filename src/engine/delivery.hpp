@@ -22,6 +22,7 @@ struct DeliveryOutcome {
     // Set when no record got through and every failure was a network error
     // or timeout: the destination was unreachable.
     std::optional<std::string> unreachable_error;
+    int64_t carried = 0;   // outbox rows the delivery pass carried (delivered or not)
 };
 
 // Runs in a background worker: opens and commits its own transactions.

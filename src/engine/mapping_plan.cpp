@@ -68,6 +68,8 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     plan.action = *action;
     plan.fields = parse_json_shape(plan.mapping.fields_json, "fields");
     plan.settings = parse_json(plan.destination.settings_json, "settings");
+    // Again at every run: alter_model may have changed the identifier since.
+    catalog::check_delete_key(plan.action, plan.mapping.sync_mode, plan.fields.get(), plan.model.primary_key);
 
     for (const std::string &column : catalog::referenced_columns(plan.fields.get()))
         plan.sent_columns.push_back(column_index(plan.model, column));
@@ -185,6 +187,11 @@ std::string hex(uint64_t value) {
 }
 
 }  // namespace
+
+std::string operation_of_change(const MappingPlan &plan, const std::string &change) {
+    const std::string operation = catalog::operation_for(plan.mapping.sync_mode, change);
+    return plan.action.operations.count(operation) ? operation : std::string();
+}
 
 std::string message_id(const MappingPlan &plan, std::string_view record_id, std::string_view version) {
     // Built in one buffer: delivery makes one per record.

@@ -73,6 +73,10 @@ std::string quote_literal(const std::string &text);
 // copies. A version is named by the run that first selected it, so a record
 // that changes back to earlier values, is deleted and added again, or is
 // resent after reset_mapping gets a new id.
+// The destination operation a change is sent with, when the action declares
+// that operation (its own request and element); "" for the action's own.
+std::string operation_of_change(const MappingPlan &plan, const std::string &change);
+
 std::string message_id(const MappingPlan &plan, std::string_view record_id, std::string_view version);
 
 // 64-bit FNV-1a: stable across processes and versions (it is stored in checkpoints).

@@ -1,6 +1,7 @@
 #include "engine/sync_run.hpp"
 
 #include <exception>
+#include <map>
 #include <new>
 
 #include "catalog/catalog_store.hpp"
@@ -252,7 +253,15 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const MappingPlan plan = load_mapping_plan(mapping_id);
     extract_preview(plan, row_limit);
     const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, plan.model.columns);
-    const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
+    // One request builder per destination operation the records need.
+    std::map<std::string, destinations::RequestBuilder> builders;
+    const auto requests_for = [&](const std::string &change) -> const destinations::RequestBuilder & {
+        const std::string operation = operation_of_change(plan, change);
+        auto found = builders.find(operation);
+        if (found == builders.end())
+            found = builders.try_emplace(operation, plan.type, plan.action, plan.settings.get(), operation).first;
+        return found->second;
+    };
     const RunContext context{plan.mapping.name, 0, now_iso8601()};
     std::vector<PreviewRecord> preview;
     RecordValues values;
@@ -265,6 +274,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
         BuiltPayload built = payloads.build(values, context);
         if (!built.valid)
             return true;
+        const destinations::RequestBuilder &requests = requests_for(std::string(row.change));
         destinations::ElementResult element = requests.element(
             {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version)});
         // Elements may carry secret settings (Mixpanel's $token): shown masked.

@@ -126,7 +126,9 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
         throw Error(sqlstate::kInvalidParameterValue,
                     "record " + catalog::quoted(record.record_id) + " cannot be sent: " + built.invalid_reason);
 
-    const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get());
+    // Sent as an added record is: an upsert where the action has operations.
+    const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get(),
+                                                operation_of_change(plan, "added"));
     const std::vector<destinations::OutgoingRecord> outgoing{
         {record.record_id, built.json, message_id(plan, record.record_id, *now.rows[0][1])}};
     const destinations::ElementResult element = requests.element(outgoing[0]);

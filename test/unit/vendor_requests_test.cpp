@@ -176,17 +176,86 @@ TEST(VendorRequests, BadElementsAndModesNameTheirPlace) {
     EXPECT_EQ(definition_error(R"({"a": "{{fields.n|epoch_ms}}"})"),
               prefix + "element.a uses epoch_ms on \"n\", which is not a datetime field");
     EXPECT_EQ(definition_error(R"({"a": "{{fields.at|upper}}"})"),
-              prefix + "element.a uses filter \"upper\"; only epoch_ms is known");
+              prefix + "element.a uses filter \"upper\"; only epoch_ms and epoch_s are known");
     EXPECT_EQ(definition_error(R"({"$merge": "{{fields.id}}"})"),
               prefix + "element.$merge must be \"{{fields}}\" or \"{{fields.NAME}}\" of an object field");
     EXPECT_EQ(definition_error(R"({"a": "x{{fields.id}}"})"),
               prefix + "element.a uses {{fields.id}}, which is not allowed here");
-    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object");
+    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object or one \"{{fields.NAME}}\"");
+    EXPECT_EQ(definition_error(R"("{{record_id}}")"), prefix + "element must be an object or one \"{{fields.NAME}}\"");
     EXPECT_EQ(definition_error(R"({"a": 1})", R"(["add", "added"])"),
               prefix + "sync_modes must not mix generic modes (added, updated, added_or_updated, deleted) with "
                        "destination operations (upsert, update, add, delete, mirror); all goes with either");
     EXPECT_EQ(element_type(R"({"a": 1})", R"(["add", "all"])").actions[0].sync_modes,
               (std::vector<std::string>{"add", "all"}));
+}
+
+TEST(VendorRequests, OperationsPickTheirOwnRequestAndElement) {
+    const DestinationType &type = shipped_type("braze");
+    const catalog::ActionDef &action = *type.find_action("user_attributes");
+    EXPECT_EQ(catalog::operation_for("mirror", "added"), "upsert");
+    EXPECT_EQ(catalog::operation_for("mirror", "updated"), "upsert");
+    EXPECT_EQ(catalog::operation_for("mirror", "deleted"), "delete");
+    EXPECT_EQ(catalog::operation_for("add", "added"), "add");
+    EXPECT_EQ(catalog::operation_for("update", "updated"), "update");
+    const auto settings = json(R"({"api_key": "k", "endpoint": "https://rest.example"})");
+    const RequestBuilder upserts(type, action, settings.get(), "upsert");   // not declared: the action's own
+    EXPECT_EQ(upserts.max_records_per_request(), 75u);
+    EXPECT_EQ(upserts.plan({record("1", R"({"external_id":"u1","email":"a@x.example","plan":"pro"})")})[0].request.body,
+              R"({"attributes":[{"external_id":"u1","email":"a@x.example","plan":"pro"}]})");
+    const RequestBuilder deletes(type, action, settings.get(), "delete");
+    EXPECT_EQ(deletes.max_records_per_request(), 50u);
+    std::vector<InvalidRecord> invalid;
+    const std::vector<PlannedRequest> requests = deletes.plan(
+        {record("1", R"({"external_id":"u1"})"), record("2", R"({"external_id":null})"), record("3", R"({"external_id":7})")},
+        &invalid);
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].request.url, "https://rest.example/users/delete");
+    EXPECT_EQ(requests[0].request.body, R"({"external_ids":["u1",7]})");
+    ASSERT_EQ(invalid.size(), 1u);
+    EXPECT_EQ(invalid[0].reason, "field \"external_id\" has no value, and the destination knows the record by it");
+}
+
+TEST(VendorRequests, CustomerIoPeopleAndEvents) {
+    const DestinationType &type = shipped_type("customerio");
+    const auto settings = json(R"({"site_id": "site", "api_key": "key"})");
+    const catalog::ActionDef &person = *type.find_action("person");
+    EXPECT_EQ(RequestBuilder(type, person, settings.get(), "upsert")
+                  .plan({record("1", R"({"id":"42","email":"a@x.example","created_at":"2026-01-05T10:00:00.9Z"})")})[0]
+                  .request.body,
+              R"({"batch":[{"type":"person","action":"identify","identifiers":{"id":"42"},)"
+              R"("attributes":{"email":"a@x.example","created_at":1767607200}}]})");
+    EXPECT_EQ(RequestBuilder(type, person, settings.get(), "delete").plan({record("1", R"({"id":"42"})")})[0].request.body,
+              R"({"batch":[{"type":"person","action":"delete","identifiers":{"id":"42"}}]})");
+    const catalog::ActionDef &event = *type.find_action("event");
+    EXPECT_EQ(RequestBuilder(type, event, settings.get())
+                  .plan({record("1", R"({"person_id":"42","name":"purchase","timestamp":"1969-12-31T23:59:59.5Z"})")})[0]
+                  .request.body,
+              R"({"batch":[{"type":"person","action":"event","identifiers":{"id":"42"},"name":"purchase","timestamp":-1}]})");
+}
+
+TEST(VendorRequests, BadOperationsNameTheirPlace) {
+    const auto error = [](const std::string &action_extra) {
+        return error_of([&] {
+                   parse_destination_type(R"({
+                       "type": "ops", "name": "Ops", "description": "A test type.",
+                       "settings": [{"key": "endpoint", "type": "string", "required": true, "description": "Where."}],
+                       "request": {"method": "POST", "url": "{{settings.endpoint}}", "body": "array"},
+                       "actions": [{"key": "put", "name": "Put", "description": "Puts.", "sync_modes": ["upsert", "mirror"],
+                                    "default_sync_mode": "upsert", "free_fields": false,
+                                    "fields": [{"key": "id", "type": "string", "description": "Id."}],
+                                    "max_batch_records": 10)" + action_extra + "}]}");
+               })
+            .message();
+    };
+    const std::string prefix = "invalid definition of destination type \"ops\": actions[0].";
+    EXPECT_EQ(error(R"(, "operations": {"delete": {"element": "{{fields.id}}"}})"),
+              prefix + "operations.delete needs the action's key_field: deletes address records by it");
+    EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"add": {}})"),
+              prefix + "operations.add is never sent: no sync mode of the action sends it");
+    EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"remove": {}})"),
+              prefix + "operations.remove is not a destination operation (upsert, update, add, delete)");
+    EXPECT_EQ(error(R"(, "key_field": "nope")"), prefix + "key_field names \"nope\", which is not a field of the action");
 }
 
 catalog::ResponseSpec response_spec(const std::string &block) {
