@@ -126,7 +126,15 @@ SELECT t->'request'->>'url' ~ '/api/v2/batch$' AS url, t->'request'->'headers'->
        t->'request'->'body' AS body, t->'response'->'status' AS status
   FROM reverse_etl.send_test_record('Track Event', '1') AS t;
 
+-- Suggested mappings reach the vendors' field names through synonyms.
+CREATE TABLE public.vp_crm (id text PRIMARY KEY, email_address text, given_name text, family_name text,
+                            transaction_amount numeric, currency_code text, purchased_at timestamptz, sku text);
+SELECT reverse_etl.create_model('vp_crm', 'SELECT * FROM public.vp_crm', 'id');
+SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_braze', 'user_attributes');
+SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_braze', 'track_purchase');
+SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_cio', 'person');
+
 SELECT reverse_etl.drop_destination(d, cascade => true) FROM unnest(ARRAY['vp_braze', 'vp_cio']) AS d;
-SELECT reverse_etl.drop_model(m) FROM unnest(ARRAY['vp_users', 'vp_events']) AS m;
-DROP TABLE public.vp_users, public.vp_events;
+SELECT reverse_etl.drop_model(m) FROM unnest(ARRAY['vp_users', 'vp_events', 'vp_crm']) AS m;
+DROP TABLE public.vp_users, public.vp_events, public.vp_crm;
 SELECT public.mock_reset();

@@ -296,17 +296,23 @@ std::vector<ColumnSuggestion> suggest_mappings(const std::string &model_name, co
     const DestinationType type = load_destination_type(destination.type);
     const ActionDef &action = find_action(type, action_key);
     const std::vector<std::string> columns = column_names(model.columns);
-    if (action.free_fields) {
-        // Free fields take any name: each column maps to a field of its own name.
-        std::vector<ColumnSuggestion> identity;
-        for (const std::string &column : columns)
-            identity.push_back({column, column, 1.0});
-        return identity;
-    }
     std::vector<std::string> fields;
     for (const FieldSpec &field : action.fields)
         fields.push_back(field.key);
-    return suggest_columns(fields, columns);
+    std::vector<ColumnSuggestion> suggestions = suggest_columns(fields, columns);
+    if (!action.free_fields)
+        return suggestions;
+    // Free fields take any name: the declared ones (Braze's first_name) go to
+    // the columns that match them, every other column to a field of its own
+    // name (a custom attribute).
+    for (const std::string &column : columns) {
+        const bool used = std::any_of(suggestions.begin(), suggestions.end(), [&](const ColumnSuggestion &suggestion) {
+            return suggestion.column == column || suggestion.field == column;
+        });
+        if (!used)
+            suggestions.push_back({column, column, 1.0});
+    }
+    return suggestions;
 }
 
 std::optional<int64_t> next_scheduled_run(const std::string &schedule_text, const std::string &timezone,
