@@ -126,6 +126,50 @@ SELECT t->'request'->>'url' ~ '/api/v2/batch$' AS url, t->'request'->'headers'->
        t->'request'->'body' AS body, t->'response'->'status' AS status
   FROM reverse_etl.send_test_record('Track Event', '1') AS t;
 
+------------------------------------------------------------------------------
+-- Mixpanel user and group profiles
+------------------------------------------------------------------------------
+CREATE TABLE public.vp_people (id text PRIMARY KEY, email text, plan text, company text);
+INSERT INTO public.vp_people VALUES ('p1', 'p1@example.com', 'pro', 'acme'), ('p2', 'p2@example.com', 'free', 'acme'),
+                                    ('p3', 'p3@example.com', 'team', 'globex');
+SELECT reverse_etl.create_model('vp_people', 'SELECT * FROM public.vp_people', 'id');
+SELECT public.mock_reset();
+SELECT public.mock_config('{"vendor": {"type": "mixpanel", "project_token": "mp-token-2", "reject": {"p2": "$set, invalid property value"}}}');
+SELECT reverse_etl.create_destination('vp_mixpanel', 'mixpanel',
+    jsonb_build_object('project_token', 'mp-token-2', 'endpoint', mock_url()), enabled => true);
+SELECT reverse_etl.create_mapping('vp_people', 'vp_mixpanel', 'user_profile',
+    '{"distinct_id": "id", "email": "email", "plan": "plan"}', sync_mode => 'mirror');
+-- The token travels in every record: shown masked.
+SELECT record_id, payload FROM reverse_etl.preview_mapping('Identify User') ORDER BY record_id;
+-- p2 is refused (strict mode: 400 with failed_records): rejected alone.
+SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'Identify User';
+SELECT p.key AS distinct_id, p.value AS properties FROM jsonb_each(pg_temp.vp_state()->'profiles') AS p ORDER BY 1;
+SELECT r->>'path' AS path, r->'headers' ? 'authorization' AS has_authorization FROM public.mock_requests() AS r;
+-- A deletion deletes the profile ($delete).
+DELETE FROM public.vp_people WHERE id = 'p3';
+SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT array_agg(p.key ORDER BY p.key) AS profiles FROM jsonb_each(pg_temp.vp_state()->'profiles') AS p;
+-- Group profiles: a static group key, the group id the model's identifier.
+CREATE TABLE public.vp_companies (name text PRIMARY KEY, seats int);
+INSERT INTO public.vp_companies VALUES ('acme', 12), ('globex', 40);
+SELECT reverse_etl.create_model('vp_companies', 'SELECT * FROM public.vp_companies', 'name');
+SELECT reverse_etl.create_mapping('vp_companies', 'vp_mixpanel', 'group_profile',
+    '{"group_key": {"value": "company"}, "group_id": "name", "seats": "seats"}', sync_mode => 'mirror');
+SELECT * FROM pg_temp.vp_sync('Group Identify');
+DELETE FROM public.vp_companies WHERE name = 'globex';
+SELECT * FROM pg_temp.vp_sync('Group Identify');
+SELECT pg_temp.vp_state()->'groups' AS groups;
+-- A wrong token in the records: Mixpanel refuses every one of them (400
+-- naming each), and the records are rejected, not lost.
+UPDATE public.vp_companies SET seats = 13;
+SELECT reverse_etl.alter_destination('vp_mixpanel', '{"project_token": "nope"}');
+SELECT * FROM pg_temp.vp_sync('Group Identify');
+SELECT record_id, kind, error FROM reverse_etl.record_errors WHERE mapping = 'Group Identify';
+SELECT reverse_etl.drop_destination('vp_mixpanel', cascade => true);
+SELECT reverse_etl.drop_model(m) FROM unnest(ARRAY['vp_people', 'vp_companies']) AS m;
+DROP TABLE public.vp_people, public.vp_companies;
+
 -- Suggested mappings reach the vendors' field names through synonyms.
 CREATE TABLE public.vp_crm (id text PRIMARY KEY, email_address text, given_name text, family_name text,
                             transaction_amount numeric, currency_code text, purchased_at timestamptz, sku text);
