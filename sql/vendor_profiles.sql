@@ -170,6 +170,36 @@ SELECT reverse_etl.drop_destination('vp_mixpanel', cascade => true);
 SELECT reverse_etl.drop_model(m) FROM unnest(ARRAY['vp_people', 'vp_companies']) AS m;
 DROP TABLE public.vp_people, public.vp_companies;
 
+------------------------------------------------------------------------------
+-- Amplitude identify_user (a form-encoded request, answers in plain text)
+------------------------------------------------------------------------------
+CREATE TABLE public.vp_amp (id text PRIMARY KEY, plan text, seats int);
+INSERT INTO public.vp_amp VALUES ('user-1', 'pro', 3), ('user-2', 'free', NULL);
+SELECT reverse_etl.create_model('vp_amp', 'SELECT * FROM public.vp_amp', 'id');
+SELECT public.mock_reset();
+SELECT public.mock_config('{"vendor": {"type": "amplitude", "api_key": "amp-key-2"}}');
+SELECT reverse_etl.create_destination('vp_amplitude', 'amplitude',
+    jsonb_build_object('api_key', 'amp-key-2', 'endpoint', mock_url()), enabled => true);
+SELECT reverse_etl.create_mapping('vp_amp', 'vp_amplitude', 'identify_user',
+    '{"user_id": "id", "plan": "plan", "seats": "seats"}', sync_mode => 'mirror');
+SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT r->>'path' AS path, r->'headers'->>'content-type' AS content_type,
+       (SELECT jsonb_object_agg(split_part(kv, '=', 1), length(split_part(kv, '=', 2)) > 0)
+          FROM regexp_split_to_table(r->>'body', '&') AS kv) AS form_fields
+  FROM public.mock_requests() AS r;
+SELECT pg_temp.vp_state()->'users' AS users;
+-- Mirror: a deleted record clears its user's properties ($clearAll).
+DELETE FROM public.vp_amp WHERE id = 'user-1';
+SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT pg_temp.vp_state()->'users' AS users;
+-- A wrong key: Amplitude's plain-text invalid_api_key fails the run.
+UPDATE public.vp_amp SET seats = 5;
+SELECT reverse_etl.alter_destination('vp_amplitude', '{"api_key": "nope-key"}');
+SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT reverse_etl.drop_destination('vp_amplitude', cascade => true);
+SELECT reverse_etl.drop_model('vp_amp');
+DROP TABLE public.vp_amp;
+
 -- Suggested mappings reach the vendors' field names through synonyms.
 CREATE TABLE public.vp_crm (id text PRIMARY KEY, email_address text, given_name text, family_name text,
                             transaction_amount numeric, currency_code text, purchased_at timestamptz, sku text);

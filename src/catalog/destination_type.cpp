@@ -214,9 +214,11 @@ std::vector<std::pair<std::string, RequestTemplate>> read_named_templates(const 
 void read_body(const Node &node, RequestSpec &request, const DestinationType &type) {
     require_present(node);
     if (json_is_object(node.value())) {
-        expect_only_keys(node, {"wrap", "members"});
-        request.body = BodyShape::Wrapped;
-        request.wrap_key = read_text(node.member("wrap"));
+        expect_only_keys(node, {"wrap", "form", "members"});
+        const bool form = node.member("form").present();
+        node.expect(form != node.member("wrap").present(), "needs either \"wrap\" or \"form\"");
+        request.body = form ? BodyShape::Form : BodyShape::Wrapped;
+        request.wrap_key = read_text(node.member(form ? "form" : "wrap"));
         // Secrets may travel here (Amplitude's api_key): whatever shows a body
         // masks the secret settings' values in it.
         request.body_members = read_named_templates(node.member("members"), type, kSettings | kSecretSettings);

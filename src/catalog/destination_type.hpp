@@ -83,6 +83,7 @@ enum class BodyShape {
     Array,           // always a JSON array
     Record,          // always one record's object (one record per request)
     Wrapped,         // {"<wrap_key>": [records]}
+    Form,            // <members>&<wrap_key>=<JSON array of records>, form-encoded (Amplitude's /identify)
 };
 
 enum class AuthKind { Bearer, Basic, Header, Query };
@@ -135,7 +136,7 @@ struct RecordOutcomeSpec {
 // or 403 (Amplitude answers a bad API key with 400): the run fails.
 struct FatalAnswer {
     long status = 0;
-    JsonPath path;          // a string in the answer
+    JsonPath path;          // a string in the answer; empty: the answer itself, JSON or text
     std::string prefix;     // ... that starts with this
 };
 
@@ -152,8 +153,8 @@ struct RequestSpec {
     RequestTemplate url;                        // starts with the url or endpoint setting
     Configurable<int> batch_size;            // neither set: the action's max_batch_records
     BodyShape body = BodyShape::RecordOrArray;
-    std::string wrap_key;                    // BodyShape::Wrapped only
-    // BodyShape::Wrapped only: members written before the records' array
+    std::string wrap_key;                    // BodyShape::Wrapped and Form
+    // BodyShape::Wrapped and Form: members written before the records' array
     // (Amplitude's "api_key"); a member built from an unset setting is left out.
     std::vector<std::pair<std::string, RequestTemplate>> body_members;
     // Query parameters appended to the URL, percent-encoded; one built from an

@@ -384,15 +384,17 @@ std::string query_suffix(const RequestTemplate &url, const catalog::RequestSpec 
 }
 
 // A wrapped body's members before the records' array, each followed by a
-// comma; a member built from an unset setting is left out.
+// comma (a form body's: name=value&, percent-encoded); a member built from an
+// unset setting is left out.
 std::string body_members_text(const catalog::RequestSpec &spec, const SettingValues &settings) {
+    const bool form = spec.body == catalog::BodyShape::Form;
     std::string members;
     for (const auto &[name, text] : spec.body_members) {
         if (!all_set(text, settings))
             continue;
-        members += json_string_text(name) + ":" +
-                   json_string_text(render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}))) +
-                   ",";
+        const std::string value = render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}));
+        members += form ? http::percent_encode(name) + "=" + http::percent_encode(value) + "&"
+                        : json_string_text(name) + ":" + json_string_text(value) + ",";
     }
     return members;
 }
@@ -468,6 +470,12 @@ void RequestBuilder::init_body(const catalog::RequestSpec &spec, const std::stri
     if (spec.body == catalog::BodyShape::Wrapped) {
         body_open_ = "{" + members + json_string_text(spec.wrap_key) + ":[";
         body_close_ = "]}";
+    } else if (spec.body == catalog::BodyShape::Form) {
+        // Byte limits count the JSON array; its percent-encoding (up to three
+        // bytes for one) and the members come on top.
+        form_prefix_ = members + http::percent_encode(spec.wrap_key) + "=";
+        body_open_ = "[";
+        body_close_ = "]";
     } else if (!single_record_body_) {
         body_open_ = "[";
         body_close_ = "]";
@@ -574,6 +582,12 @@ ElementResult RequestBuilder::element(const OutgoingRecord &record) const {
 std::string RequestBuilder::body_of(const std::vector<std::string_view> &elements) const {
     if (single_record_body_)
         return std::string(elements.front());
+    if (form_prefix_) {
+        std::string array = "[";
+        for (size_t i = 0; i < elements.size(); ++i)
+            (array += i > 0 ? "," : "") += elements[i];
+        return *form_prefix_ + http::percent_encode(array + "]");
+    }
     size_t size = body_open_.size() + body_close_.size() + elements.size();
     for (const std::string_view element : elements)
         size += element.size();

@@ -147,6 +147,7 @@ class RequestBuilder {
     size_t max_record_bytes_ = 0;
     bool single_record_body_ = false; // the body is the record's object, not a list
     std::string body_open_, body_close_;
+    std::optional<std::string> form_prefix_;   // a form body: "<members>&<wrap key>="
     http::Headers headers_;           // every request's headers except the signature
     std::optional<Signing> signing_;
     std::optional<std::string> timeout_;

@@ -127,12 +127,23 @@ std::optional<AnswerReading> index_lists(const RecordOutcomeSpec &spec, const Js
     return reading;
 }
 
-bool is_fatal(const catalog::ResponseSpec &spec, long status, const JsonValue *root) {
-    return root != nullptr && std::any_of(spec.fatal.begin(), spec.fatal.end(), [&](const catalog::FatalAnswer &fatal) {
-               const JsonValue *found = find_path(*root, fatal.path);
-               return fatal.status == status && found != nullptr && found->kind() == JsonKind::String &&
-                      found->string_value().compare(0, fatal.prefix.size(), fatal.prefix) == 0;
-           });
+// The answer's text at the path: a JSON string there, or, for the empty path
+// of an answer that is not JSON, the body itself (Amplitude's /identify
+// answers "invalid_api_key" as plain text).
+std::optional<std::string> text_at(const catalog::JsonPath &path, const JsonValue *root, std::string_view body) {
+    if (root == nullptr)
+        return path.empty() ? std::optional<std::string>(trimmed(std::string(body))) : std::nullopt;
+    const JsonValue *found = find_path(*root, path);
+    if (found == nullptr || found->kind() != JsonKind::String)
+        return std::nullopt;
+    return found->string_value();
+}
+
+bool is_fatal(const catalog::ResponseSpec &spec, long status, const JsonValue *root, std::string_view body) {
+    return std::any_of(spec.fatal.begin(), spec.fatal.end(), [&](const catalog::FatalAnswer &fatal) {
+        const std::optional<std::string> text = fatal.status == status ? text_at(fatal.path, root, body) : std::nullopt;
+        return text && text->compare(0, fatal.prefix.size(), fatal.prefix) == 0;
+    });
 }
 
 }  // namespace
@@ -142,7 +153,7 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
     std::optional<JsonValue> root;
     if (reads_records || !spec.fatal.empty())
         root = try_parse_json_text(body);
-    if (is_fatal(spec, status, root ? &*root : nullptr)) {
+    if (is_fatal(spec, status, root ? &*root : nullptr, body)) {
         AnswerReading reading;
         reading.verdict = AnswerReading::Verdict::Fatal;
         return reading;

@@ -250,8 +250,9 @@ class Mock(VendorMock):
             props = {"$set": props}
         for op, values in props.items():
             if op == "$clearAll":
-                current = {}
-            elif not isinstance(values, dict):
+                current = {}   # its value is documented as "-": nothing to read
+                continue
+            if not isinstance(values, dict):
                 continue
             for name, value in values.items():
                 if op == "$set":

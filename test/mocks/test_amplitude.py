@@ -167,6 +167,10 @@ class AmplitudeIdentifyTest(testing.MockServerCase):
                                                                     "$add": {"logins": 2}}})
         self.assertEqual(self.users(), {"user-0001": {"plan": "pro", "logins": 2},
                                         "user-0002": {"plan": "free"}})
+        # $clearAll (documented value "-") removes every property.
+        self.assertEqual(self.identify({"user_id": "user-0002", "user_properties": {"$clearAll": "-"}})[:3:2],
+                         (200, "success"))
+        self.assertEqual(self.users()["user-0002"], {})
 
     def test_bad_identify_requests(self):
         self.assertEqual(self.identify([{"user_id": "user-0001"}], api_key="wrong")[:3:2],

@@ -13,6 +13,7 @@
 #include "destinations/element_renderer.hpp"
 #include "destinations/request_builder.hpp"
 #include "destinations/response_reader.hpp"
+#include "http/http_text.hpp"
 #include "test_support.hpp"
 
 namespace reverse_etl::destinations {
@@ -118,6 +119,29 @@ TEST(VendorRequests, AmplitudeCarriesItsKeyInTheBodyAndMasksIt) {
     // Absent fields are left out, not sent as null.
     const std::string bare = builder.plan({record("2", R"({"event_type":"x","device_id":"dev-12"})")})[0].request.body;
     EXPECT_EQ(bare.find("time"), std::string::npos);
+}
+
+TEST(VendorRequests, AmplitudeIdentifyIsAFormAndAnswersInText) {
+    const DestinationType &type = shipped_type("amplitude");
+    const catalog::ActionDef &action = *type.find_action("identify_user");
+    const auto settings = json(R"({"api_key": "k&y", "endpoint": "https://amp.example"})");
+    const http::HttpRequest request =
+        RequestBuilder(type, action, settings.get(), "upsert")
+            .plan({record("1", R"({"user_id":"user-1","plan":"pro plan"})"), record("2", R"({"user_id":"user-2"})")})[0]
+            .request;
+    EXPECT_EQ(request.url, "https://amp.example/identify");
+    EXPECT_EQ(*http::find_header(request.headers, "Content-Type"), "application/x-www-form-urlencoded");
+    EXPECT_EQ(request.body, "api_key=k%26y&identification=" +
+                                http::percent_encode(R"([{"user_id":"user-1","user_properties":{"$set":{"plan":"pro plan"}}},)"
+                                                     R"({"user_id":"user-2","user_properties":{"$set":{}}}])"));
+    EXPECT_EQ(RequestBuilder(type, action, settings.get(), "delete").plan({record("3", R"({"user_id":"user-3"})")})[0].request.body,
+              "api_key=k%26y&identification=" +
+                  http::percent_encode(R"([{"user_id":"user-3","user_properties":{"$clearAll":"-"}}])"));
+    const catalog::ResponseSpec &response = action.request.response;
+    EXPECT_EQ(read_answer(response, 200, "success", 2).verdict, Verdict::Status);
+    EXPECT_EQ(read_answer(response, 200, "oops", 2).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(response, 400, "invalid_api_key\n", 2).verdict, Verdict::Fatal);
+    EXPECT_EQ(read_answer(response, 400, "missing_event", 2).verdict, Verdict::Status);
 }
 
 TEST(VendorRequests, AnActionMayOverrideTheTypesRequest) {
