@@ -192,7 +192,11 @@ class DeliveryLoop {
                 if (operation_of_change(plan_, std::string(row.change)) != builder_)
                     return true;   // another pass sends it
                 records++;
-                prepare(row, rows_read_++);
+                rows_read_++;
+                // The row's place in the whole outbox, not in this pass:
+                // write_results takes consecutive ordinals for a TID range
+                // with no other row in it, and another pass's rows lie between.
+                prepare(row, rows_seen_ - 1);
                 return true;
             });
         });

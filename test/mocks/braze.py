@@ -44,6 +44,14 @@ per-object error with the message as its "type". `rate_limit` -> 429
 X-RateLimit-Remaining and X-RateLimit-Reset (UTC epoch seconds): those of the
 test's rate_limit when given, else Braze's defaults (3,000 requests per 3 s for
 /users/track, 20,000 per minute for /users/delete).
+
+Option `delay_ms`: {"<path>": N} delays every answer to requests for that path
+by N ms; {"<path>": [N1, N2, ...]} delays the next requests for it one by one
+(the first by N1...), and none once the list is used up. The request takes
+effect at once: only its answer is late, as when Braze did the work and the
+answer never reached the client. A test holds one request in flight with it
+(the mock's own delay_ms answers come before the vendor and so store nothing,
+and its record rules cannot match a list of ids).
 """
 
 import math
@@ -86,12 +94,15 @@ class _Window:
 
 class Mock(VendorMock):
     TYPE = "braze"
-    OPTIONS = {"api_key": "the only REST API key accepted (default: any non-empty key)"}
+    OPTIONS = {"api_key": "the only REST API key accepted (default: any non-empty key)",
+               "delay_ms": "object of path -> ms (every answer) or [ms, ...] (the next answers "
+                           "one by one): answers to that path wait, the request taking effect at once"}
 
     def __init__(self, options):
         super().__init__(options)
         if "api_key" in options and not (isinstance(options["api_key"], str) and options["api_key"]):
             raise ValueError("api_key: must be a non-empty string")
+        self.delays = self.parse_delays(options.get("delay_ms", {}))
         self.users = {}          # state key (see the docstring) -> user
         self.next_braze_id = 1
         self.windows = {path: _Window(*limit) for path, limit in DEFAULT_LIMITS.items()}
@@ -108,7 +119,37 @@ class Mock(VendorMock):
             return answer(405, {"message": "Method Not Allowed"}, {"Allow": "POST"})
         result = self.checked(request, endpoint)
         result["headers"] = dict(result.get("headers", {}), **self.rate_headers(request.path))
+        delay = self.next_delay(request.path)
+        if delay:
+            result["delay_ms"] = delay
         return result
+
+    @staticmethod
+    def parse_delays(raw):
+        """path -> a number (every request) or a deque of numbers (the next ones)."""
+        def is_ms(value):
+            return not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0
+
+        if not isinstance(raw, dict):
+            raise ValueError("delay_ms: must be an object of path -> milliseconds or list of them")
+        delays = {}
+        for path, value in raw.items():
+            if not path.startswith("/"):
+                raise ValueError(f"delay_ms: path {path!r} must start with /")
+            if is_ms(value):
+                delays[path] = value
+            elif isinstance(value, list) and all(is_ms(v) for v in value):
+                delays[path] = deque(value)
+            else:
+                raise ValueError(f"delay_ms.{path}: must be a number >= 0 or a list of them")
+        return delays
+
+    def next_delay(self, path):
+        """How long the answer to this request for `path` waits (ms)."""
+        delay = self.delays.get(path, 0)
+        if isinstance(delay, deque):
+            return delay.popleft() if delay else 0
+        return delay
 
     def checked(self, request, endpoint):
         """Auth, rate limit and JSON checks shared by both endpoints, then the endpoint."""

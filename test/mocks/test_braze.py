@@ -1,5 +1,6 @@
 """The Braze mock (test/mocks/braze.py) answers as Braze documents."""
 
+import json
 import time
 import unittest
 
@@ -215,6 +216,37 @@ class BrazeTest(testing.MockServerCase):
         self.configure({"type": "braze", "rate_limit": {"requests": 0, "window_s": 1, "retry_after": 7}})
         status, headers, _ = self.track({"events": [event("u1")]})
         self.assertEqual((status, headers["retry-after"]), (429, "7"))
+
+    # ---- delayed answers ---------------------------------------------------
+
+    def test_delay_list_delays_the_next_requests_of_that_path(self):
+        self.configure({"type": "braze", "api_key": KEY, "delay_ms": {"/users/delete": [300]}})
+        self.track({"attributes": [attrs("u1"), attrs("u2")]})
+        started = time.monotonic()
+        status, _, _ = self.call("POST", "/users/delete", {"external_ids": ["u1"]}, AUTH)
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        # The deletion took effect; only the answer waited.
+        self.assertEqual(status, 201)
+        self.assertEqual(list(self.state()), ["u2"])
+        started = time.monotonic()
+        self.call("POST", "/users/delete", {"external_ids": ["u2"]}, AUTH)
+        self.assertLess(time.monotonic() - started, 0.3)
+        self.assertEqual([r["delay_ms"] for r in self.recorded()], [0, 300, 0, 0])
+
+    def test_delay_number_delays_every_request_of_that_path(self):
+        self.configure({"type": "braze", "delay_ms": {"/users/track": 50}})
+        for _ in range(2):
+            self.track({"events": [event("u1")]})
+        self.call("POST", "/users/delete", {"external_ids": ["u1"]}, AUTH)
+        self.assertEqual([r["delay_ms"] for r in self.recorded()], [50, 50, 0])
+
+    def test_delay_option_errors(self):
+        for bad in ([100], {"users/track": 1}, {"/users/track": -1}, {"/users/track": [1, "x"]},
+                    {"/users/track": True}):
+            status, _, body = self.call("POST", "/_mock/config",
+                                        {"vendor": {"type": "braze", "delay_ms": bad}})
+            self.assertEqual(status, 400, bad)
+            self.assertIn("delay_ms", body if isinstance(body, str) else json.dumps(body))
 
 
 if __name__ == "__main__":
