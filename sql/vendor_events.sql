@@ -50,7 +50,7 @@ SELECT reverse_etl.create_destination('ve_mixpanel', 'mixpanel',
 SELECT reverse_etl.create_mapping('ve_events', 've_mixpanel', 'import_events',
     '{"event": "name", "distinct_id": "user_id", "time": "at", "properties": "props"}');
 SELECT type, action, name, sync_modes, default_sync_mode, max_batch_records
-  FROM reverse_etl.destination_actions WHERE type = 'mixpanel';
+  FROM reverse_etl.destination_actions WHERE type = 'mixpanel' AND action = 'import_events';
 -- The exact element: properties merged with distinct_id, time in epoch
 -- milliseconds and a 36-character $insert_id.
 SELECT record_id, payload->'event' AS event, (payload->'properties') - '$insert_id' AS properties,
