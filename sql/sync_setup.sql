@@ -60,6 +60,29 @@ LANGUAGE sql AS $$
      ORDER BY 1
 $$;
 
+-- What a vendor mock (test/mocks/<type>.py) holds: GET /__vendor/state.
+CREATE FUNCTION public.mock_vendor_state() RETURNS jsonb
+LANGUAGE plpgsql AS $$
+DECLARE
+    state jsonb;
+BEGIN
+    IF to_regclass('pg_temp.mock_state_lines') IS NULL THEN
+        CREATE TEMP TABLE mock_state_lines (line text);
+    END IF;
+    TRUNCATE mock_state_lines;
+    EXECUTE format('COPY mock_state_lines FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
+                   format('curl -sf %s', public.mock_url('/__vendor/state')));
+    SELECT string_agg(line, E'\n')::jsonb INTO state FROM mock_state_lines;
+    RETURN state;
+END $$;
+
+-- A sync's outcome without its varying parts.
+CREATE FUNCTION public.sync_outcome(mapping text)
+RETURNS TABLE(status text, extracted bigint, succeeded bigint, failed bigint, error text)
+LANGUAGE sql AS $$
+    SELECT status, records_extracted, records_succeeded, records_failed, error FROM reverse_etl.sync(mapping)
+$$;
+
 -- Smoke test: the mock records what it gets and answers as configured.
 SELECT public.mock_reset();
 SELECT public.mock_config('{"default": {"status": 202, "body": {"accepted": true}}}');

@@ -6,25 +6,6 @@
 -- preview_mapping and send_test_record showing the exact request.
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.ve_sync(mapping text)
-RETURNS TABLE(status text, extracted bigint, succeeded bigint, failed bigint, error text)
-LANGUAGE sql AS $$
-    SELECT status, records_extracted, records_succeeded, records_failed, error FROM reverse_etl.sync(mapping)
-$$;
-
--- What the vendor mock keeps (GET /__vendor/state).
-CREATE FUNCTION pg_temp.ve_state() RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-    state jsonb;
-BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS ve_state_line (line text);
-    TRUNCATE ve_state_line;
-    EXECUTE format('COPY ve_state_line FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
-                   format('curl -sf %s', public.mock_url('/__vendor/state')));
-    SELECT string_agg(line, E'\n')::jsonb INTO state FROM ve_state_line;
-    RETURN state;
-END $$;
-
 CREATE TABLE public.ve_events (
     id       int PRIMARY KEY,
     name     text,
@@ -58,21 +39,21 @@ SELECT record_id, payload->'event' AS event, (payload->'properties') - '$insert_
   FROM reverse_etl.preview_mapping('Send Events') ORDER BY record_id;
 -- Record 3's distinct_id is one Mixpanel refuses: it alone is rejected, with
 -- Mixpanel's words; the three others are imported in the same request.
-SELECT * FROM pg_temp.ve_sync('Send Events');
+SELECT * FROM public.sync_outcome('Send Events');
 SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'Send Events';
 SELECT count(*) AS requests, min(r->>'path') AS path, min(r->'headers'->>'authorization') AS authorization
   FROM public.mock_requests() AS r;
 SELECT e->'event' AS event, e->'properties'->'distinct_id' AS distinct_id, e->'properties'->'time' AS time,
        e->'properties'->'plan' AS plan
-  FROM jsonb_array_elements(pg_temp.ve_state()->'events') AS e ORDER BY e->'properties'->>'time';
+  FROM jsonb_array_elements(public.mock_vendor_state()->'events') AS e ORDER BY e->'properties'->>'time';
 -- "add" sends new records only: a changed one is not sent again.
 UPDATE public.ve_events SET name = 'Signed Up Again' WHERE id = 1;
-SELECT * FROM pg_temp.ve_sync('Send Events');
+SELECT * FROM public.sync_outcome('Send Events');
 -- A wrong token: Mixpanel's 401 fails the run with its message, and the new
 -- record waits for the next run.
 INSERT INTO public.ve_events VALUES (5, 'Invited', 'user-5', '2026-01-09 08:00:00+00', '{}', 0);
 SELECT reverse_etl.alter_destination('ve_mixpanel', '{"project_token": "wrong"}');
-SELECT * FROM pg_temp.ve_sync('Send Events');
+SELECT * FROM public.sync_outcome('Send Events');
 -- A 429 with Retry-After: the request is sent again after waiting, and the
 -- record goes through.
 SELECT reverse_etl.alter_destination('ve_mixpanel', '{"project_token": "mp-token-1"}');
@@ -80,7 +61,7 @@ SELECT public.mock_reset();
 SELECT public.mock_config('{"vendor": {"type": "mixpanel", "project_token": "mp-token-1"},
     "script": [{"status": 429, "headers": {"Retry-After": "1"},
                 "body": {"code": 429, "error": "Project exceeded rate limits. Please retry the request with exponential backoff.", "status": "Too Many Requests"}}]}');
-SELECT * FROM pg_temp.ve_sync('Send Events');
+SELECT * FROM public.sync_outcome('Send Events');
 SELECT count(*) AS requests, array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) AS statuses,
        max((r->>'epoch')::float8) - min((r->>'epoch')::float8) >= 0.9 AS waited
   FROM public.mock_requests() AS r;
@@ -105,17 +86,17 @@ SELECT record_id, payload - 'insert_id' AS payload FROM reverse_etl.preview_mapp
 -- Amplitude refuses the whole request for record 3's short user_id: that
 -- record is rejected with Amplitude's reason, the others are sent again and
 -- ingested.
-SELECT * FROM pg_temp.ve_sync('Log Event');
+SELECT * FROM public.sync_outcome('Log Event');
 SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'Log Event';
 SELECT (r->>'seq')::int AS seq, r->'status' AS status,
        (SELECT array_agg(e->>'user_id') FROM jsonb_array_elements((r->>'body')::jsonb->'events') AS e) AS users,
        (r->>'body')::jsonb->>'api_key' AS api_key
   FROM public.mock_requests() AS r ORDER BY 1;
-SELECT jsonb_array_length(pg_temp.ve_state()->'events') AS events_ingested;
+SELECT jsonb_array_length(public.mock_vendor_state()->'events') AS events_ingested;
 -- A wrong API key: Amplitude answers 400, which here means bad credentials.
 INSERT INTO public.ve_events VALUES (6, 'Invited', 'user-6', '2026-01-10 08:00:00+00', '{}', 0);
 SELECT reverse_etl.alter_destination('ve_amplitude', '{"api_key": "nope-key"}');
-SELECT * FROM pg_temp.ve_sync('Log Event');
+SELECT * FROM public.sync_outcome('Log Event');
 SELECT reverse_etl.alter_destination('ve_amplitude', '{"api_key": "amp-key-1"}');
 -- send_test_record shows the key in the body masked.
 SELECT t->'request'->'body'->>'api_key' AS api_key, t->'response'->'status' AS status
@@ -134,20 +115,20 @@ SELECT reverse_etl.create_mapping('ve_events', 've_braze', 'track_purchase',
     '{"external_id": "user_id", "product_id": "name", "currency": {"value": "USD"}, "price": "price", "time": "at"}');
 -- user-4's event and purchase are refused by Braze (201 with errors naming
 -- their index); the others of the request are stored.
-SELECT * FROM pg_temp.ve_sync('Track Event');
+SELECT * FROM public.sync_outcome('Track Event');
 SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'Track Event';
-SELECT * FROM pg_temp.ve_sync('Track Purchase');
+SELECT * FROM public.sync_outcome('Track Purchase');
 SELECT r->>'path' AS path, jsonb_object_keys((r->>'body')::jsonb) AS body_array, r->'status' AS status
   FROM public.mock_requests() AS r ORDER BY (r->>'seq')::int;
 SELECT u.key AS external_id, jsonb_array_length(u.value->'events') AS events,
        jsonb_array_length(u.value->'purchases') AS purchases
-  FROM jsonb_each(pg_temp.ve_state()->'users') AS u ORDER BY 1;
+  FROM jsonb_each(public.mock_vendor_state()->'users') AS u ORDER BY 1;
 -- A rate limit: Braze's 429 with Retry-After, waited out.
 SELECT public.mock_reset();
 SELECT public.mock_config('{"script": [{"status": 429, "headers": {"Retry-After": "1"}, "body": {"message": "Rate Limited"}}],
     "vendor": {"type": "braze", "api_key": "braze-key-1"}}');
 INSERT INTO public.ve_events VALUES (7, 'Invited', 'user-7', '2026-01-11 08:00:00+00', '{}', 5);
-SELECT * FROM pg_temp.ve_sync('Track Event');
+SELECT * FROM public.sync_outcome('Track Event');
 SELECT array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) AS statuses FROM public.mock_requests() AS r;
 -- Without Retry-After, a 429's X-RateLimit-Reset (here seconds) paces the
 -- retry: two seconds, where the first backoff would wait at most one.
@@ -155,14 +136,14 @@ SELECT public.mock_reset();
 SELECT public.mock_config('{"script": [{"status": 429, "headers": {"X-RateLimit-Limit": "1", "X-RateLimit-Remaining": "0", "X-RateLimit-Reset": "2"}, "body": {"message": "Rate Limited"}}],
     "vendor": {"type": "braze", "api_key": "braze-key-1"}}');
 INSERT INTO public.ve_events VALUES (9, 'Invited', 'user-9', '2026-01-13 08:00:00+00', '{}', 5);
-SELECT * FROM pg_temp.ve_sync('Track Event');
+SELECT * FROM public.sync_outcome('Track Event');
 SELECT array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) AS statuses,
        max((r->>'epoch')::float8) - min((r->>'epoch')::float8) >= 1.9 AS waited_for_the_reset
   FROM public.mock_requests() AS r;
 -- Bad credentials: Braze's 401 message ends the run.
 INSERT INTO public.ve_events VALUES (8, 'Invited', 'user-8', '2026-01-12 08:00:00+00', '{}', 5);
 SELECT reverse_etl.alter_destination('ve_braze', '{"api_key": "wrong-key"}');
-SELECT * FROM pg_temp.ve_sync('Track Event');
+SELECT * FROM public.sync_outcome('Track Event');
 SELECT reverse_etl.alter_destination('ve_braze', '{"api_key": "braze-key-1"}');
 SELECT t->'request'->>'url' ~ '/users/track$' AS url, t->'request'->'headers'->>'Authorization' AS authorization,
        t->'request'->'body' AS body, t->'response'->'status' AS status

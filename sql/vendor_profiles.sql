@@ -5,24 +5,6 @@
 -- (GET /__vendor/state) or received.
 SET client_min_messages = warning;
 
-CREATE FUNCTION pg_temp.vp_sync(mapping text)
-RETURNS TABLE(status text, extracted bigint, succeeded bigint, failed bigint, error text)
-LANGUAGE sql AS $$
-    SELECT status, records_extracted, records_succeeded, records_failed, error FROM reverse_etl.sync(mapping)
-$$;
-
-CREATE FUNCTION pg_temp.vp_state() RETURNS jsonb LANGUAGE plpgsql AS $$
-DECLARE
-    state jsonb;
-BEGIN
-    CREATE TEMP TABLE IF NOT EXISTS vp_state_line (line text);
-    TRUNCATE vp_state_line;
-    EXECUTE format('COPY vp_state_line FROM PROGRAM %L WITH (FORMAT csv, QUOTE E''\x01'', DELIMITER E''\x02'')',
-                   format('curl -sf %s', public.mock_url('/__vendor/state')));
-    SELECT string_agg(line, E'\n')::jsonb INTO state FROM vp_state_line;
-    RETURN state;
-END $$;
-
 CREATE TABLE public.vp_users (
     id          text PRIMARY KEY,
     email       text,
@@ -60,26 +42,26 @@ SELECT reverse_etl.drop_mapping('vp by email');
 -- Any field name is an attribute (free fields): plan is a custom attribute.
 SELECT reverse_etl.create_mapping('vp_users', 'vp_braze', 'user_attributes',
     '{"external_id": "id", "email": "email", "first_name": "first_name", "plan": "plan"}', sync_mode => 'mirror');
-SELECT * FROM pg_temp.vp_sync('Update User Profile');
+SELECT * FROM public.sync_outcome('Update User Profile');
 SELECT u.key AS external_id, u.value->'attributes' AS attributes
-  FROM jsonb_each(pg_temp.vp_state()->'users') AS u ORDER BY 1;
+  FROM jsonb_each(public.mock_vendor_state()->'users') AS u ORDER BY 1;
 -- An update and a deletion: one upsert to /users/track, one delete to
 -- /users/delete with the external_id, as preview_mapping shows first.
 UPDATE public.vp_users SET plan = 'team' WHERE id = 'u2';
 DELETE FROM public.vp_users WHERE id = 'u3';
 SELECT record_id, change, payload FROM reverse_etl.preview_mapping('Update User Profile') ORDER BY record_id;
 SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
-SELECT * FROM pg_temp.vp_sync('Update User Profile');
+SELECT * FROM public.sync_outcome('Update User Profile');
 SELECT r->>'path' AS path, (r->>'body')::jsonb AS body, r->'status' AS status
   FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq ORDER BY (r->>'seq')::int;
 SELECT u.key AS external_id, u.value->'attributes'->>'plan' AS plan
-  FROM jsonb_each(pg_temp.vp_state()->'users') AS u ORDER BY 1;
+  FROM jsonb_each(public.mock_vendor_state()->'users') AS u ORDER BY 1;
 -- The deletion is in the checkpoint: nothing more to send.
-SELECT * FROM pg_temp.vp_sync('Update User Profile');
+SELECT * FROM public.sync_outcome('Update User Profile');
 -- A user Braze refuses is rejected alone (201 with errors by index).
 SELECT public.mock_config('{"vendor": {"type": "braze", "api_key": "braze-key-2", "reject": {"u2": "invalid attribute"}}}');
 UPDATE public.vp_users SET plan = 'enterprise';
-SELECT * FROM pg_temp.vp_sync('Update User Profile');
+SELECT * FROM public.sync_outcome('Update User Profile');
 SELECT record_id, change, kind, error FROM reverse_etl.record_errors WHERE mapping = 'Update User Profile';
 
 ------------------------------------------------------------------------------
@@ -93,15 +75,15 @@ SELECT reverse_etl.create_mapping('vp_users', 'vp_cio', 'person',
     '{"id": "id", "email": "email", "plan": "plan", "created_at": "signed_up"}', sync_mode => 'mirror');
 SELECT record_id, payload FROM reverse_etl.preview_mapping('Create or Update Person') ORDER BY record_id;
 -- u2 is refused (207 with its batch_index): rejected alone.
-SELECT * FROM pg_temp.vp_sync('Create or Update Person');
+SELECT * FROM public.sync_outcome('Create or Update Person');
 SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'Create or Update Person';
 SELECT p.key AS id, p.value->'attributes' AS attributes
-  FROM jsonb_each(pg_temp.vp_state()->'people') AS p ORDER BY 1;
+  FROM jsonb_each(public.mock_vendor_state()->'people') AS p ORDER BY 1;
 -- A deleted person is deleted at Customer.io (u2, still refused, is
 -- rejected again).
 DELETE FROM public.vp_users WHERE id = 'u1';
-SELECT * FROM pg_temp.vp_sync('Create or Update Person');
-SELECT pg_temp.vp_state()->'people' ? 'u1' AS u1_still_there;
+SELECT * FROM public.sync_outcome('Create or Update Person');
+SELECT public.mock_vendor_state()->'people' ? 'u1' AS u1_still_there;
 -- Events, with the time in Unix seconds.
 CREATE TABLE public.vp_events (id int PRIMARY KEY, user_id text, name text, at timestamptz, data jsonb);
 INSERT INTO public.vp_events VALUES (1, 'u2', 'purchase', '2026-01-08 12:00:00+00', '{"total": 49.00}');
@@ -109,18 +91,18 @@ SELECT reverse_etl.create_model('vp_events', 'SELECT * FROM public.vp_events', '
 SELECT public.mock_config('{"vendor": {"type": "customerio", "site_id": "site-1", "api_key": "cio-key-1"}}');
 SELECT reverse_etl.create_mapping('vp_events', 'vp_cio', 'event',
     '{"person_id": "user_id", "name": "name", "timestamp": "at", "data": "data"}');
-SELECT * FROM pg_temp.vp_sync('Track Event');
-SELECT pg_temp.vp_state()->'people'->'u2'->'events' AS events;
+SELECT * FROM public.sync_outcome('Track Event');
+SELECT public.mock_vendor_state()->'people'->'u2'->'events' AS events;
 -- Bad credentials: Customer.io's 401 ends the run with its message.
 INSERT INTO public.vp_events VALUES (2, 'u2', 'refund', '2026-01-09 12:00:00+00', '{}');
 SELECT reverse_etl.alter_destination('vp_cio', '{"api_key": "wrong"}');
-SELECT * FROM pg_temp.vp_sync('Track Event');
+SELECT * FROM public.sync_outcome('Track Event');
 -- A 429 is waited out.
 SELECT reverse_etl.alter_destination('vp_cio', '{"api_key": "cio-key-1"}');
 SELECT public.mock_reset();
 SELECT public.mock_config('{"vendor": {"type": "customerio", "site_id": "site-1", "api_key": "cio-key-1"},
     "script": [{"status": 429, "headers": {"Retry-After": "1"}, "body": {"meta": {"error": "Too Many Requests"}}}]}');
-SELECT * FROM pg_temp.vp_sync('Track Event');
+SELECT * FROM public.sync_outcome('Track Event');
 SELECT array_agg((r->>'status')::int ORDER BY (r->>'seq')::int) AS statuses FROM public.mock_requests() AS r;
 SELECT t->'request'->>'url' ~ '/api/v2/batch$' AS url, t->'request'->'headers'->>'Authorization' AS authorization,
        t->'request'->'body' AS body, t->'response'->'status' AS status
@@ -142,29 +124,29 @@ SELECT reverse_etl.create_mapping('vp_people', 'vp_mixpanel', 'user_profile',
 -- The token travels in every record: shown masked.
 SELECT record_id, payload FROM reverse_etl.preview_mapping('Identify User') ORDER BY record_id;
 -- p2 is refused (strict mode: 400 with failed_records): rejected alone.
-SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT * FROM public.sync_outcome('Identify User');
 SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'Identify User';
-SELECT p.key AS distinct_id, p.value AS properties FROM jsonb_each(pg_temp.vp_state()->'profiles') AS p ORDER BY 1;
+SELECT p.key AS distinct_id, p.value AS properties FROM jsonb_each(public.mock_vendor_state()->'profiles') AS p ORDER BY 1;
 SELECT r->>'path' AS path, r->'headers' ? 'authorization' AS has_authorization FROM public.mock_requests() AS r;
 -- A deletion deletes the profile ($delete).
 DELETE FROM public.vp_people WHERE id = 'p3';
-SELECT * FROM pg_temp.vp_sync('Identify User');
-SELECT array_agg(p.key ORDER BY p.key) AS profiles FROM jsonb_each(pg_temp.vp_state()->'profiles') AS p;
+SELECT * FROM public.sync_outcome('Identify User');
+SELECT array_agg(p.key ORDER BY p.key) AS profiles FROM jsonb_each(public.mock_vendor_state()->'profiles') AS p;
 -- Group profiles: a static group key, the group id the model's identifier.
 CREATE TABLE public.vp_companies (name text PRIMARY KEY, seats int);
 INSERT INTO public.vp_companies VALUES ('acme', 12), ('globex', 40);
 SELECT reverse_etl.create_model('vp_companies', 'SELECT * FROM public.vp_companies', 'name');
 SELECT reverse_etl.create_mapping('vp_companies', 'vp_mixpanel', 'group_profile',
     '{"group_key": {"value": "company"}, "group_id": "name", "seats": "seats"}', sync_mode => 'mirror');
-SELECT * FROM pg_temp.vp_sync('Group Identify');
+SELECT * FROM public.sync_outcome('Group Identify');
 DELETE FROM public.vp_companies WHERE name = 'globex';
-SELECT * FROM pg_temp.vp_sync('Group Identify');
-SELECT pg_temp.vp_state()->'groups' AS groups;
+SELECT * FROM public.sync_outcome('Group Identify');
+SELECT public.mock_vendor_state()->'groups' AS groups;
 -- A wrong token in the records: Mixpanel refuses every one of them (400
 -- naming each), and the records are rejected, not lost.
 UPDATE public.vp_companies SET seats = 13;
 SELECT reverse_etl.alter_destination('vp_mixpanel', '{"project_token": "nope"}');
-SELECT * FROM pg_temp.vp_sync('Group Identify');
+SELECT * FROM public.sync_outcome('Group Identify');
 SELECT record_id, kind, error FROM reverse_etl.record_errors WHERE mapping = 'Group Identify';
 SELECT reverse_etl.drop_destination('vp_mixpanel', cascade => true);
 SELECT reverse_etl.drop_model(m) FROM unnest(ARRAY['vp_people', 'vp_companies']) AS m;
@@ -182,20 +164,20 @@ SELECT reverse_etl.create_destination('vp_amplitude', 'amplitude',
     jsonb_build_object('api_key', 'amp-key-2', 'endpoint', mock_url()), enabled => true);
 SELECT reverse_etl.create_mapping('vp_amp', 'vp_amplitude', 'identify_user',
     '{"user_id": "id", "plan": "plan", "seats": "seats"}', sync_mode => 'mirror');
-SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT * FROM public.sync_outcome('Identify User');
 SELECT r->>'path' AS path, r->'headers'->>'content-type' AS content_type,
        (SELECT jsonb_object_agg(split_part(kv, '=', 1), length(split_part(kv, '=', 2)) > 0)
           FROM regexp_split_to_table(r->>'body', '&') AS kv) AS form_fields
   FROM public.mock_requests() AS r;
-SELECT pg_temp.vp_state()->'users' AS users;
+SELECT public.mock_vendor_state()->'users' AS users;
 -- Mirror: a deleted record clears its user's properties ($clearAll).
 DELETE FROM public.vp_amp WHERE id = 'user-1';
-SELECT * FROM pg_temp.vp_sync('Identify User');
-SELECT pg_temp.vp_state()->'users' AS users;
+SELECT * FROM public.sync_outcome('Identify User');
+SELECT public.mock_vendor_state()->'users' AS users;
 -- A wrong key: Amplitude's plain-text invalid_api_key fails the run.
 UPDATE public.vp_amp SET seats = 5;
 SELECT reverse_etl.alter_destination('vp_amplitude', '{"api_key": "nope-key"}');
-SELECT * FROM pg_temp.vp_sync('Identify User');
+SELECT * FROM public.sync_outcome('Identify User');
 SELECT reverse_etl.drop_destination('vp_amplitude', cascade => true);
 SELECT reverse_etl.drop_model('vp_amp');
 DROP TABLE public.vp_amp;
