@@ -537,6 +537,7 @@ DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::stri
             builders.push_back(key);
     }
     DeliveryOutcome outcome;
+    std::optional<std::string> unreachable;
     int64_t carried = 0;
     for (const std::string &builder : builders) {
         DeliveryLoop loop(plan, run_id, synced_at, counters, builder);
@@ -544,7 +545,13 @@ DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::stri
         carried += outcome.carried;
         if (outcome.fatal_error)
             return outcome;
+        if (outcome.unreachable_error)
+            unreachable = outcome.unreachable_error;
     }
+    // A pass that found the destination unreachable speaks for the run when
+    // no pass got a record through (a later pass may have had nothing to send).
+    if (counters.succeeded == 0)
+        outcome.unreachable_error = unreachable;
     // Every outbox row goes through exactly one pass: one left out would be
     // neither delivered nor an error, a record silently lost.
     if (carried != counters.outbox)
