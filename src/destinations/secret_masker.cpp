@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <unordered_set>
 
 #include "catalog/settings.hpp"
 #include "common/json_text.hpp"
@@ -102,22 +103,25 @@ Step escape_step(std::string_view text, size_t t, std::string_view secret, size_
 // Where in `text` the secret, from its byte `s` on, ends when it goes on at
 // text[t]; kNoMatch if it does not. Where a byte could be read both raw and
 // as the start of an escape ("%25" or "\\u" in a secret), both readings are
-// tried; `dead_ends` remembers those that failed, so that a long run of
-// such bytes costs linear time, not exponential.
+// tried; `dead_ends` remembers those that failed (as t * (secret size + 1)
+// + s), so that a long run of such bytes costs linear time, not exponential,
+// and looking one up costs constant time (a list made a 200-byte run of
+// backslashes take seconds: the fuzzer found it).
 size_t match_end(std::string_view text, size_t t, std::string_view secret, size_t s,
-                 std::vector<std::pair<size_t, size_t>> &dead_ends) {
+                 std::unordered_set<uint64_t> &dead_ends) {
     while (s < secret.size()) {
         if (t >= text.size())
             return kNoMatch;
         const Step escaped = escape_step(text, t, secret, s);
         const bool raw = text[t] == secret[s];
         if (escaped.text_bytes > 0 && raw) {
-            const std::pair<size_t, size_t> next{t + escaped.text_bytes, s + escaped.secret_bytes};
-            if (std::find(dead_ends.begin(), dead_ends.end(), next) == dead_ends.end()) {
-                const size_t end = match_end(text, next.first, secret, next.second, dead_ends);
+            const size_t next_t = t + escaped.text_bytes, next_s = s + escaped.secret_bytes;
+            const uint64_t state = static_cast<uint64_t>(next_t) * (secret.size() + 1) + next_s;
+            if (dead_ends.count(state) == 0) {
+                const size_t end = match_end(text, next_t, secret, next_s, dead_ends);
                 if (end != kNoMatch)
                     return end;
-                dead_ends.push_back(next);
+                dead_ends.insert(state);
             }
             ++t;
             ++s;
@@ -156,7 +160,7 @@ SecretMasker::SecretMasker(std::vector<std::string> secrets) {
 
 size_t SecretMasker::longest_at(std::string_view text, size_t at) const {
     size_t longest = at;
-    std::vector<std::pair<size_t, size_t>> dead_ends;
+    std::unordered_set<uint64_t> dead_ends;
     for (const std::string &secret : secrets_) {
         dead_ends.clear();
         const size_t end = match_end(text, at, secret, 0, dead_ends);
