@@ -27,18 +27,18 @@ SELECT reverse_etl.create_destination('vp_braze', 'braze',
     jsonb_build_object('api_key', 'braze-key-2', 'endpoint', mock_url()), enabled => true);
 SELECT action, sync_modes, default_sync_mode FROM reverse_etl.destination_actions
  WHERE type = 'braze' ORDER BY action;
--- A deletion finds the Braze user by the external_id the record was sent
--- with, but a deleted record carries only the model's identifier: under a
--- mode that deletes, external_id must be that column.
+-- A deletion finds the Braze user by the external_id the record was last
+-- sent with, which the checkpoint keeps (sql/destination_keys.sql): under a
+-- mode that deletes, external_id must be mapped to a whole column.
 SELECT reverse_etl.create_mapping('vp_users', 'vp_braze', 'user_attributes',
-    '{"external_id": "email", "first_name": "first_name"}', sync_mode => 'mirror');
+    '{"external_id": {"template": "user-{{id}}"}, "first_name": "first_name"}', sync_mode => 'mirror');
 \echo :LAST_ERROR_SQLSTATE
--- Without deletes any column will do.
+-- Without deletes any spec will do.
 SELECT reverse_etl.create_mapping('vp_users', 'vp_braze', 'user_attributes',
-    '{"external_id": "email", "first_name": "first_name"}', name => 'vp by email');
-SELECT reverse_etl.alter_mapping('vp by email', sync_mode => 'mirror');
+    '{"external_id": {"template": "user-{{id}}"}, "first_name": "first_name"}', name => 'vp by template');
+SELECT reverse_etl.alter_mapping('vp by template', sync_mode => 'mirror');
 \echo :LAST_ERROR_SQLSTATE
-SELECT reverse_etl.drop_mapping('vp by email');
+SELECT reverse_etl.drop_mapping('vp by template');
 -- Any field name is an attribute (free fields): plan is a custom attribute.
 SELECT reverse_etl.create_mapping('vp_users', 'vp_braze', 'user_attributes',
     '{"external_id": "id", "email": "email", "first_name": "first_name", "plan": "plan"}', sync_mode => 'mirror');

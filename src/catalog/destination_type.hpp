@@ -235,9 +235,9 @@ struct ActionDef {
     // the action's own "request" block over it, key by key.
     RequestSpec request;
     // The field that identifies a record at the destination (Braze
-    // external_id). A deleted record's payload carries only the model's
-    // identifier, so an action that deletes by this key needs it mapped to
-    // the model's identifier column (check_delete_key).
+    // external_id). An action that deletes by this key needs it mapped to a
+    // whole column, whose value as sent the checkpoint keeps for the
+    // record's deletion (check_delete_key).
     std::string key_field;
     std::map<std::string, OperationDef> operations;   // by operation name
 

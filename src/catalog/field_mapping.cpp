@@ -774,23 +774,30 @@ const char *meta_value_name(MetaValue meta) {
     return "record_id";
 }
 
-void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields,
-                      const std::string &primary_key) {
+std::optional<std::string> destination_key_column(const ActionDef &action, const json_t *fields) {
+    if (action.operations.count("delete") == 0 || action.key_field.empty())
+        return std::nullopt;
+    for (const NamedValueSpec &field : parse_field_mapping(fields))
+        if (field.key == action.key_field)
+            return field.spec.kind == ValueKind::Column && field.spec.path.empty()
+                       ? std::optional<std::string>(field.spec.column)
+                       : std::nullopt;
+    return std::nullopt;
+}
+
+void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields) {
     if (action.operations.count("delete") == 0 || (sync_mode != "delete" && sync_mode != "mirror"))
         return;
+    if (destination_key_column(action, fields))
+        return;
     const std::string &key = action.key_field;
-    for (const NamedValueSpec &field : parse_field_mapping(fields)) {
-        if (field.key != key)
-            continue;
-        if (field.spec.kind == ValueKind::Column && field.spec.column == primary_key && field.spec.path.empty())
-            return;
-        break;
-    }
     throw Error(sqlstate::kInvalidParameterValue,
                 "sync mode " + quoted(sync_mode) + " deletes records by field " + quoted(key) +
-                    ", which must be mapped to the model's identifier column " + quoted(primary_key),
-                "A deleted record is known only by its identifier: its other columns are gone.",
-                "Map " + quoted(key) + " to " + quoted(primary_key) + ", or choose a sync mode without deletes.");
+                    ", which must be mapped to a column of the model",
+                "A deletion finds the record at the destination by the value the field was last sent with, which "
+                "the checkpoint keeps; a template, a static value or a path inside a column has no such value.",
+                "Map " + quoted(key) + " to a whole column (add one to the model's query if needed), or choose a "
+                "sync mode without deletes.");
 }
 
 }  // namespace reverse_etl::catalog

@@ -65,13 +65,17 @@ struct NamedValueSpec {
 // 22023 on the first malformed spec.
 std::vector<NamedValueSpec> parse_field_mapping(const json_t *fields);
 
-// An action that deletes records at the destination by its key field (Braze
-// external_id) finds it in the deleted record's payload, which carries only
-// the model's identifier: under a sync mode that deletes, the key field must
-// be mapped to exactly that column, or a deletion would reach the wrong
-// record, or none. Throws Error 22023 naming the field and the column.
-void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields,
-                      const std::string &primary_key);
+// The model column an action's key field (Braze external_id) is mapped to,
+// when the action deletes records by that key and the field is mapped to a
+// whole column (no path): the checkpoint keeps that column's value as sent,
+// so that a deleted record's deletion finds it at the destination.
+std::optional<std::string> destination_key_column(const ActionDef &action, const json_t *fields);
+
+// Under a sync mode that deletes, the key field must be mapped to a whole
+// column (destination_key_column): a template, a static value or a path has
+// no single value the checkpoint could keep, and a deletion would reach the
+// wrong record, or none. Throws Error 22023 naming the field.
+void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields);
 
 // Validates a mapping's fields for `action` over a model with `columns`. Throws
 // reverse_etl::Error on the first problem (22023 malformed or not fitting the action,

@@ -18,12 +18,14 @@ void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     const std::string table = checkpoint_table(mapping_id);
     // Identifiers are compared as bytes ("C"): the checkpoint's index and the
     // diff's joins then never go through the locale's collation.
+    // dest_key: the value the record's destination key was last sent with,
+    // as JSON text (engine::MappingPlan::destination_key_column).
     pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, hash bigint NOT NULL, "
                         "version bigint, unconfirmed \"char\" "
-                        "CHECK (unconfirmed IN ('a', 'u', 'd')))");
+                        "CHECK (unconfirmed IN ('a', 'u', 'd')), dest_key text)");
     // No index: written in one statement, read whole, emptied by TRUNCATE.
     pg::execute_catalog("CREATE TABLE " + sending_table(mapping_id) + " (record_id text COLLATE \"C\" NOT NULL, "
-                        "chg text NOT NULL, hash bigint, version bigint NOT NULL)");
+                        "chg text NOT NULL, hash bigint, version bigint NOT NULL, dest_key text)");
     const pg::Result grants = pg::execute_catalog(
         "SELECT format('GRANT USAGE ON SCHEMA reverse_etl_state TO %I', rolname), "
         "format('GRANT SELECT ON %s TO %I', $1, rolname) FROM pg_catalog.pg_roles WHERE oid = $2::oid",

@@ -160,7 +160,7 @@ std::string create_mapping(const MappingDefinition &definition) {
     const ActionDef &action = find_action(type, definition.action);
     const std::string sync_mode = resolve_sync_mode(action, type.type, definition.sync_mode);
     validate_fields(definition.fields_json, action, model.columns);
-    check_delete_key(action, sync_mode, parse_json_shape(definition.fields_json, "fields").get(), model.primary_key);
+    check_delete_key(action, sync_mode, parse_json_shape(definition.fields_json, "fields").get());
     const auto filter = validated_filter(definition.filter, model);
     parse(definition.schedule);
     check_timezone(definition.timezone);
@@ -192,7 +192,7 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     const std::string fields_json = changes.fields_json.value_or(mapping.fields_json);
     if (changes.fields_json)
         validate_fields(fields_json, action, model.columns);
-    check_delete_key(action, sync_mode, parse_json_shape(fields_json, "fields").get(), model.primary_key);
+    check_delete_key(action, sync_mode, parse_json_shape(fields_json, "fields").get());
     const auto filter = changes.filter ? validated_filter(changes.filter, model) : mapping.filter;
     const std::string schedule = changes.schedule.value_or(mapping.schedule);
     parse(schedule);

@@ -265,10 +265,7 @@ class DeliveryLoop {
     // copied once, into the payload, which the request bodies are made of.
     // A record whose payload cannot be built is noted as invalid.
     void prepare(const OutboxRow &row, int64_t ordinal) {
-        values_.record_id = row.record_id;
-        values_.change = row.change;
-        for (size_t i = 0; i < plan_.value_columns.size(); i++)
-            values_.json_values[plan_.value_columns[i]] = (*row.values)[i];
+        view_record_values(plan_, row, values_);
         BuiltPayload built = payloads_.build(values_, context_);
         if (!built.valid) {
             record_invalid(std::string(row.record_id), std::string(row.change), built.invalid_reason, std::nullopt);

@@ -8,7 +8,7 @@ namespace reverse_etl::engine {
 
 void log_selection(const MappingPlan &plan) {
     pg::execute_catalog("INSERT INTO " + catalog::sending_table(plan.mapping.id) +
-                        " (record_id, chg, hash, version) SELECT o.rid, o.chg, o.hash, o.ver FROM " + outbox_table() +
+                        " (record_id, chg, hash, version, dest_key) SELECT o.rid, o.chg, o.hash, o.ver, o.dkey FROM " + outbox_table() +
                         " AS o");
 }
 
@@ -17,14 +17,17 @@ void settle_selection(const MappingPlan &plan) {
     // An addition or update is acknowledged when the checkpoint holds its
     // hash, confirmed: while the run went, only its acknowledgement could
     // write that record's row. DISTINCT ON: one row per identifier, whatever the
-    // log holds, or the upsert would fail on its second row.
+    // log holds, or the upsert would fail on its second row. The destination
+    // key goes with it: if the record leaves the model before it is sent
+    // again, its deletion needs the key the unacknowledged send may have used.
     pg::execute_catalog(
-        "INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, version, unconfirmed) "
+        "INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, version, unconfirmed, dest_key) "
         "SELECT DISTINCT ON (e.record_id) e.record_id, e.hash, e.version, "
-        "CASE WHEN e.chg = 'added' THEN 'a' ELSE 'u' END::\"char\" FROM " + sending + " AS e "
+        "CASE WHEN e.chg = 'added' THEN 'a' ELSE 'u' END::\"char\", e.dest_key FROM " + sending + " AS e "
         "WHERE e.chg <> 'deleted' AND e.hash IS NOT NULL ORDER BY e.record_id "
         "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, version = EXCLUDED.version, "
-        "unconfirmed = EXCLUDED.unconfirmed WHERE k.hash <> EXCLUDED.hash OR k.unconfirmed IS NOT NULL");
+        "unconfirmed = EXCLUDED.unconfirmed, dest_key = EXCLUDED.dest_key "
+        "WHERE k.hash <> EXCLUDED.hash OR k.unconfirmed IS NOT NULL");
     // A deletion is acknowledged when the record left the checkpoint.
     pg::execute_catalog("UPDATE " + plan.checkpoint_table + " AS k SET unconfirmed = 'd', version = e.version FROM " +
                         sending + " AS e WHERE e.chg = 'deleted' AND k.record_id = e.record_id");

@@ -50,12 +50,15 @@ void create_work_tables(const MappingPlan &plan) {
     // chg: added | updated | deleted | invalid (an identifier seen more than
     // once, or NULL: `copies` says how many records it stands for).
     // ver: the version the record goes out as (see message_id).
+    // dkey: the destination key (MappingPlan::destination_key_column): of a
+    // deleted record, as the checkpoint keeps it; else the model's.
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_changes (rid text COLLATE \"C\", "
                                     "chg text, hash bigint, ver bigint, copies bigint, checkpointed boolean, "
-                                    "selected boolean)"));
-    pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint)"));
+                                    "selected boolean, dkey text)"));
+    pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint, "
+                                    "dkey text)"));
     pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
-                        "(rid text COLLATE \"C\", chg text, hash bigint, ver bigint, vals text)");
+                        "(rid text COLLATE \"C\", chg text, hash bigint, ver bigint, vals text, dkey text)");
     if (plan.model.owner == pg::catalog_owner_oid())
         return;
     const std::string owner = quote_identifier(pg::role_name(plan.model.owner));
@@ -117,6 +120,15 @@ std::string differs_sql(const std::string &hash) {
 
 const std::string kDiffers = differs_sql("c.hash");
 
+// A change's destination key: the checkpoint's for a deletion (the value the
+// record was last sent with), else the model's (`c.dkey`). NULL when the
+// mapping keeps none, without reading either.
+std::string change_destination_key_sql(const MappingPlan &plan, const std::string &absent) {
+    if (!plan.destination_key_column)
+        return "NULL::text";
+    return "CASE WHEN " + absent + " THEN k.dest_key ELSE c.dkey END";
+}
+
 // The diff. First, as the model's owner, the model's records, one narrow
 // row each: identifier and a hash of the values the mapping sends. Then, as
 // the catalog owner (no user code runs in it), grouped by identifier (so
@@ -125,19 +137,21 @@ const std::string kDiffers = differs_sql("c.hash");
 // are never materialised twice.
 void classify_grouped(const MappingPlan &plan, int64_t run_id) {
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kCurrent + " (rid, hash) SELECT " + record_id_sql(plan) + ", " +
-                    record_hash_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
+        pg::execute(std::string("INSERT INTO ") + kCurrent + " (rid, hash, dkey) SELECT " + record_id_sql(plan) + ", " +
+                    record_hash_sql(plan) + ", " + destination_key_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
     });
     analyze(kCurrent);
     {
         pg::execute_catalog(std::string("INSERT INTO ") + kChanges +
-                    " (rid, chg, hash, ver, copies, checkpointed, selected) "
+                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey) "
                     "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
-                    "k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.copies IS NULL", run_id) +
+                    ", d.dkey FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
+                    "c.copies, k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.copies IS NULL", run_id) +
                     " AS ver, CASE WHEN c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL) THEN 'invalid' " +
-                    change_kind_sql("c.copies IS NULL") + " AS chg "
-                    "FROM (SELECT rid, pg_catalog.count(*) AS copies, pg_catalog.min(hash) AS hash FROM " + kCurrent +
+                    change_kind_sql("c.copies IS NULL") + " AS chg, " +
+                    change_destination_key_sql(plan, "c.copies IS NULL") + " AS dkey "
+                    "FROM (SELECT rid, pg_catalog.count(*) AS copies, pg_catalog.min(hash) AS hash" +
+                    (plan.destination_key_column ? ", pg_catalog.min(dkey) AS dkey" : "") + " FROM " + kCurrent +
                     " GROUP BY rid) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
                     "WHERE " + kDiffers + " OR c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL)) AS d");
     }
@@ -149,13 +163,17 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
 // one statement, with no work table and no grouping.
 void classify_unique(const MappingPlan &plan, int64_t run_id) {
     const std::string current = "SELECT " + record_id_sql(plan) + " AS rid, " + record_hash_sql(plan) +
-                                " AS hash, 1 AS copies FROM " + filtered_model_sql(plan, "m");
+                                " AS hash, 1 AS copies" +
+                                (plan.destination_key_column ? ", " + destination_key_sql(plan) + " AS dkey" : "") +
+                                " FROM " + filtered_model_sql(plan, "m");
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kChanges + " (rid, chg, hash, ver, copies, checkpointed, selected) " +
+        pg::execute(std::string("INSERT INTO ") + kChanges +
+                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey) "
                     "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    " FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, c.copies, "
-                    "k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.rid IS NULL", run_id) +
-                    " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg FROM (" + current + ") AS c "
+                    ", d.dkey FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
+                    "c.copies, k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.rid IS NULL", run_id) +
+                    " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg, " +
+                    change_destination_key_sql(plan, "c.rid IS NULL") + " AS dkey FROM (" + current + ") AS c "
                     "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
     });
 }
@@ -172,12 +190,23 @@ bool identifier_is_unique(const MappingPlan &plan) {
 // Changes the sync mode does not send still move the checkpoint: a mapping of
 // added records does not resend a record when it changes later.
 void checkpoint_unselected(const MappingPlan &plan) {
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) "
-                        "SELECT c.rid, c.hash FROM " + kChanges + " c WHERE NOT c.selected "
+    // Their destination key too: a mapping that sends only deletions never
+    // sends the records, yet deletes them by the key they have.
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash, dest_key) "
+                        "SELECT c.rid, c.hash, c.dkey FROM " + kChanges + " c WHERE NOT c.selected "
                         "AND c.chg IN ('added', 'updated') ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
-                        "version = NULL, unconfirmed = NULL");
+                        "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key");
     pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " k USING " + kChanges +
                         " c WHERE c.rid = k.record_id AND NOT c.selected AND c.chg = 'deleted'");
+}
+
+// An outbox row's destination key: what a deletion was last sent with, or
+// what the record goes out with now (the model may have changed since the
+// diff: the key kept must be the one sent).
+std::string outbox_destination_key_sql(const MappingPlan &plan) {
+    if (!plan.destination_key_column)
+        return "NULL::text";
+    return "CASE WHEN c.chg = 'deleted' THEN c.dkey ELSE " + destination_key_sql(plan) + " END";
 }
 
 // Pass 2, as the model's owner: the selected changes' current values. A
@@ -192,8 +221,9 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
-                        " (rid, chg, hash, ver, vals) SELECT c.rid, c.chg, c.hash, c.ver" +
-                        rendered_values(plan, true) + " FROM " + kChanges + " c LEFT JOIN " +
+                        " (rid, chg, hash, ver, vals, dkey) SELECT c.rid, c.chg, c.hash, c.ver" +
+                        rendered_values(plan, true) + ", " + outbox_destination_key_sql(plan) + " FROM " + kChanges +
+                        " c LEFT JOIN " +
                         filtered_model_sql(plan, "m") + " ON c.chg <> 'deleted' AND " + record_id_sql(plan) +
                         " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)" +
                         limit_sql(limit))
@@ -207,9 +237,9 @@ int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id) {
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
-                        " (rid, chg, hash, ver, vals) SELECT " + record_id_sql(plan) +
+                        " (rid, chg, hash, ver, vals, dkey) SELECT " + record_id_sql(plan) +
                         ", 'added', " + record_hash_sql(plan) + ", " + std::to_string(run_id) +
-                        rendered_values(plan, false) + " FROM " +
+                        rendered_values(plan, false) + ", " + destination_key_sql(plan) + " FROM " +
                         filtered_model_sql(plan, "m"))
                 .processed);
     });
@@ -294,9 +324,9 @@ int64_t fill_preview_present(const MappingPlan &plan, int64_t limit) {
     const std::string kind = "CASE " + change_kind_sql("false");
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
-            pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals) SELECT " + rid + ", " +
-                        kind + ", " + hash + ", " + change_version_sql("false", 0, hash) + ", " +
-                        rendered_values_sql(plan) + " FROM " + filtered_model_sql(plan, "m") + " LEFT JOIN " +
+            pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey) SELECT " + rid +
+                        ", " + kind + ", " + hash + ", " + change_version_sql("false", 0, hash) + ", " +
+                        rendered_values_sql(plan) + ", " + destination_key_sql(plan) + " FROM " + filtered_model_sql(plan, "m") + " LEFT JOIN " +
                         plan.checkpoint_table + " AS k ON k.record_id = " + rid + " WHERE " + differs_sql(hash) +
                         " AND " + selected_sql(plan, kind) + limit_sql(limit))
                 .processed);
@@ -309,9 +339,9 @@ int64_t fill_preview_present(const MappingPlan &plan, int64_t limit) {
 void fill_preview_deleted(const MappingPlan &plan, int64_t limit) {
     const std::string &type = plan.model.columns[plan.primary_key_column].type;
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals) SELECT k.record_id, " +
+        pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey) SELECT k.record_id, " +
                     "'deleted', k.hash, " + change_version_sql("true", 0, "NULL::bigint") + ", " +
-                    rendered_values_sql(plan, "k.record_id::" + type) + " FROM " + plan.checkpoint_table +
+                    rendered_values_sql(plan, "k.record_id::" + type) + ", k.dest_key FROM " + plan.checkpoint_table +
                     " AS k LEFT JOIN " + filtered_model_sql(plan, "m") + " ON false WHERE NOT EXISTS (SELECT 1 FROM " +
                     filtered_model_sql(plan, "m") + " WHERE " + record_id_sql(plan) + " = k.record_id)" +
                     limit_sql(limit));
@@ -396,7 +426,7 @@ bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
     // The upper bound, which no row reaches, makes the planner estimate a
     // narrow range: it picks a TID range scan for any outbox of more than a
     // few blocks, where a sequential scan would start at block 0 each chunk.
-    pg::Cursor cursor("SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals FROM " + std::string(kOutbox) +
+    pg::Cursor cursor("SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals, o.dkey FROM " + std::string(kOutbox) +
                           " AS o WHERE o.ctid > $1::tid AND o.ctid < '(4294967295,0)'::tid",
                       {after_tid}, pg::Cursor::As::CatalogOwner);
     std::vector<std::optional<std::string_view>> values;
@@ -408,11 +438,20 @@ bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
                 throw Error(sqlstate::kInternalError, "outbox row has a NULL identifier, change or version");
             const std::string_view vals = row[4].value_or(std::string_view());
             split_rendered_values(vals, plan.value_columns.size(), values);
-            if (!visit(OutboxRow{*row[0], *row[1], *row[2], *row[3], &values}))
+            if (!visit(OutboxRow{*row[0], *row[1], *row[2], *row[3], &values, row[5]}))
                 return false;
         }
     }
     return true;
+}
+
+void view_record_values(const MappingPlan &plan, const OutboxRow &row, RecordValues &values) {
+    values.record_id = row.record_id;
+    values.change = row.change;
+    for (size_t i = 0; i < plan.value_columns.size(); i++)
+        values.json_values[plan.value_columns[i]] = (*row.values)[i];
+    if (plan.destination_key_column && row.change == "deleted")
+        values.json_values[*plan.destination_key_column] = row.destination_key;
 }
 
 std::string outbox_table() { return kOutbox; }

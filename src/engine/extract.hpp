@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "engine/mapping_plan.hpp"
+#include "engine/payload_builder.hpp"
 #include "engine/run_record.hpp"
 
 namespace reverse_etl::engine {
@@ -44,6 +45,10 @@ struct OutboxRow {
     std::string_view version;                  // what it goes out as (see message_id)
     // JSON text per plan.value_columns entry
     const std::vector<std::optional<std::string_view>> *values = nullptr;
+    // A deletion's destination key as the checkpoint keeps it (JSON text of
+    // the MappingPlan::destination_key_column value last sent); for other
+    // changes, the value going out (already among `values`).
+    std::optional<std::string_view> destination_key;
 };
 
 // The outbox is written once, in one statement, and never updated: its rows
@@ -55,6 +60,12 @@ struct OutboxRow {
 // order (see DeliveredRecord). Only one fetch of rows is held at a time.
 bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
                  const std::function<bool(const OutboxRow &row)> &visit);
+
+// Points `values` (sized to the model's columns) at the row's values, as
+// the payload builder takes them: a deletion's columns are NULL but its
+// identifier and its destination key, the value the checkpoint kept from
+// the record's last send.
+void view_record_values(const MappingPlan &plan, const OutboxRow &row, RecordValues &values);
 
 // The outbox, for statements that join delivered records back to it.
 std::string outbox_table();

@@ -68,8 +68,8 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     plan.action = *action;
     plan.fields = parse_json_shape(plan.mapping.fields_json, "fields");
     plan.settings = parse_json(plan.destination.settings_json, "settings");
-    // Again at every run: alter_model may have changed the identifier since.
-    catalog::check_delete_key(plan.action, plan.mapping.sync_mode, plan.fields.get(), plan.model.primary_key);
+    // Again at every run: a mapping stored by an older version may break the rule.
+    catalog::check_delete_key(plan.action, plan.mapping.sync_mode, plan.fields.get());
 
     for (const std::string &column : catalog::referenced_columns(plan.fields.get()))
         plan.sent_columns.push_back(column_index(plan.model, column));
@@ -80,6 +80,9 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
         plan.value_columns.end())
         plan.value_columns.push_back(plan.primary_key_column);
     std::sort(plan.value_columns.begin(), plan.value_columns.end());
+    if (const auto key = catalog::destination_key_column(plan.action, plan.fields.get()))
+        if (*key != plan.model.primary_key)
+            plan.destination_key_column = column_index(plan.model, *key);
 
     plan.hash_seed = static_cast<int64_t>(stable_hash(plan.mapping.fields_json));
     select_changes(plan);
@@ -128,6 +131,18 @@ std::string record_hash_sql(const MappingPlan &plan) {
     return sql + ")";
 }
 
+namespace {
+
+// A value of the model row `m` as render_values takes it.
+std::string render_argument(const Column &column, std::string value) {
+    // encode() breaks base64 into 76-character lines; the SPEC's base64 has none.
+    if (column.type == "bytea")
+        value = "pg_catalog.translate(pg_catalog.encode(" + value + ", 'base64'), E'\\n', '')";
+    return value;
+}
+
+}  // namespace
+
 std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std::string> &identifier) {
     std::string arguments;
     for (size_t i = 0; i < plan.value_columns.size(); i++) {
@@ -135,12 +150,18 @@ std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std
         std::string value = "m." + quote_identifier(column.name);
         if (identifier && plan.value_columns[i] == plan.primary_key_column)
             value = *identifier;
-        // encode() breaks base64 into 76-character lines; the SPEC's base64 has none.
-        if (column.type == "bytea")
-            value = "pg_catalog.translate(pg_catalog.encode(" + value + ", 'base64'), E'\\n', '')";
-        arguments += (i > 0 ? ", " : "") + value;
+        arguments += (i > 0 ? ", " : "") + render_argument(column, std::move(value));
     }
     return "reverse_etl_state.render_values(" + arguments + ")";
+}
+
+std::string destination_key_sql(const MappingPlan &plan) {
+    if (!plan.destination_key_column)
+        return "NULL::text";
+    const Column &column = plan.model.columns[*plan.destination_key_column];
+    // render_values gives an empty field for NULL.
+    return "NULLIF(reverse_etl_state.render_values(" +
+           render_argument(column, "m." + quote_identifier(column.name)) + "), '')";
 }
 
 void split_rendered_values(std::string_view text, size_t expected, std::vector<std::optional<std::string_view>> &values) {

@@ -29,6 +29,11 @@ struct MappingPlan {
     size_t primary_key_column = 0;
     // Columns whose values the payload builder receives: the sent ones plus the key.
     std::vector<size_t> value_columns;
+    // The column whose value (as sent) identifies the record at the
+    // destination and is kept in the checkpoint's dest_key, for deletions
+    // (catalog::destination_key_column); none when the action deletes by no
+    // key or the key is the model's identifier, which the checkpoint holds.
+    std::optional<size_t> destination_key_column;
     // Seeds the record hash with the field mapping itself, so records whose
     // payload changes because the fields changed count as updated.
     int64_t hash_seed = 0;
@@ -57,6 +62,9 @@ std::string record_hash_sql(const MappingPlan &plan);
 // `identifier`, when given, is an expression used instead of the identifier
 // column (of the identifier's type).
 std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std::string> &identifier = std::nullopt);
+// The destination key of the model row `m` (see destination_key_column),
+// rendered as a value of rendered_values_sql; NULL::text when none is kept.
+std::string destination_key_sql(const MappingPlan &plan);
 // The values of one such text, one per plan.value_columns entry.
 std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected);
 // The same as views of `text`, into `values` (cleared first): no copy.

@@ -14,7 +14,7 @@ namespace {
 // or failing here and there), one TID list is cheaper than a union of ranges.
 constexpr size_t kMaxTidRanges = 32;
 
-// The delivered outbox rows, as a subquery `d` of (rid, chg, hash), its
+// The delivered outbox rows, as a subquery `d` of (rid, chg, hash, dkey), its
 // parameters appended to `params`. Usually one TID range scan per run of
 // consecutive ordinals (a few per flush: whole requests of records read one
 // after the other); with many short runs, a TID scan of the list.
@@ -29,7 +29,7 @@ std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Param
         runs.emplace_back(i, last);
         i = last + 1;
     }
-    const std::string select = "SELECT o.rid, o.chg, o.hash FROM " + outbox_table() + " AS o WHERE ";
+    const std::string select = "SELECT o.rid, o.chg, o.hash, o.dkey FROM " + outbox_table() + " AS o WHERE ";
     if (runs.size() > kMaxTidRanges) {
         std::vector<std::optional<std::string>> tids;
         for (const DeliveredRecord &record : delivered)
@@ -53,12 +53,12 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
                                          [](const DeliveredRecord &record) { return record.deleted; });
     pg::Params params;
     const std::string rows = delivered_rows_sql(delivered, params);
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash) "
-                        "SELECT d.rid, d.hash FROM " + rows + " WHERE d.chg <> 'deleted'" +
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash, dest_key) "
+                        "SELECT d.rid, d.hash, d.dkey FROM " + rows + " WHERE d.chg <> 'deleted'" +
                             (options.checkpoint_was_empty
                                  ? ""
                                  : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
-                                   "version = NULL, unconfirmed = NULL"),
+                                   "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key"),
                         params);
     if (any_deleted)
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +

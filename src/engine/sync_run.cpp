@@ -267,10 +267,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     RecordValues values;
     values.json_values.resize(plan.model.columns.size());
     read_outbox(plan, "(0,0)", [&](const OutboxRow &row) {
-        values.record_id = row.record_id;
-        values.change = row.change;
-        for (size_t i = 0; i < plan.value_columns.size(); i++)
-            values.json_values[plan.value_columns[i]] = (*row.values)[i];
+        view_record_values(plan, row, values);
         BuiltPayload built = payloads.build(values, context);
         if (!built.valid)
             return true;
