@@ -129,6 +129,7 @@ void check_placeholder(const Node &node, const DestinationType &type, const Requ
     case Kind::RecordId: allow(kRecordId, "{{record_id}}"); return;
     case Kind::MessageId: allow(kMessageId, "{{message_id}}"); return;
     case Kind::MessageUuid: allow(kMessageId, "{{message_uuid}}"); return;
+    case Kind::ObjectId: allow(kObjectId, "{{object_id}}"); return;
     case Kind::Field: allow(kFields, "{{fields." + part.text + "}}"); return;
     case Kind::Setting: break;
     }

@@ -107,6 +107,7 @@ enum Allowed : unsigned {
     kFields = 1u << 3,           // URL only: it forces one record per request
     kMessageId = 1u << 4,
     kVersion = 1u << 5,          // {{extension_version}}, replaced as the definition is read
+    kObjectId = 1u << 6,         // elements only: a record's own id at the destination
 };
 
 char ascii_lower(char c);

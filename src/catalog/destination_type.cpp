@@ -373,7 +373,7 @@ RequestSpec read_request(const Node &node, const DestinationType &type, const Re
     if (given("query"))
         request.query = read_named_templates(node.member("query"), type, kSettings | kSecretSettings);
     if (node.member("response").present())
-        request.response = read_response(node.member("response"));
+        request.response = read_response(node.member("response"), type);
     return request;
 }
 
@@ -442,6 +442,8 @@ std::optional<RequestTemplatePart> placeholder_part(const std::string &name) {
         return RequestTemplatePart{Kind::MessageId, {}};
     if (name == "message_uuid")
         return RequestTemplatePart{Kind::MessageUuid, {}};
+    if (name == "object_id")
+        return RequestTemplatePart{Kind::ObjectId, {}};
     if (auto setting = named("settings.", Kind::Setting))
         return setting;
     return named("fields.", Kind::Field);
@@ -542,6 +544,31 @@ void read_batch_limits(const Node &node, ActionDef &action) {
                         "must not exceed max_batch_bytes");
 }
 
+// {"request": {... "response": {"records": {"kind": "keyed_results", ...}}},
+//  "element": ..., "missing": "delivered" | "rejected"}
+std::optional<LookupDef> read_lookup(const Node &node, const ActionDef &action, const DestinationType &type,
+                                     const RequestSpec &operation_request) {
+    if (!node.present())
+        return std::nullopt;
+    node.expect(json_is_object(node.value()), "must be an object");
+    expect_only_keys(node, {"request", "element", "missing"});
+    LookupDef lookup;
+    lookup.request = read_request(node.member("request"), type, &operation_request);
+    node.member("request").expect(lookup.request.response.records.kind == RecordOutcomeKind::KeyedResults,
+                                  "must read its answer as keyed_results: a lookup finds records by their keys");
+    node.member("request").expect(!lookup.request.response.records.object_id.empty(),
+                                  "must say where a result's object_id is");
+    if (node.member("element").present())
+        lookup.element = read_element(node.member("element"), action, type);
+    const Node missing = node.member("missing");
+    if (missing.present()) {
+        const std::string fate = read_string(missing);
+        missing.expect(fate == "delivered" || fate == "rejected", "must be \"delivered\" or \"rejected\"");
+        lookup.missing_delivered = fate == "delivered";
+    }
+    return lookup;
+}
+
 // {"delete": {"request": {...}, "element": ...}, ...}: only for the
 // destination operations the action's sync modes can send.
 void read_operations(const Node &node, ActionDef &action, const DestinationType &type) {
@@ -563,11 +590,12 @@ void read_operations(const Node &node, ActionDef &action, const DestinationType 
                     "is not a destination operation (upsert, update, add, delete)");
         item.expect(sent, "is never sent: no sync mode of the action sends it");
         item.expect(json_is_object(value), "must be an object");
-        expect_only_keys(item, {"request", "element"});
+        expect_only_keys(item, {"request", "element", "lookup"});
         OperationDef definition;
         definition.request = read_request(item.member("request"), type, &action.request);
         if (item.member("element").present())
             definition.element = read_element(item.member("element"), action, type);
+        definition.lookup = read_lookup(item.member("lookup"), action, type, definition.request);
         if (operation == "delete")
             item.expect(!action.key_field.empty(), "needs the action's key_field: deletes address records by it");
         action.operations.emplace(operation, std::move(definition));

@@ -52,6 +52,9 @@ struct RequestTemplatePart {
         MessageId,  // {{message_id}}: the record's deterministic dedup id
         MessageUuid,  // {{message_uuid}}: the same id as a UUID (36 characters of hex and
                       // dashes) for APIs that limit their dedup ids (Mixpanel $insert_id)
+        ObjectId,     // {{object_id}}: the destination's id of the record, as an earlier
+                      // answer gave it (RecordOutcomeSpec::object_id); a record without
+                      // one cannot be sent where an element needs it
     };
     Kind kind = Kind::Text;
     std::string text;
@@ -115,6 +118,8 @@ enum class RecordOutcomeKind {
     ErrorsByIndex,   // a list of errors, each naming its record's index in the request
     ResultsInOrder,  // one result per record, in request order, each with a success flag
     IndexLists,      // objects of field -> [indexes of the records that field failed]
+    KeyedResults,    // results and errors in any order, each naming its record by a key
+                     // (HubSpot: the upsert's email, the create's objectWriteTraceId)
 };
 
 struct RecordOutcomeSpec {
@@ -124,6 +129,18 @@ struct RecordOutcomeSpec {
     JsonPath index;                      // ErrorsByIndex: the index inside an error
     std::vector<JsonPath> message;       // the error's text: the values found, joined by ": "
     JsonPath success;                    // ResultsInOrder: the boolean inside a result
+    // ResultsInOrder, KeyedResults: the destination's id of the record inside
+    // a result (Salesforce "id"), kept in the checkpoint for the record's
+    // later updates and deletion; empty: the answer gives none.
+    JsonPath object_id;
+    // KeyedResults: each record's key as sent ({{fields.email}}, {{record_id}});
+    // inside a result, where its key is; the list of errors and, inside an
+    // error, the list of the keys it concerns. Keys compare ignoring ASCII
+    // case (HubSpot answers emails in lower case).
+    RequestTemplate record_key;
+    JsonPath key;
+    JsonPath errors;
+    JsonPath error_keys;
     std::vector<std::string> objects;    // IndexLists: members of the answer, e.g.
                                          // "events_with_invalid_fields"
     // The records an answer does not name: delivered (false), or not accepted
@@ -210,9 +227,22 @@ struct RecordExtra {
 // What an action sends for one kind of change (SPEC section 4: upsert, update,
 // add, delete), where that differs from the action's own request and element
 // (Braze deletes go to /users/delete as a list of ids).
+// Finds the destination's ids of records whose checkpoint has none, before an
+// operation whose elements need them ({{object_id}}): HubSpot archives by id,
+// so a deletion of a contact known by its email first reads the id
+// (batch/read with idProperty). The answer is read as KeyedResults.
+struct LookupDef {
+    RequestSpec request;                 // the operation's request with the lookup's over it
+    std::optional<ElementNode> element;
+    // A record the answer does not list: delivered (a deletion of a record
+    // the destination no longer has is done), or rejected.
+    bool missing_delivered = true;
+};
+
 struct OperationDef {
     RequestSpec request;                 // the action's request with the operation's over it
     std::optional<ElementNode> element;  // the operation's, else the action's
+    std::optional<LookupDef> lookup;
 };
 
 struct ActionDef {

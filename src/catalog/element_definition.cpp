@@ -122,7 +122,7 @@ ElementNode read_value(const Node &node, const ActionDef &action, const Destinat
     if (read_field_placeholder(node, action, sole_placeholder(text), out))
         return out;
     out.kind = ElementNode::Kind::Text;
-    out.text = read_template(node, type, kSettings | kSecretSettings | kRecordId | kMessageId | kVersion);
+    out.text = read_template(node, type, kSettings | kSecretSettings | kRecordId | kMessageId | kVersion | kObjectId);
     return out;
 }
 

@@ -19,10 +19,11 @@ void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     // Identifiers are compared as bytes ("C"): the checkpoint's index and the
     // diff's joins then never go through the locale's collation.
     // dest_key: the value the record's destination key was last sent with,
-    // as JSON text (engine::MappingPlan::destination_key_column).
+    // as JSON text (engine::MappingPlan::destination_key_column); object_id:
+    // the destination's id of the record (engine::MappingPlan::keeps_object_ids).
     pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, hash bigint NOT NULL, "
                         "version bigint, unconfirmed \"char\" "
-                        "CHECK (unconfirmed IN ('a', 'u', 'd')), dest_key text)");
+                        "CHECK (unconfirmed IN ('a', 'u', 'd')), dest_key text, object_id text)");
     // No index: written in one statement, read whole, emptied by TRUNCATE.
     pg::execute_catalog("CREATE TABLE " + sending_table(mapping_id) + " (record_id text COLLATE \"C\" NOT NULL, "
                         "chg text NOT NULL, hash bigint, version bigint NOT NULL, dest_key text)");

@@ -45,15 +45,19 @@ RecordOutcomeKind read_kind(const Node &node) {
         return RecordOutcomeKind::ResultsInOrder;
     if (kind == "index_lists")
         return RecordOutcomeKind::IndexLists;
-    node.fail("\"" + kind + "\" is not a kind of record outcomes (errors_by_index, results_in_order, index_lists)");
+    if (kind == "keyed_results")
+        return RecordOutcomeKind::KeyedResults;
+    node.fail("\"" + kind +
+              "\" is not a kind of record outcomes (errors_by_index, results_in_order, index_lists, keyed_results)");
 }
 
-RecordOutcomeSpec read_records(const Node &node) {
+RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
     RecordOutcomeSpec spec;
     if (!node.present())
         return spec;
     node.expect(json_is_object(node.value()), "must be an object");
-    expect_only_keys(node, {"kind", "status", "list", "index", "message", "success", "objects", "others"});
+    expect_only_keys(node, {"kind", "status", "list", "index", "message", "success", "object_id", "objects", "others",
+                            "record_key", "key", "errors", "error_keys"});
     spec.kind = read_kind(node.member("kind"));
     spec.statuses = read_statuses(node.member("status"));
     const auto only_for = [&](const char *key, bool allowed) {
@@ -61,17 +65,34 @@ RecordOutcomeSpec read_records(const Node &node) {
     };
     const bool indexed = spec.kind == RecordOutcomeKind::ErrorsByIndex;
     const bool ordered = spec.kind == RecordOutcomeKind::ResultsInOrder;
-    only_for("list", indexed || ordered);
+    const bool keyed = spec.kind == RecordOutcomeKind::KeyedResults;
+    only_for("list", indexed || ordered || keyed);
     only_for("index", indexed);
     only_for("success", ordered);
+    only_for("object_id", ordered || keyed);
     only_for("objects", spec.kind == RecordOutcomeKind::IndexLists);
-    only_for("message", indexed || ordered);
-    if (indexed || ordered)
+    only_for("message", indexed || ordered || keyed);
+    for (const char *member : {"record_key", "key", "errors", "error_keys"})
+        only_for(member, keyed);
+    if (indexed || ordered || keyed)
         spec.list = read_path(node.member("list"));
+    if (keyed) {
+        spec.record_key = read_template(node.member("record_key"), type, kRecordId | kFields);
+        spec.key = read_path(node.member("key"));
+        if (node.member("object_id").present())
+            spec.object_id = read_path(node.member("object_id"));
+        if (node.member("errors").present()) {
+            spec.errors = read_path(node.member("errors"));
+            spec.error_keys = read_path(node.member("error_keys"));
+        }
+    }
     if (indexed)
         spec.index = read_path(node.member("index"));
-    if (ordered)
+    if (ordered) {
         spec.success = read_path(node.member("success"));
+        if (node.member("object_id").present())
+            spec.object_id = read_path(node.member("object_id"));
+    }
     if (spec.kind == RecordOutcomeKind::IndexLists)
         spec.objects = read_name_list(node.member("objects"));
     const Node message = node.member("message");
@@ -109,11 +130,11 @@ std::vector<FatalAnswer> read_fatal(const Node &node) {
 
 }  // namespace
 
-ResponseSpec read_response(const Node &node) {
+ResponseSpec read_response(const Node &node, const DestinationType &type) {
     node.expect(json_is_object(node.value()), "must be an object");
     expect_only_keys(node, {"records", "success_bodies", "fatal"});
     ResponseSpec spec;
-    spec.records = read_records(node.member("records"));
+    spec.records = read_records(node.member("records"), type);
     const Node bodies = node.member("success_bodies");
     if (bodies.present())
         spec.success_bodies = read_name_list(bodies);

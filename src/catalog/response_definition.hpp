@@ -10,11 +10,13 @@ namespace reverse_etl::catalog::definition {
 
 // {"records": {"kind": "errors_by_index" | "results_in_order" | "index_lists",
 //              "status": [400], "list": "failed_records", "index": "index",
-//              "message": ["field", "message"], "success": "success",
+//              "message": ["field", "message"], "success": "success", "object_id": "id",
+//              "record_key": "{{fields.email}}", "key": "properties.email",
+//              "errors": "errors", "error_keys": "context.ids",
 //              "objects": ["events_with_invalid_fields"], "others": "delivered" | "retry"},
 //  "success_bodies": ["1"],
 //  "fatal": [{"status": 400, "path": "error", "prefix": "Invalid API key"}]}
 // Paths are dotted ("errors.0.message"); "" is the answer itself.
-ResponseSpec read_response(const Node &node);
+ResponseSpec read_response(const Node &node, const DestinationType &type);
 
 }  // namespace reverse_etl::catalog::definition

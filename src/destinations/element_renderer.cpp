@@ -56,8 +56,9 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
 
 class Render {
   public:
-    Render(const JsonValue &payload, const std::string &record_id, const std::string &message_id, std::string &out)
-        : payload_(payload), record_id_(record_id), message_id_(message_id), out_(out) {}
+    Render(const JsonValue &payload, const RecordIds &ids, std::string &out)
+        : payload_(payload), record_id_(ids.record_id), message_id_(ids.message_id), object_id_(ids.object_id),
+          out_(out) {}
 
     // Appends the node's JSON; false when it is absent (a field not in the payload).
     bool value(const ElementNode &node) {
@@ -103,7 +104,7 @@ class Render {
         return true;
     }
 
-    std::string text(const catalog::RequestTemplate &text) const {
+    std::string text(const catalog::RequestTemplate &text) {
         std::string value;
         for (const Part &part : text.parts) {
             if ((part.kind == Part::Kind::MessageId || part.kind == Part::Kind::MessageUuid) && message_id_.empty())
@@ -112,6 +113,11 @@ class Render {
             case Part::Kind::RecordId: value += record_id_; break;
             case Part::Kind::MessageId: value += message_id_; break;
             case Part::Kind::MessageUuid: value += message_uuid(message_id_); break;
+            case Part::Kind::ObjectId:
+                if (object_id_.empty() && problem_.empty())
+                    problem_ = "the destination has given no id for the record yet";
+                value += object_id_;
+                break;
             default: value += part.text; break;
             }
         }
@@ -186,6 +192,7 @@ class Render {
     const JsonValue &payload_;
     const std::string &record_id_;
     const std::string &message_id_;
+    const std::string &object_id_;
     std::string &out_;
     std::vector<bool> first_{true};
     std::string problem_;
@@ -197,8 +204,9 @@ ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const Setting
     resolve(root_, setting_text, needs_message_id_);
 }
 
-bool ElementRenderer::render(const std::string &payload, const std::string &record_id,
-                             const std::string &message_id, std::string &out, std::string &problem) const {
+bool ElementRenderer::render(const std::string &payload, const RecordIds &ids, std::string &out,
+                             std::string &problem) const {
+    const std::string &record_id = ids.record_id;
     const std::optional<JsonValue> parsed = try_parse_json_text(payload);
     if (!parsed || parsed->kind() != JsonKind::Object)
         throw Error(sqlstate::kInternalError, "payload of record " + quoted(record_id) + " is not a JSON object");
@@ -210,7 +218,7 @@ bool ElementRenderer::render(const std::string &payload, const std::string &reco
             return false;
         }
     }
-    Render render(*parsed, record_id, message_id, out);
+    Render render(*parsed, ids, out);
     render.value(root_);
     problem = render.problem();
     return problem.empty();

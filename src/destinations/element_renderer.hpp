@@ -12,6 +12,13 @@
 
 namespace reverse_etl::destinations {
 
+// What names a record besides its payload.
+struct RecordIds {
+    const std::string &record_id;
+    const std::string &message_id;
+    const std::string &object_id;   // empty: no answer gave one yet
+};
+
 class ElementRenderer {
   public:
     // `setting_text` gives a setting's effective value as text, nullopt when
@@ -25,9 +32,9 @@ class ElementRenderer {
 
     // The element as compact JSON; numbers are written as the payload has them.
     // False with `problem` set when a value cannot be written (a datetime field
-    // that is not ISO 8601 text for epoch_ms). `payload` must be a JSON object.
-    bool render(const std::string &payload, const std::string &record_id, const std::string &message_id,
-                std::string &out, std::string &problem) const;
+    // that is not ISO 8601 text for epoch_ms, an {{object_id}} the record has
+    // not got). `payload` must be a JSON object.
+    bool render(const std::string &payload, const RecordIds &ids, std::string &out, std::string &problem) const;
 
   private:
     catalog::ElementNode root_;   // settings resolved: Text nodes hold no Setting parts

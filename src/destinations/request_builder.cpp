@@ -403,9 +403,17 @@ std::string body_members_text(const catalog::RequestSpec &spec, const SettingVal
 
 RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
                                const json_t *settings_json, const std::string &operation)
-    : response_(action.request_for(operation).response) {
+    : RequestBuilder(type, action, settings_json, action.request_for(operation), action.element_for(operation)) {}
+
+RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
+                               const json_t *settings_json, const catalog::LookupDef &lookup)
+    : RequestBuilder(type, action, settings_json, lookup.request, lookup.element) {}
+
+RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
+                               const json_t *settings_json, const catalog::RequestSpec &spec,
+                               const std::optional<catalog::ElementNode> &element_node)
+    : response_(spec.response) {
     const SettingValues settings(type, settings_json);
-    const catalog::RequestSpec &spec = action.request_for(operation);
 
     const std::optional<std::string> method = configured_text(spec.method, settings);
     if (!method)
@@ -455,8 +463,8 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
         }
         extras_.push_back(std::move(resolved));
     }
-    if (const std::optional<catalog::ElementNode> &element = action.element_for(operation)) {
-        element_.emplace(*element, [&](const std::string &key) { return settings.text(key); });
+    if (element_node) {
+        element_.emplace(*element_node, [&](const std::string &key) { return settings.text(key); });
         needs_message_id_ = element_->needs_message_id();
     }
     secrets_ = SecretMasker(secret_texts(type, spec, settings));
@@ -510,6 +518,31 @@ std::string RequestBuilder::with_extras(const OutgoingRecord &record) const {
     return element;
 }
 
+std::string RequestBuilder::record_key(const OutgoingRecord &record) const {
+    const catalog::RequestTemplate &key = response_.records.record_key;
+    std::optional<JsonValue> payload;
+    if (key.uses(Kind::Field)) {
+        payload = try_parse_json_text(record.payload);
+        if (!payload || payload->kind() != JsonKind::Object)
+            throw bug("payload of record " + quoted(record.record_id) + " is not a JSON object");
+    }
+    std::string text;
+    for (const RequestTemplatePart &part : key.parts) {
+        if (part.kind == Kind::Text) {
+            text += part.text;
+        } else if (part.kind == Kind::RecordId) {
+            text += record.record_id;
+        } else if (part.kind == Kind::Field) {
+            const JsonValue *value = payload->member(part.text);
+            if (value != nullptr && value->kind() == JsonKind::String)
+                text += value->string_value();
+            else if (value != nullptr && value->kind() == JsonKind::Number)
+                text += value->number_text();
+        }
+    }
+    return text;
+}
+
 RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &record) const {
     // Parsed only when the URL reads fields: that is one record per request anyway.
     std::optional<JsonValue> payload;
@@ -541,7 +574,8 @@ std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std:
         return {};
     std::string_view element;
     if (element_) {
-        if (!element_->render(record.payload, record.record_id, record.message_id, storage, invalid_reason))
+        if (!element_->render(record.payload, {record.record_id, record.message_id, record.object_id}, storage,
+                              invalid_reason))
             return {};
         element = storage;
     } else if (extras_.empty()) {

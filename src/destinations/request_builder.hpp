@@ -23,6 +23,7 @@ struct OutgoingRecord {
     std::string record_id;
     std::string payload;      // the record's compact JSON object (engine::PayloadBuilder)
     std::string message_id;   // deterministic dedup id; must be set when needs_message_id()
+    std::string object_id;    // the destination's id of the record, when an answer gave one
 };
 
 struct PlannedRequest {
@@ -55,6 +56,9 @@ class RequestBuilder {
     // operation_for); its request and element when the action declares them.
     RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
                    const json_t *settings, const std::string &operation = {});
+    // The requests of an operation's lookup (catalog::LookupDef).
+    RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
+                   const json_t *settings, const catalog::LookupDef &lookup);
 
     // The batch size: the definition's (or its setting's), never above the action's
     // max_batch_records; 1 when the URL carries {{record_id}} or {{fields.NAME}}.
@@ -70,6 +74,9 @@ class RequestBuilder {
     const std::optional<std::string> &timeout_interval() const { return timeout_; }
     // How this operation's answers are read (the definition's "response" block).
     const catalog::ResponseSpec &response() const { return response_; }
+    // The record's key as the answers name it (the response block's
+    // record_key: a field's text, the record id); "" for answers not read by keys.
+    std::string record_key(const OutgoingRecord &record) const;
     // True if elements carry {{message_id}}: records then need a message_id.
     bool needs_message_id() const { return needs_message_id_; }
 
@@ -105,6 +112,9 @@ class RequestBuilder {
     const SecretMasker &secrets() const { return secrets_; }
 
   private:
+    RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action, const json_t *settings,
+                   const catalog::RequestSpec &spec, const std::optional<catalog::ElementNode> &element);
+
     struct Extra {
         std::string member;                 // the key as JSON text followed by ':'
         catalog::RequestTemplate text;         // settings resolved; string values only

@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <optional>
+#include <unordered_map>
 
+#include "common/error.hpp"
 #include "common/json_text.hpp"
 #include "common/text.hpp"
 
@@ -96,8 +98,15 @@ std::optional<AnswerReading> results_in_order(const RecordOutcomeSpec &spec, con
     for (size_t i = 0; i < records; ++i) {
         const JsonValue &result = list->elements()[i];
         const JsonValue *success = find_path(result, spec.success);
-        if (success == nullptr || success->kind() != JsonKind::Boolean || !success->boolean_value())
+        if (success == nullptr || success->kind() != JsonKind::Boolean || !success->boolean_value()) {
             reject(reading.outcomes[i], message_of(result, spec.message));
+            continue;
+        }
+        if (spec.object_id.empty())
+            continue;
+        const JsonValue *id = find_path(result, spec.object_id);
+        if (id != nullptr && (id->kind() == JsonKind::String || id->kind() == JsonKind::Number))
+            reading.outcomes[i].object_id = value_text(*id);
     }
     return reading;
 }
@@ -127,6 +136,68 @@ std::optional<AnswerReading> index_lists(const RecordOutcomeSpec &spec, const Js
     return reading;
 }
 
+std::string lower_ascii(std::string text) {
+    for (char &c : text)
+        if (c >= 'A' && c <= 'Z')
+            c = static_cast<char>(c - 'A' + 'a');
+    return text;
+}
+
+// A result's or an error's key: a string, or a number's text.
+std::optional<std::string> key_text(const JsonValue *value) {
+    if (value == nullptr || (value->kind() != JsonKind::String && value->kind() != JsonKind::Number))
+        return std::nullopt;
+    return lower_ascii(value_text(*value));
+}
+
+std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, const JsonValue &root,
+                                           const std::vector<std::string> &keys) {
+    const JsonValue *list = find_path(root, spec.list);
+    if (list == nullptr || list->kind() != JsonKind::Array)
+        return std::nullopt;
+    std::unordered_map<std::string, size_t> index_of_key;
+    for (size_t i = 0; i < keys.size(); ++i)
+        if (!index_of_key.emplace(lower_ascii(keys[i]), i).second)
+            return body_failed("two records of the request have the key " + quoted(keys[i]) +
+                               ": the answer cannot tell them apart");
+    const auto record_of = [&](const JsonValue *value) -> std::optional<size_t> {
+        const std::optional<std::string> key = key_text(value);
+        if (!key)
+            return std::nullopt;
+        const auto found = index_of_key.find(*key);
+        return found == index_of_key.end() ? std::nullopt : std::optional<size_t>(found->second);
+    };
+    AnswerReading reading = per_record(keys.size(), spec.others_retry);
+    for (const JsonValue &result : list->elements()) {
+        const std::optional<size_t> index = record_of(find_path(result, spec.key));
+        if (!index)
+            return body_failed("the destination answered a result that names no record of the request: " +
+                               message_of(result, {spec.key}));
+        RecordOutcome &outcome = reading.outcomes[*index];
+        outcome.fate = RecordFate::Delivered;
+        const JsonValue *id = spec.object_id.empty() ? nullptr : find_path(result, spec.object_id);
+        if (id != nullptr && (id->kind() == JsonKind::String || id->kind() == JsonKind::Number))
+            outcome.object_id = value_text(*id);
+    }
+    const JsonValue *errors = spec.errors.empty() ? nullptr : find_path(root, spec.errors);
+    if (errors == nullptr || errors->kind() != JsonKind::Array)
+        return reading;
+    for (const JsonValue &error : errors->elements()) {
+        const JsonValue *named = find_path(error, spec.error_keys);
+        if (named == nullptr || named->kind() != JsonKind::Array || named->elements().empty())
+            return body_failed("the destination reported an error that names no record of the request: " +
+                               message_of(error, spec.message));
+        for (const JsonValue &key : named->elements()) {
+            const std::optional<size_t> index = record_of(&key);
+            if (!index)
+                return body_failed("the destination reported an error for " + value_text(key) +
+                                   ", which the request did not carry: " + message_of(error, spec.message));
+            reject(reading.outcomes[*index], message_of(error, spec.message));
+        }
+    }
+    return reading;
+}
+
 // The answer's text at the path: a JSON string there, or, for the empty path
 // of an answer that is not JSON, the body itself (Amplitude's /identify
 // answers "invalid_api_key" as plain text).
@@ -148,7 +219,8 @@ bool is_fatal(const catalog::ResponseSpec &spec, long status, const JsonValue *r
 
 }  // namespace
 
-AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records) {
+AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records,
+                          const std::vector<std::string> &keys) {
     const bool reads_records = spec.records.kind != RecordOutcomeKind::None && listed(spec.records.statuses, status);
     std::optional<JsonValue> root;
     if (reads_records || !spec.fatal.empty())
@@ -164,6 +236,12 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
         case RecordOutcomeKind::ErrorsByIndex: reading = errors_by_index(spec.records, *root, records); break;
         case RecordOutcomeKind::ResultsInOrder: reading = results_in_order(spec.records, *root, records); break;
         case RecordOutcomeKind::IndexLists: reading = index_lists(spec.records, *root, records); break;
+        case RecordOutcomeKind::KeyedResults:
+            if (keys.size() != records)
+                throw Error(sqlstate::kInternalError, "an answer read by keys got " + std::to_string(keys.size()) +
+                                                          " keys for " + std::to_string(records) + " records");
+            reading = keyed_results(spec.records, *root, keys);
+            break;
         case RecordOutcomeKind::None: break;
         }
         if (reading)

@@ -21,6 +21,7 @@ enum class RecordFate {
 struct RecordOutcome {
     RecordFate fate = RecordFate::Delivered;
     std::string message;   // Rejected: the destination's words, as it gave them
+    std::string object_id;   // Delivered: the destination's id of the record, when it gave one
 };
 
 struct AnswerReading {
@@ -39,6 +40,9 @@ struct AnswerReading {
 // record the request did not carry, or an error that names none, is not
 // taken as per-record: BodyFailed, so the batch is split until each record
 // stands alone and no failure is pinned on the wrong one.
-AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records);
+// `keys`: each record's key (catalog::RecordOutcomeSpec::record_key), in
+// request order, for answers read by keys; else empty.
+AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records,
+                          const std::vector<std::string> &keys = {});
 
 }  // namespace reverse_etl::destinations

@@ -60,6 +60,7 @@ struct PendingRecord {
     std::string change;
     std::string payload;
     std::string message_id;
+    std::string object_id;
     int send_backs = 0;   // see kMaxSendBacks
 };
 
@@ -74,6 +75,12 @@ struct PlannedBatch {
     std::vector<uint64_t> keys;
     http::HttpRequest request;
     bool first_send = true;  // halves of a split batch were already counted as sent
+    bool lookup = false;     // finds the records' ids (catalog::LookupDef), sends nothing
+};
+
+struct InFlight {
+    std::vector<uint64_t> keys;
+    bool lookup = false;
 };
 
 // What went wrong, for run history and record errors: secrets the
@@ -103,6 +110,11 @@ class DeliveryLoop {
           requests_(plan.type, plan.action, plan.settings.get(), builder), builder_(builder), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {
         values_.json_values.resize(plan.model.columns.size());
+        const auto operation = plan.action.operations.find(builder);
+        if (operation != plan.action.operations.end() && operation->second.lookup) {
+            lookup_ = &*operation->second.lookup;
+            lookups_.emplace(plan.type, plan.action, plan.settings.get(), *lookup_);
+        }
     }
 
     DeliveryOutcome run() {
@@ -211,6 +223,7 @@ class DeliveryLoop {
     // the byte budget cut the chunk short: then the next chunk waits for
     // answers, and so would this request.
     void plan_requests() {
+        plan_lookups();
         std::vector<destinations::InvalidRecord> refused;
         std::vector<destinations::PlannedRequest> planned_requests = requests_.plan(unplanned_, &refused);
         enum class Fate : char { Send, Refused, Wait };
@@ -247,7 +260,7 @@ class DeliveryLoop {
                 records_.emplace(keys[i], PendingRecord{std::move(unplanned_rows_[i].tid), unplanned_rows_[i].ordinal,
                                                         std::move(record.record_id),
                                                         std::move(unplanned_rows_[i].change), std::move(record.payload),
-                                                        std::move(record.message_id)});
+                                                        std::move(record.message_id), std::move(record.object_id)});
             }
         }
         unplanned_.resize(waiting);
@@ -257,6 +270,60 @@ class DeliveryLoop {
             for (const size_t index : planned.records)
                 batch.keys.push_back(keys[index]);
             batch.request = std::move(planned.request);
+            ready_.push_back(std::move(batch));
+        }
+    }
+
+    // Records whose elements need the destination's id and whose checkpoint
+    // has none go first in lookup requests (catalog::LookupDef); the answers
+    // give them their ids, and then their own requests (lookup_answered).
+    void plan_lookups() {
+        if (!lookups_)
+            return;
+        std::vector<destinations::OutgoingRecord> needing;
+        std::vector<UnplannedRow> rows;
+        size_t kept = 0;
+        for (size_t i = 0; i < unplanned_.size(); i++) {
+            if (unplanned_[i].object_id.empty()) {
+                needing.push_back(std::move(unplanned_[i]));
+                rows.push_back(std::move(unplanned_rows_[i]));
+                continue;
+            }
+            if (kept != i) {
+                unplanned_[kept] = std::move(unplanned_[i]);
+                unplanned_rows_[kept] = std::move(unplanned_rows_[i]);
+            }
+            kept++;
+        }
+        unplanned_.resize(kept);
+        unplanned_rows_.resize(kept);
+        if (needing.empty())
+            return;
+        std::vector<destinations::InvalidRecord> refused;
+        std::vector<destinations::PlannedRequest> planned = lookups_->plan(needing, &refused);
+        std::vector<uint64_t> keys(needing.size(), kNoKey);
+        std::vector<bool> is_refused(needing.size(), false);
+        for (const destinations::InvalidRecord &invalid : refused) {
+            is_refused[invalid.index] = true;
+            record_invalid(needing[invalid.index].record_id, rows[invalid.index].change, invalid.reason,
+                           kept_payload(needing[invalid.index].payload));
+            held_bytes_ -= held_size(needing[invalid.index]);
+        }
+        for (size_t i = 0; i < needing.size(); i++) {
+            if (is_refused[i])
+                continue;
+            keys[i] = next_key_++;
+            destinations::OutgoingRecord &record = needing[i];
+            records_.emplace(keys[i], PendingRecord{std::move(rows[i].tid), rows[i].ordinal, std::move(record.record_id),
+                                                    std::move(rows[i].change), std::move(record.payload),
+                                                    std::move(record.message_id), std::string()});
+        }
+        for (destinations::PlannedRequest &request : planned) {
+            PlannedBatch batch;
+            for (const size_t index : request.records)
+                batch.keys.push_back(keys[index]);
+            batch.request = std::move(request.request);
+            batch.lookup = true;
             ready_.push_back(std::move(batch));
         }
     }
@@ -272,7 +339,8 @@ class DeliveryLoop {
             return;
         }
         destinations::OutgoingRecord record{std::string(row.record_id), std::move(built.json),
-                                            message_id(plan_, row.record_id, row.version)};
+                                            message_id(plan_, row.record_id, row.version),
+                                            std::string(row.object_id.value_or(std::string_view()))};
         held_bytes_ += held_size(record);
         unplanned_.push_back(std::move(record));
         unplanned_rows_.push_back({std::string(row.tid), ordinal, std::string(row.change)});
@@ -296,7 +364,7 @@ class DeliveryLoop {
         if (batch.first_send)
             counters_.sent += static_cast<int64_t>(batch.keys.size());
         client_.submit(tag, std::move(batch.request));
-        in_flight_.emplace(tag, std::move(batch.keys));
+        in_flight_.emplace(tag, InFlight{std::move(batch.keys), batch.lookup});
     }
 
     void handle(const http::Completion &completion) {
@@ -304,46 +372,145 @@ class DeliveryLoop {
         if (found == in_flight_.end())
             throw Error(sqlstate::kInternalError, "HTTP client returned request " + std::to_string(completion.tag) +
                                                       ", which is not in flight");
-        const std::vector<uint64_t> keys = std::move(found->second);
+        const std::vector<uint64_t> keys = std::move(found->second.keys);
+        const bool lookup = found->second.lookup;
         in_flight_.erase(found);
         const http::HttpResponse &response = completion.response;
         if (response.refused)
             return refused(*response.refused);
         counters_.requests += completion.attempts;
         const long status = response.status;
+        const destinations::RequestBuilder &builder = lookup ? *lookups_ : requests_;
         const destinations::AnswerReading reading =
-            destinations::read_answer(requests_.response(), status, response.body, keys.size());
+            destinations::read_answer(builder.response(), status, response.body, keys.size(), record_keys(builder, keys));
+        if (lookup)
+            lookup_answer(keys, reading, response, completion.attempts);
+        else
+            answer(keys, reading, response, completion.attempts);
+        unreachable_in_a_row_ = status == 0 ? unreachable_in_a_row_ + 1 : 0;
+        if (unreachable_in_a_row_ >= kUnreachableAfter && !fatal_) {
+            fatal_ = "destination unreachable: " + last_failure_;
+            give_up();
+        }
+    }
+
+    void answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
+                const http::HttpResponse &response, int attempts) {
+        const long status = response.status;
         if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
-            per_record(keys, reading.outcomes, response, completion.attempts);
+            per_record(keys, reading.outcomes, response, attempts);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
             if (keys.size() > 1) {
                 split(keys);
             } else {
                 last_failure_ = "HTTP " + std::to_string(status) + ": " + requests_.secrets().mask(reading.message);
-                undelivered(keys.front(), "rejected", response, completion.attempts);
+                undelivered(keys.front(), "rejected", response, attempts);
             }
         } else if (status >= 200 && status < 300) {
             for (const uint64_t key : keys)
                 delivered(key);
-        } else if (status == 401 || status == 403 || reading.verdict == destinations::AnswerReading::Verdict::Fatal) {
-            note_failure(response);
-            fatal_ = "destination refused the credentials: " + last_failure_;
-            for (const uint64_t key : keys)
-                undelivered(key, "rejected", response, completion.attempts);
-            // Requests already in flight get their (quick) answers recorded.
-            ready_.clear();
+        } else if (refuses_credentials(reading, status)) {
+            credentials_refused(keys, response, attempts);
         } else if (status == 400 && keys.size() > 1) {
             split(keys);
         } else {
-            note_failure(response);
-            const bool retryable = is_retryable_status(status);
-            for (const uint64_t key : keys)
-                undelivered(key, retryable ? "failed" : "rejected", response, completion.attempts);
+            failed(keys, response, attempts);
         }
-        unreachable_in_a_row_ = status == 0 ? unreachable_in_a_row_ + 1 : 0;
-        if (unreachable_in_a_row_ >= kUnreachableAfter && !fatal_) {
-            fatal_ = "destination unreachable: " + last_failure_;
-            give_up();
+    }
+
+    // A lookup's answer. What it cannot attribute to records fails them all:
+    // splitting it would not make a lookup more precise.
+    void lookup_answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
+                       const http::HttpResponse &response, int attempts) {
+        const long status = response.status;
+        if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
+            lookup_answered(keys, reading.outcomes, response, attempts);
+        } else if (refuses_credentials(reading, status)) {
+            credentials_refused(keys, response, attempts);
+        } else if (status >= 200 && status < 300) {
+            note_failure(response);
+            last_failure_ = "the destination's answer to a lookup names no records: " + last_failure_;
+            for (const uint64_t key : keys)
+                undelivered(key, "failed", response, attempts);
+        } else {
+            failed(keys, response, attempts);
+        }
+    }
+
+    static bool refuses_credentials(const destinations::AnswerReading &reading, long status) {
+        return status == 401 || status == 403 || reading.verdict == destinations::AnswerReading::Verdict::Fatal;
+    }
+
+    void credentials_refused(const std::vector<uint64_t> &keys, const http::HttpResponse &response, int attempts) {
+        note_failure(response);
+        fatal_ = "destination refused the credentials: " + last_failure_;
+        for (const uint64_t key : keys)
+            undelivered(key, "rejected", response, attempts);
+        // Requests already in flight get their (quick) answers recorded.
+        ready_.clear();
+    }
+
+    void failed(const std::vector<uint64_t> &keys, const http::HttpResponse &response, int attempts) {
+        note_failure(response);
+        const bool retryable = is_retryable_status(response.status);
+        for (const uint64_t key : keys)
+            undelivered(key, retryable ? "failed" : "rejected", response, attempts);
+    }
+
+    // The records' keys as the answers name them, when the builder's answers
+    // are read by keys (catalog::RecordOutcomeKind::KeyedResults).
+    std::vector<std::string> record_keys(const destinations::RequestBuilder &builder,
+                                         const std::vector<uint64_t> &keys) const {
+        std::vector<std::string> texts;
+        if (builder.response().records.kind != catalog::RecordOutcomeKind::KeyedResults)
+            return texts;
+        for (const uint64_t key : keys) {
+            const PendingRecord &pending = records_.at(key);
+            texts.push_back(builder.record_key({pending.record_id, pending.payload, pending.message_id, {}}));
+        }
+        return texts;
+    }
+
+    // A lookup's answer: the records found get their ids and go in their
+    // operation's requests; the others are done (a deletion of a record the
+    // destination does not have) or rejected, as the lookup says.
+    void lookup_answered(const std::vector<uint64_t> &keys, const std::vector<destinations::RecordOutcome> &outcomes,
+                         const http::HttpResponse &response, int attempts) {
+        std::vector<uint64_t> found;
+        for (size_t i = 0; i < keys.size(); ++i) {
+            const destinations::RecordOutcome &outcome = outcomes[i];
+            if (outcome.fate == destinations::RecordFate::Delivered && !outcome.object_id.empty()) {
+                records_.at(keys[i]).object_id = outcome.object_id;
+                found.push_back(keys[i]);
+            } else if (lookup_->missing_delivered) {
+                delivered(keys[i]);
+            } else {
+                last_failure_ = "the destination has no such record" +
+                                (outcome.message.empty() ? std::string() : ": " + requests_.secrets().mask(outcome.message));
+                undelivered(keys[i], "rejected", response, attempts);
+            }
+        }
+        std::vector<destinations::OutgoingRecord> records;
+        for (const uint64_t key : found) {
+            const PendingRecord &pending = records_.at(key);
+            records.push_back({pending.record_id, pending.payload, pending.message_id, pending.object_id});
+        }
+        std::vector<destinations::InvalidRecord> refused;
+        std::vector<destinations::PlannedRequest> planned = requests_.plan(records, &refused);
+        for (const destinations::InvalidRecord &invalid : refused) {
+            const PendingRecord &pending = records_.at(found[invalid.index]);
+            counters_.invalid++;
+            results_.undelivered.push_back({pending.record_id, pending.change, "invalid", invalid.reason, std::nullopt,
+                                            kept_payload(pending.payload), 0});
+            forget(pending_record(found[invalid.index]));
+        }
+        for (auto request = planned.rbegin(); request != planned.rend(); ++request) {
+            PlannedBatch batch;
+            for (const size_t index : request->records)
+                batch.keys.push_back(found[index]);
+            batch.request = std::move(request->request);
+            batch.first_send = false;   // counted as sent with its lookup
+            ready_.push_front(std::move(batch));
         }
     }
 
@@ -356,7 +523,7 @@ class DeliveryLoop {
         for (size_t i = 0; i < keys.size(); ++i) {
             const destinations::RecordOutcome &outcome = outcomes[i];
             if (outcome.fate == destinations::RecordFate::Delivered) {
-                delivered(keys[i]);
+                delivered(keys[i], outcome.object_id);
             } else if (outcome.fate == destinations::RecordFate::Rejected) {
                 last_failure_ = "HTTP " + std::to_string(response.status) + ": " + requests_.secrets().mask(outcome.message);
                 undelivered(keys[i], "rejected", response, attempts);
@@ -405,7 +572,7 @@ class DeliveryLoop {
         for (const uint64_t key : keys) {
             const PendingRecord &pending = records_.at(key);
             indexes.push_back(records.size());
-            records.push_back({pending.record_id, pending.payload, pending.message_id});
+            records.push_back({pending.record_id, pending.payload, pending.message_id, pending.object_id});
         }
         PlannedBatch batch;
         batch.keys = keys;
@@ -423,11 +590,11 @@ class DeliveryLoop {
         return found;
     }
 
-    void delivered(uint64_t key) {
+    void delivered(uint64_t key, const std::string &object_id = {}) {
         auto found = pending_record(key);
         counters_.succeeded++;
         results_.delivered.push_back(
-            {std::move(found->second.tid), found->second.ordinal, found->second.change == "deleted"});
+            {std::move(found->second.tid), found->second.ordinal, found->second.change == "deleted", object_id});
         forget(found);
     }
 
@@ -500,7 +667,9 @@ class DeliveryLoop {
     std::vector<destinations::OutgoingRecord> unplanned_;
     std::vector<UnplannedRow> unplanned_rows_;
     std::deque<PlannedBatch> ready_;
-    std::unordered_map<uint64_t, std::vector<uint64_t>> in_flight_;
+    std::unordered_map<uint64_t, InFlight> in_flight_;
+    const catalog::LookupDef *lookup_ = nullptr;   // the operation's, when it has one
+    std::optional<destinations::RequestBuilder> lookups_;
     uint64_t next_key_ = 0;
     uint64_t next_tag_ = 0;
     // The record being built: views into the row read last.

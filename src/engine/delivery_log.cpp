@@ -26,7 +26,7 @@ void settle_selection(const MappingPlan &plan) {
         "CASE WHEN e.chg = 'added' THEN 'a' ELSE 'u' END::\"char\", e.dest_key FROM " + sending + " AS e "
         "WHERE e.chg <> 'deleted' AND e.hash IS NOT NULL ORDER BY e.record_id "
         "ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, version = EXCLUDED.version, "
-        "unconfirmed = EXCLUDED.unconfirmed, dest_key = EXCLUDED.dest_key "
+        "unconfirmed = EXCLUDED.unconfirmed, dest_key = EXCLUDED.dest_key, object_id = " + kept_object_id_sql() + " "
         "WHERE k.hash <> EXCLUDED.hash OR k.unconfirmed IS NOT NULL");
     // A deletion is acknowledged when the record left the checkpoint.
     pg::execute_catalog("UPDATE " + plan.checkpoint_table + " AS k SET unconfirmed = 'd', version = e.version FROM " +

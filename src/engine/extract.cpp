@@ -52,13 +52,14 @@ void create_work_tables(const MappingPlan &plan) {
     // ver: the version the record goes out as (see message_id).
     // dkey: the destination key (MappingPlan::destination_key_column): of a
     // deleted record, as the checkpoint keeps it; else the model's.
+    // oid: the destination's id of the record, as the checkpoint keeps it.
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_changes (rid text COLLATE \"C\", "
                                     "chg text, hash bigint, ver bigint, copies bigint, checkpointed boolean, "
-                                    "selected boolean, dkey text)"));
+                                    "selected boolean, dkey text, oid text)"));
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint, "
                                     "dkey text)"));
     pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
-                        "(rid text COLLATE \"C\", chg text, hash bigint, ver bigint, vals text, dkey text)");
+                        "(rid text COLLATE \"C\", chg text, hash bigint, ver bigint, vals text, dkey text, oid text)");
     if (plan.model.owner == pg::catalog_owner_oid())
         return;
     const std::string owner = quote_identifier(pg::role_name(plan.model.owner));
@@ -129,6 +130,11 @@ std::string change_destination_key_sql(const MappingPlan &plan, const std::strin
     return "CASE WHEN " + absent + " THEN k.dest_key ELSE c.dkey END";
 }
 
+// A change's object id (MappingPlan::keeps_object_ids), from the checkpoint.
+std::string change_object_id_sql(const MappingPlan &plan) {
+    return plan.keeps_object_ids ? "k.object_id" : "NULL::text";
+}
+
 // The diff. First, as the model's owner, the model's records, one narrow
 // row each: identifier and a hash of the values the mapping sends. Then, as
 // the catalog owner (no user code runs in it), grouped by identifier (so
@@ -143,13 +149,14 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
     analyze(kCurrent);
     {
         pg::execute_catalog(std::string("INSERT INTO ") + kChanges +
-                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey) "
+                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey, oid) "
                     "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    ", d.dkey FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
+                    ", d.dkey, d.oid FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
                     "c.copies, k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.copies IS NULL", run_id) +
                     " AS ver, CASE WHEN c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL) THEN 'invalid' " +
                     change_kind_sql("c.copies IS NULL") + " AS chg, " +
-                    change_destination_key_sql(plan, "c.copies IS NULL") + " AS dkey "
+                    change_destination_key_sql(plan, "c.copies IS NULL") + " AS dkey, " + change_object_id_sql(plan) +
+                    " AS oid "
                     "FROM (SELECT rid, pg_catalog.count(*) AS copies, pg_catalog.min(hash) AS hash" +
                     (plan.destination_key_column ? ", pg_catalog.min(dkey) AS dkey" : "") + " FROM " + kCurrent +
                     " GROUP BY rid) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
@@ -168,12 +175,13 @@ void classify_unique(const MappingPlan &plan, int64_t run_id) {
                                 " FROM " + filtered_model_sql(plan, "m");
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kChanges +
-                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey) "
+                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey, oid) "
                     "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    ", d.dkey FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
+                    ", d.dkey, d.oid FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
                     "c.copies, k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.rid IS NULL", run_id) +
                     " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg, " +
-                    change_destination_key_sql(plan, "c.rid IS NULL") + " AS dkey FROM (" + current + ") AS c "
+                    change_destination_key_sql(plan, "c.rid IS NULL") + " AS dkey, " + change_object_id_sql(plan) +
+                    " AS oid FROM (" + current + ") AS c "
                     "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
     });
 }
@@ -192,10 +200,11 @@ bool identifier_is_unique(const MappingPlan &plan) {
 void checkpoint_unselected(const MappingPlan &plan) {
     // Their destination key too: a mapping that sends only deletions never
     // sends the records, yet deletes them by the key they have.
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash, dest_key) "
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key) "
                         "SELECT c.rid, c.hash, c.dkey FROM " + kChanges + " c WHERE NOT c.selected "
                         "AND c.chg IN ('added', 'updated') ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
-                        "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key");
+                        "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key, "
+                        "object_id = " + kept_object_id_sql());
     pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " k USING " + kChanges +
                         " c WHERE c.rid = k.record_id AND NOT c.selected AND c.chg = 'deleted'");
 }
@@ -221,8 +230,8 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
-                        " (rid, chg, hash, ver, vals, dkey) SELECT c.rid, c.chg, c.hash, c.ver" +
-                        rendered_values(plan, true) + ", " + outbox_destination_key_sql(plan) + " FROM " + kChanges +
+                        " (rid, chg, hash, ver, vals, dkey, oid) SELECT c.rid, c.chg, c.hash, c.ver" +
+                        rendered_values(plan, true) + ", " + outbox_destination_key_sql(plan) + ", c.oid FROM " + kChanges +
                         " c LEFT JOIN " +
                         filtered_model_sql(plan, "m") + " ON c.chg <> 'deleted' AND " + record_id_sql(plan) +
                         " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)" +
@@ -324,9 +333,10 @@ int64_t fill_preview_present(const MappingPlan &plan, int64_t limit) {
     const std::string kind = "CASE " + change_kind_sql("false");
     return as_model_owner(plan, [&] {
         return static_cast<int64_t>(
-            pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey) SELECT " + rid +
-                        ", " + kind + ", " + hash + ", " + change_version_sql("false", 0, hash) + ", " +
-                        rendered_values_sql(plan) + ", " + destination_key_sql(plan) + " FROM " + filtered_model_sql(plan, "m") + " LEFT JOIN " +
+            pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey, oid) SELECT " +
+                        rid + ", " + kind + ", " + hash + ", " + change_version_sql("false", 0, hash) + ", " +
+                        rendered_values_sql(plan) + ", " + destination_key_sql(plan) + ", " +
+                        change_object_id_sql(plan) + " FROM " + filtered_model_sql(plan, "m") + " LEFT JOIN " +
                         plan.checkpoint_table + " AS k ON k.record_id = " + rid + " WHERE " + differs_sql(hash) +
                         " AND " + selected_sql(plan, kind) + limit_sql(limit))
                 .processed);
@@ -339,9 +349,9 @@ int64_t fill_preview_present(const MappingPlan &plan, int64_t limit) {
 void fill_preview_deleted(const MappingPlan &plan, int64_t limit) {
     const std::string &type = plan.model.columns[plan.primary_key_column].type;
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey) SELECT k.record_id, " +
+        pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey, oid) SELECT k.record_id, " +
                     "'deleted', k.hash, " + change_version_sql("true", 0, "NULL::bigint") + ", " +
-                    rendered_values_sql(plan, "k.record_id::" + type) + ", k.dest_key FROM " + plan.checkpoint_table +
+                    rendered_values_sql(plan, "k.record_id::" + type) + ", k.dest_key, k.object_id FROM " + plan.checkpoint_table +
                     " AS k LEFT JOIN " + filtered_model_sql(plan, "m") + " ON false WHERE NOT EXISTS (SELECT 1 FROM " +
                     filtered_model_sql(plan, "m") + " WHERE " + record_id_sql(plan) + " = k.record_id)" +
                     limit_sql(limit));
@@ -426,7 +436,7 @@ bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
     // The upper bound, which no row reaches, makes the planner estimate a
     // narrow range: it picks a TID range scan for any outbox of more than a
     // few blocks, where a sequential scan would start at block 0 each chunk.
-    pg::Cursor cursor("SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals, o.dkey FROM " + std::string(kOutbox) +
+    pg::Cursor cursor("SELECT o.ctid::text, o.rid, o.chg, o.ver::text, o.vals, o.dkey, o.oid FROM " + std::string(kOutbox) +
                           " AS o WHERE o.ctid > $1::tid AND o.ctid < '(4294967295,0)'::tid",
                       {after_tid}, pg::Cursor::As::CatalogOwner);
     std::vector<std::optional<std::string_view>> values;
@@ -438,7 +448,7 @@ bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
                 throw Error(sqlstate::kInternalError, "outbox row has a NULL identifier, change or version");
             const std::string_view vals = row[4].value_or(std::string_view());
             split_rendered_values(vals, plan.value_columns.size(), values);
-            if (!visit(OutboxRow{*row[0], *row[1], *row[2], *row[3], &values, row[5]}))
+            if (!visit(OutboxRow{*row[0], *row[1], *row[2], *row[3], &values, row[5], row[6]}))
                 return false;
         }
     }
@@ -452,6 +462,10 @@ void view_record_values(const MappingPlan &plan, const OutboxRow &row, RecordVal
         values.json_values[plan.value_columns[i]] = (*row.values)[i];
     if (plan.destination_key_column && row.change == "deleted")
         values.json_values[*plan.destination_key_column] = row.destination_key;
+}
+
+std::string kept_object_id_sql() {
+    return "CASE WHEN k.dest_key IS NOT DISTINCT FROM EXCLUDED.dest_key THEN k.object_id END";
 }
 
 std::string outbox_table() { return kOutbox; }

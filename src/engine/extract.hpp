@@ -49,6 +49,9 @@ struct OutboxRow {
     // the MappingPlan::destination_key_column value last sent); for other
     // changes, the value going out (already among `values`).
     std::optional<std::string_view> destination_key;
+    // The destination's id of the record, as the checkpoint keeps it
+    // (MappingPlan::keeps_object_ids).
+    std::optional<std::string_view> object_id;
 };
 
 // The outbox is written once, in one statement, and never updated: its rows
@@ -66,6 +69,12 @@ bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
 // identifier and its destination key, the value the checkpoint kept from
 // the record's last send.
 void view_record_values(const MappingPlan &plan, const OutboxRow &row, RecordValues &values);
+
+// The checkpoint's object_id when a row of it (`k`) is upserted with a new
+// destination key: the record's id at the destination is kept while the key
+// stays, and forgotten when it changes (the destination may hold the record
+// under the new key as another object).
+std::string kept_object_id_sql();
 
 // The outbox, for statements that join delivered records back to it.
 std::string outbox_table();

@@ -80,6 +80,9 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
         plan.value_columns.end())
         plan.value_columns.push_back(plan.primary_key_column);
     std::sort(plan.value_columns.begin(), plan.value_columns.end());
+    plan.keeps_object_ids = !plan.action.request.response.records.object_id.empty();
+    for (const auto &[name, operation] : plan.action.operations)
+        plan.keeps_object_ids = plan.keeps_object_ids || !operation.request.response.records.object_id.empty();
     if (const auto key = catalog::destination_key_column(plan.action, plan.fields.get()))
         if (*key != plan.model.primary_key)
             plan.destination_key_column = column_index(plan.model, *key);

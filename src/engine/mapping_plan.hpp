@@ -34,6 +34,10 @@ struct MappingPlan {
     // (catalog::destination_key_column); none when the action deletes by no
     // key or the key is the model's identifier, which the checkpoint holds.
     std::optional<size_t> destination_key_column;
+    // Whether an answer of the action's gives the destination's id of each
+    // record (RecordOutcomeSpec::object_id): the checkpoint keeps it as
+    // object_id, and the record's later changes carry it ({{object_id}}).
+    bool keeps_object_ids = false;
     // Seeds the record hash with the field mapping itself, so records whose
     // payload changes because the fields changed count as updated.
     int64_t hash_seed = 0;

@@ -47,19 +47,39 @@ std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Param
     return "(" + ranges + ") AS d";
 }
 
+// The destination's ids the answers gave, into the rows just written (a
+// deleted record's row is gone, and its id with it).
+void write_object_ids(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered) {
+    std::vector<std::optional<std::string>> tids, ids;
+    for (const DeliveredRecord &record : delivered) {
+        if (record.object_id.empty() || record.deleted)
+            continue;
+        tids.emplace_back(record.tid);
+        ids.emplace_back(record.object_id);
+    }
+    if (tids.empty())
+        return;
+    pg::execute_catalog("UPDATE " + plan.checkpoint_table + " AS k SET object_id = u.oid FROM " + outbox_table() +
+                            " AS o, ROWS FROM (pg_catalog.unnest($1::tid[]), pg_catalog.unnest($2::text[])) "
+                            "AS u(tid, oid) WHERE o.ctid = u.tid AND k.record_id = o.rid",
+                        {text_array_literal(tids), text_array_literal(ids)});
+}
+
 void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
                      const ResultWriteOptions &options) {
     const bool any_deleted = std::any_of(delivered.begin(), delivered.end(),
                                          [](const DeliveredRecord &record) { return record.deleted; });
     pg::Params params;
     const std::string rows = delivered_rows_sql(delivered, params);
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " (record_id, hash, dest_key) "
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key) "
                         "SELECT d.rid, d.hash, d.dkey FROM " + rows + " WHERE d.chg <> 'deleted'" +
                             (options.checkpoint_was_empty
                                  ? ""
                                  : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
-                                   "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key"),
+                                   "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key, "
+                                   "object_id = " + kept_object_id_sql()),
                         params);
+    write_object_ids(plan, delivered);
     if (any_deleted)
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +
                                 " WHERE d.chg = 'deleted' AND k.record_id = d.rid",

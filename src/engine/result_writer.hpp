@@ -22,6 +22,7 @@ struct DeliveredRecord {
     // holding no other live row.
     int64_t ordinal;
     bool deleted;
+    std::string object_id;   // the destination's id of the record, when its answer gave one
 };
 
 struct UndeliveredRecord {

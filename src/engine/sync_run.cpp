@@ -273,7 +273,8 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
             return true;
         const destinations::RequestBuilder &requests = requests_for(std::string(row.change));
         destinations::ElementResult element = requests.element(
-            {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version)});
+            {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version),
+             std::string(row.object_id.value_or(std::string_view()))});
         // Elements may carry secret settings (Mixpanel's $token): shown masked.
         if (element.valid)
             preview.push_back({std::string(row.record_id), std::string(row.change),

@@ -8,18 +8,23 @@
 \echo Use "ALTER EXTENSION reverse_etl UPDATE" to load this file. \quit
 
 -- Each mapping's checkpoint keeps the destination key each record was last
--- sent with (a deletion finds the record at the destination by it), and its
--- log of a run's selection the key each record goes out with.
+-- sent with (a deletion finds the record at the destination by it) and the
+-- destination's id of the record, and its log of a run's selection the key
+-- each record goes out with.
 DO $upgrade$
 DECLARE
-    state_table regclass;
+    state_table record;
 BEGIN
     FOR state_table IN
-        SELECT c.oid::regclass FROM pg_catalog.pg_class c
+        SELECT c.oid::regclass AS name, c.relname OPERATOR(pg_catalog.~) '^checkpoint_' AS is_checkpoint
+          FROM pg_catalog.pg_class c
          WHERE c.relnamespace = 'reverse_etl_state'::regnamespace AND c.relkind = 'r'
            AND c.relname OPERATOR(pg_catalog.~) '^(checkpoint|sending)_[0-9]+$'
     LOOP
-        EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN dest_key text', state_table);
+        EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN dest_key text', state_table.name);
+        IF state_table.is_checkpoint THEN
+            EXECUTE pg_catalog.format('ALTER TABLE %s ADD COLUMN object_id text', state_table.name);
+        END IF;
     END LOOP;
 END
 $upgrade$;

@@ -280,6 +280,16 @@ TEST(VendorRequests, BadOperationsNameTheirPlace) {
     EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"remove": {}})"),
               prefix + "operations.remove is not a destination operation (upsert, update, add, delete)");
     EXPECT_EQ(error(R"(, "key_field": "nope")"), prefix + "key_field names \"nope\", which is not a field of the action");
+    EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"delete": {"lookup": {"request": {}}}})"),
+              prefix + "operations.delete.lookup.request must read its answer as keyed_results: a lookup finds "
+                       "records by their keys");
+    EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"delete": {"lookup": {"request": {"response": {"records": )"
+                    R"({"kind": "keyed_results", "status": [200], "list": "r", "record_key": "{{fields.id}}", "key": "k"}}}}}})"),
+              prefix + "operations.delete.lookup.request must say where a result's object_id is");
+    EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"delete": {"lookup": {"missing": "ignored", "request": {"response": )"
+                    R"({"records": {"kind": "keyed_results", "status": [200], "list": "r", "record_key": "{{fields.id}}", )"
+                    R"("key": "k", "object_id": "id"}}}}}})"),
+              prefix + "operations.delete.lookup.missing must be \"delivered\" or \"rejected\"");
 }
 
 catalog::ResponseSpec response_spec(const std::string &block) {
@@ -360,17 +370,64 @@ TEST(ResponseReader, ResultsInOrderAndBodyVerdicts) {
     EXPECT_EQ(read_answer(verdict, 500, "0", 5).verdict, Verdict::Status);
 }
 
+TEST(ResponseReader, KeyedResultsLikeHubSpot) {
+    const catalog::ResponseSpec &spec = shipped_type("hubspot").actions[0].request.response;
+    const std::vector<std::string> keys{"ann@example.com", "Bob@Example.com", "cy@example.com"};
+    // Results in any order, matched by email ignoring case; ids kept; an
+    // error names its records in context.ids.
+    const AnswerReading reading = read_answer(
+        spec, 207,
+        R"({"status":"COMPLETE","results":[{"id":"12","properties":{"email":"cy@example.com"}},)"
+        R"({"id":"10","properties":{"email":"ann@example.com"}}],"numErrors":1,)"
+        R"("errors":[{"status":"error","category":"VALIDATION_ERROR","message":"bad","context":{"ids":["bob@example.com"]}}]})",
+        3, keys);
+    ASSERT_EQ(reading.verdict, Verdict::PerRecord);
+    EXPECT_EQ(fates(reading), (std::vector<std::string>{"ok", "rejected: VALIDATION_ERROR: bad", "ok"}));
+    EXPECT_EQ(reading.outcomes[0].object_id, "10");
+    EXPECT_EQ(reading.outcomes[2].object_id, "12");
+    // A record neither answered nor refused goes again.
+    const AnswerReading partial = read_answer(
+        spec, 200, R"({"results":[{"id":"10","properties":{"email":"ann@example.com"}}]})", 3, keys);
+    EXPECT_EQ(fates(partial), (std::vector<std::string>{"ok", "again", "again"}));
+    // A result or an error for a key the request did not carry, or two
+    // records with one key: pinned on no one.
+    EXPECT_EQ(read_answer(spec, 200, R"({"results":[{"id":"9","properties":{"email":"zed@example.com"}}]})", 3, keys)
+                  .verdict,
+              Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 207, R"({"results":[],"errors":[{"message":"m","context":{"ids":["zed@x"]}}]})", 3, keys)
+                  .verdict,
+              Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 207, R"({"results":[],"errors":[{"message":"m","context":{}}]})", 3, keys).verdict,
+              Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 200, R"({"results":[]})", 2, {"a@x", "A@X"}).verdict, Verdict::BodyFailed);
+    // Create: outcomes by objectWriteTraceId (the record id).
+    const catalog::ResponseSpec &create = shipped_type("hubspot").actions[0].operations.at("add").request.response;
+    const AnswerReading created = read_answer(
+        create, 207,
+        R"({"results":[{"id":"7","objectWriteTraceId":"r2"}],"errors":[{"category":"CONFLICT","message":"exists",)"
+        R"("context":{"objectWriteTraceId":["r1"]}}]})",
+        2, {"r1", "r2"});
+    EXPECT_EQ(fates(created), (std::vector<std::string>{"rejected: CONFLICT: exists", "ok"}));
+    EXPECT_EQ(created.outcomes[1].object_id, "7");
+}
+
 TEST(ResponseReader, BadResponseBlocksNameTheirPlace) {
     const std::string prefix = "invalid definition of destination type \"answers\": request.response.";
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "by_magic", "status": [400]}})"); }).message(),
               prefix + "records.kind \"by_magic\" is not a kind of record outcomes (errors_by_index, "
-                       "results_in_order, index_lists)");
+                       "results_in_order, index_lists, keyed_results)");
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "index_lists", "status": [400], "objects": ["a"], "list": "x"}})"); })
                   .message(),
               prefix + "records.list does not apply to this kind");
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "errors_by_index", "status": [99], "list": "", "index": "i"}})"); })
                   .message(),
               prefix + "records.status[0] must be an HTTP status from 200 to 599");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "results_in_order", "status": [200], "list": "", "success": "ok", "key": "k"}})"); })
+                  .message(),
+              prefix + "records.key does not apply to this kind");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "keyed_results", "status": [200], "list": "r", "record_key": "{{message_id}}", "key": "k"}})"); })
+                  .message(),
+              prefix + "records.record_key uses {{message_id}}, which is not allowed here");
     EXPECT_EQ(error_of([] { response_spec(R"({"fatal": [{"status": 400, "path": "a..b", "prefix": "x"}]})"); }).message(),
               prefix + "fatal[0].path \"a..b\" has an empty step");
 }
