@@ -52,6 +52,10 @@ SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.examp
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example", "batch_size": 0}');
 \echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example", "max_requests_per_second": 0}');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example", "max_requests_per_second": 2.5}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example", "method": "GET"}');
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('bad', 'webhook', '{"url": "http://x.example", "timeout": "soon"}');

@@ -340,6 +340,39 @@ Configurable<std::string> read_timeout(const Node &node, const DestinationType &
     return read_configurable<std::string>(node, type, SettingType::Interval, read_text);
 }
 
+// A day at most: vendors state limits per second, minute, hour or day.
+constexpr int kMaxRateLimitSeconds = 86400;
+
+int read_positive_count(const Node &node, const DestinationType &type, Configurable<int> &into) {
+    into = read_configurable<int>(node, type, SettingType::Integer, read_positive_int);
+    if (!into.setting.empty()) {
+        const SettingSpec &spec = *type.find_setting(into.setting);
+        node.expect(spec.minimum && *spec.minimum >= 1,
+                    "names setting \"" + spec.key + "\", which must have a minimum of at least 1");
+    }
+    return into.fallback.value_or(0);
+}
+
+// {"requests": N or {"setting": KEY}, "per_seconds": S, "burst": B, "scope": "..."}
+RateLimitSpec read_rate_limit(const Node &node, const DestinationType &type) {
+    node.expect(json_is_object(node.value()), "must be an object");
+    expect_only_keys(node, {"requests", "per_seconds", "burst", "scope"});
+    RateLimitSpec limit;
+    const int requests = read_positive_count(require_present(node.member("requests")), type, limit.requests);
+    const Node per = node.member("per_seconds");
+    limit.per_seconds = read_positive_int(per);
+    per.expect(limit.per_seconds <= kMaxRateLimitSeconds, "must be at most " + std::to_string(kMaxRateLimitSeconds));
+    const Node burst = node.member("burst");
+    if (burst.present()) {
+        const int fixed = read_positive_count(burst, type, limit.burst);
+        burst.expect(requests == 0 || fixed <= requests, "must not exceed requests");
+    }
+    const Node scope = node.member("scope");
+    if (scope.present())
+        limit.scope = read_text(scope);
+    return limit;
+}
+
 // The type's request block (base == nullptr: every required key present), or
 // an action's, whose keys replace the type's one by one.
 RequestSpec read_request(const Node &node, const DestinationType &type, const RequestSpec *base = nullptr) {
@@ -348,7 +381,7 @@ RequestSpec read_request(const Node &node, const DestinationType &type, const Re
         return request;
     require_present(node).expect(json_is_object(node.value()), "must be an object");
     expect_only_keys(node, {"method", "url", "batch_size", "body", "headers", "headers_setting",
-                            "auth", "signing", "timeout", "query", "response"});
+                            "auth", "signing", "timeout", "query", "response", "rate_limit"});
     const auto given = [&](const char *key) { return !base || node.member(key).present(); };
     if (given("method"))
         request.method = read_request_method(node.member("method"), type);
@@ -374,6 +407,8 @@ RequestSpec read_request(const Node &node, const DestinationType &type, const Re
         request.query = read_named_templates(node.member("query"), type, kSettings | kSecretSettings);
     if (node.member("response").present())
         request.response = read_response(node.member("response"), type);
+    if (node.member("rate_limit").present())
+        request.rate_limit = read_rate_limit(node.member("rate_limit"), type);
     return request;
 }
 

@@ -165,6 +165,18 @@ struct ResponseSpec {
     std::vector<FatalAnswer> fatal;
 };
 
+// The vendor's request rate for these requests (the request block's
+// "rate_limit"): at most `requests` per `per_seconds`, `burst` of them at
+// once. Every run sending to one destination under one `scope` shares the
+// limit (engine/request_pacing.hpp): requests to different endpoints that
+// the vendor limits separately name different scopes.
+struct RateLimitSpec {
+    Configurable<int> requests;   // from a setting left unset, with no fallback: no limit
+    int per_seconds = 1;
+    Configurable<int> burst;      // unset: 1 (evenly spaced); never above requests
+    std::string scope;            // "" : the destination as a whole
+};
+
 struct RequestSpec {
     Configurable<std::string> method;        // POST, PUT, PATCH or DELETE
     RequestTemplate url;                        // starts with the url or endpoint setting
@@ -182,6 +194,7 @@ struct RequestSpec {
     std::vector<AuthSpec> auth;              // alternatives: the first whose settings are set
     std::optional<SigningSpec> signing;
     Configurable<std::string> timeout;       // interval text; unset: the GUC applies
+    std::optional<RateLimitSpec> rate_limit;  // absent: no declared limit
     ResponseSpec response;
 };
 

@@ -448,6 +448,17 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
                            render_fixed(resolve_settings(spec.signing->secret, settings,
                                                          [](const auto &, const auto &) {}))};
     timeout_ = configured_text(spec.timeout, settings);
+    if (spec.rate_limit) {
+        const catalog::RateLimitSpec &declared = *spec.rate_limit;
+        if (const std::optional<long long> requests = configured_count(declared.requests, settings)) {
+            const long long burst = configured_count(declared.burst, settings).value_or(1);
+            // Settings are validated against their minimum when saved; a
+            // value below 1 read here still never disables pacing.
+            rate_limit_ = http::RateLimit{std::max(1LL, *requests), int64_t{declared.per_seconds} * 1000,
+                                          std::clamp(burst, 1LL, std::max(1LL, *requests))};
+            rate_limit_scope_ = declared.scope;
+        }
+    }
 
     for (const catalog::RecordExtra &extra : action.record_extras) {
         if (extra.text && !all_set(*extra.text, settings))

@@ -16,6 +16,7 @@
 #include "destinations/element_renderer.hpp"
 #include "destinations/secret_masker.hpp"
 #include "http/http_types.hpp"
+#include "http/rate_limiter.hpp"
 
 namespace reverse_etl::destinations {
 
@@ -72,6 +73,11 @@ class RequestBuilder {
     // The timeout setting's interval text, if the type has one and it is set; the
     // engine converts it (and falls back to reverse_etl.request_timeout).
     const std::optional<std::string> &timeout_interval() const { return timeout_; }
+    // The definition's rate limit with its settings read; nullopt when none
+    // is declared or its requests setting is unset. The scope names which
+    // requests to the destination share it.
+    const std::optional<http::RateLimit> &rate_limit() const { return rate_limit_; }
+    const std::string &rate_limit_scope() const { return rate_limit_scope_; }
     // How this operation's answers are read (the definition's "response" block).
     const catalog::ResponseSpec &response() const { return response_; }
     // The record's key as the answers name it (the response block's
@@ -161,6 +167,8 @@ class RequestBuilder {
     http::Headers headers_;           // every request's headers except the signature
     std::optional<Signing> signing_;
     std::optional<std::string> timeout_;
+    std::optional<http::RateLimit> rate_limit_;
+    std::string rate_limit_scope_;
     std::vector<Extra> extras_;
     std::optional<ElementRenderer> element_;   // the action's "element" block, if any
     bool needs_message_id_ = false;

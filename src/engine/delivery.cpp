@@ -11,6 +11,7 @@
 #include "engine/client_settings.hpp"
 #include "engine/extract.hpp"
 #include "engine/payload_builder.hpp"
+#include "engine/request_pacing.hpp"
 #include "engine/result_writer.hpp"
 #include "http/http_client.hpp"
 #include "pg/guc.hpp"
@@ -154,6 +155,7 @@ class DeliveryLoop {
         http::ClientOptions options = client_options_from_settings();
         if (plan_.destination_timeout_ms)
             options.request_timeout_ms = *plan_.destination_timeout_ms;
+        options.pacer = request_pacer(plan_, requests_);  // the destination's rate limit (request_pacing.hpp)
         return options;
     }
 

@@ -18,11 +18,13 @@
 #include "http/curl_handles.hpp"
 #include "http/host_allowlist.hpp"
 #include "http/http_text.hpp"
+#include "http/rate_limit_headers.hpp"
 
 namespace reverse_etl::http {
 namespace {
 
 constexpr const char *kQueryCanceled = "57014";
+constexpr const char *kProgramLimitExceeded = "54000";
 // The longest the client waits without asking should_stop(), and so the
 // longest a cancel can go unnoticed.
 constexpr long kStopCheckIntervalMs = 100;
@@ -351,6 +353,8 @@ struct HttpClient::Impl {
     std::vector<Completion> finished;                    // done while perform_once drove
     std::optional<HttpResponse> synchronous_answer;
     Clock::time_point hold_until{};  // a server's Retry-After: no attempt starts before it
+    Clock::time_point pace_until{};  // the pacer's last refusal: ask it again then
+    std::optional<std::string> exhausted;  // see RateLimitNotice::exhausted
 
     std::unique_ptr<Transfer> new_transfer(uint64_t tag, HttpRequest request, int max_attempts,
                                            bool synchronous) const;
@@ -358,6 +362,9 @@ struct HttpClient::Impl {
     void check_stop();
     void abort_all() noexcept;
     void start_ready();
+    bool has_ready(Clock::time_point now) const;
+    bool paced(Clock::time_point now);
+    void take_notice(const HttpResponse &response);
     std::unique_ptr<Transfer> next_ready(Clock::time_point now);
     void start_attempt(std::unique_ptr<Transfer> transfer);
     void drive();
@@ -397,6 +404,13 @@ void HttpClient::Impl::step(std::vector<Completion> &out) {
 }
 
 void HttpClient::Impl::check_stop() {
+    if (exhausted) {
+        const std::string reason = *exhausted;
+        exhausted.reset();
+        abort_all();
+        throw Error(kProgramLimitExceeded, reason,
+                    "Requests sent now would be refused until the destination's allowance is renewed.");
+    }
     if (!options.should_stop || !options.should_stop())
         return;
     abort_all();
@@ -412,18 +426,46 @@ void HttpClient::Impl::abort_all() noexcept {
     finished.clear();
     synchronous_answer.reset();
     hold_until = {};
+    pace_until = {};
 }
 
 void HttpClient::Impl::start_ready() {
     const auto now = Clock::now();
     if (now < hold_until)
         return;
-    while (running.size() < static_cast<size_t>(options.max_concurrent)) {
-        std::unique_ptr<Transfer> transfer = next_ready(now);
-        if (!transfer)
+    while (running.size() < static_cast<size_t>(options.max_concurrent) && has_ready(now)) {
+        if (paced(now))
             return;
-        start_attempt(std::move(transfer));
+        start_attempt(next_ready(now));
     }
+}
+
+bool HttpClient::Impl::has_ready(Clock::time_point now) const {
+    return !queued.empty() ||
+           std::any_of(backing_off.begin(), backing_off.end(), [now](const auto &t) { return t->ready_at <= now; });
+}
+
+// Asks the pacer for the right to start one attempt now; true when it says
+// to wait (until pace_until).
+bool HttpClient::Impl::paced(Clock::time_point now) {
+    if (!options.pacer)
+        return false;
+    const std::optional<Clock::time_point> later = options.pacer->admit(now);
+    if (!later)
+        return false;
+    pace_until = *later;
+    return true;
+}
+
+// An answer that says the destination's limit is used up concerns every
+// later request, this client's and other runs' (through a shared pacer).
+void HttpClient::Impl::take_notice(const HttpResponse &response) {
+    const RateLimitNotice notice =
+        read_rate_limit_notice(response, std::chrono::system_clock::now(), options.backoff.max_retry_after_ms);
+    if (notice.pause_ms && options.pacer)
+        options.pacer->hold(Clock::now() + std::chrono::milliseconds(*notice.pause_ms));
+    if (notice.exhausted && !exhausted)
+        exhausted = notice.exhausted;
 }
 
 // Due retries go first: they were submitted before anything still queued.
@@ -475,6 +517,7 @@ void HttpClient::Impl::harvest(std::vector<Completion> &out) {
         const CURLcode result = message->data.result;
         std::unique_ptr<Transfer> transfer = detach(easy);
         record_outcome(*transfer, result);
+        take_notice(transfer->response);
         settle(std::move(transfer), out);
     }
 }
@@ -522,7 +565,7 @@ std::optional<Clock::time_point> HttpClient::Impl::next_start_time() const {
         earliest = earliest ? std::min(*earliest, transfer->ready_at) : transfer->ready_at;
     if (!earliest)
         return std::nullopt;
-    return std::max(*earliest, hold_until);
+    return std::max({*earliest, hold_until, pace_until});
 }
 
 // Sleeps until libcurl has work, a retry is due, the deadline passes, or it

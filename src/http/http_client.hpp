@@ -13,6 +13,7 @@
 
 #include "http/http_types.hpp"
 #include "http/network_blocklist.hpp"
+#include "http/rate_limiter.hpp"
 #include "http/retry_policy.hpp"
 
 namespace reverse_etl::http {
@@ -34,6 +35,10 @@ struct ClientOptions {
     std::function<uint64_t()> random;    // jitter source; empty: a random_device-seeded mt19937_64
     BackoffSettings backoff;             // 1 s base, 60 s cap; tests shrink them
     size_t max_response_body_bytes = 1024 * 1024;  // longer bodies keep their start only
+    // Asked before every attempt starts (retries included), and told when an
+    // answer says the destination's limit is used up (http/rate_limit_headers.hpp).
+    // Null: no pacing.
+    std::shared_ptr<RequestPacer> pacer;
 };
 
 struct Completion {
@@ -64,9 +69,14 @@ class HttpClient {
     // Returns as soon as anything finished, and at once when nothing is pending.
     // A retryable failure waits retry_delay_ms without holding a slot; a
     // Retry-After also holds back every new attempt until then (the server is
-    // rate limiting this client, not that one request). Throws Error 57014
-    // "sync canceled" once should_stop() is true, after aborting every transfer
-    // and dropping every queued request (the client is then empty and usable).
+    // rate limiting this client, not that one request). With a pacer, no
+    // attempt starts before the pacer admits it; the wait is checked for
+    // should_stop() like any other. Throws Error 57014 "sync canceled" once
+    // should_stop() is true, after aborting every transfer and dropping every
+    // queued request (the client is then empty and usable). Throws Error
+    // 54000, the same way, at the first call after an answer said the
+    // destination's daily allowance is used up (RateLimitNotice::exhausted);
+    // the answers that poll returned before it stand.
     std::vector<Completion> poll(long timeout_ms);
 
     // Submitted and not yet returned by poll().

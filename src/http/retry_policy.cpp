@@ -41,14 +41,10 @@ int64_t backoff_ceiling_ms(int attempt, const BackoffSettings &settings) {
     return ceiling;
 }
 
-// A 429's vendor rate-limit reset (Braze, Intercom, Segment: X-RateLimit-Reset;
-// the IETF draft: RateLimit-Reset): seconds until the window resets, or, as
-// some vendors send it, the Unix time it resets at (a value past 2001-09-09,
-// which no window lasts).
+}  // namespace
+
 std::optional<int64_t> rate_limit_reset_ms(const HttpResponse &response, std::chrono::system_clock::time_point now) {
     constexpr int64_t kEpochSecondsFrom = 1000000000;
-    if (response.status != 429)
-        return std::nullopt;
     for (const char *name : {"X-RateLimit-Reset", "RateLimit-Reset"}) {
         const std::string *header = find_header(response.headers, name);
         if (!header)
@@ -63,8 +59,6 @@ std::optional<int64_t> rate_limit_reset_ms(const HttpResponse &response, std::ch
     }
     return std::nullopt;
 }
-
-}  // namespace
 
 bool is_retryable(const HttpResponse &response) {
     if (response.refused)
@@ -82,7 +76,8 @@ std::optional<int64_t> retry_after_ms(const HttpResponse &response,
         if (!delay)
             delay = http_date_ms(value, now);
     }
-    if (!delay)
+    // A 429's vendor reset time says when the server takes requests again.
+    if (!delay && response.status == 429)
         delay = rate_limit_reset_ms(response, now);
     if (!delay)
         return std::nullopt;

@@ -29,6 +29,13 @@ bool is_retryable(const HttpResponse &response);
 std::optional<int64_t> retry_after_ms(const HttpResponse &response,
                                       std::chrono::system_clock::time_point now, int64_t cap_ms);
 
+// The vendor rate-limit reset (Braze, Intercom, Segment, HubSpot:
+// X-RateLimit-Reset; the IETF draft: RateLimit-Reset) as milliseconds from
+// `now`: the header gives seconds until the window resets or, as some vendors
+// send it, the Unix time it resets at (a value past 2001-09-09, which no
+// window lasts). nullopt when absent or unreadable. Not capped.
+std::optional<int64_t> rate_limit_reset_ms(const HttpResponse &response, std::chrono::system_clock::time_point now);
+
 // How long to wait before the next attempt, after attempt number `attempt`
 // (1-based) failed with `response`: the server's Retry-After when it gives a
 // readable one, else a uniformly random delay in

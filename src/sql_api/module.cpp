@@ -4,6 +4,7 @@
 #include "http/http_client.hpp"
 #include "pg/guc.hpp"
 #include "pg/launcher_signal.hpp"
+#include "pg/shared_rate_limits.hpp"
 #include "pg/postgres_headers.hpp"
 #include "worker/worker_launch.hpp"
 
@@ -55,6 +56,9 @@ void _PG_init(void) {
     }
     reverse_etl::pg::request_launcher_shmem();
     reverse_etl::pg::install_launcher_shmem_hook();
+    // Destinations' rate limits shared by every run (without preloading, a
+    // run paces within itself only).
+    reverse_etl::pg::request_rate_limit_shmem();
     register_launcher();
 }
 }

@@ -100,7 +100,7 @@ TEST(DestinationType, BadDefinitionsNameTheKey) {
               prefix + "request.url must start with {{settings.url}} or {{settings.endpoint}}");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array", "retries": 3})")),
               prefix + "request has unknown key \"retries\" (method, url, batch_size, body, headers, headers_setting, "
-                       "auth, signing, timeout, query, response)");
+                       "auth, signing, timeout, query, response, rate_limit)");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "record", "batch_size": 5})")),
               prefix + "request.body \"record\" sends one record per request: batch_size must be absent or 1");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}{{settings.nope}}", "body": "array"})")),
@@ -191,7 +191,8 @@ TEST(Settings, ShapeKeysAndTypes) {
     EXPECT_EQ(error.hint(), "Did you mean \"url\"?");
     EXPECT_EQ(settings_error(R"({"zzz": 1})").hint(),
               "Valid settings for destination type \"webhook\" are \"url\", \"method\", \"headers\", \"bearer_token\", "
-              "\"basic_username\", \"basic_password\", \"signing_secret\", \"batch_size\", and \"timeout\".");
+              "\"basic_username\", \"basic_password\", \"signing_secret\", \"batch_size\", "
+              "\"max_requests_per_second\", and \"timeout\".");
     EXPECT_EQ(settings_error(R"({"url": 5})").message(), "setting \"url\" must be a string, not an integer");
     EXPECT_EQ(settings_error(R"({"url": "https://h.example", "batch_size": 2.5})").message(),
               "setting \"batch_size\" must be an integer, not a decimal number");
