@@ -2,6 +2,8 @@
 -- (the object a many-object action writes to), through create_mapping and
 -- alter_mapping, shown in the views, copied by duplicate_mapping, and put into
 -- the requests' URL, headers and elements.
+-- Run notices carry run ids, which depend on the tests before this one.
+SET client_min_messages = warning;
 
 -- A destination type for this test only: no shipped type declares action
 -- settings yet. Its URL names the object by an action setting; its key field
@@ -114,12 +116,13 @@ SELECT count(*) AS mappings FROM reverse_etl.mappings WHERE name LIKE 'as %' OR 
 ------------------------------------------------------------------------------
 -- Requests: the object reaches the URL and headers, the id property the element
 ------------------------------------------------------------------------------
+-- preview_mapping shows the elements, with the id property.
+SELECT record_id, change, payload FROM reverse_etl.preview_mapping('as pets') ORDER BY record_id;
 SELECT mock_reset();
 SELECT * FROM sync_outcome('as pets');
 SELECT r->>'method' AS method, r->>'path' AS path, r->'headers'->>'x-object' AS x_object,
        jsonb_pretty((r->>'body')::jsonb) AS body
   FROM mock_requests() AS r;
-SELECT record_id, change, payload FROM reverse_etl.preview_mapping('as pets') ORDER BY record_id;
 
 ------------------------------------------------------------------------------
 -- alter_mapping merges key by key; null removes a key
@@ -175,6 +178,25 @@ DELETE FROM public.as_people WHERE email = 'bob@b.example';
 SELECT mock_reset();
 SELECT * FROM sync_outcome('as pets');
 SELECT r->>'path' AS path, r->>'body' AS body FROM mock_requests() AS r;
+
+------------------------------------------------------------------------------
+-- Definitions: a template using a setting its action does not declare, and a
+-- secret action setting, are errors in the definition (XX000: a bug in it)
+------------------------------------------------------------------------------
+-- "contact" without a URL of its own inherits the type's, which names the object.
+INSERT INTO reverse_etl.destination_type_catalog (type, definition)
+SELECT 'as_undeclared', jsonb_set(jsonb_set(definition, '{type}', '"as_undeclared"'),
+                                  '{actions,1,request}', '{"headers": {"Content-Type": "application/json"}}')
+  FROM reverse_etl.destination_type_catalog WHERE type = 'as_objects';
+SELECT reverse_etl.create_destination('as_undeclared', 'as_undeclared', jsonb_build_object('endpoint', mock_url('/as')));
+\echo :LAST_ERROR_SQLSTATE
+INSERT INTO reverse_etl.destination_type_catalog (type, definition)
+SELECT 'as_secret', jsonb_set(jsonb_set(definition, '{type}', '"as_secret"'),
+                              '{actions,0,settings,0,secret}', 'true')
+  FROM reverse_etl.destination_type_catalog WHERE type = 'as_objects';
+SELECT reverse_etl.create_destination('as_secret', 'as_secret', jsonb_build_object('endpoint', mock_url('/as')));
+\echo :LAST_ERROR_SQLSTATE
+DELETE FROM reverse_etl.destination_type_catalog WHERE type IN ('as_undeclared', 'as_secret');
 
 ------------------------------------------------------------------------------
 -- Clean up
