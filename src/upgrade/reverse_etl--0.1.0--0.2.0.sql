@@ -22,9 +22,13 @@ ALTER TABLE reverse_etl.mapping_catalog ALTER COLUMN action_settings SET DEFAULT
                                         ALTER COLUMN action_settings SET NOT NULL;
 
 -- create_mapping and alter_mapping take them as a last parameter: new
--- signatures, so the functions are dropped and created again (a grant of
--- EXECUTE on the old ones does not carry over).
-DROP FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean);
+-- signatures, so new functions replace the old ones, which are renamed first
+-- to carry their grants over (below) and then dropped.
+ALTER FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean)
+    RENAME TO _create_mapping_0_1_0;
+ALTER FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text)
+    RENAME TO _alter_mapping_0_1_0;
+
 CREATE FUNCTION reverse_etl.create_mapping(model text, destination text, action text,
                                            fields jsonb,
                                            sync_mode text DEFAULT NULL,
@@ -39,7 +43,6 @@ COMMENT ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, te
 'Maps a model to a destination action: which records go (sync_mode), how columns become fields, which rows (filter) and when (schedule, in timezone); action_settings are the settings the action declares (such as the object it writes to). Returns the mapping''s name, by default the action''s display name.';
 REVOKE EXECUTE ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb) FROM PUBLIC;
 
-DROP FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text);
 CREATE FUNCTION reverse_etl.alter_mapping(name text, fields jsonb DEFAULT NULL,
                                           sync_mode text DEFAULT NULL,
                                           schedule text DEFAULT NULL,
@@ -51,6 +54,52 @@ RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_alter_mappin
 COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) IS
 'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed). The checkpoint is kept.';
 REVOKE EXECUTE ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) FROM PUBLIC;
+
+-- The EXECUTE grants users gave on the old functions (README, "Letting other
+-- roles in") go to the new ones, as user grants: GRANT records shared
+-- dependencies on the roles, but run from this script it also records itself
+-- among the extension's initial privileges (pg_init_privs), which are put
+-- back to what the REVOKE above left, as a fresh install has them. Otherwise
+-- pg_dump would count the grants as the extension's own and a role allowed
+-- to create mappings before the update would lose that right.
+DO $carry$
+DECLARE
+    pair record;
+    grant_item record;
+    initial aclitem[];
+BEGIN
+    FOR pair IN
+        SELECT old_function, new_function
+          FROM (VALUES
+                ('reverse_etl._create_mapping_0_1_0(text, text, text, jsonb, text, text, text, text, text, boolean)'::pg_catalog.regprocedure,
+                 'reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb)'::pg_catalog.regprocedure),
+                ('reverse_etl._alter_mapping_0_1_0(text, jsonb, text, text, text, text, text)'::pg_catalog.regprocedure,
+                 'reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb)'::pg_catalog.regprocedure))
+               AS pairs (old_function, new_function)
+    LOOP
+        SELECT i.initprivs INTO initial
+          FROM pg_catalog.pg_init_privs i
+         WHERE i.objoid = pair.new_function AND i.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND i.objsubid = 0;
+        FOR grant_item IN
+            SELECT a.grantee, a.is_grantable
+              FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) AS a
+             WHERE p.oid = pair.old_function AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
+        LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', pair.new_function,
+                                      CASE WHEN grant_item.grantee = 0 THEN 'PUBLIC'
+                                           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grant_item.grantee)) END,
+                                      CASE WHEN grant_item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+        UPDATE pg_catalog.pg_init_privs i SET initprivs = initial
+         WHERE i.objoid = pair.new_function AND i.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND i.objsubid = 0;
+    END LOOP;
+END
+$carry$;
+
+DROP FUNCTION reverse_etl._create_mapping_0_1_0(text, text, text, jsonb, text, text, text, text, text, boolean);
+DROP FUNCTION reverse_etl._alter_mapping_0_1_0(text, jsonb, text, text, text, text, text);
 
 -- The views gain a last column each; their grants stay.
 CREATE OR REPLACE VIEW reverse_etl.destination_actions AS
