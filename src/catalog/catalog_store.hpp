@@ -43,6 +43,7 @@ struct MappingRow {
     std::string action;
     std::string sync_mode;
     std::string fields_json;
+    std::string action_settings_json;   // a JSON object (catalog/action_settings.hpp)
     std::optional<std::string> filter;
     std::string schedule;
     std::string timezone;

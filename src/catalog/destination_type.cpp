@@ -5,6 +5,7 @@
 #include <set>
 #include <utility>
 
+#include "catalog/action_templates.hpp"
 #include "catalog/definition_reader.hpp"
 #include "catalog/element_definition.hpp"
 #include "catalog/response_definition.hpp"
@@ -114,6 +115,38 @@ SettingSpec read_setting(const Node &node) {
         spec.default_json = dump_json(fallback.value());
     }
     return spec;
+}
+
+// An action's settings (per mapping): the type-level setting's shape, but never
+// secret (reverse_etl.mappings shows them, and templates put them in bodies and
+// URLs as they are) and only plain values, which templates and key_field read.
+SettingSpec read_action_setting(const Node &node) {
+    node.expect(json_is_object(node.value()), "must be an object");
+    node.member("secret").expect(!node.member("secret").present(),
+                                 "is not allowed: action settings are shown in reverse_etl.mappings and "
+                                 "sent as they are, so they cannot be secret");
+    expect_only_keys(node, {"key", "type", "required", "default", "description", "enum", "minimum", "maximum"});
+    SettingSpec spec = read_setting(node);
+    node.member("type").expect(spec.type == SettingType::String || spec.type == SettingType::Integer ||
+                                   spec.type == SettingType::Boolean,
+                               "must be string, integer or boolean for an action setting");
+    return spec;
+}
+
+std::vector<SettingSpec> read_action_settings(const Node &node) {
+    if (!node.present())
+        return {};
+    require_array(node);
+    node.expect(json_array_size(node.value()) > 0, "must not be empty (leave it out)");
+    std::vector<SettingSpec> settings;
+    std::set<std::string> keys;
+    for (size_t i = 0; i < json_array_size(node.value()); ++i) {
+        const Node item = node.element(i);
+        SettingSpec spec = read_action_setting(item);
+        item.expect(keys.insert(spec.key).second, "repeats key \"" + spec.key + "\"");
+        settings.push_back(std::move(spec));
+    }
+    return settings;
 }
 
 std::vector<SettingSpec> read_settings(const Node &node) {
@@ -481,6 +514,8 @@ std::optional<RequestTemplatePart> placeholder_part(const std::string &name) {
         return RequestTemplatePart{Kind::ObjectId, {}};
     if (auto setting = named("settings.", Kind::Setting))
         return setting;
+    if (auto setting = named("action_settings.", Kind::ActionSetting))
+        return setting;
     return named("fields.", Kind::Field);
 }
 
@@ -632,9 +667,66 @@ void read_operations(const Node &node, ActionDef &action, const DestinationType 
             definition.element = read_element(item.member("element"), action, type);
         definition.lookup = read_lookup(item.member("lookup"), action, type, definition.request);
         if (operation == "delete")
-            item.expect(!action.key_field.empty(), "needs the action's key_field: deletes address records by it");
+            item.expect(!action.key_field.empty() || !action.key_field_setting.empty(),
+                        "needs the action's key_field: deletes address records by it");
         action.operations.emplace(operation, std::move(definition));
     }
+}
+
+// ---- action settings in templates and key_field ----
+
+// "{{action_settings.KEY}}" naming a string setting of the action that always
+// has a value (required, or with a default): the key field is that value.
+void read_key_field(const Node &node, ActionDef &action) {
+    if (!node.present())
+        return;
+    const std::string text = read_text(node);
+    std::string problem;
+    const std::optional<RequestTemplate> parsed = parse_request_template(text, problem);
+    const bool is_setting = parsed && parsed->parts.size() == 1 &&
+                            parsed->parts[0].kind == RequestTemplatePart::Kind::ActionSetting;
+    if (!is_setting) {
+        node.expect(text.find("{{") == std::string::npos,
+                    "must be a field of the action or exactly one {{action_settings.KEY}}");
+        action.key_field = text;
+        node.expect(action.find_field(action.key_field) != nullptr,
+                    "names \"" + action.key_field + "\", which is not a field of the action");
+        return;
+    }
+    const std::string &key = parsed->parts[0].text;
+    const SettingSpec *spec = action.find_setting(key);
+    node.expect(spec != nullptr, "uses {{action_settings." + key + "}}, which the action does not declare");
+    node.expect(spec->type == SettingType::String, "names action setting \"" + key + "\", which is not a string");
+    node.expect(spec->required || spec->default_json,
+                "names action setting \"" + key + "\", which must be required or have a default");
+    if (spec->default_json && !action.free_fields) {
+        const JsonPtr fallback = parse_json(*spec->default_json, "default");
+        node.expect(action.find_field(json_string_value(fallback.get())) != nullptr,
+                    "names action setting \"" + key + "\", whose default is not a field of the action");
+    }
+    action.key_field_setting = key;
+}
+
+// The type's request block is read before any action, so its templates may use
+// action settings: each action that sends it must declare them. A template
+// that uses one always has a value to put in, so each is required or has a
+// default, and is text (a boolean has no one spelling in a URL or header).
+void check_action_setting_uses(const Node &node, const ActionDef &action) {
+    for_each_action_template(action, [&](const std::string &where, const RequestTemplate &text, bool) {
+        for (const RequestTemplatePart &part : text.parts) {
+            if (part.kind != RequestTemplatePart::Kind::ActionSetting)
+                continue;
+            const std::string placeholder = "{{action_settings." + part.text + "}}";
+            const SettingSpec *spec = action.find_setting(part.text);
+            node.expect(spec != nullptr, "uses " + placeholder + " (in " + where +
+                                             "), but the action declares no such setting");
+            node.expect(spec->type == SettingType::String || spec->type == SettingType::Integer,
+                        "uses " + placeholder + " (in " + where + "), which is not a string or integer setting");
+            node.expect(spec->required || spec->default_json,
+                        "uses " + placeholder + " (in " + where +
+                            "), which must be required or have a default to always have a value");
+        }
+    });
 }
 
 ActionDef read_action(const Node &node, const DestinationType &type) {
@@ -643,6 +735,7 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
     action.key = read_snake_case(node.member("key"));
     action.name = read_text(node.member("name"));
     action.description = read_text(node.member("description"));
+    action.settings = read_action_settings(node.member("settings"));
     read_sync_modes(node, action);
     action.free_fields = read_bool(node.member("free_fields"), false);
     const Node fields = node.member("fields");
@@ -659,12 +752,9 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
         element.expect(action.record_extras.empty(), "cannot be combined with \"record\"");
         action.element = read_element(element, action, type);
     }
-    const Node key = node.member("key_field");
-    if (key.present()) {
-        action.key_field = read_text(key);
-        key.expect(action.find_field(action.key_field) != nullptr, "names \"" + action.key_field + "\", which is not a field of the action");
-    }
+    read_key_field(node.member("key_field"), action);
     read_operations(node.member("operations"), action, type);
+    check_action_setting_uses(node, action);
     // Unknown keys (rate limits, ...) belong to the delivery side.
     return action;
 }
@@ -737,8 +827,8 @@ std::optional<RequestTemplate> parse_request_template(const std::string &text, s
             placeholder_part(trim_spaces(text.substr(open + 2, close - open - 2)));
         if (!part) {
             problem = "uses unknown placeholder \"" + text.substr(open, close + 2 - open) +
-                      "\" (use {{record_id}}, {{message_id}}, {{message_uuid}}, {{settings.KEY}} or "
-                      "{{fields.NAME}})";
+                      "\" (use {{record_id}}, {{message_id}}, {{message_uuid}}, {{settings.KEY}}, "
+                      "{{action_settings.KEY}} or {{fields.NAME}})";
             return std::nullopt;
         }
         flush_literal();
@@ -786,6 +876,13 @@ const FieldSpec *ActionDef::find_field(const std::string &field_key) const {
     const auto found = std::find_if(fields.begin(), fields.end(),
                                     [&](const FieldSpec &field) { return field.key == field_key; });
     return found == fields.end() ? nullptr : &*found;
+}
+
+const SettingSpec *ActionDef::find_setting(const std::string &setting_key) const {
+    const auto found =
+        std::find_if(settings.begin(), settings.end(),
+                     [&](const SettingSpec &setting) { return setting.key == setting_key; });
+    return found == settings.end() ? nullptr : &*found;
 }
 
 const SettingSpec *DestinationType::find_setting(const std::string &setting_key) const {

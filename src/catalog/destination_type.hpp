@@ -47,6 +47,9 @@ struct RequestTemplatePart {
     enum class Kind {
         Text,       // literal text
         Setting,    // {{settings.KEY}}: `text` is the setting key
+        ActionSetting,  // {{action_settings.KEY}}: `text` is the key of a setting the
+                        // action declares, given per mapping (catalog/action_settings.hpp
+                        // replaces these parts with the mapping's values)
         RecordId,   // {{record_id}}
         Field,      // {{fields.NAME}}: `text` is the field name (a key of the payload)
         MessageId,  // {{message_id}}: the record's deterministic dedup id
@@ -68,10 +71,11 @@ struct RequestTemplate {
     std::vector<std::string> setting_keys() const;   // in order of appearance, repeats kept
 };
 
-// Splits `text` at its placeholders ({{record_id}}, {{message_id}}, {{settings.KEY}},
-// {{fields.NAME}}; spaces inside the braces are ignored). Which kinds are allowed,
-// and whether a setting exists, is the caller's business. nullopt with `problem`
-// set when the braces do not close or a placeholder is not one of those four.
+// Splits `text` at its placeholders ({{record_id}}, {{message_id}}, {{message_uuid}},
+// {{settings.KEY}}, {{action_settings.KEY}}, {{fields.NAME}}; spaces inside the
+// braces are ignored). Which kinds are allowed, and whether a setting exists, is
+// the caller's business. nullopt with `problem` set when the braces do not close
+// or a placeholder is not one of those.
 std::optional<RequestTemplate> parse_request_template(const std::string &text, std::string &problem);
 
 // A request property that is either fixed by the definition or read from a setting.
@@ -282,9 +286,19 @@ struct ActionDef {
     // whole column, whose value as sent the checkpoint keeps for the
     // record's deletion (check_delete_key).
     std::string key_field;
+    // Set when the definition names the key field by an action setting
+    // ("key_field": "{{action_settings.id_property}}"): the field is that
+    // setting's value for each mapping, and key_field is empty until
+    // bind_action_settings (catalog/action_settings.hpp) fills it in.
+    std::string key_field_setting;
     std::map<std::string, OperationDef> operations;   // by operation name
+    // Settings given per mapping (create_mapping's action_settings), such as the
+    // object a many-object action writes to (HubSpot's object_type). Never
+    // secret; of type string, integer or boolean; in definition order.
+    std::vector<SettingSpec> settings;
 
     const FieldSpec *find_field(const std::string &field_key) const;
+    const SettingSpec *find_setting(const std::string &setting_key) const;
     // The request and element of the operation (operation_for), or the
     // action's own when it declares none for it.
     const RequestSpec &request_for(const std::string &operation) const;

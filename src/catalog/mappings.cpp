@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "catalog/action_settings.hpp"
 #include "catalog/field_mapping.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/run_lock.hpp"
@@ -57,6 +58,13 @@ void validate_fields(const std::string &fields_json, const ActionDef &action, co
     const JsonPtr fields = parse_json_shape(fields_json, "fields");
     const JsonValue written = parse_json_text(fields_json);   // static values, digit for digit
     validate_field_mapping(fields.get(), action, columns, &written);
+}
+
+// The action as this mapping sends it (catalog/action_settings.hpp), after
+// checking the settings: key_field may be named by one of them.
+ActionDef validated_action(const DestinationType &type, const ActionDef &action, const json_t *action_settings) {
+    validate_action_settings(type, action, action_settings);
+    return bind_action_settings(action, action_settings);
 }
 
 bool is_blank(const std::optional<std::string> &text) {
@@ -137,14 +145,15 @@ void require_usable_ends(const ModelRow &model, const DestinationRow &destinatio
 int64_t insert_mapping(const std::string &name, const ModelRow &model, const DestinationRow &destination,
                        const std::string &action, const std::string &sync_mode, const std::string &fields_json,
                        const std::optional<std::string> &filter, const std::string &schedule,
-                       const std::string &timezone, bool enabled) {
+                       const std::string &timezone, bool enabled, const std::string &action_settings_json) {
     const pg::Result result = pg::execute_catalog(
         "INSERT INTO reverse_etl.mapping_catalog (name, model_id, destination_id, action, sync_mode, fields, "
-        "filter, schedule, timezone, enabled, owner) "
-        "VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::jsonb, $7, $8, $9, $10::boolean, $11::oid::regrole) "
-        "RETURNING mapping_id::text",
+        "filter, schedule, timezone, enabled, owner, action_settings) "
+        "VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::jsonb, $7, $8, $9, $10::boolean, $11::oid::regrole, "
+        "$12::jsonb) RETURNING mapping_id::text",
         {name, std::to_string(model.id), std::to_string(destination.id), action, sync_mode, fields_json, filter,
-         schedule, timezone, enabled ? "true" : "false", std::to_string(pg::current_role_oid())});
+         schedule, timezone, enabled ? "true" : "false", std::to_string(pg::current_role_oid()),
+         action_settings_json});
     const int64_t mapping_id = number_from_sql<int64_t>(result.scalar());
     create_checkpoint(mapping_id, model.owner);
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
@@ -157,7 +166,8 @@ std::string create_mapping(const MappingDefinition &definition) {
     const ModelRow model = find_model(definition.model);
     const DestinationRow destination = find_destination(definition.destination);
     const DestinationType type = load_destination_type(destination.type);
-    const ActionDef &action = find_action(type, definition.action);
+    const JsonPtr action_settings = parse_json(definition.action_settings_json, "action_settings");
+    const ActionDef action = validated_action(type, find_action(type, definition.action), action_settings.get());
     const std::string sync_mode = resolve_sync_mode(action, type.type, definition.sync_mode);
     validate_fields(definition.fields_json, action, model.columns);
     check_delete_key(action, sync_mode, parse_json_shape(definition.fields_json, "fields").get());
@@ -173,7 +183,7 @@ std::string create_mapping(const MappingDefinition &definition) {
         name = first_free_name(action.name);
     }
     insert_mapping(name, model, destination, action.key, sync_mode, definition.fields_json, filter,
-                   definition.schedule, definition.timezone, definition.enabled);
+                   definition.schedule, definition.timezone, definition.enabled, dump_json(action_settings.get()));
     return name;
 }
 
@@ -185,7 +195,16 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     // (REVOKE, membership) since the mapping was created.
     require_usable_ends(model, destination);
     const DestinationType type = load_destination_type(destination.type);
-    const ActionDef &action = find_action(type, mapping.action);
+    // Checked only when changed, as fields are: the stored ones were valid.
+    std::string action_settings_json = mapping.action_settings_json;
+    JsonPtr action_settings = parse_json(action_settings_json, "action_settings");
+    if (changes.action_settings_json) {
+        const JsonPtr patch = parse_json(*changes.action_settings_json, "action_settings");
+        action_settings = merge_action_settings(action_settings.get(), patch.get());
+        validate_action_settings(type, find_action(type, mapping.action), action_settings.get());
+        action_settings_json = dump_json(action_settings.get());
+    }
+    const ActionDef action = bind_action_settings(find_action(type, mapping.action), action_settings.get());
 
     const std::string sync_mode = changes.sync_mode ? resolve_sync_mode(action, type.type, changes.sync_mode)
                                                     : mapping.sync_mode;
@@ -205,8 +224,10 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     }
     pg::execute_catalog(
         "UPDATE reverse_etl.mapping_catalog SET name = $2, sync_mode = $3, fields = $4::jsonb, filter = $5, "
-        "schedule = $6, timezone = $7, updated_at = pg_catalog.now() WHERE mapping_id = $1::bigint",
-        {std::to_string(mapping.id), new_name, sync_mode, fields_json, filter, schedule, timezone});
+        "schedule = $6, timezone = $7, action_settings = $8::jsonb, updated_at = pg_catalog.now() "
+        "WHERE mapping_id = $1::bigint",
+        {std::to_string(mapping.id), new_name, sync_mode, fields_json, filter, schedule, timezone,
+         action_settings_json});
     if (changes.schedule || changes.timezone)
         store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
 }
@@ -239,7 +260,7 @@ std::string duplicate_mapping(const std::string &name, const std::optional<std::
         check_object_name("mapping", copy_name);
     }
     insert_mapping(copy_name, model, destination, mapping.action, mapping.sync_mode, mapping.fields_json,
-                   mapping.filter, mapping.schedule, mapping.timezone, false);
+                   mapping.filter, mapping.schedule, mapping.timezone, false, mapping.action_settings_json);
     return copy_name;
 }
 

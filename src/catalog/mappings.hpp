@@ -22,6 +22,7 @@ struct MappingDefinition {
     std::optional<std::string> filter;
     std::string timezone;
     bool enabled = false;
+    std::string action_settings_json = "{}";   // the action's settings (catalog/action_settings.hpp)
 };
 
 struct MappingChanges {
@@ -31,6 +32,7 @@ struct MappingChanges {
     std::optional<std::string> filter;     // "" removes the filter
     std::optional<std::string> timezone;
     std::optional<std::string> new_name;
+    std::optional<std::string> action_settings_json;   // merged into the current ones key by key
 };
 
 std::string create_mapping(const MappingDefinition &definition);  // returns the name

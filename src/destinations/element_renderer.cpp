@@ -27,6 +27,9 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
         for (const Part &part : node.text.parts) {
             if (part.kind == Part::Kind::MessageId || part.kind == Part::Kind::MessageUuid)
                 needs_message_id = true;
+            if (part.kind == Part::Kind::ActionSetting)   // catalog::bind_action_settings was not called
+                throw Error(sqlstate::kInternalError,
+                            "action setting " + quoted(part.text) + " of an element is not bound to a mapping");
             if (part.kind != Part::Kind::Setting) {
                 resolved.parts.push_back(part);
                 continue;

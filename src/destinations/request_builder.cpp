@@ -27,6 +27,13 @@ Error invalid_setting(std::string message, std::string hint = {}) {
 
 Error bug(std::string message) { return Error(sqlstate::kInternalError, std::move(message)); }
 
+// Action settings are put in by catalog::bind_action_settings before an action
+// reaches the builder; one left here would be sent as its key.
+void require_bound(const RequestTemplatePart &part) {
+    if (part.kind == Kind::ActionSetting)
+        throw bug("action setting " + quoted(part.text) + " is not bound to a mapping");
+}
+
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
 bool same_header_name(const std::string &a, const std::string &b) {
@@ -120,6 +127,7 @@ RequestTemplate resolve_settings(const RequestTemplate &text, const SettingValue
     RequestTemplate resolved;
     resolved.source = text.source;
     for (const RequestTemplatePart &part : text.parts) {
+        require_bound(part);
         if (part.kind != Kind::Setting) {
             append_part(resolved, part);
             continue;
@@ -163,6 +171,7 @@ RequestTemplate resolve_url(const RequestTemplate &definition, const SettingValu
     url.source = definition.source;
     for (size_t i = 0; i < definition.parts.size(); ++i) {
         const RequestTemplatePart &part = definition.parts[i];
+        require_bound(part);
         if (part.kind != Kind::Setting) {
             append_part(url, part);
             continue;

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "catalog/action_settings.hpp"
 #include "catalog/field_mapping.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/request_rules.hpp"
@@ -65,7 +66,10 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     if (action == nullptr)
         throw Error(sqlstate::kUndefinedObject, "destination type " + catalog::quoted(plan.type.type) +
                                                      " has no action " + catalog::quoted(plan.mapping.action));
-    plan.action = *action;
+    // Bound once here: every request builder of the run sends the action with
+    // the mapping's action settings in its templates and key_field.
+    plan.action_settings = parse_json(plan.mapping.action_settings_json, "action_settings");
+    plan.action = catalog::bind_action_settings(*action, plan.action_settings.get());
     plan.fields = parse_json_shape(plan.mapping.fields_json, "fields");
     plan.settings = parse_json(plan.destination.settings_json, "settings");
     // Again at every run: a mapping stored by an older version may break the rule.

@@ -23,6 +23,7 @@ struct MappingPlan {
     catalog::ActionDef action;
     JsonPtr fields;                         // the mapping's fields JSON
     JsonPtr settings;                       // the destination's settings, secrets included
+    JsonPtr action_settings;                // the mapping's action settings, already in `action`
 
     // Model columns the mapping sends (in model order), and the identifier's position.
     std::vector<size_t> sent_columns;

@@ -66,7 +66,10 @@ CREATE TABLE reverse_etl.mapping_catalog (
     -- is computed again (alter_mapping, enable_mapping...).
     schedule_error text,
     created_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now()
+    updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- Values of the settings the action declares (the object a many-object
+    -- action writes to...). Last, as ALTER TABLE added it in 0.2.0.
+    action_settings jsonb NOT NULL DEFAULT '{}'
 );
 
 CREATE INDEX ON reverse_etl.mapping_catalog (model_id);

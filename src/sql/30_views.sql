@@ -69,20 +69,29 @@ SELECT t.type, a->>'key' AS action, a->>'name' AS name, a->>'description' AS des
        END AS fields,
        (a->>'max_batch_records')::int AS max_batch_records,
        (a->>'max_batch_bytes')::int AS max_batch_bytes,
-       COALESCE((a->>'nulls_allowed')::boolean, true) AS nulls_allowed
+       COALESCE((a->>'nulls_allowed')::boolean, true) AS nulls_allowed,
+       (SELECT COALESCE(pg_catalog.jsonb_object_agg(s->>'key', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                   'type', s->'type',
+                   'required', COALESCE(s->'required', 'false'),
+                   'default', s->'default',
+                   'allowed_values', s->'enum',
+                   'minimum', s->'minimum',
+                   'maximum', s->'maximum',
+                   'description', s->'description'))), '{}')
+          FROM pg_catalog.jsonb_array_elements(COALESCE(a->'settings', '[]')) AS s) AS settings
   FROM reverse_etl.destination_type_catalog t,
        pg_catalog.jsonb_array_elements(t.definition->'actions') AS a;
 COMMENT ON VIEW reverse_etl.destination_actions IS
-'What each destination type can do: its actions, their sync modes, fields and batch limits.';
+'What each destination type can do: its actions, their sync modes, fields, batch limits and the settings a mapping gives them (action_settings).';
 
 CREATE VIEW reverse_etl.mappings WITH (security_barrier) AS
 SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
        p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
-       p.next_run_at, p.created_at, p.updated_at
+       p.next_run_at, p.created_at, p.updated_at, p.action_settings
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mappings IS
-'Mappings you can see: model -> destination action, field mapping, filter, schedule and next run.';
+'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run and action settings.';
 

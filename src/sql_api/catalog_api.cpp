@@ -128,6 +128,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_create_mapping) {
     definition.filter = pg::optional_text(fcinfo, 7);
     definition.timezone = pg::required_text(fcinfo, 8, "timezone");
     definition.enabled = pg::required_bool(fcinfo, 9, "enabled");
+    definition.action_settings_json = pg::required_jsonb_text(fcinfo, 10, "action_settings");
     std::string name;
     {
         const pg::SpiConnection spi;
@@ -145,6 +146,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_alter_mapping) {
     changes.filter = pg::optional_text(fcinfo, 4);
     changes.timezone = pg::optional_text(fcinfo, 5);
     changes.new_name = pg::optional_text(fcinfo, 6);
+    changes.action_settings_json = pg::optional_jsonb_text(fcinfo, 7);
     const pg::SpiConnection spi;
     catalog::alter_mapping(name, changes);
     PG_RETURN_VOID();

@@ -1,11 +1,151 @@
 -- reverse_etl 0.1.0 -> 0.2.0
 --
--- The library refuses to run syncs while the installed extension's version
--- is not its own, and this script is what moves that version. The build
--- appends the refresh of the built-in destination types
--- (scripts/build_install_sql.sh).
+-- The library refuses to run syncs while the installed extension's version is
+-- not its own, and this script is what moves that version. The build appends
+-- the refresh of the built-in destination types (scripts/build_install_sql.sh).
+--
+-- What it changes must leave the catalog as a fresh install of 0.2.0 makes it
+-- (test/t/017_extension_update.pl compares the two): columns are added last,
+-- as src/sql/10_catalog.sql declares them, and view columns are appended, so
+-- CREATE OR REPLACE VIEW can keep the views.
 
 \echo Use "ALTER EXTENSION reverse_etl UPDATE" to load this file. \quit
+
+-- Mapping action settings: values for the settings an action declares (the
+-- object a many-object action writes to). Added without a default, then
+-- filled: ADD COLUMN ... DEFAULT would keep the default as the rows' "missing
+-- value" (pg_attribute.attmissingval), which a fresh install does not have
+-- and pg_upgrade's dump would carry.
+ALTER TABLE reverse_etl.mapping_catalog ADD COLUMN action_settings jsonb;
+UPDATE reverse_etl.mapping_catalog SET action_settings = '{}';
+ALTER TABLE reverse_etl.mapping_catalog ALTER COLUMN action_settings SET DEFAULT '{}',
+                                        ALTER COLUMN action_settings SET NOT NULL;
+
+-- create_mapping and alter_mapping take them as a last parameter: new
+-- signatures, so new functions replace the old ones, which are renamed first
+-- to carry their grants over (below) and then dropped.
+ALTER FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean)
+    RENAME TO _create_mapping_0_1_0;
+ALTER FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text)
+    RENAME TO _alter_mapping_0_1_0;
+
+CREATE FUNCTION reverse_etl.create_mapping(model text, destination text, action text,
+                                           fields jsonb,
+                                           sync_mode text DEFAULT NULL,
+                                           schedule text DEFAULT 'manual',
+                                           name text DEFAULT NULL,
+                                           filter text DEFAULT NULL,
+                                           timezone text DEFAULT 'UTC',
+                                           enabled boolean DEFAULT false,
+                                           action_settings jsonb DEFAULT '{}')
+RETURNS text LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_create_mapping';
+COMMENT ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb) IS
+'Maps a model to a destination action: which records go (sync_mode), how columns become fields, which rows (filter) and when (schedule, in timezone); action_settings are the settings the action declares (such as the object it writes to). Returns the mapping''s name, by default the action''s display name.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb) FROM PUBLIC;
+
+CREATE FUNCTION reverse_etl.alter_mapping(name text, fields jsonb DEFAULT NULL,
+                                          sync_mode text DEFAULT NULL,
+                                          schedule text DEFAULT NULL,
+                                          filter text DEFAULT NULL,
+                                          timezone text DEFAULT NULL,
+                                          new_name text DEFAULT NULL,
+                                          action_settings jsonb DEFAULT NULL)
+RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_alter_mapping';
+COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) IS
+'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed). The checkpoint is kept.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) FROM PUBLIC;
+
+-- The EXECUTE grants users gave on the old functions (README, "Letting other
+-- roles in") go to the new ones, as user grants: GRANT records shared
+-- dependencies on the roles, but run from this script it also records itself
+-- among the extension's initial privileges (pg_init_privs), which are put
+-- back to what the REVOKE above left, as a fresh install has them. Otherwise
+-- pg_dump would count the grants as the extension's own and a role allowed
+-- to create mappings before the update would lose that right.
+DO $carry$
+DECLARE
+    pair record;
+    grant_item record;
+    initial aclitem[];
+BEGIN
+    FOR pair IN
+        SELECT old_function, new_function
+          FROM (VALUES
+                ('reverse_etl._create_mapping_0_1_0(text, text, text, jsonb, text, text, text, text, text, boolean)'::pg_catalog.regprocedure,
+                 'reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb)'::pg_catalog.regprocedure),
+                ('reverse_etl._alter_mapping_0_1_0(text, jsonb, text, text, text, text, text)'::pg_catalog.regprocedure,
+                 'reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb)'::pg_catalog.regprocedure))
+               AS pairs (old_function, new_function)
+    LOOP
+        SELECT i.initprivs INTO initial
+          FROM pg_catalog.pg_init_privs i
+         WHERE i.objoid = pair.new_function AND i.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND i.objsubid = 0;
+        FOR grant_item IN
+            SELECT a.grantee, a.is_grantable
+              FROM pg_catalog.pg_proc p, pg_catalog.aclexplode(p.proacl) AS a
+             WHERE p.oid = pair.old_function AND a.privilege_type = 'EXECUTE' AND a.grantee <> p.proowner
+        LOOP
+            EXECUTE pg_catalog.format('GRANT EXECUTE ON FUNCTION %s TO %s%s', pair.new_function,
+                                      CASE WHEN grant_item.grantee = 0 THEN 'PUBLIC'
+                                           ELSE pg_catalog.quote_ident(pg_catalog.pg_get_userbyid(grant_item.grantee)) END,
+                                      CASE WHEN grant_item.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END);
+        END LOOP;
+        UPDATE pg_catalog.pg_init_privs i SET initprivs = initial
+         WHERE i.objoid = pair.new_function AND i.classoid = 'pg_catalog.pg_proc'::pg_catalog.regclass
+           AND i.objsubid = 0;
+    END LOOP;
+END
+$carry$;
+
+DROP FUNCTION reverse_etl._create_mapping_0_1_0(text, text, text, jsonb, text, text, text, text, text, boolean);
+DROP FUNCTION reverse_etl._alter_mapping_0_1_0(text, jsonb, text, text, text, text, text);
+
+-- The views gain a last column each; their grants stay.
+CREATE OR REPLACE VIEW reverse_etl.destination_actions AS
+SELECT t.type, a->>'key' AS action, a->>'name' AS name, a->>'description' AS description,
+       ARRAY(SELECT pg_catalog.jsonb_array_elements_text(a->'sync_modes')) AS sync_modes,
+       a->>'default_sync_mode' AS default_sync_mode,
+       CASE WHEN COALESCE((a->>'free_fields')::boolean, false)
+            THEN pg_catalog.jsonb_build_object('*', pg_catalog.jsonb_build_object(
+                     'type', 'any', 'required', false,
+                     'description', 'Free fields: every key of the mapping''s fields becomes a property of the record''s JSON object.'))
+            ELSE (SELECT COALESCE(pg_catalog.jsonb_object_agg(f->>'key', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                             'type', f->'type',
+                             'required', COALESCE(f->'required', 'false'),
+                             'one_of_required', (SELECT g FROM pg_catalog.jsonb_array_elements(a->'required_one_of') AS g
+                                                  WHERE g ? (f->>'key') LIMIT 1),
+                             'properties', f->'properties',
+                             'description', f->'description'))), '{}')
+                    FROM pg_catalog.jsonb_array_elements(a->'fields') AS f)
+       END AS fields,
+       (a->>'max_batch_records')::int AS max_batch_records,
+       (a->>'max_batch_bytes')::int AS max_batch_bytes,
+       COALESCE((a->>'nulls_allowed')::boolean, true) AS nulls_allowed,
+       (SELECT COALESCE(pg_catalog.jsonb_object_agg(s->>'key', pg_catalog.jsonb_strip_nulls(pg_catalog.jsonb_build_object(
+                   'type', s->'type',
+                   'required', COALESCE(s->'required', 'false'),
+                   'default', s->'default',
+                   'allowed_values', s->'enum',
+                   'minimum', s->'minimum',
+                   'maximum', s->'maximum',
+                   'description', s->'description'))), '{}')
+          FROM pg_catalog.jsonb_array_elements(COALESCE(a->'settings', '[]')) AS s) AS settings
+  FROM reverse_etl.destination_type_catalog t,
+       pg_catalog.jsonb_array_elements(t.definition->'actions') AS a;
+COMMENT ON VIEW reverse_etl.destination_actions IS
+'What each destination type can do: its actions, their sync modes, fields, batch limits and the settings a mapping gives them (action_settings).';
+
+CREATE OR REPLACE VIEW reverse_etl.mappings WITH (security_barrier) AS
+SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
+       p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
+       p.next_run_at, p.created_at, p.updated_at, p.action_settings
+  FROM reverse_etl.mapping_catalog p
+  JOIN reverse_etl.model_catalog m USING (model_id)
+  JOIN reverse_etl.destination_catalog d USING (destination_id)
+ WHERE reverse_etl._visible(p.owner);
+COMMENT ON VIEW reverse_etl.mappings IS
+'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run and action settings.';
 
 -- Each mapping's checkpoint keeps the destination key each record was last
 -- sent with (a deletion finds the record at the destination by it) and the
