@@ -165,6 +165,17 @@ def mock_options(repo, kind, settings, limit):
 # The run
 # --------------------------------------------------------------------------
 
+def cpu_seconds(pid, children=False):
+    """CPU time (user + system) of a process, or with `children` of its
+    exited children it waited for (the postmaster reaps every server process,
+    so that is the sync worker and the psql backend once they exit)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # fields[0] is field 3 (state): utime, stime are fields 14, 15; cutime, cstime 16, 17.
+    first = 13 if children else 11
+    return (int(fields[first]) + int(fields[first + 1])) / os.sysconf("SC_CLK_TCK")
+
+
 class VendorBench(bench.Bench):
 
     def mock(self, method, path, body=None):
@@ -211,7 +222,13 @@ class VendorBench(bench.Bench):
                      "'failed', r.records_failed, 'requests', r.requests_sent, "
                      "'run_seconds', extract(epoch FROM r.finished_at - r.started_at), 'error', r.error) "
                      f"FROM reverse_etl.sync('{mapping}') r")
+        mock_pid = int(open(os.path.join(self.args.work, "mock.pid")).read())
+        postmaster = self.postmaster_pid
+        cpu0 = (cpu_seconds(mock_pid), cpu_seconds(postmaster, children=True))
         step = self.psql_timed(statement, label, expect_run=True)
+        time.sleep(0.5)  # the worker and the backend exit and are reaped
+        step["cpu"] = {"mock": cpu_seconds(mock_pid) - cpu0[0],
+                       "server": cpu_seconds(postmaster, children=True) - cpu0[1]}
         step.pop("notices", None)
         step.update(kind="webhook" if is_webhook else "vendor", group=group, rows=n)
         step["mock"] = self.mock_summary(count_array_records=is_webhook)
@@ -227,7 +244,8 @@ class VendorBench(bench.Bench):
             raise RuntimeError(f"{label}: " + "; ".join(problems))
         step["mock_sample"] = step["mock"].pop("sample", None)
         self.log(f"{label}: {step['elapsed']:.3f} s, {n / step['elapsed']:,.0f} records/s, "
-                 f"{run['requests']} requests, answers {mock['statuses']}")
+                 f"{run['requests']} requests, answers {mock['statuses']}, CPU s: server "
+                 f"{step['cpu']['server']:.2f}, mock {step['cpu']['mock']:.2f}")
         return step
 
     def mock_ceiling(self, label, config, sample, records_per_request, seconds=5, connections=4):
@@ -269,6 +287,7 @@ class VendorBench(bench.Bench):
         admin.close()
         self.conn = self.connect("bench")
         self.q("CREATE EXTENSION reverse_etl")
+        self.postmaster_pid = int(open(os.path.join(a.work, "data", "postmaster.pid")).readline())
         self.results["machine"] = self.machine()
         self.results["args"] = {"rows": a.rows, "reps": a.reps, "command": a.command, "pass_line": PASS_LINE}
         self.results["load_before"] = os.getloadavg()
@@ -433,10 +452,12 @@ def write(results, path):
         "waiting for it). The mock's ceiling: `wrk -t1 -c4 -d5s` POSTing one body the product sent in that "
         "sync (same path and credentials), the mock configured as for the sync. \"of ceiling\" is the "
         "sync's records/s over that ceiling: near 1, the mock is the bottleneck and the figure measures the mock, "
-        "not the product.", "",
-        "| type | sync | requests | time (s) | records/s | answers | most in flight | body MB | mock ceiling "
-        "req/s | mock ceiling records/s | of ceiling |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "not the product. CPU s: CPU time (user + system) used during the sync by the server's processes that "
+        "exited (the sync worker and the psql backend, counted by the postmaster as it reaps them) and by the "
+        "mock; the times and CPU figures are of the median repetition, the times column lists every one.", "",
+        "| type | sync | requests | time (s) | records/s | answers | most in flight | body MB | CPU s: server "
+        "| CPU s: mock | mock ceiling req/s | mock ceiling records/s | of ceiling |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for entry in results["types"]:
         if entry.get("skip"):
@@ -452,6 +473,7 @@ def write(results, path):
             times = "/".join(f"{s['elapsed']:.2f}" for s in steps)
             lines.append(f"| {entry['type']} | {label} | {mid['run']['requests']:,} | {times} | {n(rps)} | "
                          f"{answers} | {mid['mock']['max_in_flight']} | {mid['mock']['body_bytes'] / 1e6:.1f} | "
+                         f"{mid['cpu']['server']:.2f} | {mid['cpu']['mock']:.2f} | "
                          f"{n(ceiling['requests_per_s'])} | {n(ceiling['records_per_s'])} | {r2(ratio)} |")
     lines += ["", "## What each type sent", "",
               "| type | action | fields (destination ← column) | settings given | mock options |", "|---|---|---|---|---|"]
