@@ -2,6 +2,7 @@
 # The benchmarks, in one command (as root, on Debian 12):
 #
 #   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]
+#   bench/run.sh --vendors [--rows N] [--reps N] [--keep]
 #
 # Installs the packages (scripts/ and bench/install_deps.sh), builds and
 # installs the extension (scripts/build_and_install.sh), compiles the sink,
@@ -19,9 +20,18 @@
 #                 each sync, the statements its worker spent the most time in
 #                 (adds a little overhead to every statement)
 #   --keep        leave the cluster and the sinks running
+#   --vendors     instead of the scenarios above, the vendor group (issue 14):
+#                 also starts the mock destination (test/mock_destination.py),
+#                 and bench/vendors.py times a first sync of 100,000 rows
+#                 (--rows) to each vendor type's mock, and the same records
+#                 through the webhook type with the same batch size, and
+#                 writes bench/results-vendors.md
 #
 # Environment: BENCH_PORT (54400), BENCH_SINK_PORT (18400; the slow sink
-# listens on the next port), BENCH_WORKDIR (bench/work).
+# listens on the next port, the mock destination of --vendors on the one
+# after), BENCH_WORKDIR (bench/work), BENCH_INSTALL_LOCK (a file: build and
+# install the extension under `flock` on it, for machines where several
+# checkouts install into the same PostgreSQL).
 set -euo pipefail
 
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -30,6 +40,7 @@ command_line="bench/run.sh${*:+ $*}"
 
 keep=false
 profile=false
+vendors=false
 driver_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -38,8 +49,9 @@ while [ $# -gt 0 ]; do
         --with-10m) driver_args+=(--with-10m); shift ;;
         --profile) driver_args+=(--profile); profile=true; shift ;;
         --keep) keep=true; shift ;;
-        -h|--help) sed -n '2,24p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]" >&2; exit 2 ;;
+        --vendors) vendors=true; shift ;;
+        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors]" >&2; exit 2 ;;
     esac
 done
 
@@ -51,13 +63,18 @@ fi
 port=${BENCH_PORT:-54400}
 sink_port=${BENCH_SINK_PORT:-18400}
 slow_sink_port=$((sink_port + 1))
+mock_port=$((sink_port + 2))
 work=${BENCH_WORKDIR:-$bench/work}
 python=/usr/bin/python3   # Debian's, which has python3-psycopg2 and python3-requests
 
 "$repo/scripts/install_deps.sh"
 "$bench/install_deps.sh"
 echo "== build and install the extension"
-"$repo/scripts/build_and_install.sh"
+if [ -n "${BENCH_INSTALL_LOCK:-}" ]; then
+    flock "$BENCH_INSTALL_LOCK" "$repo/scripts/build_and_install.sh"
+else
+    "$repo/scripts/build_and_install.sh"
+fi
 
 bindir=$(pg_config --bindir)
 as_postgres() { runuser -u postgres -- "$@"; }
@@ -66,7 +83,7 @@ stop_everything() {
     if [ -f "$work/data/postmaster.pid" ]; then
         as_postgres "$bindir/pg_ctl" -D "$work/data" -m fast -w stop >/dev/null 2>&1 || true
     fi
-    for pidfile in "$work/sink.pid" "$work/slow_sink.pid"; do
+    for pidfile in "$work/sink.pid" "$work/slow_sink.pid" "$work/mock.pid"; do
         if [ -f "$pidfile" ]; then
             kill "$(cat "$pidfile")" 2>/dev/null || true
             rm -f "$pidfile"
@@ -130,14 +147,39 @@ if ! grep -q listening "$work/sink.out" || ! grep -q listening "$work/slow_sink.
     exit 1
 fi
 
+if $vendors; then
+    for option in "${driver_args[@]}"; do
+        case "$option" in
+            --with-10m|--profile) echo "bench/run.sh: --vendors takes --rows, --reps and --keep only" >&2; exit 2 ;;
+        esac
+    done
+    echo "== start the mock destination (127.0.0.1:$mock_port)"
+    "$python" "$repo/test/mock_destination.py" --host 127.0.0.1 --port "$mock_port" \
+        --pid-file "$work/mock.pid" --log /dev/null >"$work/mock.out" 2>"$work/mock.log" &
+    for _ in $(seq 50); do
+        [ -s "$work/mock.out" ] && break
+        sleep 0.1
+    done
+    if ! grep -q listening "$work/mock.out"; then
+        cat "$work/mock.log" >&2
+        echo "bench/run.sh: the mock destination did not start" >&2
+        exit 1
+    fi
+    "$python" "$bench/vendors.py" \
+        --repo "$repo" --work "$work" --host "$work" --port "$port" \
+        --mock-url "http://127.0.0.1:$mock_port" \
+        --output "$bench/results-vendors.md" --command "$command_line" "${driver_args[@]}"
+else
 "$python" "$bench/bench.py" \
     --repo "$repo" --work "$work" --host "$work" --port "$port" \
     --sink-url "http://127.0.0.1:$sink_port" --slow-sink-url "http://127.0.0.1:$slow_sink_port" \
     --output "$bench/results.md" --command "$command_line" "${driver_args[@]}"
+fi
 
 if $keep; then
     echo "The cluster and the sinks are still running:"
     echo "  psql -h $work -p $port -U postgres bench"
     echo "  curl http://127.0.0.1:$sink_port/stats"
-    echo "Stop them with: runuser -u postgres -- $bindir/pg_ctl -D $work/data stop; kill \$(cat $work/sink.pid $work/slow_sink.pid)"
+    $vendors && echo "  curl http://127.0.0.1:$mock_port/_mock/stats"
+    echo "Stop them with: runuser -u postgres -- $bindir/pg_ctl -D $work/data stop; kill \$(cat $work/*.pid)"
 fi
