@@ -105,9 +105,11 @@ SELECT reverse_etl.create_mapping('as_people', 'as_dest', 'contact', '{"email": 
 SELECT reverse_etl.create_mapping('as_people', 'as_dest', 'custom_object', '{"email": "email"}',
     action_settings => NULL);
 \echo :LAST_ERROR_SQLSTATE
--- The key field an action setting names must carry the model's identifier
--- when the mapping deletes: "domain" does not.
-SELECT reverse_etl.create_mapping('as_people', 'as_dest', 'custom_object', '{"email": "email", "domain": "domain"}',
+-- The key field an action setting names must be mapped to a whole column
+-- when the mapping deletes (its value as sent is kept for the deletion):
+-- "domain" built by a template is not.
+SELECT reverse_etl.create_mapping('as_people', 'as_dest', 'custom_object',
+    '{"email": "email", "domain": {"template": "{{name}}.example"}}',
     sync_mode => 'mirror', action_settings => '{"object_type": "p_pets", "id_property": "domain"}');
 \echo :LAST_ERROR_SQLSTATE
 -- Nothing was created by the failures.
@@ -144,14 +146,13 @@ SELECT reverse_etl.alter_mapping('as contacts', action_settings => '{"object_typ
 -- '{}' changes nothing, for an action without settings too.
 SELECT reverse_etl.alter_mapping('as contacts', action_settings => '{}');
 SELECT name, action_settings FROM reverse_etl.mappings WHERE name LIKE 'as %' ORDER BY name;
--- Under mirror, the key field named by id_property must be the identifier:
--- switching it to "domain" is refused, and the mode then too.
+-- Under mirror, the key field named by id_property may be any field mapped
+-- to a whole column: switching it to "domain" is accepted, in either order.
 SELECT reverse_etl.alter_mapping('as pets', sync_mode => 'mirror');
 SELECT reverse_etl.alter_mapping('as pets', action_settings => '{"id_property": "domain"}');
-\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.alter_mapping('as pets', sync_mode => 'upsert', action_settings => '{"id_property": "email"}');
+SELECT reverse_etl.alter_mapping('as pets', sync_mode => 'mirror', action_settings => '{"id_property": "domain"}');
 SELECT reverse_etl.alter_mapping('as pets', sync_mode => 'upsert', action_settings => '{"id_property": "domain"}');
-SELECT reverse_etl.alter_mapping('as pets', sync_mode => 'mirror');
-\echo :LAST_ERROR_SQLSTATE
 
 -- The checkpoint is kept: nothing changed in the records, so nothing is sent
 -- to the new object until reset_mapping.

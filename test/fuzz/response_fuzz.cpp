@@ -59,21 +59,39 @@ void check_masking(const std::string &secret, const std::string &text) {
         FUZZ_CHECK(!is_json, "mask_json_text gave up on JSON");
 }
 
-// Every action's response block over the answer, as several statuses and
-// request sizes: outcomes are one per record, or none.
-void check_reading(const std::string &body, uint64_t random) {
+// Every response block of the shipped types (actions', operations' and
+// lookups') over the answer, as several statuses and request sizes: outcomes
+// are one per record, or none. Answers read by keys get keys k0, k1...
+std::vector<const catalog::ResponseSpec *> response_specs() {
+    std::vector<const catalog::ResponseSpec *> specs;
     for (const catalog::DestinationType &type : fuzz::destination_types())
-        for (const catalog::ActionDef &action : type.actions)
-            for (const long status : {200L, 201L, 207L, 400L, static_cast<long>(200 + random % 400)}) {
-                const size_t records = 1 + random % 7;
-                const destinations::AnswerReading reading =
-                    destinations::read_answer(action.request.response, status, body, records);
-                const bool per_record = reading.verdict == destinations::AnswerReading::Verdict::PerRecord;
-                FUZZ_CHECK(reading.outcomes.size() == (per_record ? records : 0), "outcomes do not match the records");
-                for (const destinations::RecordOutcome &outcome : reading.outcomes)
-                    FUZZ_CHECK(outcome.fate != destinations::RecordFate::Rejected || !outcome.message.empty(),
-                               "a rejection without a message");
+        for (const catalog::ActionDef &action : type.actions) {
+            specs.push_back(&action.request.response);
+            for (const auto &[name, operation] : action.operations) {
+                specs.push_back(&operation.request.response);
+                if (operation.lookup)
+                    specs.push_back(&operation.lookup->request.response);
             }
+        }
+    return specs;
+}
+
+void check_reading(const std::string &body, uint64_t random) {
+    static const std::vector<const catalog::ResponseSpec *> specs = response_specs();
+    for (const catalog::ResponseSpec *spec : specs)
+        for (const long status : {200L, 201L, 207L, 400L, static_cast<long>(200 + random % 400)}) {
+            const size_t records = 1 + random % 7;
+            std::vector<std::string> keys;
+            if (spec->records.kind == catalog::RecordOutcomeKind::KeyedResults)
+                for (size_t i = 0; i < records; ++i)
+                    keys.push_back("k" + std::to_string(i));
+            const destinations::AnswerReading reading = destinations::read_answer(*spec, status, body, records, keys);
+            const bool per_record = reading.verdict == destinations::AnswerReading::Verdict::PerRecord;
+            FUZZ_CHECK(reading.outcomes.size() == (per_record ? records : 0), "outcomes do not match the records");
+            for (const destinations::RecordOutcome &outcome : reading.outcomes)
+                FUZZ_CHECK(outcome.fate != destinations::RecordFate::Rejected || !outcome.message.empty(),
+                           "a rejection without a message");
+        }
 }
 
 }  // namespace

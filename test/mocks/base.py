@@ -27,6 +27,7 @@ Options every vendor takes (besides its own, listed in OPTIONS):
 import json
 import time
 from collections import deque
+from collections import deque
 from urllib.parse import parse_qs, urlsplit
 
 COMMON_OPTIONS = {
@@ -138,6 +139,36 @@ class VendorMock:
     def retry_after_headers(self):
         seconds = self._limit.get("retry_after") if self._limit else None
         return {"Retry-After": str(seconds)} if seconds is not None else {}
+
+    # A vendor offering the option `delay_ms` ({"<path>": N} or {"<path>": [N1, ...]}:
+    # the answers to that path wait, the request taking effect at once) parses it
+    # with parse_delays and asks next_delay for each answer.
+    @staticmethod
+    def parse_delays(raw):
+        """path -> a number (every request) or a deque of numbers (the next ones)."""
+        def is_ms(value):
+            return not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0
+
+        if not isinstance(raw, dict):
+            raise ValueError("delay_ms: must be an object of path -> milliseconds or list of them")
+        delays = {}
+        for path, value in raw.items():
+            if not path.startswith("/"):
+                raise ValueError(f"delay_ms: path {path!r} must start with /")
+            if is_ms(value):
+                delays[path] = value
+            elif isinstance(value, list) and all(is_ms(v) for v in value):
+                delays[path] = deque(value)
+            else:
+                raise ValueError(f"delay_ms.{path}: must be a number >= 0 or a list of them")
+        return delays
+
+    def next_delay(self, path):
+        """How long the answer to this request for `path` waits (ms)."""
+        delay = self.delays.get(path, 0)
+        if isinstance(delay, deque):
+            return delay.popleft() if delay else 0
+        return delay
 
     def handle(self, request):
         raise NotImplementedError

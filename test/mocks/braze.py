@@ -124,33 +124,6 @@ class Mock(VendorMock):
             result["delay_ms"] = delay
         return result
 
-    @staticmethod
-    def parse_delays(raw):
-        """path -> a number (every request) or a deque of numbers (the next ones)."""
-        def is_ms(value):
-            return not isinstance(value, bool) and isinstance(value, (int, float)) and value >= 0
-
-        if not isinstance(raw, dict):
-            raise ValueError("delay_ms: must be an object of path -> milliseconds or list of them")
-        delays = {}
-        for path, value in raw.items():
-            if not path.startswith("/"):
-                raise ValueError(f"delay_ms: path {path!r} must start with /")
-            if is_ms(value):
-                delays[path] = value
-            elif isinstance(value, list) and all(is_ms(v) for v in value):
-                delays[path] = deque(value)
-            else:
-                raise ValueError(f"delay_ms.{path}: must be a number >= 0 or a list of them")
-        return delays
-
-    def next_delay(self, path):
-        """How long the answer to this request for `path` waits (ms)."""
-        delay = self.delays.get(path, 0)
-        if isinstance(delay, deque):
-            return delay.popleft() if delay else 0
-        return delay
-
     def checked(self, request, endpoint):
         """Auth, rate limit and JSON checks shared by both endpoints, then the endpoint."""
         key = self.bearer_key(request)

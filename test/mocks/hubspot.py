@@ -29,6 +29,9 @@ What the mock answers like HubSpot:
 Options (besides reject / rate_limit / unauthorized, see base.py):
   "access_token": "<t>"   the only Bearer token accepted (without it, any
                           non-empty Bearer token is)
+  "delay_ms": {"<path>": N | [N1, ...]}  the answers to that path wait N ms (every
+                          one, or the next ones one by one); the request takes effect
+                          at once, as when HubSpot did the work and the answer was lost
   reject keys: the input's "id" (the email for contacts upserted by email, the
   HubSpot id for update); for create, the objectWriteTraceId or any property value.
   Rejected inputs fail one by one with category VALIDATION_ERROR and that message.
@@ -91,7 +94,9 @@ class BatchError(Exception):
 
 class Mock(VendorMock):
     TYPE = "hubspot"
-    OPTIONS = {"access_token": "the Bearer token accepted (default: any non-empty one)"}
+    OPTIONS = {"access_token": "the Bearer token accepted (default: any non-empty one)",
+               "delay_ms": "object of path -> ms (every answer) or [ms, ...] (the next answers "
+                           "one by one): answers to that path wait, the request taking effect at once"}
 
     def __init__(self, options):
         super().__init__(options)
@@ -99,6 +104,7 @@ class Mock(VendorMock):
         if token is not None and (not isinstance(token, str) or not token):
             raise ValueError("access_token: must be a non-empty string")
         self.token = token
+        self.delays = self.parse_delays(options.get("delay_ms", {}))
         self.objects = {}     # object type -> {id: {"properties", "createdAt", "updatedAt"}}
         self.archived = {}    # object type -> {id: object}
         self.next_id = 1001
@@ -124,6 +130,9 @@ class Mock(VendorMock):
         except BatchError as e:
             result = self._error(e.status, e.category, str(e), e.errors)
         result["headers"] = dict(headers, **result.get("headers", {}))
+        delay = self.next_delay(request.path)
+        if delay:
+            result["delay_ms"] = delay
         return result
 
     def _authenticated(self, request):

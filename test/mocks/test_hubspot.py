@@ -247,6 +247,24 @@ class HubSpotTest(testing.MockServerCase):
         self.post("contacts", "upsert", {"inputs": []})
         self.assertEqual(self.recorded()[-1]["answer_from"], "vendor:hubspot")
 
+    # ---- delayed answers ---------------------------------------------------
+
+    def test_delay_holds_the_answer_after_the_work_is_done(self):
+        self.configure({"type": "hubspot", "access_token": "pat-na1-good",
+                        "delay_ms": {f"{BASE}/contacts/batch/upsert": [300]}})
+        started = time.monotonic()
+        status, _, _ = self.post("contacts", "upsert", {"inputs": [upsert_input("a@x.com")]})
+        self.assertGreaterEqual(time.monotonic() - started, 0.3)
+        self.assertEqual(status, 200)
+        self.assertEqual(len(self.state()["objects"]["contacts"]), 1)
+        self.post("contacts", "upsert", {"inputs": [upsert_input("b@x.com")]})
+        self.assertEqual([r["delay_ms"] for r in self.recorded() if r["path"].endswith("/upsert")], [300, 0])
+
+    def test_delay_option_errors(self):
+        for bad in ([100], {"crm/v3": 1}, {"/crm/v3": -1}):
+            status, _, _ = self.call("POST", "/_mock/config", {"vendor": {"type": "hubspot", "delay_ms": bad}})
+            self.assertEqual(status, 400, bad)
+
 
 if __name__ == "__main__":
     unittest.main()
