@@ -36,39 +36,6 @@ std::string of_action(const DestinationType &type, const ActionDef &action) {
     return "action " + quoted(action.key) + " of destination type " + quoted(type.type);
 }
 
-// "an array", "a string"... as the second half of "must be X, not Y".
-const char *given_kind(const json_t *value) {
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a decimal number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown JSON value";
-}
-
-const char *expected_kind(SettingType type) {
-    switch (type) {
-    case SettingType::String: return "a string";
-    case SettingType::Integer: return "an integer";
-    case SettingType::Boolean: return "a boolean";
-    default: return "a valid value";   // the definition reader allows no other
-    }
-}
-
-bool has_expected_kind(SettingType type, const json_t *value) {
-    switch (type) {
-    case SettingType::String: return json_is_string(value);
-    case SettingType::Integer: return json_is_integer(value);
-    case SettingType::Boolean: return json_is_boolean(value);
-    default: return false;
-    }
-}
-
 std::string string_of(const json_t *value) { return std::string(json_string_value(value), json_string_length(value)); }
 
 template <typename Visit>

@@ -54,43 +54,6 @@ JsonPtr deep_copy(const json_t *value) {
     return copy;
 }
 
-// "an array", "a string"... as the second half of "must be X, not Y".
-const char *given_kind(const json_t *value) {
-    switch (json_typeof(value)) {
-    case JSON_OBJECT: return "an object";
-    case JSON_ARRAY: return "an array";
-    case JSON_STRING: return "a string";
-    case JSON_INTEGER: return "an integer";
-    case JSON_REAL: return "a decimal number";
-    case JSON_TRUE:
-    case JSON_FALSE: return "a boolean";
-    case JSON_NULL: return "null";
-    }
-    return "an unknown JSON value";
-}
-
-const char *expected_kind(SettingType type) {
-    switch (type) {
-    case SettingType::String: return "a string";
-    case SettingType::Integer: return "an integer";
-    case SettingType::Boolean: return "a boolean";
-    case SettingType::Object: return "an object";
-    case SettingType::Interval: return "a string holding an interval";
-    }
-    return "a valid value";
-}
-
-bool has_expected_kind(SettingType type, const json_t *value) {
-    switch (type) {
-    case SettingType::String:
-    case SettingType::Interval: return json_is_string(value);
-    case SettingType::Integer: return json_is_integer(value);
-    case SettingType::Boolean: return json_is_boolean(value);
-    case SettingType::Object: return json_is_object(value);
-    }
-    return false;
-}
-
 Error invalid(std::string message, std::string detail = {}, std::string hint = {}) {
     return Error(sqlstate::kInvalidParameterValue, std::move(message), std::move(detail),
                  std::move(hint));
@@ -264,6 +227,43 @@ void require_object(const json_t *settings) {
 }
 
 }  // namespace
+
+// "an array", "a string"... as the second half of "must be X, not Y".
+const char *given_kind(const json_t *value) {
+    switch (json_typeof(value)) {
+    case JSON_OBJECT: return "an object";
+    case JSON_ARRAY: return "an array";
+    case JSON_STRING: return "a string";
+    case JSON_INTEGER: return "an integer";
+    case JSON_REAL: return "a decimal number";
+    case JSON_TRUE:
+    case JSON_FALSE: return "a boolean";
+    case JSON_NULL: return "null";
+    }
+    return "an unknown JSON value";
+}
+
+const char *expected_kind(SettingType type) {
+    switch (type) {
+    case SettingType::String: return "a string";
+    case SettingType::Integer: return "an integer";
+    case SettingType::Boolean: return "a boolean";
+    case SettingType::Object: return "an object";
+    case SettingType::Interval: return "a string holding an interval";
+    }
+    return "a valid value";
+}
+
+bool has_expected_kind(SettingType type, const json_t *value) {
+    switch (type) {
+    case SettingType::String:
+    case SettingType::Interval: return json_is_string(value);
+    case SettingType::Integer: return json_is_integer(value);
+    case SettingType::Boolean: return json_is_boolean(value);
+    case SettingType::Object: return json_is_object(value);
+    }
+    return false;
+}
 
 void validate_settings(const DestinationType &type, const json_t *settings,
                        const IntervalReader &read_interval) {

@@ -34,6 +34,12 @@ void validate_settings(const DestinationType &type, const json_t *settings,
 // not changed. Throws 22023 if `patch` is not an object. Validate the result.
 JsonPtr merge_settings(const json_t *current, const json_t *patch);
 
+// For "must be X, not Y" messages about setting values: what a value is ("an
+// array", "a string"...), what a setting's type takes, and whether it does.
+const char *given_kind(const json_t *value);
+const char *expected_kind(SettingType type);
+bool has_expected_kind(SettingType type, const json_t *value);
+
 // A deep copy with every secret setting's value replaced by kMaskedValue; for an
 // object-typed secret (headers) each value is masked and the keys are kept. Keys the
 // type does not know and JSON nulls are copied as they are.

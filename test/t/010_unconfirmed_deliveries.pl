@@ -16,7 +16,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -82,26 +81,8 @@ sub acknowledged_then_killed
 	$mock->reset;
 	# Answered after a second: time to lock the checkpoint first.
 	$mock->config({ default => { delay_ms => 1000 } });
-	my $run = q1("SELECT reverse_etl.request_sync('people')");
-	ok(poll_sql($node, "SELECT phase FROM reverse_etl.sync_progress WHERE run_id = $run", 'delivering'),
-		"$label: the run is delivering");
-	my ($in, $out, $err) = ("BEGIN;\nLOCK TABLE $checkpoint IN SHARE MODE;\nSELECT 'locked';\n", '', '');
-	my $holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
-		'<', \$in, '>', \$out, '2>', \$err);
-	ok(wait_until(sub { $holder->pump_nb; $out =~ /locked/ }, 30), "$label: the test holds the checkpoint");
-	my $pid = q1("SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
-	ok( poll_sql($node,
-			"SELECT count(*) > 0 FROM pg_locks WHERE pid = $pid AND NOT granted "
-			  . "AND relation = '$checkpoint'::regclass"),
-		"$label: acknowledged, the worker's flush waits for the checkpoint");
-	my $received = events();
-	kill 'KILL', $pid;
-	ok( poll_sql($node,
-			"SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-			'failed: interrupted by server restart', 60),
-		"$label: after the restart the run is recorded as interrupted");
-	eval { $holder->kill_kill; };
-	return $received;
+	kill_before_checkpoint($node, q1("SELECT reverse_etl.request_sync('people')"), $checkpoint, $label);
+	return events();
 }
 
 # 1. The first run (40 added records) is acknowledged, then killed: nothing

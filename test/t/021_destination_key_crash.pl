@@ -17,7 +17,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -75,24 +74,7 @@ sub acknowledged_then_killed
 	my ($label) = @_;
 	$mock->reset;
 	$mock->config({ vendor => { %vendor, delay_ms => { '/users/track' => 1000, '/users/delete' => 1000 } } });
-	my $run = q1("SELECT reverse_etl.request_sync('people')");
-	ok(poll_sql($node, "SELECT phase FROM reverse_etl.sync_progress WHERE run_id = $run", 'delivering'),
-		"$label: the run is delivering");
-	my ($in, $out, $err) = ("BEGIN;\nLOCK TABLE $checkpoint IN SHARE MODE;\nSELECT 'locked';\n", '', '');
-	my $holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
-		'<', \$in, '>', \$out, '2>', \$err);
-	ok(wait_until(sub { $holder->pump_nb; $out =~ /locked/ }, 30), "$label: the test holds the checkpoint");
-	my $pid = q1("SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
-	ok( poll_sql($node,
-			"SELECT count(*) > 0 FROM pg_locks WHERE pid = $pid AND NOT granted "
-			  . "AND relation = '$checkpoint'::regclass"),
-		"$label: acknowledged, the worker's flush waits for the checkpoint");
-	kill 'KILL', $pid;
-	ok( poll_sql($node,
-			"SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-			'failed: interrupted by server restart', 60),
-		"$label: after the restart the run is recorded as interrupted");
-	eval { $holder->kill_kill; };
+	kill_before_checkpoint($node, q1("SELECT reverse_etl.request_sync('people')"), $checkpoint, $label);
 	$mock->config({ vendor => \%vendor });
 }
 

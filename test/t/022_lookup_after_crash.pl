@@ -10,7 +10,6 @@ use strict;
 use warnings;
 use FindBin;
 use lib $FindBin::RealBin;
-use IPC::Run;
 use JSON::PP;
 use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
@@ -56,21 +55,7 @@ sub last_seq { my $r = $mock->requests; return @$r ? $r->[-1]{seq} : 0; }
 
 # 1. The first run's upsert is acknowledged (HubSpot stored the 20 contacts
 # and answered their ids) and the worker killed before its flush.
-my $run = q1("SELECT reverse_etl.request_sync('people')");
-ok(poll_sql($node, "SELECT phase FROM reverse_etl.sync_progress WHERE run_id = $run", 'delivering'),
-	'the run is delivering');
-my ($in, $out, $err) = ("BEGIN;\nLOCK TABLE $checkpoint IN SHARE MODE;\nSELECT 'locked';\n", '', '');
-my $holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ], '<', \$in, '>', \$out, '2>', \$err);
-ok(wait_until(sub { $holder->pump_nb; $out =~ /locked/ }, 30), 'the test holds the checkpoint');
-my $pid = q1("SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
-ok( poll_sql($node,
-		"SELECT count(*) > 0 FROM pg_locks WHERE pid = $pid AND NOT granted AND relation = '$checkpoint'::regclass"),
-	'acknowledged, the worker\'s flush waits for the checkpoint');
-kill 'KILL', $pid;
-ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-		'failed: interrupted by server restart', 60),
-	'after the restart the run is recorded as interrupted');
-eval { $holder->kill_kill; };
+kill_before_checkpoint($node, q1("SELECT reverse_etl.request_sync('people')"), $checkpoint, 'first run');
 my ($live) = contacts();
 is(scalar(keys %$live), 20, 'HubSpot holds the 20 contacts');
 is(q1("SELECT count(*) FROM $checkpoint"), '0', 'no acknowledgement, and no id, reached the checkpoint');

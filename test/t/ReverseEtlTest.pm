@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep time);
 
 our @EXPORT = qw(new_node wait_until poll_sql launcher_pid proc_status_kb
-  mapping_id checkpoint_count);
+  mapping_id checkpoint_count kill_before_checkpoint);
 
 # A node with the extension preloaded, started, and CREATE EXTENSION done in
 # 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs,
@@ -128,6 +128,38 @@ sub checkpoint_count
 	my $id = mapping_id($node, $mapping);
 	return $node->safe_psql('postgres',
 		"SELECT count(*) FROM reverse_etl_state.checkpoint_$id");
+}
+
+# Kills (kill -9) the sync worker of run $run once the destination has
+# answered and the worker's flush waits for the mapping's checkpoint, which
+# the test holds with a SHARE lock: a deterministic stand-in for a crash in
+# the second between an acknowledgement and its checkpoint write. The
+# destination must answer late enough for the lock to be taken first (a
+# mock delay). Returns once the restarted server recorded the run as
+# interrupted; each step is a test, named after $label.
+sub kill_before_checkpoint
+{
+	my ($node, $run, $checkpoint, $label) = @_;
+	Test::More::ok(poll_sql($node, "SELECT phase FROM reverse_etl.sync_progress WHERE run_id = $run", 'delivering'),
+		"$label: the run is delivering");
+	my ($in, $out, $err) = ("BEGIN;\nLOCK TABLE $checkpoint IN SHARE MODE;\nSELECT 'locked';\n", '', '');
+	my $holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
+		'<', \$in, '>', \$out, '2>', \$err);
+	Test::More::ok(wait_until(sub { $holder->pump_nb; $out =~ /locked/ }, 30),
+		"$label: the test holds the checkpoint");
+	my $pid = $node->safe_psql('postgres', "SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
+	Test::More::ok(
+		poll_sql($node,
+			"SELECT count(*) > 0 FROM pg_locks WHERE pid = $pid AND NOT granted "
+			  . "AND relation = '$checkpoint'::regclass"),
+		"$label: acknowledged, the worker's flush waits for the checkpoint");
+	kill 'KILL', $pid;
+	Test::More::ok(
+		poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
+			'failed: interrupted by server restart', 60),
+		"$label: after the restart the run is recorded as interrupted");
+	eval { $holder->kill_kill; };
+	return;
 }
 
 package ReverseEtlTest::Mock;
