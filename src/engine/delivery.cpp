@@ -398,6 +398,8 @@ class DeliveryLoop {
         try {
             sent.token = access_token_->get(token_sender());
         } catch (const Error &error) {
+            if (!is_token_refusal(error))
+                throw;   // a cancel, or the daily allowance used up: as for any request
             token_refused(error);
             return false;
         }
@@ -417,6 +419,13 @@ class DeliveryLoop {
         return [this](http::HttpRequest request) { return client_.perform_once(std::move(request)); };
     }
 
+    // The token endpoint refused the grant (http::AccessToken), or its
+    // address is in reverse_etl.blocked_networks.
+    static bool is_token_refusal(const Error &error) {
+        return error.sqlstate() == sqlstate::kInvalidAuthorizationSpecification ||
+               error.sqlstate() == sqlstate::kInsufficientPrivilege;
+    }
+
     // The access token cannot be had: nothing more is sent, and what was not
     // answered goes in a later run.
     void token_refused(const Error &error) {
@@ -434,6 +443,8 @@ class DeliveryLoop {
         try {
             sent.token = access_token_->refresh(token_sender(), sent.token);
         } catch (const Error &error) {
+            if (!is_token_refusal(error))
+                throw;
             // Like every unanswered record of a failed run, the request's
             // go in a later run.
             token_refused(error);
