@@ -40,6 +40,8 @@ void for_each_request_template(Request &request, const std::string &where, Visit
     for (size_t i = 0; i < request.auth.size(); ++i) {
         visit(where + ".auth[" + std::to_string(i) + "]", request.auth[i].value, false);
         visit(where + ".auth[" + std::to_string(i) + "]", request.auth[i].password, false);
+        visit(where + ".auth[" + std::to_string(i) + "]", request.auth[i].refresh_token, false);
+        visit(where + ".auth[" + std::to_string(i) + "].token_url", request.auth[i].token_url, false);
     }
     if (request.signing)
         visit(where + ".signing.secret", request.signing->secret, false);

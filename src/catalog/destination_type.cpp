@@ -162,13 +162,14 @@ std::vector<SettingSpec> read_settings(const Node &node) {
     // SPEC section 3: every type has a base-URL setting so tests and proxies can
     // point it anywhere.
     const bool has_base_url = std::any_of(settings.begin(), settings.end(), [](const auto &s) {
-        return (s.key == "url" || s.key == "endpoint") && s.type == SettingType::String;
+        return is_base_url_setting(s.key) && s.type == SettingType::String;
     });
-    node.expect(has_base_url, "must include a string setting named \"url\" or \"endpoint\"");
+    node.expect(has_base_url, "must include a string setting named \"url\", \"endpoint\" or \"instance_url\"");
     return settings;
 }
 
 // ---- request block ----
+
 
 
 // Every method carries a body; GET does not fit that shape.
@@ -208,8 +209,8 @@ RequestTemplate read_url(const Node &node, const DestinationType &type) {
     RequestTemplate url = read_template(node, type, kSettings | kSecretSettings | kRecordId | kFields);
     // SPEC section 3: tests and proxies point every type anywhere through this setting.
     const bool based = !url.parts.empty() && url.parts[0].kind == RequestTemplatePart::Kind::Setting &&
-                       (url.parts[0].text == "url" || url.parts[0].text == "endpoint");
-    node.expect(based, "must start with {{settings.url}} or {{settings.endpoint}}");
+                       is_base_url_setting(url.parts[0].text);
+    node.expect(based, "must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
     return url;
 }
 
@@ -247,9 +248,17 @@ std::vector<std::pair<std::string, RequestTemplate>> read_named_templates(const 
 void read_body(const Node &node, RequestSpec &request, const DestinationType &type) {
     require_present(node);
     if (json_is_object(node.value())) {
-        expect_only_keys(node, {"wrap", "form", "members"});
+        expect_only_keys(node, {"wrap", "form", "members", "query"});
+        if (node.member("query").present()) {
+            // No body at all: nothing else may be given.
+            expect_only_keys(node, {"query"});
+            request.body = BodyShape::QueryList;
+            request.wrap_key = read_text(node.member("query"));
+            request.body_members.clear();
+            return;
+        }
         const bool form = node.member("form").present();
-        node.expect(form != node.member("wrap").present(), "needs either \"wrap\" or \"form\"");
+        node.expect(form != node.member("wrap").present(), "needs either \"wrap\", \"form\" or \"query\"");
         request.body = form ? BodyShape::Form : BodyShape::Wrapped;
         request.wrap_key = read_text(node.member(form ? "form" : "wrap"));
         // Secrets may travel here (Amplitude's api_key): whatever shows a body
@@ -296,7 +305,8 @@ std::vector<std::pair<std::string, RequestTemplate>> read_headers(const Node &no
 }
 
 bool names_no_setting(const AuthSpec &auth) {
-    return auth.value.setting_keys().empty() && auth.password.setting_keys().empty();
+    return auth.value.setting_keys().empty() && auth.password.setting_keys().empty() &&
+           auth.refresh_token.setting_keys().empty() && auth.token_url.setting_keys().empty();
 }
 
 AuthSpec read_auth_entry(const Node &node, const DestinationType &type) {
@@ -325,8 +335,21 @@ AuthSpec read_auth_entry(const Node &node, const DestinationType &type) {
         auth.kind = AuthKind::Query;
         auth.header = read_text(node.member("name"));
         auth.value = read_template(node.member("value"), type, kAllowed);
+    } else if (name == "oauth_refresh") {
+        expect_only_keys(node, {"type", "token_url", "client_id", "client_secret", "refresh_token"});
+        auth.kind = AuthKind::OAuthRefresh;
+        auth.token_url = read_template(node.member("token_url"), type, kSettings);
+        // Like the request's URL, so tests and proxies point it anywhere.
+        node.member("token_url")
+            .expect(!auth.token_url.parts.empty() &&
+                        auth.token_url.parts[0].kind == RequestTemplatePart::Kind::Setting &&
+                        is_base_url_setting(auth.token_url.parts[0].text),
+                    "must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
+        auth.value = read_template(node.member("client_id"), type, kAllowed);
+        auth.password = read_template(node.member("client_secret"), type, kAllowed);
+        auth.refresh_token = read_template(node.member("refresh_token"), type, kAllowed);
     } else {
-        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header, query)");
+        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header, query, oauth_refresh)");
     }
     return auth;
 }

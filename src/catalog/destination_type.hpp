@@ -91,16 +91,31 @@ enum class BodyShape {
     Record,          // always one record's object (one record per request)
     Wrapped,         // {"<wrap_key>": [records]}
     Form,            // <members>&<wrap_key>=<JSON array of records>, form-encoded (Amplitude's /identify)
+    QueryList,       // no body: the elements (ids) comma-separated in query parameter <wrap_key>
+                     // (Salesforce's DELETE /composite/sobjects?ids=a,b)
 };
 
-enum class AuthKind { Bearer, Basic, Header, Query };
+// OAuthRefresh: an OAuth 2 refresh token grant (RFC 6749 section 6) gets the
+// access token, sent as a bearer token; the engine fetches and caches it
+// (http/oauth_token.hpp), the request builder only says where and with what.
+// SPEC section 3: every type has a base-URL setting, so tests and proxies can
+// point it anywhere: "url" or "endpoint", or "instance_url" (Salesforce, whose
+// orgs each have their own host).
+inline bool is_base_url_setting(const std::string &key) {
+    return key == "url" || key == "endpoint" || key == "instance_url";
+}
+
+enum class AuthKind { Bearer, Basic, Header, Query, OAuthRefresh };
 
 struct AuthSpec {
     AuthKind kind = AuthKind::Bearer;
-    std::string header;        // the header it sets: "Authorization" for bearer and basic;
-                               // for Query, the query parameter's name
-    RequestTemplate value;        // bearer: the token; basic: the user name; header: its value
-    RequestTemplate password;     // basic only
+    std::string header;        // the header it sets: "Authorization" for bearer, basic and
+                               // oauth_refresh; for Query, the query parameter's name
+    RequestTemplate value;        // bearer: the token; basic: the user name; header: its value;
+                                  // oauth_refresh: the client id
+    RequestTemplate password;     // basic: the password; oauth_refresh: the client secret
+    RequestTemplate refresh_token;   // oauth_refresh only
+    RequestTemplate token_url;       // oauth_refresh only: where the grant is posted
 };
 
 // HMAC-SHA256 of the exact body bytes, lower-case hex (the only algorithm so far).
@@ -186,7 +201,7 @@ struct RequestSpec {
     RequestTemplate url;                        // starts with the url or endpoint setting
     Configurable<int> batch_size;            // neither set: the action's max_batch_records
     BodyShape body = BodyShape::RecordOrArray;
-    std::string wrap_key;                    // BodyShape::Wrapped and Form
+    std::string wrap_key;                    // BodyShape::Wrapped, Form and QueryList
     // BodyShape::Wrapped and Form: members written before the records' array
     // (Amplitude's "api_key"); a member built from an unset setting is left out.
     std::vector<std::pair<std::string, RequestTemplate>> body_members;

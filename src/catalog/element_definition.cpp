@@ -129,13 +129,17 @@ ElementNode read_value(const Node &node, const ActionDef &action, const Destinat
 }  // namespace
 
 ElementNode read_element(const Node &node, const ActionDef &action, const DestinationType &type) {
-    // A bare value: one field (Braze deletes send a list of external ids).
+    // A bare value: one field (Braze deletes send a list of external ids), or
+    // the destination's id (Salesforce deletes send a list of record ids).
+    const char *expected = "must be an object, one \"{{fields.NAME}}\" or \"{{object_id}}\"";
     if (json_is_string(node.value())) {
         ElementNode field = read_value(node, action, type);
-        node.expect(field.kind == ElementNode::Kind::Field, "must be an object or one \"{{fields.NAME}}\"");
+        const bool object_id = field.kind == ElementNode::Kind::Text && field.text.parts.size() == 1 &&
+                               field.text.parts[0].kind == RequestTemplatePart::Kind::ObjectId;
+        node.expect(field.kind == ElementNode::Kind::Field || object_id, expected);
         return field;
     }
-    node.expect(json_is_object(node.value()), "must be an object or one \"{{fields.NAME}}\"");
+    node.expect(json_is_object(node.value()), expected);
     return read_object(node, action, type);
 }
 

@@ -249,6 +249,7 @@ void check_request_settings(const DestinationType &type, const json_t *settings,
     for (const AuthSpec &auth : request.auth) {
         check_template_settings(auth.value, settings, auth.header);
         check_template_settings(auth.password, settings, auth.header);
+        check_template_settings(auth.refresh_token, settings, auth.header);
     }
     if (!request.headers_setting.empty())
         check_user_headers(request.headers_setting, settings);

@@ -117,8 +117,8 @@ void check_string(const SettingSpec &spec, const std::string &text) {
             spec.allowed_values.end())
         throw invalid("invalid value for setting " + quoted(spec.key) + shown_value(spec, text), "",
                       "Allowed values are " + quoted_list(spec.allowed_values) + ".");
-    // SPEC section 3: the base-URL setting of every type is "url" or "endpoint".
-    if (spec.key == "url" || spec.key == "endpoint")
+    // SPEC section 3: every type's base-URL setting (is_base_url_setting).
+    if (is_base_url_setting(spec.key))
         check_url(spec, text);
 }
 

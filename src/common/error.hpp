@@ -24,6 +24,7 @@ inline constexpr const char *kDuplicateTable = "42P07";
 inline constexpr const char *kActiveSqlTransaction = "25001";
 inline constexpr const char *kDatatypeMismatch = "42804";
 inline constexpr const char *kInsufficientPrivilege = "42501";
+inline constexpr const char *kInvalidAuthorizationSpecification = "28000";
 inline constexpr const char *kDependentObjectsStillExist = "2BP01";
 inline constexpr const char *kObjectInUse = "55006";
 inline constexpr const char *kObjectNotInPrerequisiteState = "55000";

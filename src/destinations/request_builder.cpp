@@ -258,6 +258,7 @@ std::string auth_value(const catalog::AuthSpec &auth, const SettingValues &setti
                http::base64_encode(value + ":" + header_value(auth.password, settings, auth.header));
     case catalog::AuthKind::Header:
     case catalog::AuthKind::Query: return value;
+    case catalog::AuthKind::OAuthRefresh: break;   // never a fixed value: see add_auth
     }
     throw bug("unknown auth kind");
 }
@@ -353,7 +354,8 @@ void add_user_headers(HeaderSet &set, const std::string &setting, const SettingV
 // Entries are alternatives: the first whose settings are all set applies.
 const catalog::AuthSpec *applying_auth(const std::vector<catalog::AuthSpec> &entries, const SettingValues &settings) {
     const auto auth = std::find_if(entries.begin(), entries.end(), [&](const auto &entry) {
-        return all_set(entry.value, settings) && all_set(entry.password, settings);
+        return all_set(entry.value, settings) && all_set(entry.password, settings) &&
+               all_set(entry.refresh_token, settings) && all_set(entry.token_url, settings);
     });
     return auth == entries.end() ? nullptr : &*auth;
 }
@@ -365,8 +367,27 @@ void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
         if (auth.kind != catalog::AuthKind::Query)
             set.masked.push_back(auth.header);
     const catalog::AuthSpec *auth = applying_auth(entries, settings);
-    if (auth != nullptr && auth->kind != catalog::AuthKind::Query)
+    // An OAuth token is the engine's to fetch and put in (set_bearer_token).
+    if (auth != nullptr && auth->kind != catalog::AuthKind::Query && auth->kind != catalog::AuthKind::OAuthRefresh)
         set_header(set.headers, auth->header, auth_value(*auth, settings));
+}
+
+// The refresh token grant of the applying auth entry, when it is oauth_refresh.
+std::optional<http::OAuthGrant> oauth_grant(const std::vector<catalog::AuthSpec> &entries,
+                                            const SettingValues &settings) {
+    const catalog::AuthSpec *auth = applying_auth(entries, settings);
+    if (auth == nullptr || auth->kind != catalog::AuthKind::OAuthRefresh)
+        return std::nullopt;
+    const auto text = [&](const RequestTemplate &part) {
+        return render_fixed(resolve_settings(part, settings, [](const auto &, const auto &) {}));
+    };
+    // As the API's URL: the base URL setting as the user wrote it (without a
+    // trailing slash before the path), other settings percent-encoded.
+    const RequestTemplate token_url = resolve_url(auth->token_url, settings);
+    if (token_url.uses(Kind::RecordId) || token_url.uses(Kind::Field))
+        throw invalid_setting("the OAuth token URL cannot carry {{record_id}} or {{fields.NAME}}",
+                              "Remove the placeholder from the base URL setting.");
+    return http::OAuthGrant{render_fixed(token_url), text(auth->value), text(auth->password), text(auth->refresh_token)};
 }
 
 // The query string the definition adds (its "query" parameters, then an API
@@ -451,6 +472,7 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     add_auth(headers, spec.auth, settings);
     headers_ = std::move(headers.headers);
     masked_headers_ = std::move(headers.masked);
+    oauth_ = oauth_grant(spec.auth, settings);
 
     if (spec.signing && all_set(spec.signing->secret, settings))
         signing_ = Signing{spec.signing->header, spec.signing->prefix,
@@ -498,6 +520,8 @@ void RequestBuilder::init_body(const catalog::RequestSpec &spec, const std::stri
     if (spec.body == catalog::BodyShape::Wrapped) {
         body_open_ = "{" + members + json_string_text(spec.wrap_key) + ":[";
         body_close_ = "]}";
+    } else if (spec.body == catalog::BodyShape::QueryList) {
+        query_list_ = spec.wrap_key;
     } else if (spec.body == catalog::BodyShape::Form) {
         // Byte limits count the JSON array; its percent-encoding (up to three
         // bytes for one) and the members come on top.
@@ -633,7 +657,23 @@ ElementResult RequestBuilder::element(const OutgoingRecord &record) const {
     return result;
 }
 
+// The elements as one query parameter's value: each string's text (a number or
+// other JSON as written), percent-encoded, separated by literal commas.
+static std::string query_list_value(const std::vector<std::string_view> &elements) {
+    std::string value;
+    for (size_t i = 0; i < elements.size(); ++i) {
+        if (i > 0)
+            value += ',';
+        const std::optional<JsonValue> parsed = try_parse_json_text(elements[i]);
+        value += http::percent_encode(parsed && parsed->kind() == JsonKind::String ? parsed->string_value()
+                                                                                   : std::string(elements[i]));
+    }
+    return value;
+}
+
 std::string RequestBuilder::body_of(const std::vector<std::string_view> &elements) const {
+    if (query_list_)
+        return {};
     if (single_record_body_)
         return std::string(elements.front());
     if (form_prefix_) {
@@ -672,6 +712,9 @@ PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &recor
     } else {
         request.url = render_fixed(url_);
     }
+    if (query_list_)
+        request.url += (request.url.find('?') == std::string::npos ? "?" : "&") + http::percent_encode(*query_list_) +
+                       "=" + query_list_value(elements);
     request.headers = headers_;
     request.body = body_of(elements);
     // Over the exact bytes sent, so the receiver can recompute it from what it got.
@@ -757,6 +800,10 @@ http::HttpRequest RequestBuilder::masked(const http::HttpRequest &request) const
     for (auto &[name, value] : shown.headers)
         value = is_masked_header(name) ? catalog::kMaskedValue : secrets_.mask(value);
     return shown;
+}
+
+void set_bearer_token(http::HttpRequest &request, const std::string &token) {
+    set_header(request.headers, "Authorization", "Bearer " + token);
 }
 
 }  // namespace reverse_etl::destinations

@@ -16,6 +16,7 @@
 #include "destinations/element_renderer.hpp"
 #include "destinations/secret_masker.hpp"
 #include "http/http_types.hpp"
+#include "http/oauth_token.hpp"
 #include "http/rate_limiter.hpp"
 
 namespace reverse_etl::destinations {
@@ -116,6 +117,10 @@ class RequestBuilder {
     // for what a destination echoes back, which run history, record errors and
     // send_test_record keep or show.
     const SecretMasker &secrets() const { return secrets_; }
+    // The refresh token grant when the auth entry that applies is
+    // oauth_refresh: requests then carry no Authorization header, and the
+    // caller puts the access token in (set_bearer_token, http::AccessToken).
+    const std::optional<http::OAuthGrant> &oauth() const { return oauth_; }
 
   private:
     RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action, const json_t *settings,
@@ -164,6 +169,7 @@ class RequestBuilder {
     bool single_record_body_ = false; // the body is the record's object, not a list
     std::string body_open_, body_close_;
     std::optional<std::string> form_prefix_;   // a form body: "<members>&<wrap key>="
+    std::optional<std::string> query_list_;    // no body: the elements go in this query parameter
     http::Headers headers_;           // every request's headers except the signature
     std::optional<Signing> signing_;
     std::optional<std::string> timeout_;
@@ -173,7 +179,12 @@ class RequestBuilder {
     std::optional<ElementRenderer> element_;   // the action's "element" block, if any
     bool needs_message_id_ = false;
     std::vector<std::string> masked_headers_;   // names whose values are credentials
+    std::optional<http::OAuthGrant> oauth_;
     SecretMasker secrets_;
 };
+
+// Sets the request's Authorization header to the bearer token (an OAuth access
+// token), replacing any.
+void set_bearer_token(http::HttpRequest &request, const std::string &token);
 
 }  // namespace reverse_etl::destinations

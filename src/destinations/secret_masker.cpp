@@ -258,4 +258,10 @@ std::optional<std::string> SecretMasker::mask_json_text(std::string_view json) c
     return to_json_text(mask_json(*parsed));
 }
 
+SecretMasker SecretMasker::with(std::string secret) const {
+    std::vector<std::string> secrets = secrets_;
+    secrets.push_back(std::move(secret));
+    return SecretMasker(std::move(secrets));
+}
+
 }  // namespace reverse_etl::destinations

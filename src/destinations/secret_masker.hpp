@@ -24,6 +24,9 @@ class SecretMasker {
     // ignored.
     explicit SecretMasker(std::vector<std::string> secrets);
 
+    // This masker's secrets and one more (an access token fetched at run time).
+    SecretMasker with(std::string secret) const;
+
     // The text with every occurrence of a secret replaced by "********".
     // An occurrence may be written raw or with any mix, character by
     // character, of percent-encoding (%XX in either case, '+' for a space) and

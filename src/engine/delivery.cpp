@@ -82,6 +82,11 @@ struct PlannedBatch {
 struct InFlight {
     std::vector<uint64_t> keys;
     bool lookup = false;
+    // With an OAuth access token (http::AccessToken): the request as sent
+    // and its token, to send again once after a 401 with a fresh token.
+    std::optional<http::HttpRequest> request;
+    std::string token;
+    bool token_refreshed = false;
 };
 
 // What went wrong, for run history and record errors: secrets the
@@ -111,6 +116,8 @@ class DeliveryLoop {
           requests_(plan.type, plan.action, plan.settings.get(), builder), builder_(builder), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {
         values_.json_values.resize(plan.model.columns.size());
+        if (requests_.oauth())
+            access_token_.emplace(*requests_.oauth(), plan.destination.id);
         const auto operation = plan.action.operations.find(builder);
         if (operation != plan.action.operations.end() && operation->second.lookup) {
             lookup_ = &*operation->second.lookup;
@@ -360,13 +367,95 @@ class DeliveryLoop {
     }
 
     void submit_next() {
+        InFlight sent;
+        if (access_token_) {
+            // Before the batch leaves ready_: a token that cannot be had
+            // leaves its records for a later run, unsent.
+            if (!authorize(ready_.front().request, sent))
+                return;
+        }
         PlannedBatch batch = std::move(ready_.front());
         ready_.pop_front();
-        const uint64_t tag = next_tag_++;
         if (batch.first_send)
             counters_.sent += static_cast<int64_t>(batch.keys.size());
-        client_.submit(tag, std::move(batch.request));
-        in_flight_.emplace(tag, InFlight{std::move(batch.keys), batch.lookup});
+        sent.keys = std::move(batch.keys);
+        sent.lookup = batch.lookup;
+        submit(std::move(batch.request), std::move(sent));
+    }
+
+    void submit(http::HttpRequest request, InFlight sent) {
+        const uint64_t tag = next_tag_++;
+        if (access_token_)
+            sent.request = request;
+        client_.submit(tag, std::move(request));
+        in_flight_.emplace(tag, std::move(sent));
+    }
+
+    // Puts the destination's OAuth access token in the request (fetched at
+    // the run's first request, or kept from an earlier run of this process).
+    // False when the token endpoint refused: the run fails with its answer.
+    bool authorize(http::HttpRequest &request, InFlight &sent) {
+        try {
+            sent.token = access_token_->get(token_sender());
+        } catch (const Error &error) {
+            if (!is_token_refusal(error))
+                throw;   // a cancel, or the daily allowance used up: as for any request
+            token_refused(error);
+            return false;
+        }
+        mask_token(sent.token);
+        destinations::set_bearer_token(request, sent.token);
+        return true;
+    }
+
+    void mask_token(const std::string &token) {
+        if (token != masked_token_) {
+            secrets_ = secrets_.with(token);   // earlier tokens stay masked too
+            masked_token_ = token;
+        }
+    }
+
+    http::TokenSender token_sender() {
+        return [this](http::HttpRequest request) { return client_.perform_once(std::move(request)); };
+    }
+
+    // The token endpoint refused the grant (http::AccessToken), or its
+    // address is in reverse_etl.blocked_networks.
+    static bool is_token_refusal(const Error &error) {
+        return error.sqlstate() == sqlstate::kInvalidAuthorizationSpecification ||
+               error.sqlstate() == sqlstate::kInsufficientPrivilege;
+    }
+
+    // The access token cannot be had: nothing more is sent, and what was not
+    // answered goes in a later run.
+    void token_refused(const Error &error) {
+        if (!fatal_)
+            fatal_ = secrets_.mask(error.message());
+        give_up();
+    }
+
+    // A 401 to a request sent with an OAuth access token: the token expired
+    // (or was revoked). The request goes again, once, with a new token (one
+    // refresh for every request the old token failed). True when it went.
+    bool resent_with_new_token(InFlight &sent, long status) {
+        if (!access_token_ || status != 401 || sent.token_refreshed || !sent.request || fatal_)
+            return false;
+        try {
+            sent.token = access_token_->refresh(token_sender(), sent.token);
+        } catch (const Error &error) {
+            if (!is_token_refusal(error))
+                throw;
+            // Like every unanswered record of a failed run, the request's
+            // go in a later run.
+            token_refused(error);
+            return true;
+        }
+        mask_token(sent.token);
+        http::HttpRequest request = std::move(*sent.request);
+        destinations::set_bearer_token(request, sent.token);
+        sent.token_refreshed = true;
+        submit(std::move(request), std::move(sent));
+        return true;
     }
 
     void handle(const http::Completion &completion) {
@@ -374,13 +463,16 @@ class DeliveryLoop {
         if (found == in_flight_.end())
             throw Error(sqlstate::kInternalError, "HTTP client returned request " + std::to_string(completion.tag) +
                                                       ", which is not in flight");
-        const std::vector<uint64_t> keys = std::move(found->second.keys);
-        const bool lookup = found->second.lookup;
+        InFlight sent = std::move(found->second);
         in_flight_.erase(found);
         const http::HttpResponse &response = completion.response;
         if (response.refused)
             return refused(*response.refused);
         counters_.requests += completion.attempts;
+        if (resent_with_new_token(sent, response.status))
+            return;
+        const std::vector<uint64_t> keys = std::move(sent.keys);
+        const bool lookup = sent.lookup;
         const long status = response.status;
         const destinations::RequestBuilder &builder = lookup ? *lookups_ : requests_;
         const destinations::AnswerReading reading =
@@ -405,7 +497,7 @@ class DeliveryLoop {
             if (keys.size() > 1) {
                 split(keys);
             } else {
-                last_failure_ = "HTTP " + std::to_string(status) + ": " + requests_.secrets().mask(reading.message);
+                last_failure_ = "HTTP " + std::to_string(status) + ": " + secrets_.mask(reading.message);
                 undelivered(keys.front(), "rejected", response, attempts);
             }
         } else if (status >= 200 && status < 300) {
@@ -488,7 +580,7 @@ class DeliveryLoop {
                 delivered(keys[i]);
             } else {
                 last_failure_ = "the destination has no such record" +
-                                (outcome.message.empty() ? std::string() : ": " + requests_.secrets().mask(outcome.message));
+                                (outcome.message.empty() ? std::string() : ": " + secrets_.mask(outcome.message));
                 undelivered(keys[i], "rejected", response, attempts);
             }
         }
@@ -527,7 +619,7 @@ class DeliveryLoop {
             if (outcome.fate == destinations::RecordFate::Delivered) {
                 delivered(keys[i], outcome.object_id);
             } else if (outcome.fate == destinations::RecordFate::Rejected) {
-                last_failure_ = "HTTP " + std::to_string(response.status) + ": " + requests_.secrets().mask(outcome.message);
+                last_failure_ = "HTTP " + std::to_string(response.status) + ": " + secrets_.mask(outcome.message);
                 undelivered(keys[i], "rejected", response, attempts);
             } else if (++records_.at(keys[i]).send_backs > kMaxSendBacks) {
                 last_failure_ = "HTTP " + std::to_string(response.status) + ": the destination did not accept the record in " +
@@ -602,7 +694,7 @@ class DeliveryLoop {
 
     // Once per answer, not per record: every record of the request shares it.
     void note_failure(const http::HttpResponse &response) {
-        last_failure_ = describe_failure(response, requests_.secrets());
+        last_failure_ = describe_failure(response, secrets_);
     }
 
     // `last_failure_` describes the response (note_failure).
@@ -629,7 +721,7 @@ class DeliveryLoop {
     std::optional<std::string> kept_payload(const std::string &payload) const {
         if (!requests_.fits_alone(payload.size()))
             return std::nullopt;
-        return requests_.secrets().mask_json_text(payload);
+        return secrets_.mask_json_text(payload);
     }
 
     void flush() {
@@ -660,6 +752,11 @@ class DeliveryLoop {
     RunCounters &counters_;
     const PayloadBuilder payloads_;
     const destinations::RequestBuilder requests_;
+    // What run history and record errors must not show: the settings'
+    // secrets and, once fetched, the OAuth access token.
+    destinations::SecretMasker secrets_ = requests_.secrets();
+    std::optional<http::AccessToken> access_token_;
+    std::string masked_token_;   // the last token secrets_ took in
     const std::string builder_;   // see operation_of_change
     http::HttpClient client_;
     const RunContext context_;

@@ -135,13 +135,33 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
     if (!element.valid)
         throw Error(sqlstate::kInvalidParameterValue,
                     "record " + catalog::quoted(record.record_id) + " cannot be sent: " + element.invalid_reason);
-    const http::HttpRequest request = requests.build(outgoing, {0}).request;
+    http::HttpRequest request = requests.build(outgoing, {0}).request;
     http::ClientOptions options = client_options_from_settings();
     options.max_concurrent = 1;
     options.max_attempts = 1;
     http::HttpClient client(options);
-    const http::HttpResponse response = client.perform_once(request);
-    return report(record.record_id, requests.masked(request), response, requests.secrets());
+    if (!requests.oauth())
+        return report(record.record_id, requests.masked(request), client.perform_once(request), requests.secrets());
+    // An OAuth access token, as a run gets it: kept from an earlier request of
+    // this process, else fetched; a 401 fetches a new one and sends again, once.
+    http::AccessToken access_token(*requests.oauth(), plan.destination.id);
+    // A refusal is shown with the settings' secrets masked, as a run's would be.
+    const http::TokenSender send = [&](http::HttpRequest grant) {
+        http::HttpResponse answer = client.perform_once(std::move(grant));
+        answer.body = requests.secrets().mask(answer.body);
+        return answer;
+    };
+    std::string token = access_token.get(send);
+    destinations::set_bearer_token(request, token);
+    http::HttpResponse response = client.perform_once(request);
+    if (response.status == 401) {
+        const std::string refused = token;
+        token = access_token.refresh(send, refused);
+        destinations::set_bearer_token(request, token);
+        response = client.perform_once(request);
+        return report(record.record_id, requests.masked(request), response, requests.secrets().with(refused).with(token));
+    }
+    return report(record.record_id, requests.masked(request), response, requests.secrets().with(token));
 }
 
 }  // namespace reverse_etl::engine

@@ -97,7 +97,7 @@ TEST(DestinationType, BadDefinitionsNameTheKey) {
     EXPECT_EQ(definition_error(definition(R"({"method": "GET", "url": "{{settings.url}}", "body": "array"})")),
               prefix + "request.method \"GET\" is not a method (POST, PUT, PATCH, DELETE)");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "https://x{{settings.url}}", "body": "array"})")),
-              prefix + "request.url must start with {{settings.url}} or {{settings.endpoint}}");
+              prefix + "request.url must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array", "retries": 3})")),
               prefix + "request has unknown key \"retries\" (method, url, batch_size, body, headers, headers_setting, "
                        "auth, signing, timeout, query, response, rate_limit)");

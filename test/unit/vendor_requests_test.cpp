@@ -205,8 +205,8 @@ TEST(VendorRequests, BadElementsAndModesNameTheirPlace) {
               prefix + "element.$merge must be \"{{fields}}\" or \"{{fields.NAME}}\" of an object field");
     EXPECT_EQ(definition_error(R"({"a": "x{{fields.id}}"})"),
               prefix + "element.a uses {{fields.id}}, which is not allowed here");
-    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object or one \"{{fields.NAME}}\"");
-    EXPECT_EQ(definition_error(R"("{{record_id}}")"), prefix + "element must be an object or one \"{{fields.NAME}}\"");
+    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object, one \"{{fields.NAME}}\" or \"{{object_id}}\"");
+    EXPECT_EQ(definition_error(R"("{{record_id}}")"), prefix + "element must be an object, one \"{{fields.NAME}}\" or \"{{object_id}}\"");
     EXPECT_EQ(definition_error(R"({"a": 1})", R"(["add", "added"])"),
               prefix + "sync_modes must not mix generic modes (added, updated, added_or_updated, deleted) with "
                        "destination operations (upsert, update, add, delete, mirror); all goes with either");

@@ -1,0 +1,246 @@
+// Salesforce (issue 14): the shipped definition's requests (sObject
+// Collections, ids in the query string for deletions), the oauth_refresh auth
+// kind, and the OAuth token pieces (http/oauth_token) with a fake endpoint.
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "catalog/action_settings.hpp"
+#include "catalog/destination_type.hpp"
+#include "destinations/request_builder.hpp"
+#include "destinations/response_reader.hpp"
+#include "http/oauth_token.hpp"
+#include "test_support.hpp"
+
+namespace reverse_etl::destinations {
+namespace {
+
+using catalog::DestinationType;
+using test::error_of;
+using test::json;
+using test::shipped_type;
+
+OutgoingRecord record(const std::string &id, const std::string &payload, const std::string &object_id = {}) {
+    return OutgoingRecord{id, payload, "retl-1-" + id + "-v1", object_id};
+}
+
+catalog::ActionDef bound(const std::string &action, const std::string &settings) {
+    return catalog::bind_action_settings(*shipped_type("salesforce").find_action(action), json(settings).get());
+}
+
+const char *kTokenSettings = R"({"instance_url": "https://org.example", "access_token": "tok-1"})";
+const char *kOAuthSettings = R"({"instance_url": "https://org.example/", "client_id": "cid",
+                                 "client_secret": "c s&cret", "refresh_token": "rt/1"})";
+
+std::string header(const http::HttpRequest &request, const std::string &name) {
+    const std::string *value = http::find_header(request.headers, name);
+    return value ? *value : "(none)";
+}
+
+TEST(Salesforce, UpsertsByTheExternalIdFieldTheMappingNames) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action = bound("account", R"({"external_id_field": "Ext__c"})");
+    EXPECT_EQ(action.key_field, "Ext__c");
+    const RequestBuilder upserts(type, action, json(kTokenSettings).get(), "upsert");
+    EXPECT_EQ(upserts.max_records_per_request(), 200u);
+    EXPECT_FALSE(upserts.oauth().has_value());
+    const std::vector<PlannedRequest> planned =
+        upserts.plan({record("1", R"({"Ext__c":"A-1","Name":"Acme"})"), record("2", R"({"Ext__c":"A-2","Name":null})")});
+    ASSERT_EQ(planned.size(), 1u);
+    const http::HttpRequest &request = planned[0].request;
+    EXPECT_EQ(request.method, "PATCH");
+    EXPECT_EQ(request.url, "https://org.example/services/data/v62.0/composite/sobjects/Account/Ext__c");
+    EXPECT_EQ(header(request, "Authorization"), "Bearer tok-1");
+    EXPECT_EQ(request.body, R"({"records":[{"Ext__c":"A-1","Name":"Acme","attributes":{"type":"Account"}},)"
+                            R"({"Ext__c":"A-2","Name":null,"attributes":{"type":"Account"}}]})");
+    EXPECT_EQ(upserts.masked(request).headers, (http::Headers{{"Content-Type", "application/json"},
+                                                              {"Authorization", "********"}}));
+    // Results in request order, each with Salesforce's id.
+    const AnswerReading reading = read_answer(
+        upserts.response(), 200,
+        R"([{"id":"001A","success":true,"errors":[],"created":true},)"
+        R"({"id":null,"success":false,"errors":[{"statusCode":"FIELD_CUSTOM_VALIDATION_EXCEPTION","message":"no","fields":[]}]}])",
+        2);
+    ASSERT_EQ(reading.verdict, AnswerReading::Verdict::PerRecord);
+    EXPECT_EQ(reading.outcomes[0].fate, RecordFate::Delivered);
+    EXPECT_EQ(reading.outcomes[0].object_id, "001A");
+    EXPECT_EQ(reading.outcomes[1].fate, RecordFate::Rejected);
+    EXPECT_EQ(reading.outcomes[1].message, "FIELD_CUSTOM_VALIDATION_EXCEPTION: no");
+}
+
+TEST(Salesforce, CustomObjectsAddsUpdatesAndDeletes) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action =
+        bound("custom_object", R"({"sobject": "Pet__c", "external_id_field": "Tag__c"})");
+    const auto settings = json(R"({"instance_url": "https://org.example", "access_token": "t", "api_version": "v58.0"})");
+    const std::string base = "https://org.example/services/data/v58.0/composite/sobjects";
+    const RequestBuilder upserts(type, action, settings.get(), "upsert");
+    EXPECT_EQ(upserts.plan({record("1", R"({"Tag__c":"p1"})")})[0].request.url, base + "/Pet__c/Tag__c");
+    const RequestBuilder adds(type, action, settings.get(), "add");
+    const http::HttpRequest add = adds.plan({record("1", R"({"Tag__c":"p1","Name":"Rex"})")})[0].request;
+    EXPECT_EQ(add.method, "POST");
+    EXPECT_EQ(add.url, base);
+    EXPECT_EQ(add.body, R"({"records":[{"Tag__c":"p1","Name":"Rex","attributes":{"type":"Pet__c"}}]})");
+    // Updates and deletions go by Salesforce's kept id; a record without one
+    // is not sent.
+    const RequestBuilder updates(type, action, settings.get(), "update");
+    std::vector<InvalidRecord> invalid;
+    const std::vector<PlannedRequest> updated =
+        updates.plan({record("1", R"({"Name":"Rex"})", "a0A1"), record("2", R"({"Name":"Fido"})")}, &invalid);
+    ASSERT_EQ(updated.size(), 1u);
+    EXPECT_EQ(updated[0].request.method, "PATCH");
+    EXPECT_EQ(updated[0].request.url, base);
+    EXPECT_EQ(updated[0].request.body, R"({"records":[{"Name":"Rex","attributes":{"type":"Pet__c"},"id":"a0A1"}]})");
+    ASSERT_EQ(invalid.size(), 1u);
+    EXPECT_EQ(invalid[0].index, 1u);
+    EXPECT_EQ(invalid[0].reason, "the destination has given no id for the record yet");
+    const RequestBuilder deletes(type, action, settings.get(), "delete");
+    invalid.clear();
+    const std::vector<PlannedRequest> deleted = deletes.plan(
+        {record("1", R"({"Tag__c":"p1"})", "a0A1"), record("2", R"({"Tag__c":"p2"})"), record("3", R"({"Tag__c":"p3"})", "a0A3")},
+        &invalid);
+    ASSERT_EQ(deleted.size(), 1u);
+    EXPECT_EQ(deleted[0].request.method, "DELETE");
+    EXPECT_EQ(deleted[0].request.url, base + "?allOrNone=false&ids=a0A1,a0A3");
+    EXPECT_EQ(deleted[0].request.body, "");
+    EXPECT_EQ(deleted[0].records, (std::vector<size_t>{0, 2}));
+    ASSERT_EQ(invalid.size(), 1u);
+    EXPECT_EQ(invalid[0].index, 1u);
+}
+
+TEST(Salesforce, ActionSettingsAreRequired) {
+    const catalog::ActionDef &custom = *shipped_type("salesforce").find_action("custom_object");
+    EXPECT_EQ(error_of([&] { catalog::validate_action_settings(shipped_type("salesforce"), custom, json("{}").get()); })
+                  .sqlstate(),
+              "22023");
+}
+
+TEST(Salesforce, OAuthRefreshAppliesWhenNoAccessTokenIsSet) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action = bound("lead", R"({"external_id_field": "Ext__c"})");
+    const RequestBuilder requests(type, action, json(kOAuthSettings).get(), "upsert");
+    ASSERT_TRUE(requests.oauth().has_value());
+    const http::OAuthGrant &grant = *requests.oauth();
+    EXPECT_EQ(grant.token_url, "https://org.example/services/oauth2/token");
+    EXPECT_EQ(grant.client_id, "cid");
+    EXPECT_EQ(grant.client_secret, "c s&cret");
+    EXPECT_EQ(grant.refresh_token, "rt/1");
+    http::HttpRequest request = requests.plan({record("1", R"({"Ext__c":"L1"})")})[0].request;
+    EXPECT_EQ(request.url, "https://org.example/services/data/v62.0/composite/sobjects/Lead/Ext__c");
+    EXPECT_EQ(header(request, "Authorization"), "(none)");   // the engine puts the token in
+    set_bearer_token(request, "fetched");
+    EXPECT_EQ(header(request, "Authorization"), "Bearer fetched");
+    EXPECT_EQ(header(requests.masked(request), "Authorization"), "********");
+    const SecretMasker masker = requests.secrets().with("fetched");
+    EXPECT_EQ(masker.mask("token fetched, secret c s&cret, c%20s%26cret"), "token ********, secret ********, ********");
+    // An access token, when set, wins: the first entry whose settings are set.
+    const auto both = json(R"({"instance_url": "https://org.example", "access_token": "t", "client_id": "cid",
+                              "client_secret": "s", "refresh_token": "r"})");
+    EXPECT_FALSE(RequestBuilder(type, action, both.get(), "upsert").oauth().has_value());
+}
+
+TEST(Salesforce, OAuthRefreshEntriesAreChecked) {
+    const auto definition = [](const std::string &auth) {
+        return R"({"type": "t", "name": "T", "description": "d",
+                   "settings": [{"key": "endpoint", "type": "string", "description": "u"},
+                                {"key": "rt", "type": "string", "secret": true, "description": "r"}],
+                   "request": {"method": "POST", "url": "{{settings.endpoint}}", "body": "array", "auth": [)" +
+               auth + R"(]},
+                   "actions": [{"key": "a", "name": "A", "description": "d", "sync_modes": ["added"],
+                                "default_sync_mode": "added", "max_batch_records": 10,
+                                "fields": [{"key": "f", "type": "string", "description": "f"}]}]})";
+    };
+    const auto problem = [&](const std::string &auth) {
+        return error_of([&] { catalog::parse_destination_type(definition(auth)); }).message();
+    };
+    const DestinationType parsed = catalog::parse_destination_type(definition(
+        R"({"type": "oauth_refresh", "token_url": "{{settings.endpoint}}/token", "client_id": "c",
+            "client_secret": "s", "refresh_token": "{{settings.rt}}"})"));
+    ASSERT_EQ(parsed.request.auth.size(), 1u);
+    EXPECT_EQ(parsed.request.auth[0].kind, catalog::AuthKind::OAuthRefresh);
+    const std::string prefix = "invalid definition of destination type \"t\": request.auth[0]";
+    EXPECT_EQ(problem(R"({"type": "oauth_refresh", "token_url": "https://fixed.example/token", "client_id": "c",
+                          "client_secret": "s", "refresh_token": "{{settings.rt}}"})"),
+              prefix + ".token_url must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
+    EXPECT_EQ(problem(R"({"type": "oauth_refresh", "token": "x"})").substr(0, prefix.size()), prefix);
+    EXPECT_EQ(problem(R"({"type": "oauth"})"),
+              prefix + ".type \"oauth\" is not an auth type (bearer, basic, header, query, oauth_refresh)");
+}
+
+http::HttpResponse answer(long status, const std::string &body) {
+    http::HttpResponse response;
+    response.status = status;
+    response.body = body;
+    return response;
+}
+
+TEST(OAuthToken, TheGrantIsAFormPost) {
+    const http::HttpRequest request =
+        http::token_request({"https://org.example/services/oauth2/token", "id 1", "s&cret", "r=t"});
+    EXPECT_EQ(request.method, "POST");
+    EXPECT_EQ(request.url, "https://org.example/services/oauth2/token");
+    EXPECT_EQ(request.body, "grant_type=refresh_token&client_id=id%201&client_secret=s%26cret&refresh_token=r%3Dt");
+    EXPECT_EQ(header(request, "Content-Type"), "application/x-www-form-urlencoded");
+}
+
+TEST(OAuthToken, AnswersAndRefusals) {
+    EXPECT_EQ(http::read_token_answer(answer(200, R"({"access_token":"00D!x","token_type":"Bearer"})")).access_token,
+              "00D!x");
+    EXPECT_EQ(http::read_token_answer(answer(400, R"({"error":"invalid_grant","error_description":"expired access/refresh token"})"))
+                  .refusal,
+              "HTTP 400: invalid_grant: expired access/refresh token");
+    EXPECT_EQ(http::read_token_answer(answer(400, R"({"error":"invalid_client"})")).refusal, "HTTP 400: invalid_client");
+    EXPECT_EQ(http::read_token_answer(answer(200, R"({"token_type":"Bearer"})")).refusal,
+              "HTTP 200: the answer has no access_token");
+    EXPECT_EQ(http::read_token_answer(answer(503, "down")).refusal, "HTTP 503: down");
+    http::HttpResponse none;
+    none.transport_error = "timeout (libcurl: Operation timed out)";
+    EXPECT_EQ(http::read_token_answer(none).refusal, "timeout (libcurl: Operation timed out)");
+}
+
+TEST(OAuthToken, CachedPerDestinationAndCredentialsRefreshedOnce) {
+    http::forget_access_tokens();
+    const http::OAuthGrant grant{"https://org.example/t", "c", "s", "r"};
+    int grants = 0;
+    const http::TokenSender send = [&](http::HttpRequest) {
+        ++grants;
+        return answer(200, R"({"access_token":"tok-)" + std::to_string(grants) + R"("})");
+    };
+    http::AccessToken first(grant, 7);
+    EXPECT_EQ(first.get(send), "tok-1");
+    EXPECT_EQ(first.get(send), "tok-1");
+    // Another run of the destination in this process: the cached token.
+    http::AccessToken second(grant, 7);
+    EXPECT_EQ(second.get(send), "tok-1");
+    EXPECT_EQ(grants, 1);
+    // Other credentials or another destination: never the cached token.
+    http::AccessToken altered(http::OAuthGrant{"https://org.example/t", "c", "s2", "r"}, 7);
+    EXPECT_EQ(altered.get(send), "tok-2");
+    http::AccessToken other(grant, 8);
+    EXPECT_EQ(other.get(send), "tok-3");
+    EXPECT_NE(http::token_cache_key(7, grant), http::token_cache_key(8, grant));
+    // The key holds no credential: the destination and a SHA-256.
+    EXPECT_EQ(http::token_cache_key(7, grant).substr(0, 2), "7/");
+    EXPECT_EQ(http::token_cache_key(7, grant).size(), 2u + 64u);
+    // A 401 with tok-1: one new token; the other requests refused with tok-1
+    // take it without another grant.
+    EXPECT_EQ(first.refresh(send, "tok-1"), "tok-4");
+    EXPECT_EQ(first.refresh(send, "tok-1"), "tok-4");
+    EXPECT_EQ(grants, 4);
+    EXPECT_EQ(http::AccessToken(grant, 7).get(send), "tok-4");   // the cache has the new one
+    // A refused refresh: Error 28000 with the endpoint's words, nothing cached.
+    const http::TokenSender refuse = [](http::HttpRequest) {
+        return answer(400, R"({"error":"invalid_grant","error_description":"expired access/refresh token"})");
+    };
+    const Error error = error_of([&] { first.refresh(refuse, "tok-4"); });
+    EXPECT_EQ(error.sqlstate(), "28000");
+    EXPECT_EQ(error.message(),
+              "could not get an access token from the destination: HTTP 400: invalid_grant: expired access/refresh token");
+    EXPECT_EQ(first.current(), "");
+    EXPECT_EQ(http::AccessToken(grant, 7).get(send), "tok-5");
+    http::forget_access_tokens();
+}
+
+}  // namespace
+}  // namespace reverse_etl::destinations
