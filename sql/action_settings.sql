@@ -46,7 +46,8 @@ SELECT reverse_etl.create_model('as_people', 'SELECT email, domain, name FROM pu
 -- The catalog: each action's declared settings; none for "contact".
 SELECT action, jsonb_pretty(settings) AS settings FROM reverse_etl.destination_actions
  WHERE type = 'as_objects' ORDER BY action;
--- Shipped actions declare none.
+-- Of the shipped actions, Salesforce's declare theirs (external_id_field,
+-- and sobject for custom objects); the others none.
 SELECT count(*) AS actions, count(*) FILTER (WHERE settings = '{}') AS without_settings
   FROM reverse_etl.destination_actions WHERE type <> 'as_objects';
 
