@@ -99,6 +99,6 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     }
     for (const catalog::DestinationType &type : fuzz::destination_types())
         for (const catalog::ActionDef &action : type.actions)
-            try_action(text, fields, written, type, action);
+            try_action(text, fields, written, type, fuzz::bound(action));
     return 0;
 }

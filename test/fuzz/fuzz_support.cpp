@@ -1,5 +1,7 @@
 #include "fuzz_support.hpp"
 
+#include "catalog/action_settings.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
@@ -140,7 +142,23 @@ std::string valid_settings(const std::string &type) {
         return R"({"api_key": "ak+/"})";
     if (type == "braze")
         return R"({"api_key": "bk", "endpoint": "https://rest.example.com"})";
+    if (type == "hubspot")
+        return R"({"access_token": "pat-1"})";
+    if (type == "salesforce")
+        return R"({"instance_url": "https://acme.my.salesforce.com", "access_token": "00D!x"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
+}
+
+reverse_etl::catalog::ActionDef bound(const reverse_etl::catalog::ActionDef &action) {
+    using reverse_etl::catalog::SettingType;
+    const reverse_etl::JsonPtr settings = reverse_etl::new_json_object();
+    for (const reverse_etl::catalog::SettingSpec &setting : action.settings) {
+        json_t *value = setting.type == SettingType::Integer   ? json_integer(1)
+                        : setting.type == SettingType::Boolean ? json_true()
+                                                               : json_string("Fuzz_Field__c");
+        json_object_set_new(settings.get(), setting.key.c_str(), value);
+    }
+    return reverse_etl::catalog::bind_action_settings(action, settings.get());
 }
 
 // ---------------------------------------------------------------- intervals

@@ -58,6 +58,10 @@ const std::vector<Row> &sample_rows();
 // Settings of each destination type that validate and make requests.
 std::string valid_settings(const std::string &type);
 
+// The action as a mapping sends it: every action setting it declares given a
+// value of its type (a run binds them before it builds requests).
+reverse_etl::catalog::ActionDef bound(const reverse_etl::catalog::ActionDef &action);
+
 // A small subset of PostgreSQL's interval input: "N unit" groups ("90 seconds",
 // "1 day 2 hours", "-5 min", "2 mons"), units from microseconds to years. Its
 // answers are what IntervalReader promises: nullopt, never an exception.

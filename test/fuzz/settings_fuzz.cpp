@@ -67,7 +67,7 @@ void make_requests(const catalog::DestinationType &type, const json_t *settings)
         (void)catalog::effective_setting(type, settings, spec.key);
     // The actions of a type share its request block: the first one will do.
     {
-        const destinations::RequestBuilder builder(type, type.actions.front(), settings);
+        const destinations::RequestBuilder builder(type, fuzz::bound(type.actions.front()), settings);
         const std::vector<destinations::OutgoingRecord> records = {
             {"1", R"({"id":"1","userId":"u1","email":"a@b.c"})", "m1"},
             {"2/x", R"({"id":2,"anonymousId":"a2","phone":"+1"})", "m2"},
