@@ -1,4 +1,4 @@
--- HubSpot (issue 14): contacts and companies through the CRM v3 batch APIs,
+-- HubSpot (issue 14): contacts, companies and custom objects through the CRM v3 batch APIs,
 -- against the HubSpot mock (test/mocks/hubspot.py), which answers results in
 -- reverse input order as HubSpot gives no order: every outcome is mapped
 -- back by key. Upserts keep HubSpot's ids in the checkpoint; deletions
@@ -146,9 +146,78 @@ SELECT t->'request'->>'method' AS method, t->'request'->>'url' ~ '/crm/v3/object
        t->'response'->'status' AS status
   FROM reverse_etl.send_test_record('Upsert Company', '1') AS t;
 
+------------------------------------------------------------------------------
+-- Companies by another unique property; custom objects (action settings)
+------------------------------------------------------------------------------
+SELECT public.mock_reset();
+SELECT public.mock_config('{"vendor": {"type": "hubspot", "access_token": "hs-token-1"}}');
+CREATE TABLE public.hs_firms (id int PRIMARY KEY, code text, domain text, name text);
+INSERT INTO public.hs_firms VALUES (1, 'F-1', 'initech.example', 'Initech'), (2, 'F-2', NULL, 'Hooli'),
+    (3, NULL, 'nocode.example', 'No Code');
+SELECT reverse_etl.create_model('hs_firms', 'SELECT * FROM public.hs_firms', 'id');
+-- The key property the mapping names must be mapped (domain no longer is
+-- required: the key is).
+SELECT reverse_etl.create_mapping('hs_firms', 'hs', 'company', '{"domain": "domain", "name": "name"}',
+    action_settings => '{"id_property": "firm_code"}', name => 'hs firms');
+SELECT reverse_etl.create_mapping('hs_firms', 'hs', 'company', '{"firm_code": "code", "name": "name"}',
+    sync_mode => 'mirror', action_settings => '{"id_property": "firm_code"}', name => 'hs firms');
+SELECT mapping_id AS firms_id FROM reverse_etl.mapping_catalog WHERE name = 'hs firms' \gset
+SELECT action_settings FROM reverse_etl.mappings WHERE name = 'hs firms';
+-- Upserted by firm_code; the firm without one is invalid, alone.
+SELECT * FROM public.sync_outcome('hs firms');
+SELECT record_id, kind, error FROM reverse_etl.record_errors WHERE mapping = 'hs firms';
+SELECT r->>'path' AS path, (r->>'body')::jsonb AS body FROM public.mock_requests() AS r ORDER BY (r->>'seq')::int;
+SELECT k.record_id, k.dest_key, k.object_id = o.key AS own_id
+  FROM reverse_etl_state.checkpoint_:firms_id AS k
+  JOIN jsonb_each(public.mock_vendor_state()->'objects'->'companies') AS o
+    ON o.value->'properties'->>'firm_code' = k.dest_key::jsonb #>> '{}'
+ ORDER BY k.record_id;
+-- Hooli leaves: archived by the id HubSpot gave.
+DELETE FROM public.hs_firms WHERE id = 2;
+SELECT * FROM public.sync_outcome('hs firms');
+SELECT jsonb_array_length(public.mock_vendor_state()->'archived'->'companies') AS archived_companies;
+
+-- Custom objects: the object type and its unique property are action settings.
+CREATE TABLE public.hs_cars (id int PRIMARY KEY, vin text, model text);
+INSERT INTO public.hs_cars VALUES (1, 'VIN-1', 'Roadster'), (2, 'VIN-2', 'Coupe'), (3, 'VIN''3', 'Van');
+SELECT reverse_etl.create_model('hs_cars', 'SELECT * FROM public.hs_cars', 'id');
+SELECT reverse_etl.create_mapping('hs_cars', 'hs', 'custom_object', '{"vin": "vin", "model": "model"}',
+    action_settings => '{"id_property": "vin"}');
+SELECT reverse_etl.create_mapping('hs_cars', 'hs', 'custom_object', '{"vin": "vin", "model": "model"}',
+    action_settings => '{"object_type": "p_cars", "id_property": "vin"}', name => 'hs cars');
+SELECT * FROM public.sync_outcome('hs cars');
+SELECT o.value->'properties'->>'vin' AS vin, o.value->'properties'->>'model' AS model
+  FROM jsonb_each(public.mock_vendor_state()->'objects'->'p_cars') AS o ORDER BY 1;
+-- The request names the object type in its path, the key property in each input.
+SELECT t->'request'->>'url' ~ '/crm/v3/objects/p_cars/batch/upsert$' AS url, t->'request'->'body' AS body
+  FROM reverse_etl.send_test_record('hs cars', '3') AS t;
+-- Another object type with alter_mapping: records sent from then on go there
+-- (unchanged ones are not sent again; reset_mapping does that).
+SELECT reverse_etl.alter_mapping('hs cars', action_settings => '{"object_type": "2-3508482"}');
+UPDATE public.hs_cars SET model = model || ' II' WHERE id = 1;
+SELECT * FROM public.sync_outcome('hs cars');
+SELECT o.value->'properties'->>'vin' AS vin, o.value->'properties'->>'model' AS model
+  FROM jsonb_each(public.mock_vendor_state()->'objects'->'2-3508482') AS o ORDER BY 1;
+SELECT reverse_etl.alter_mapping('hs cars', action_settings => '{"object_type": "p_cars"}');
+-- Delete mode, no ids kept: each vin is looked up (batch/read with
+-- idProperty vin), then archived; a vin HubSpot does not have counts as deleted.
+SELECT reverse_etl.create_mapping('hs_cars', 'hs', 'custom_object', '{"vin": "vin"}', sync_mode => 'delete',
+    action_settings => '{"object_type": "p_cars", "id_property": "vin"}', name => 'hs car deletions');
+INSERT INTO public.hs_cars VALUES (4, 'VIN-4', 'Truck');
+SELECT * FROM public.sync_outcome('hs car deletions');
+DELETE FROM public.hs_cars WHERE id IN (2, 4);
+SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+SELECT * FROM public.sync_outcome('hs car deletions');
+SELECT r->>'path' AS path, (r->>'body')::jsonb AS body, r->'status' AS status
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq ORDER BY (r->>'seq')::int;
+SELECT o.value->'properties'->>'vin' AS vin_left
+  FROM jsonb_each(public.mock_vendor_state()->'objects'->'p_cars') AS o ORDER BY 1;
+
 SELECT reverse_etl.drop_destination('hs', "cascade" => true);
 SELECT reverse_etl.drop_model('hs_people');
 SELECT reverse_etl.drop_model('hs_leads');
 SELECT reverse_etl.drop_model('hs_titles');
 SELECT reverse_etl.drop_model('hs_accounts');
-DROP TABLE public.hs_people, public.hs_leads, public.hs_titles, public.hs_accounts;
+SELECT reverse_etl.drop_model('hs_firms');
+SELECT reverse_etl.drop_model('hs_cars');
+DROP TABLE public.hs_people, public.hs_leads, public.hs_titles, public.hs_accounts, public.hs_firms, public.hs_cars;

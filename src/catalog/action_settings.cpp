@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "catalog/action_templates.hpp"
+#include "catalog/key_field_binding.hpp"
 #include "catalog/name_matching.hpp"
 #include "catalog/settings.hpp"
 #include "common/error.hpp"
@@ -178,6 +179,23 @@ void bind_template(RequestTemplate &text, bool in_url, const ActionDef &action, 
     text.parts = std::move(parts);
 }
 
+// A key field the mapping chooses finds its records at the destination, so
+// every record needs a value for it, whether or not the action lists the
+// field (HubSpot's custom objects list none).
+void require_key_field(ActionDef &action) {
+    for (FieldSpec &field : action.fields)
+        if (field.key == action.key_field) {
+            field.required = true;
+            return;
+        }
+    FieldSpec field;
+    field.key = action.key_field;
+    field.type = FieldType::Any;
+    field.required = true;
+    field.description = "The key that finds the record at the destination (an action setting names it).";
+    action.fields.push_back(std::move(field));
+}
+
 }  // namespace
 
 void validate_action_settings(const DestinationType &type, const ActionDef &action, const json_t *action_settings) {
@@ -220,8 +238,11 @@ ActionDef bind_action_settings(const ActionDef &action, const json_t *action_set
     for_each_action_template(bound, [&](const std::string &, RequestTemplate &text, bool in_url) {
         bind_template(text, in_url, action, action_settings);
     });
-    if (!action.key_field_setting.empty())
+    if (!action.key_field_setting.empty()) {
         bound.key_field = setting_text(action, action_settings, action.key_field_setting);
+        bind_key_field(bound, bound.key_field);
+        require_key_field(bound);
+    }
     return bound;
 }
 

@@ -48,26 +48,42 @@ void for_each_request_template(Request &request, const std::string &where, Visit
     visit(where + ".response.records.record_key", request.response.records.record_key, false);
 }
 
-// Action is ActionDef or const ActionDef.
+// Every request an action sends, with where it sits: the action's own, its
+// operations' and their lookups'. Action is ActionDef or const ActionDef.
+template <typename Action, typename Visit>
+void for_each_action_request(Action &action, Visit &&visit) {
+    visit("request", action.request);
+    for (auto &[name, operation] : action.operations) {
+        visit("operations." + name + ".request", operation.request);
+        if (operation.lookup)
+            visit("operations." + name + ".lookup.request", operation.lookup->request);
+    }
+}
+
+// Every element an action renders, with where it sits, as above.
+template <typename Action, typename Visit>
+void for_each_action_element(Action &action, Visit &&visit) {
+    if (action.element)
+        visit("element", *action.element);
+    for (auto &[name, operation] : action.operations) {
+        if (operation.element)
+            visit("operations." + name + ".element", *operation.element);
+        if (operation.lookup && operation.lookup->element)
+            visit("operations." + name + ".lookup.element", *operation.lookup->element);
+    }
+}
+
 template <typename Action, typename Visit>
 void for_each_action_template(Action &action, Visit &&visit) {
-    for_each_request_template(action.request, "request", visit);
+    for_each_action_request(action, [&](const std::string &where, auto &request) {
+        for_each_request_template(request, where, visit);
+    });
     for (auto &extra : action.record_extras)
         if (extra.text)
             visit("record." + extra.key, *extra.text, false);
-    if (action.element)
-        for_each_element_template(*action.element, "element", visit);
-    for (auto &[name, operation] : action.operations) {
-        for_each_request_template(operation.request, "operations." + name + ".request", visit);
-        if (operation.element)
-            for_each_element_template(*operation.element, "operations." + name + ".element", visit);
-        if (operation.lookup) {
-            const std::string lookup = "operations." + name + ".lookup";
-            for_each_request_template(operation.lookup->request, lookup + ".request", visit);
-            if (operation.lookup->element)
-                for_each_element_template(*operation.lookup->element, lookup + ".element", visit);
-        }
-    }
+    for_each_action_element(action, [&](const std::string &where, auto &element) {
+        for_each_element_template(element, where, visit);
+    });
 }
 
 }  // namespace reverse_etl::catalog

@@ -131,6 +131,10 @@ void check_placeholder(const Node &node, const DestinationType &type, const Requ
     case Kind::MessageUuid: allow(kMessageId, "{{message_uuid}}"); return;
     case Kind::ObjectId: allow(kObjectId, "{{object_id}}"); return;
     case Kind::Field: allow(kFields, "{{fields." + part.text + "}}"); return;
+    case Kind::Key: allow(kFields, "{{key}}"); return;
+    // A name, like an action setting's value; whether the action has a key
+    // field is checked once the action is read.
+    case Kind::KeyField: allow(kSettings, "{{key_field}}"); return;
     // Wherever a plain setting may go: action settings are never secret. Whether
     // the action declares it is checked once the action is read (the type's
     // request block is read before any action).

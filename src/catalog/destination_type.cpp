@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "catalog/action_templates.hpp"
+#include "catalog/key_field_binding.hpp"
 #include "catalog/definition_reader.hpp"
 #include "catalog/element_definition.hpp"
 #include "catalog/response_definition.hpp"
@@ -535,6 +536,10 @@ std::optional<RequestTemplatePart> placeholder_part(const std::string &name) {
         return RequestTemplatePart{Kind::MessageUuid, {}};
     if (name == "object_id")
         return RequestTemplatePart{Kind::ObjectId, {}};
+    if (name == "key_field")
+        return RequestTemplatePart{Kind::KeyField, {}};
+    if (name == "key")
+        return RequestTemplatePart{Kind::Key, {}};
     if (auto setting = named("settings.", Kind::Setting))
         return setting;
     if (auto setting = named("action_settings.", Kind::ActionSetting))
@@ -752,6 +757,17 @@ void check_action_setting_uses(const Node &node, const ActionDef &action) {
     });
 }
 
+// {{key_field}} and {{key}} need a key field; when the definition names it,
+// they are put in now, else with each mapping's action settings.
+void bind_known_key_field(const Node &node, ActionDef &action) {
+    if (!uses_key_placeholders(action))
+        return;
+    node.expect(!action.key_field.empty() || !action.key_field_setting.empty(),
+                "uses {{key_field}} or {{key}}, but has no key_field");
+    if (!action.key_field.empty())
+        bind_key_field(action, action.key_field);
+}
+
 ActionDef read_action(const Node &node, const DestinationType &type) {
     node.expect(json_is_object(node.value()), "must be an object");
     ActionDef action;
@@ -778,6 +794,7 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
     read_key_field(node.member("key_field"), action);
     read_operations(node.member("operations"), action, type);
     check_action_setting_uses(node, action);
+    bind_known_key_field(node, action);
     // Unknown keys (rate limits, ...) belong to the delivery side.
     return action;
 }
@@ -851,7 +868,7 @@ std::optional<RequestTemplate> parse_request_template(const std::string &text, s
         if (!part) {
             problem = "uses unknown placeholder \"" + text.substr(open, close + 2 - open) +
                       "\" (use {{record_id}}, {{message_id}}, {{message_uuid}}, {{settings.KEY}}, "
-                      "{{action_settings.KEY}} or {{fields.NAME}})";
+                      "{{action_settings.KEY}}, {{fields.NAME}}, {{key_field}} or {{key}})";
             return std::nullopt;
         }
         flush_literal();

@@ -58,6 +58,11 @@ struct RequestTemplatePart {
         ObjectId,     // {{object_id}}: the destination's id of the record, as an earlier
                       // answer gave it (RecordOutcomeSpec::object_id); a record without
                       // one cannot be sent where an element needs it
+        KeyField,     // {{key_field}}: the name of the action's key field, and
+        Key,          // {{key}}: the record's value of it. Both become Text and Field
+                      // parts once the key field is known (catalog/key_field_binding.hpp):
+                      // as the definition is read, or per mapping when an action
+                      // setting names it (HubSpot's id_property).
     };
     Kind kind = Kind::Text;
     std::string text;
@@ -129,6 +134,9 @@ struct SigningSpec {
 
 // A path into a JSON answer, e.g. {"errors", "0", "message"}; empty = the answer itself.
 using JsonPath = std::vector<std::string>;
+// A path step that is the action's key field's name ("properties.{{key_field}}"),
+// put in with the {{key_field}} placeholders (catalog/key_field_binding.hpp).
+inline constexpr const char *kKeyFieldStep = "{{key_field}}";
 
 // Where an answer says which records of the request failed (SPEC section 3:
 // one bad record never fails its batch).
@@ -238,6 +246,8 @@ struct ElementNode {
     Kind kind = Kind::Literal;
     std::string json;                   // Literal
     std::string field;                  // Field
+    bool key = false;                   // Field written "{{key}}": `field` is the action's
+                                        // key field, filled in once it is known
     Format format = Format::AsIs;       // Field
     std::vector<std::string> except;    // Fields
     RequestTemplate text;               // Text

@@ -43,6 +43,11 @@ void expect_field(const Node &node, const ActionDef &action, const std::string &
 // "{{fields...}}" placeholders; false when `inner` is another placeholder.
 bool read_field_placeholder(const Node &node, const ActionDef &action, const std::string &inner,
                             ElementNode &out) {
+    if (inner == "key") {
+        out.kind = ElementNode::Kind::Field;
+        out.key = true;   // the field itself is known once the key field is
+        return true;
+    }
     const std::string head = "fields";
     if (inner.compare(0, head.size(), head) != 0)
         return false;
@@ -87,7 +92,7 @@ ElementNode read_object(const Node &node, const ActionDef &action, const Destina
         const Node item = node.member(key);
         if (std::string(key) == kMergeKey) {
             ElementNode merged = read_value(item, action, type);
-            const bool object_field = merged.kind == ElementNode::Kind::Field &&
+            const bool object_field = merged.kind == ElementNode::Kind::Field && !merged.key &&
                                       merged.format == ElementNode::Format::AsIs &&
                                       (action.find_field(merged.field) == nullptr ||
                                        action.find_field(merged.field)->type == FieldType::Object);

@@ -16,6 +16,8 @@ JsonPath read_path(const Node &node) {
         const size_t dot = text.find('.', start);
         path.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
         node.expect(!path.back().empty(), "\"" + text + "\" has an empty step");
+        node.expect(path.back() == kKeyFieldStep || path.back().find("{{") == std::string::npos,
+                    "\"" + text + "\" has a placeholder other than a whole step " + kKeyFieldStep);
         if (dot == std::string::npos)
             return path;
         start = dot + 1;

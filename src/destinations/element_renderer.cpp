@@ -30,6 +30,8 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
             if (part.kind == Part::Kind::ActionSetting)   // catalog::bind_action_settings was not called
                 throw Error(sqlstate::kInternalError,
                             "action setting " + quoted(part.text) + " of an element is not bound to a mapping");
+            if (part.kind == Part::Kind::KeyField || part.kind == Part::Kind::Key)
+                throw Error(sqlstate::kInternalError, "the key field of an element is not bound to a mapping");
             if (part.kind != Part::Kind::Setting) {
                 resolved.parts.push_back(part);
                 continue;
@@ -53,6 +55,10 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
         }
         return true;
     }
+    case ElementNode::Kind::Field:
+        if (node.key)   // catalog::bind_key_field was not called
+            throw Error(sqlstate::kInternalError, "the key field of an element is not bound to a mapping");
+        return true;
     default: return true;
     }
 }

@@ -32,6 +32,8 @@ Error bug(std::string message) { return Error(sqlstate::kInternalError, std::mov
 void require_bound(const RequestTemplatePart &part) {
     if (part.kind == Kind::ActionSetting)
         throw bug("action setting " + quoted(part.text) + " is not bound to a mapping");
+    if (part.kind == Kind::KeyField || part.kind == Kind::Key)
+        throw bug("the key field of a request template is not bound to a mapping");
 }
 
 char ascii_lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }

@@ -231,5 +231,69 @@ TEST(ActionSettings, DefinitionErrors) {
               std::string::npos);
 }
 
+// {{key_field}} and {{key}}: one definition for whichever key field the
+// mapping's action setting names (HubSpot companies and custom objects).
+std::string keyed_definition(const std::string &key_field, const std::string &element) {
+    return R"({"type": "keyed_test", "name": "Keyed, test only", "description": "Test only.",
+      "settings": [{"key": "endpoint", "type": "string", "required": true, "description": "Base URL."}],
+      "request": {"method": "POST", "url": "{{settings.endpoint}}/by/{{key_field}}", "body": {"wrap": "inputs"},
+                  "response": {"records": {"kind": "keyed_results", "status": [200], "list": "results",
+                               "record_key": "{{key}}", "key": "properties.{{key_field}}", "object_id": "id"}}},
+      "actions": [
+        {"key": "thing", "name": "Upsert Thing", "description": "Things.",
+         "settings": [{"key": "id_property", "type": "string", "default": "code", "description": "The key."}],
+         "sync_modes": ["upsert"], "default_sync_mode": "upsert", "free_fields": true,
+         "fields": [{"key": "code", "type": "string", "description": "A code."}],
+         "max_batch_records": 10, )" + key_field + R"(
+         "element": )" + element + R"(}]})";
+}
+
+TEST(ActionSettings, KeyPlaceholdersTakeTheKeyFieldTheMappingChooses) {
+    const std::string element = R"({"id": "{{key}}", "idProperty": "{{key_field}}", "properties": "{{fields}}"})";
+    const DestinationType type =
+        parse_destination_type(keyed_definition(R"("key_field": "{{action_settings.id_property}}",)", element));
+    const ActionDef &thing = *type.find_action("thing");
+    // Unbound until a mapping's settings name the field; the builder refuses it so.
+    const Error unbound = error_of([&] { RequestBuilder(type, thing, json(R"({"endpoint": "http://h"})").get()); });
+    EXPECT_EQ(unbound.sqlstate(), "XX000");
+
+    const ActionDef bound = bind_action_settings(thing, json(R"({"id_property": "serial no"})").get());
+    EXPECT_EQ(bound.key_field, "serial no");
+    EXPECT_EQ(bound.request.response.records.key, (JsonPath{"properties", "serial no"}));
+    ASSERT_EQ(bound.request.response.records.record_key.parts.size(), 1u);
+    EXPECT_EQ(bound.request.response.records.record_key.parts[0].kind, RequestTemplatePart::Kind::Field);
+    EXPECT_EQ(bound.request.response.records.record_key.parts[0].text, "serial no");
+    // The key field becomes a required field, declared or not.
+    const FieldSpec *key = bound.find_field("serial no");
+    ASSERT_NE(key, nullptr);
+    EXPECT_TRUE(key->required);
+    EXPECT_FALSE(thing.find_field("code")->required);
+    EXPECT_TRUE(bind_action_settings(thing, json("{}").get()).find_field("code")->required);
+
+    const RequestBuilder builder(type, bound, json(R"({"endpoint": "http://h"})").get(), "upsert");
+    const http::HttpRequest request = builder.plan({record("1", R"({"serial no":"S-1","name":"n"})")})[0].request;
+    EXPECT_EQ(request.url, "http://h/by/serial%20no");
+    EXPECT_EQ(request.body, R"({"inputs":[{"id":"S-1","idProperty":"serial no","properties":{"serial no":"S-1","name":"n"}}]})");
+
+    // A key field the definition names is put in as it is read.
+    const DestinationType fixed = parse_destination_type(keyed_definition(R"("key_field": "code",)", element));
+    EXPECT_EQ(fixed.find_action("thing")->request.response.records.key, (JsonPath{"properties", "code"}));
+    const RequestBuilder fixed_builder(fixed, *fixed.find_action("thing"), json(R"({"endpoint": "http://h"})").get());
+    EXPECT_EQ(fixed_builder.plan({record("1", R"({"code":"C"})")})[0].request.body,
+              R"({"inputs":[{"id":"C","idProperty":"code","properties":{"code":"C"}}]})");
+
+    // Without a key field there is nothing to put in.
+    EXPECT_EQ(definition_error(keyed_definition("", element)),
+              "invalid definition of destination type \"keyed_test\": actions[0] uses {{key_field}} or {{key}}, "
+              "but has no key_field");
+    // In a path, only as a whole step.
+    const std::string bad_path = keyed_definition(R"("key_field": "code",)", element);
+    std::string broken = bad_path;
+    broken.replace(broken.find("properties.{{key_field}}"), 24, "properties.x{{key_field}}");
+    EXPECT_EQ(definition_error(broken),
+              "invalid definition of destination type \"keyed_test\": request.response.records.key "
+              "\"properties.x{{key_field}}\" has a placeholder other than a whole step {{key_field}}");
+}
+
 }  // namespace
 }  // namespace reverse_etl::catalog

@@ -109,7 +109,8 @@ TEST(DestinationType, BadDefinitionsNameTheKey) {
               prefix + "request.url uses {{message_id}}, which is not allowed here");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}/{{oops}}", "body": "array"})")),
               prefix + "request.url uses unknown placeholder \"{{oops}}\" (use {{record_id}}, {{message_id}}, "
-                       "{{message_uuid}}, {{settings.KEY}}, {{action_settings.KEY}} or {{fields.NAME}})");
+                       "{{message_uuid}}, {{settings.KEY}}, {{action_settings.KEY}}, {{fields.NAME}}, {{key_field}} "
+                       "or {{key}})");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array",
         "auth": [{"type": "header", "name": "X-Key", "value": "fixed"}, {"type": "bearer", "token": "{{settings.token}}"}]})")),
               prefix + "request.auth[1] can never apply: the entry before it names no setting, so it always does");
@@ -154,7 +155,8 @@ TEST(DestinationType, RequestTemplates) {
     EXPECT_EQ(problem, "has \"{{\" without a closing \"}}\"");
     EXPECT_FALSE(parse_request_template("{{settings.}}", problem).has_value());
     EXPECT_EQ(problem, "uses unknown placeholder \"{{settings.}}\" (use {{record_id}}, {{message_id}}, "
-                       "{{message_uuid}}, {{settings.KEY}}, {{action_settings.KEY}} or {{fields.NAME}})");
+                       "{{message_uuid}}, {{settings.KEY}}, {{action_settings.KEY}}, {{fields.NAME}}, {{key_field}} "
+                       "or {{key}})");
     EXPECT_TRUE(parse_request_template("", problem)->parts.empty());
 
     EXPECT_TRUE(http::is_token("X-Api-Key"));
