@@ -190,7 +190,14 @@ SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_braze', 'user_attribute
 SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_braze', 'track_purchase');
 SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_cio', 'person');
 
-SELECT reverse_etl.drop_destination(d, cascade => true) FROM unnest(ARRAY['vp_braze', 'vp_cio']) AS d;
+-- The CRMs' fields: HubSpot's internal names, Salesforce's API names.
+SELECT reverse_etl.create_destination('vp_hs', 'hubspot', '{"access_token": "t"}');
+SELECT reverse_etl.create_destination('vp_sf', 'salesforce',
+    '{"instance_url": "https://acme.my.salesforce.com", "access_token": "t"}');
+SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_hs', 'contact');
+SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_sf', 'lead');
+SELECT * FROM reverse_etl.suggest_mappings('vp_crm', 'vp_sf', 'opportunity');
+SELECT reverse_etl.drop_destination(d, cascade => true) FROM unnest(ARRAY['vp_braze', 'vp_cio', 'vp_hs', 'vp_sf']) AS d;
 SELECT reverse_etl.drop_model(m) FROM unnest(ARRAY['vp_users', 'vp_events', 'vp_crm']) AS m;
 DROP TABLE public.vp_users, public.vp_events, public.vp_crm;
 SELECT public.mock_reset();

@@ -777,6 +777,10 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
     action.settings = read_action_settings(node.member("settings"));
     read_sync_modes(node, action);
     action.free_fields = read_bool(node.member("free_fields"), false);
+    const Node suggest_other_columns = node.member("suggest_other_columns");
+    suggest_other_columns.expect(!suggest_other_columns.present() || action.free_fields,
+                                 "is only for an action with free_fields");
+    action.suggest_other_columns = read_bool(suggest_other_columns, true);
     const Node fields = node.member("fields");
     action.fields = read_fields(fields);
     fields.expect(action.free_fields || !action.fields.empty(),

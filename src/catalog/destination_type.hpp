@@ -294,6 +294,11 @@ struct ActionDef {
     std::vector<std::string> sync_modes;
     std::string default_sync_mode;
     bool free_fields = false;        // any key is a field (webhook "send")
+    // With free fields: suggest_mappings proposes each column no declared
+    // field matched under its own name (a custom attribute). Off where a
+    // name must already exist at the destination (a CRM property), as a
+    // column's name rarely is one.
+    bool suggest_other_columns = true;
     std::vector<FieldSpec> fields;   // in definition order
     // Each inner list: at least one of these fields must be mapped (and non-null at sync time).
     std::vector<std::vector<std::string>> required_one_of;

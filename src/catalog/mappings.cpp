@@ -321,7 +321,7 @@ std::vector<ColumnSuggestion> suggest_mappings(const std::string &model_name, co
     for (const FieldSpec &field : action.fields)
         fields.push_back(field.key);
     std::vector<ColumnSuggestion> suggestions = suggest_columns(fields, columns);
-    if (!action.free_fields)
+    if (!action.free_fields || !action.suggest_other_columns)
         return suggestions;
     // Free fields take any name: the declared ones (Braze's first_name) go to
     // the columns that match them, every other column to a field of its own
