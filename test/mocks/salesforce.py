@@ -28,7 +28,10 @@ docs/destinations/salesforce.md. What the mock answers like Salesforce:
     003 Contact, 00Q Lead, 006 Opportunity, a0A, a0B... per custom object);
   - required fields (Lead LastName and Company, Contact LastName, Account Name,
     Opportunity Name, StageName and CloseDate) are enforced on insert;
-  - external id and SOQL string comparisons ignore case, as Salesforce's do.
+  - external id and SOQL string comparisons ignore case, as Salesforce's do;
+  - SOQL string literals unescape as SOQL's (\\' \\\\ \\n \\r \\t \\b \\f \\" \\uXXXX; any
+    other backslash is MALFORMED_QUERY, whose message has Salesforce's shape:
+    the query, a caret line, "ERROR at Row:1:Column:N", the problem).
 
 Options (besides reject / rate_limit / unauthorized, see base.py):
   "access_token": "<t>"     the valid token (without it and without an OAuth client
