@@ -4,7 +4,8 @@
 -- process's memory per destination and credentials (a sync runs in a
 -- background worker of its own, so each run here fetches one), and fetched
 -- again once when the API answers 401. Upserts by the external id field the mapping
--- names keep Salesforce's ids; updates and deletions go by them.
+-- names keep Salesforce's ids; updates and deletions go by them, after a SOQL
+-- lookup by external id for records without one.
 SET client_min_messages = warning;
 -- One request at a time: the mock's tokens expire after a number of
 -- requests (expire_after), not after a time, so requests in flight at once
@@ -18,6 +19,13 @@ SELECT action, name, sync_modes, default_sync_mode, max_batch_records
 CREATE FUNCTION public.sf_masked(t text) RETURNS text LANGUAGE sql AS $$
     SELECT regexp_replace(regexp_replace(t, '\m(001|003|00Q|006|a0[A-Z])[0-9A-Za-z]{15}\M', '<\1 id>', 'g'),
                           '00D[0-9A-Za-z]{12}![0-9A-Za-z.]+', '<token>', 'g')
+$$;
+-- The SOQL query of a lookup's URL, percent-decoded.
+CREATE FUNCTION public.sf_soql(path text) RETURNS text LANGUAGE sql AS $$
+    SELECT convert_from(string_agg(CASE WHEN m[1] IS NOT NULL THEN decode(substr(m[1], 2), 'hex')
+                                        ELSE convert_to(m[2], 'UTF8') END, ''::bytea ORDER BY n), 'UTF8')
+      FROM regexp_matches(substring(path FROM '[?&]q=([^&]*)'), '(%[0-9A-Fa-f]{2})|([^%])', 'g')
+           WITH ORDINALITY AS t(m, n)
 $$;
 
 CREATE TABLE public.sf_accounts (id int PRIMARY KEY, ext text, name text, employees int);
@@ -97,7 +105,9 @@ SELECT public.mock_vendor_state()->'deleted'->'Account' ? :'globex_id' AS globex
 -- Add and update modes
 ------------------------------------------------------------------------------
 CREATE TABLE public.sf_leads (id text PRIMARY KEY, ext text, last_name text, company text);
-INSERT INTO public.sf_leads VALUES ('L1', 'L-1', 'Lee', 'Initech'), ('L2', 'L-2', NULL, 'Hooli');
+-- L3's external id has a quote and a backslash: SOQL string literals escape both.
+INSERT INTO public.sf_leads VALUES ('L1', 'L-1', 'Lee', 'Initech'), ('L2', 'L-2', NULL, 'Hooli'),
+    ('L3', 'O''Brien\x', 'Brien', 'Quotes Ltd');
 SELECT reverse_etl.create_model('sf_leads', 'SELECT * FROM public.sf_leads', 'id');
 SELECT reverse_etl.create_mapping('sf_leads', 'sf', 'lead', '{"Ext__c": "ext", "LastName": "last_name", "Company": "company"}',
     sync_mode => 'add', action_settings => '{"external_id_field": "Ext__c"}', name => 'sf leads');
@@ -109,18 +119,52 @@ SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE 
 SELECT r->>'method' AS method, r->>'path' AS path, (r->>'body')::jsonb AS body
   FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
  ORDER BY (r->>'seq')::int;
--- Update mode sends by Salesforce's id: a mapping that never sent a record
--- has none, and the record is not sent (no lookup by external id yet). Its
--- first run sends nothing (update sends updated records only).
+-- Update mode sends by Salesforce's id. A mapping that never sent a record
+-- has none: the records are looked up first, by external id, in one SOQL
+-- query. Its first run sends nothing (update sends updated records only).
 SELECT reverse_etl.create_mapping('sf_leads', 'sf', 'lead', '{"Ext__c": "ext", "Company": "company"}',
     sync_mode => 'update', action_settings => '{"external_id_field": "Ext__c"}', name => 'sf lead updates');
 SELECT * FROM public.sync_outcome('sf lead updates');
 UPDATE public.sf_leads SET company = company || ' Inc';
 SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+-- L1 and L3 are found and updated by the ids found; L2 (never created:
+-- Salesforce refused it above) is not found, and an update of a record
+-- Salesforce does not have is rejected.
 SELECT * FROM public.sync_outcome('sf lead updates');
-SELECT count(*) AS api_requests FROM public.mock_requests() AS r
- WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%';
-SELECT record_id, kind, error FROM reverse_etl.record_errors WHERE mapping = 'sf lead updates' ORDER BY record_id;
+SELECT r->>'method' AS method, split_part(public.sf_masked(r->>'path'), '?', 1) AS path,
+       public.sf_soql(r->>'path') AS soql, r->'headers'->>'content-type' AS content_type,
+       public.sf_masked(r->>'body') AS body, r->'status' AS status
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
+ ORDER BY (r->>'seq')::int;
+SELECT record_id, kind, http_status, error FROM reverse_etl.record_errors WHERE mapping = 'sf lead updates' ORDER BY record_id;
+SELECT o.value->>'Ext__c' AS ext, o.value->>'Company' AS company
+  FROM jsonb_each(public.mock_vendor_state()->'records'->'Lead') AS o ORDER BY 1;
+-- The ids found are kept: L1's next update goes straight by its id. L2,
+-- rejected, is sent again (looked up again, and still not found).
+UPDATE public.sf_leads SET company = company || '.' WHERE id = 'L1';
+SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+SELECT * FROM public.sync_outcome('sf lead updates');
+SELECT r->>'method' AS method, split_part(r->>'path', '?', 1) AS path, public.sf_soql(r->>'path') AS soql,
+       public.sf_masked(r->>'body') AS body
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
+ ORDER BY (r->>'seq')::int;
+
+-- Delete mode on records it never sent: looked up, then deleted by the ids
+-- found; L2, which Salesforce does not have, is done (nothing to delete).
+SELECT reverse_etl.create_mapping('sf_leads', 'sf', 'lead', '{"Ext__c": "ext"}',
+    sync_mode => 'delete', action_settings => '{"external_id_field": "Ext__c"}', name => 'sf lead deletes');
+SELECT * FROM public.sync_outcome('sf lead deletes');
+SELECT reverse_etl.drop_mapping('sf lead updates');
+DELETE FROM public.sf_leads;
+SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+SELECT * FROM public.sync_outcome('sf lead deletes');
+SELECT r->>'method' AS method, split_part(r->>'path', '?', 1) AS path, public.sf_soql(r->>'path') AS soql,
+       public.sf_masked(substring(r->>'path' FROM '[?&]ids=.*')) AS ids, r->'status' AS status
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
+ ORDER BY (r->>'seq')::int;
+SELECT count(*) AS lead_errors FROM reverse_etl.record_errors WHERE mapping = 'sf lead deletes';
+SELECT (SELECT count(*) FROM jsonb_object_keys(public.mock_vendor_state()->'records'->'Lead')) AS leads_left,
+       jsonb_array_length(public.mock_vendor_state()->'deleted'->'Lead') AS leads_deleted;
 
 ------------------------------------------------------------------------------
 -- Tokens: altered credentials, expiry within a run, refusals
@@ -209,6 +253,36 @@ SELECT r->>'method' AS method, r->>'path' AS path, (r->>'body')::jsonb AS body
   FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
  ORDER BY (r->>'seq')::int;
 
+------------------------------------------------------------------------------
+-- Limits: 403 REQUEST_LIMIT_EXCEEDED
+------------------------------------------------------------------------------
+-- Too many requests at once (the mock: more than one per half second) is
+-- retried after Salesforce's Retry-After (when it gives one) and the run
+-- succeeds: 450 contacts, 3 requests, each but the first refused once.
+SELECT public.mock_config('{"vendor": {"type": "salesforce", "access_token": "sf-token-1",
+    "rate_limit": {"requests": 1, "window_s": 0.5, "retry_after": 1}}}');
+SELECT reverse_etl.create_mapping('sf_contacts', 'sf plain', 'contact', '{"Ext__c": "ext", "LastName": "last_name"}',
+    action_settings => '{"external_id_field": "Ext__c"}', name => 'sf plain contacts');
+SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+SELECT * FROM public.sync_outcome('sf plain contacts');
+SELECT r->>'method' AS method, r->'status' AS status, r->>'body' LIKE '{"records"%' AS upsert
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
+ ORDER BY (r->>'seq')::int;
+SELECT count(*) AS contacts FROM jsonb_object_keys(public.mock_vendor_state()->'records'->'Contact');
+-- The daily allowance used up (a 403 TotalRequests: here with no
+-- Sforce-Limit-Info count to tell it before): the run stops at once, no
+-- retry, and its records go in a later run, with no record error.
+SELECT public.mock_config('{"vendor": {"type": "salesforce", "access_token": "sf-token-1", "daily_limit": 0}}');
+UPDATE public.sf_contacts SET last_name = last_name || '?' WHERE id <= 3;
+SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+SELECT * FROM public.sync_outcome('sf plain contacts');
+SELECT r->>'method' AS method, r->'status' AS status
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq AND r->>'path' LIKE '/services/data/%'
+ ORDER BY (r->>'seq')::int;
+SELECT count(*) AS contact_errors FROM reverse_etl.record_errors WHERE mapping = 'sf plain contacts';
+SELECT public.mock_config('{"vendor": {"type": "salesforce", "access_token": "sf-token-1"}}');
+SELECT * FROM public.sync_outcome('sf plain contacts');
+
 SELECT reverse_etl.drop_destination('sf', "cascade" => true);
 SELECT reverse_etl.drop_destination('sf plain', "cascade" => true);
 SELECT reverse_etl.drop_model('sf_accounts');
@@ -217,3 +291,4 @@ SELECT reverse_etl.drop_model('sf_contacts');
 SELECT reverse_etl.drop_model('sf_pets');
 DROP TABLE public.sf_accounts, public.sf_leads, public.sf_contacts, public.sf_pets;
 DROP FUNCTION public.sf_masked(text);
+DROP FUNCTION public.sf_soql(text);

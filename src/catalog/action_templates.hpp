@@ -37,6 +37,10 @@ void for_each_request_template(Request &request, const std::string &where, Visit
         visit(where + ".headers." + name, text, false);
     for (auto &[name, text] : request.body_members)
         visit(where + ".body.members." + name, text, false);
+    // A query list's text around its elements, percent-encoded as a whole
+    // when the request is built (so bound as text, not as a URL).
+    visit(where + ".body.value", request.query_list.before, false);
+    visit(where + ".body.value", request.query_list.after, false);
     for (size_t i = 0; i < request.auth.size(); ++i) {
         visit(where + ".auth[" + std::to_string(i) + "]", request.auth[i].value, false);
         visit(where + ".auth[" + std::to_string(i) + "]", request.auth[i].password, false);

@@ -173,8 +173,9 @@ std::vector<SettingSpec> read_settings(const Node &node) {
 
 
 
-// Every method carries a body; GET does not fit that shape.
-const std::vector<std::string> kMethods = {"POST", "PUT", "PATCH", "DELETE"};
+// GET carries no body: only with {"query": NAME}, whose elements go in the
+// query string (a lookup: Salesforce's SOQL query).
+const std::vector<std::string> kMethods = {"POST", "PUT", "PATCH", "DELETE", "GET"};
 
 
 
@@ -246,18 +247,65 @@ std::vector<std::pair<std::string, RequestTemplate>> read_named_templates(const 
     return named;
 }
 
+constexpr const char *kElementsMarker = "{{elements}}";
+
+// A query list's "value" (the parameter's text around "{{elements}}"),
+// "quote" and "max_url_bytes".
+QueryListSpec read_query_list(const Node &node, const DestinationType &type) {
+    QueryListSpec spec;
+    const Node value = node.member("value");
+    if (value.present()) {
+        const std::string text = read_text(value);
+        const size_t marker = text.find(kElementsMarker);
+        value.expect(marker != std::string::npos && text.find(kElementsMarker, marker + 1) == std::string::npos,
+                     "must contain {{elements}} exactly once: where the records' elements go");
+        // Each side is a template of its own: {{elements}} is no placeholder
+        // of the template syntax, so it cannot appear anywhere else.
+        std::string problem;
+        const auto side = [&](const std::string &part) {
+            std::optional<RequestTemplate> parsed = parse_request_template(part, problem);
+            value.expect(parsed.has_value(), problem);
+            for (const RequestTemplatePart &piece : parsed->parts) {
+                const bool fixed = piece.kind == RequestTemplatePart::Kind::Text ||
+                                   piece.kind == RequestTemplatePart::Kind::ActionSetting ||
+                                   (piece.kind == RequestTemplatePart::Kind::Setting && type.find_setting(piece.text) &&
+                                    !type.find_setting(piece.text)->secret);
+                value.expect(fixed, "may use only {{elements}}, {{action_settings.KEY}} and non-secret "
+                                    "{{settings.KEY}} placeholders that exist");
+            }
+            return std::move(*parsed);
+        };
+        spec.templated = true;
+        spec.before = side(text.substr(0, marker));
+        spec.after = side(text.substr(marker + std::string(kElementsMarker).size()));
+    }
+    const Node quote = node.member("quote");
+    if (quote.present()) {
+        const std::string style = read_string(quote);
+        quote.expect(style == "none" || style == "soql", "must be \"none\" or \"soql\"");
+        quote.expect(spec.templated || style == "none", "needs a \"value\" around the quoted elements");
+        spec.quote = style == "soql" ? QueryQuote::Soql : QueryQuote::None;
+    }
+    if (node.member("max_url_bytes").present()) {
+        spec.max_url_bytes = read_positive_int(node.member("max_url_bytes"));
+        node.member("max_url_bytes").expect(spec.max_url_bytes >= 256, "must be at least 256");
+    }
+    return spec;
+}
+
 void read_body(const Node &node, RequestSpec &request, const DestinationType &type) {
     require_present(node);
     if (json_is_object(node.value())) {
-        expect_only_keys(node, {"wrap", "form", "members", "query"});
         if (node.member("query").present()) {
             // No body at all: nothing else may be given.
-            expect_only_keys(node, {"query"});
+            expect_only_keys(node, {"query", "value", "quote", "max_url_bytes"});
             request.body = BodyShape::QueryList;
             request.wrap_key = read_text(node.member("query"));
             request.body_members.clear();
+            request.query_list = read_query_list(node, type);
             return;
         }
+        expect_only_keys(node, {"wrap", "form", "members", "query"});
         const bool form = node.member("form").present();
         node.expect(form != node.member("wrap").present(), "needs either \"wrap\", \"form\" or \"query\"");
         request.body = form ? BodyShape::Form : BodyShape::Wrapped;
@@ -432,7 +480,10 @@ RateLimitSpec read_rate_limit(const Node &node, const DestinationType &type) {
 
 // The type's request block (base == nullptr: every required key present), or
 // an action's, whose keys replace the type's one by one.
-RequestSpec read_request(const Node &node, const DestinationType &type, const RequestSpec *base = nullptr) {
+// `lookup`: a lookup's request, whose keyed_results may leave record_key and
+// key to the action's key field.
+RequestSpec read_request(const Node &node, const DestinationType &type, const RequestSpec *base = nullptr,
+                         bool lookup = false) {
     RequestSpec request = base ? *base : RequestSpec{};
     if (base && !node.present())
         return request;
@@ -466,6 +517,13 @@ RequestSpec read_request(const Node &node, const DestinationType &type, const Re
         request.response = read_response(node.member("response"), type);
     if (node.member("rate_limit").present())
         request.rate_limit = read_rate_limit(node.member("rate_limit"), type);
+    const bool get = request.method.fallback == std::optional<std::string>("GET") ||
+                     (!request.method.setting.empty() &&
+                      contains(type.find_setting(request.method.setting)->allowed_values, std::string("GET")));
+    node.expect(!get || (request.method.setting.empty() && request.body == BodyShape::QueryList),
+                "sends GET, which carries no body: it needs \"body\": {\"query\": NAME} and a fixed method");
+    node.expect(lookup || !request.response.records.keyed_by_key_field,
+                "reads keyed_results without record_key and key, which only a lookup may leave out");
     return request;
 }
 
@@ -651,13 +709,17 @@ std::optional<LookupDef> read_lookup(const Node &node, const ActionDef &action, 
     node.expect(json_is_object(node.value()), "must be an object");
     expect_only_keys(node, {"request", "element", "missing"});
     LookupDef lookup;
-    lookup.request = read_request(node.member("request"), type, &operation_request);
+    lookup.request = read_request(node.member("request"), type, &operation_request, true);
     node.member("request").expect(lookup.request.response.records.kind == RecordOutcomeKind::KeyedResults,
                                   "must read its answer as keyed_results: a lookup finds records by their keys");
     node.member("request").expect(!lookup.request.response.records.object_id.empty(),
                                   "must say where a result's object_id is");
     if (node.member("element").present())
         lookup.element = read_element(node.member("element"), action, type);
+    // Without an element or record_key, the lookup goes by the key field.
+    node.expect((lookup.element && !lookup.request.response.records.keyed_by_key_field) ||
+                    !action.key_field.empty() || !action.key_field_setting.empty(),
+                "needs the action's key_field: without an element or record_key, records are looked up by it");
     const Node missing = node.member("missing");
     if (missing.present()) {
         const std::string fate = read_string(missing);

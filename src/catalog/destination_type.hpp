@@ -97,7 +97,27 @@ enum class BodyShape {
     Wrapped,         // {"<wrap_key>": [records]}
     Form,            // <members>&<wrap_key>=<JSON array of records>, form-encoded (Amplitude's /identify)
     QueryList,       // no body: the elements (ids) comma-separated in query parameter <wrap_key>
-                     // (Salesforce's DELETE /composite/sobjects?ids=a,b)
+                     // (Salesforce's DELETE /composite/sobjects?ids=a,b), or inside a
+                     // text around them (QueryListSpec: Salesforce's SOQL lookup)
+};
+
+// How each element is written in a QueryList parameter whose text is given.
+enum class QueryQuote {
+    None,   // its text as it is
+    Soql,   // a SOQL string literal: in single quotes, with \ ' and the control
+            // characters SOQL names (\n \r \t \b \f) backslash-escaped
+};
+
+// BodyShape::QueryList with a "value": the parameter's text is `before`, the
+// elements (quoted as `quote` says) joined by commas, then `after`, the whole
+// percent-encoded (Salesforce's GET /query?q=SELECT ... IN ('a','b')).
+struct QueryListSpec {
+    bool templated = false;          // false: the elements alone, each percent-encoded
+    RequestTemplate before, after;   // settings and action settings only
+    QueryQuote quote = QueryQuote::None;
+    // The whole URL at most this many bytes (0: no limit): a request carries
+    // fewer records rather than be refused for its length.
+    int max_url_bytes = 0;
 };
 
 // OAuthRefresh: an OAuth 2 refresh token grant (RFC 6749 section 6) gets the
@@ -166,6 +186,12 @@ struct RecordOutcomeSpec {
     // case (HubSpot answers emails in lower case).
     RequestTemplate record_key;
     JsonPath key;
+    // Set when a lookup's keyed_results leaves record_key and key out: the
+    // key is the record's value of the action's key field, and a result
+    // names it in the member named as that field (Salesforce's SOQL rows).
+    // The request builder fills record_key and key in once the key field is
+    // known (it may be an action setting).
+    bool keyed_by_key_field = false;
     JsonPath errors;
     JsonPath error_keys;
     std::vector<std::string> objects;    // IndexLists: members of the answer, e.g.
@@ -190,6 +216,14 @@ struct ResponseSpec {
     // failed (Mixpanel's /engage answers 200 with "0").
     std::vector<std::string> success_bodies;
     std::vector<FatalAnswer> fatal;
+    // Matched like `fatal`. `exhausted`: the destination's daily allowance is
+    // used up: the run fails (54000) and its records go in a later run
+    // (Salesforce's 403 "TotalRequests Limit exceeded."). `retry`: a refusal
+    // for now, retried with backoff like a 429, Retry-After honoured
+    // (Salesforce's 403 REQUEST_LIMIT_EXCEEDED for concurrent requests).
+    // `exhausted` is checked first.
+    std::vector<FatalAnswer> exhausted;
+    std::vector<FatalAnswer> retry;
 };
 
 // The vendor's request rate for these requests (the request block's
@@ -210,6 +244,7 @@ struct RequestSpec {
     Configurable<int> batch_size;            // neither set: the action's max_batch_records
     BodyShape body = BodyShape::RecordOrArray;
     std::string wrap_key;                    // BodyShape::Wrapped, Form and QueryList
+    QueryListSpec query_list;                // BodyShape::QueryList
     // BodyShape::Wrapped and Form: members written before the records' array
     // (Amplitude's "api_key"); a member built from an unset setting is left out.
     std::vector<std::pair<std::string, RequestTemplate>> body_members;
@@ -275,6 +310,8 @@ struct RecordExtra {
 // (batch/read with idProperty). The answer is read as KeyedResults.
 struct LookupDef {
     RequestSpec request;                 // the operation's request with the lookup's over it
+    // Absent: the record's value of the action's key field (a lookup finds
+    // records by their key).
     std::optional<ElementNode> element;
     // A record the answer does not list: delivered (a deletion of a record
     // the destination no longer has is done), or rejected.

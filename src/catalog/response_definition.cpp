@@ -79,8 +79,13 @@ RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
     if (indexed || ordered || keyed)
         spec.list = read_path(node.member("list"));
     if (keyed) {
-        spec.record_key = read_template(node.member("record_key"), type, kRecordId | kFields);
-        spec.key = read_path(node.member("key"));
+        // Both left out: the action's key field (a lookup's only; read_request checks).
+        const bool by_key_field = !node.member("record_key").present() && !node.member("key").present();
+        spec.keyed_by_key_field = by_key_field;
+        if (!by_key_field) {
+            spec.record_key = read_template(node.member("record_key"), type, kRecordId | kFields);
+            spec.key = read_path(node.member("key"));
+        }
         if (node.member("object_id").present())
             spec.object_id = read_path(node.member("object_id"));
         if (node.member("errors").present()) {
@@ -134,13 +139,19 @@ std::vector<FatalAnswer> read_fatal(const Node &node) {
 
 ResponseSpec read_response(const Node &node, const DestinationType &type) {
     node.expect(json_is_object(node.value()), "must be an object");
-    expect_only_keys(node, {"records", "success_bodies", "fatal"});
+    expect_only_keys(node, {"records", "success_bodies", "fatal", "exhausted", "retry"});
     ResponseSpec spec;
     spec.records = read_records(node.member("records"), type);
     const Node bodies = node.member("success_bodies");
     if (bodies.present())
         spec.success_bodies = read_name_list(bodies);
     spec.fatal = read_fatal(node.member("fatal"));
+    spec.exhausted = read_fatal(node.member("exhausted"));
+    spec.retry = read_fatal(node.member("retry"));
+    // A success is never retried nor the end of a run.
+    for (const char *member : {"exhausted", "retry"})
+        for (const FatalAnswer &answer : member[0] == 'e' ? spec.exhausted : spec.retry)
+            node.member(member).expect(answer.status >= 400, "must name failure statuses (400 to 599)");
     return spec;
 }
 

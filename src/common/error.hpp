@@ -30,6 +30,7 @@ inline constexpr const char *kObjectInUse = "55006";
 inline constexpr const char *kObjectNotInPrerequisiteState = "55000";
 inline constexpr const char *kFeatureNotSupported = "0A000";
 inline constexpr const char *kOutOfMemory = "53200";
+inline constexpr const char *kProgramLimitExceeded = "54000";
 inline constexpr const char *kInternalError = "XX000";
 }  // namespace sqlstate
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <deque>
+#include <memory>
 #include <utility>
 
 #include "catalog/request_rules.hpp"
@@ -10,6 +11,7 @@
 #include "common/json.hpp"
 #include "common/json_text.hpp"
 #include "common/text.hpp"
+#include "destinations/response_reader.hpp"
 #include "http/http_text.hpp"
 #include "http/crypto.hpp"
 
@@ -431,6 +433,46 @@ std::string body_members_text(const catalog::RequestSpec &spec, const SettingVal
     return members;
 }
 
+// The key field a lookup finds records by; bound by now when an action
+// setting names it (catalog::bind_action_settings).
+const std::string &key_field_of(const catalog::ActionDef &action) {
+    if (action.key_field.empty())
+        throw bug("action " + quoted(action.key) + " looks records up by a key field it does not have (" +
+                  (action.key_field_setting.empty() ? std::string("none declared") : "its setting is not bound") + ")");
+    return action.key_field;
+}
+
+// A lookup's element: its own, else the record's key field value.
+std::optional<catalog::ElementNode> lookup_element(const catalog::LookupDef &lookup, const catalog::ActionDef &action) {
+    if (lookup.element)
+        return lookup.element;
+    catalog::ElementNode field;
+    field.kind = catalog::ElementNode::Kind::Field;
+    field.field = key_field_of(action);
+    return field;
+}
+
+// A SOQL string literal: SOQL's escape sequences for the characters it
+// reserves (\ and ') and the control characters it names; everything else
+// as it is (UTF-8 included).
+std::string soql_string_literal(std::string_view text) {
+    std::string out = "'";
+    for (const char c : text) {
+        switch (c) {
+        case '\\': out += "\\\\"; break;
+        case '\'': out += "\\'"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        case '\b': out += "\\b"; break;
+        case '\f': out += "\\f"; break;
+        default: out += c;
+        }
+    }
+    out += '\'';
+    return out;
+}
+
 }  // namespace
 
 RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
@@ -439,13 +481,30 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
 
 RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
                                const json_t *settings_json, const catalog::LookupDef &lookup)
-    : RequestBuilder(type, action, settings_json, lookup.request, lookup.element) {}
+    : RequestBuilder(type, action, settings_json, lookup.request, lookup_element(lookup, action)) {
+    catalog::RecordOutcomeSpec &records = response_.records;
+    if (!records.keyed_by_key_field)
+        return;
+    // The answer names each record by its key field's value, in the member
+    // named as the field (Salesforce's SOQL rows: "Ext__c": "A-1").
+    records.record_key.source = "{{fields." + key_field_of(action) + "}}";
+    records.record_key.parts = {RequestTemplatePart{Kind::Field, key_field_of(action)}};
+    records.key = {key_field_of(action)};
+}
 
 RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
                                const json_t *settings_json, const catalog::RequestSpec &spec,
                                const std::optional<catalog::ElementNode> &element_node)
     : response_(spec.response) {
     const SettingValues settings(type, settings_json);
+    if (!response_.retry.empty()) {
+        // An answer that is also `exhausted` ends the run instead: never retried.
+        retry_also_ = [limits = std::make_shared<const catalog::ResponseSpec>(response_)](
+                          const http::HttpResponse &answer) {
+            return answer_matches(limits->retry, answer.status, answer.body) &&
+                   !answer_matches(limits->exhausted, answer.status, answer.body);
+        };
+    }
 
     const std::optional<std::string> method = configured_text(spec.method, settings);
     if (!method)
@@ -467,6 +526,21 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     max_bytes_ = static_cast<size_t>(action.max_batch_bytes);
     max_record_bytes_ = static_cast<size_t>(action.max_record_bytes);
     init_body(spec, body_members_text(spec, settings));
+    if (query_list_) {
+        const auto fixed = [&](const RequestTemplate &text) {
+            return render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}));
+        };
+        if (spec.query_list.templated)
+            query_around_.emplace(fixed(spec.query_list.before), fixed(spec.query_list.after));
+        // The URL before the records' elements: "?name=" or "&name=", and
+        // the text around them (a URL per record has no limit to keep: it
+        // carries one record).
+        url_base_bytes_ = (url_per_record_ ? 0 : render_fixed(url_).size()) + 2 +
+                          http::percent_encode(*query_list_).size() +
+                          (query_around_ ? http::percent_encode(query_around_->first).size() +
+                                               http::percent_encode(query_around_->second).size()
+                                         : 0);
+    }
 
     HeaderSet headers;
     add_definition_headers(headers, type, spec, settings);
@@ -524,6 +598,8 @@ void RequestBuilder::init_body(const catalog::RequestSpec &spec, const std::stri
         body_close_ = "]}";
     } else if (spec.body == catalog::BodyShape::QueryList) {
         query_list_ = spec.wrap_key;
+        query_quote_ = spec.query_list.quote;
+        max_url_bytes_ = static_cast<size_t>(spec.query_list.max_url_bytes);
     } else if (spec.body == catalog::BodyShape::Form) {
         // Byte limits count the JSON array; its percent-encoding (up to three
         // bytes for one) and the members come on top.
@@ -637,6 +713,12 @@ std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std:
                          " bytes per record";
         return {};
     }
+    if (query_list_ && max_url_bytes_ > 0 && url_base_bytes_ + query_cost(element, true) > max_url_bytes_) {
+        invalid_reason = "the record's element makes a URL of " +
+                         std::to_string(url_base_bytes_ + query_cost(element, true)) + " bytes, over the " +
+                         std::to_string(max_url_bytes_) + "-byte limit of a " + quoted(action_key_) + " request";
+        return {};
+    }
     // A request carrying this record alone would be over the byte limit:
     // it can never be sent (SPEC section 4, "a payload over the size limit").
     if (!fits_alone(element.size())) {
@@ -659,18 +741,33 @@ ElementResult RequestBuilder::element(const OutgoingRecord &record) const {
     return result;
 }
 
-// The elements as one query parameter's value: each string's text (a number or
-// other JSON as written), percent-encoded, separated by literal commas.
-static std::string query_list_value(const std::vector<std::string_view> &elements) {
-    std::string value;
+// Each element's text: a string's, a number or other JSON as written.
+std::string RequestBuilder::query_piece(std::string_view element) const {
+    const std::optional<JsonValue> parsed = try_parse_json_text(element);
+    const std::string text =
+        parsed && parsed->kind() == JsonKind::String ? parsed->string_value() : std::string(element);
+    return query_quote_ == catalog::QueryQuote::Soql ? soql_string_literal(text) : text;
+}
+
+// The elements as one query parameter's value. Without a text around them:
+// each percent-encoded, separated by literal commas (ids=a,b). With one: the
+// text, the elements joined by commas inside it, all percent-encoded.
+std::string RequestBuilder::query_list_value(const std::vector<std::string_view> &elements) const {
+    std::string value = query_around_ ? query_around_->first : std::string();
     for (size_t i = 0; i < elements.size(); ++i) {
         if (i > 0)
             value += ',';
-        const std::optional<JsonValue> parsed = try_parse_json_text(elements[i]);
-        value += http::percent_encode(parsed && parsed->kind() == JsonKind::String ? parsed->string_value()
-                                                                                   : std::string(elements[i]));
+        value += query_around_ ? query_piece(elements[i]) : http::percent_encode(query_piece(elements[i]));
     }
-    return value;
+    if (!query_around_)
+        return value;
+    value += query_around_->second;
+    return http::percent_encode(value);
+}
+
+size_t RequestBuilder::query_cost(std::string_view element, bool first) const {
+    const size_t separator = first ? 0 : query_around_ ? 3 : 1;   // "%2C" or ","
+    return separator + http::percent_encode(query_piece(element)).size();
 }
 
 std::string RequestBuilder::body_of(const std::vector<std::string_view> &elements) const {
@@ -719,6 +816,7 @@ PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &recor
                        "=" + query_list_value(elements);
     request.headers = headers_;
     request.body = body_of(elements);
+    request.retry_also = retry_also_;
     // Over the exact bytes sent, so the receiver can recompute it from what it got.
     if (signing_)
         set_header(request.headers, signing_->header,
@@ -727,8 +825,10 @@ PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &recor
     return planned;
 }
 
-bool RequestBuilder::fits(size_t count, size_t body_bytes, size_t element_bytes) const {
-    return count < max_records_ && (max_bytes_ == 0 || body_bytes + 1 + element_bytes <= max_bytes_);
+bool RequestBuilder::fits(size_t count, size_t body_bytes, size_t element_bytes, size_t url_bytes,
+                          size_t url_cost) const {
+    return count < max_records_ && (max_bytes_ == 0 || body_bytes + 1 + element_bytes <= max_bytes_) &&
+           (max_url_bytes_ == 0 || url_bytes + url_cost <= max_url_bytes_);
 }
 
 std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecord> &records,
@@ -740,6 +840,7 @@ std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecor
     std::vector<std::string_view> elements;
     std::deque<std::string> spliced;
     size_t body_bytes = 0;   // exactly the size the body would have now
+    size_t url_bytes = 0;    // a query list's URL, with a URL limit: exactly its size now
     const auto flush = [&] {
         requests.push_back(assemble(records, std::move(group), elements));
         group.clear();
@@ -755,10 +856,15 @@ std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecor
                 invalid->push_back(InvalidRecord{i, std::move(invalid_reason)});
             continue;
         }
-        if (!group.empty() && !fits(group.size(), body_bytes, element.size()))
+        const bool limits_url = query_list_ && max_url_bytes_ > 0;
+        if (!group.empty() &&
+            !fits(group.size(), body_bytes, element.size(), url_bytes, limits_url ? query_cost(element, false) : 0))
             flush();
         body_bytes = group.empty() ? body_open_.size() + body_close_.size() + element.size()
                                    : body_bytes + 1 + element.size();
+        if (limits_url)
+            url_bytes = group.empty() ? url_base_bytes_ + query_cost(element, true)
+                                      : url_bytes + query_cost(element, false);
         group.push_back(i);
         if (storage.empty()) {
             elements.push_back(element);

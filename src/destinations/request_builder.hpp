@@ -152,12 +152,21 @@ class RequestBuilder {
                                   std::string &invalid_reason) const;
     RecordUrl record_url(const OutgoingRecord &record) const;
     std::string body_of(const std::vector<std::string_view> &elements) const;
-    bool fits(size_t count, size_t body_bytes, size_t element_bytes) const;
+    // A query list: one element's text in the parameter (quoted as the
+    // definition says), before percent-encoding; the parameter's value.
+    std::string query_piece(std::string_view element) const;
+    std::string query_list_value(const std::vector<std::string_view> &elements) const;
+    // What one more element adds to a query list's URL, in bytes (its
+    // separator included when it is not the first).
+    size_t query_cost(std::string_view element, bool first) const;
+    bool fits(size_t count, size_t body_bytes, size_t element_bytes, size_t url_bytes, size_t url_cost) const;
     PlannedRequest assemble(const std::vector<OutgoingRecord> &records, std::vector<size_t> indexes,
                             const std::vector<std::string_view> &elements) const;
     bool is_masked_header(const std::string &name) const;
 
     catalog::ResponseSpec response_;
+    // Every request's HttpRequest::retry_also: the response block's retry answers.
+    std::function<bool(const http::HttpResponse &)> retry_also_;
     std::string method_;
     catalog::RequestTemplate url_;       // settings resolved: only Text, RecordId and Field remain
     bool url_per_record_ = false;
@@ -170,6 +179,12 @@ class RequestBuilder {
     std::string body_open_, body_close_;
     std::optional<std::string> form_prefix_;   // a form body: "<members>&<wrap key>="
     std::optional<std::string> query_list_;    // no body: the elements go in this query parameter
+    catalog::QueryQuote query_quote_ = catalog::QueryQuote::None;
+    // A query list's text around the elements (settings put in), when the
+    // definition gives one: then the whole value is percent-encoded.
+    std::optional<std::pair<std::string, std::string>> query_around_;
+    size_t max_url_bytes_ = 0;     // 0: no limit
+    size_t url_base_bytes_ = 0;    // a query list's URL without its elements
     http::Headers headers_;           // every request's headers except the signature
     std::optional<Signing> signing_;
     std::optional<std::string> timeout_;

@@ -210,8 +210,9 @@ std::optional<std::string> text_at(const catalog::JsonPath &path, const JsonValu
     return found->string_value();
 }
 
-bool is_fatal(const catalog::ResponseSpec &spec, long status, const JsonValue *root, std::string_view body) {
-    return std::any_of(spec.fatal.begin(), spec.fatal.end(), [&](const catalog::FatalAnswer &fatal) {
+bool matches(const std::vector<catalog::FatalAnswer> &answers, long status, const JsonValue *root,
+             std::string_view body) {
+    return std::any_of(answers.begin(), answers.end(), [&](const catalog::FatalAnswer &fatal) {
         const std::optional<std::string> text = fatal.status == status ? text_at(fatal.path, root, body) : std::nullopt;
         return text && text->compare(0, fatal.prefix.size(), fatal.prefix) == 0;
     });
@@ -219,16 +220,29 @@ bool is_fatal(const catalog::ResponseSpec &spec, long status, const JsonValue *r
 
 }  // namespace
 
+bool answer_matches(const std::vector<catalog::FatalAnswer> &answers, long status, std::string_view body) {
+    if (std::none_of(answers.begin(), answers.end(),
+                     [&](const catalog::FatalAnswer &answer) { return answer.status == status; }))
+        return false;
+    const std::optional<JsonValue> root = try_parse_json_text(body);
+    return matches(answers, status, root ? &*root : nullptr, body);
+}
+
 AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records,
                           const std::vector<std::string> &keys) {
     const bool reads_records = spec.records.kind != RecordOutcomeKind::None && listed(spec.records.statuses, status);
     std::optional<JsonValue> root;
-    if (reads_records || !spec.fatal.empty())
+    if (reads_records || !spec.fatal.empty() || !spec.exhausted.empty() || !spec.retry.empty())
         root = try_parse_json_text(body);
-    if (is_fatal(spec, status, root ? &*root : nullptr, body)) {
-        AnswerReading reading;
-        reading.verdict = AnswerReading::Verdict::Fatal;
-        return reading;
+    const JsonValue *parsed = root ? &*root : nullptr;
+    for (const auto &[answers, verdict] :
+         {std::pair{&spec.exhausted, AnswerReading::Verdict::Exhausted},
+          std::pair{&spec.fatal, AnswerReading::Verdict::Fatal}, std::pair{&spec.retry, AnswerReading::Verdict::Busy}}) {
+        if (matches(*answers, status, parsed, body)) {
+            AnswerReading reading;
+            reading.verdict = verdict;
+            return reading;
+        }
     }
     if (reads_records && root) {
         std::optional<AnswerReading> reading;

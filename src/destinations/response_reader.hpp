@@ -30,6 +30,9 @@ struct AnswerReading {
         PerRecord,   // `outcomes` has one entry per record, in request order
         BodyFailed,  // a failure the answer ties to no record (as a 400 would be)
         Fatal,       // bad credentials: the run fails (`message` says what the answer said)
+        Exhausted,   // the destination's daily allowance is used up (ResponseSpec::exhausted):
+                     // the run fails with 54000, its unanswered records go in a later run
+        Busy,        // a refusal for now (ResponseSpec::retry), its retries used up: as a 429
     };
     Verdict verdict = Verdict::Status;
     std::vector<RecordOutcome> outcomes;
@@ -42,6 +45,11 @@ struct AnswerReading {
 // stands alone and no failure is pinned on the wrong one.
 // `keys`: each record's key (catalog::RecordOutcomeSpec::record_key), in
 // request order, for answers read by keys; else empty.
+// Whether the answer is one of `answers` (the response block's fatal,
+// exhausted or retry entries): its status, and the text at the path starting
+// with the prefix (the empty path also matches an answer in plain text).
+bool answer_matches(const std::vector<catalog::FatalAnswer> &answers, long status, std::string_view body);
+
 AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records,
                           const std::vector<std::string> &keys = {});
 

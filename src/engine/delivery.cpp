@@ -488,9 +488,34 @@ class DeliveryLoop {
         }
     }
 
+    // Answers that speak for the run or the destination's limits rather than
+    // for the records (ResponseSpec::exhausted and retry); true when handled.
+    bool limit_answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
+                      const http::HttpResponse &response, int attempts) {
+        if (reading.verdict == destinations::AnswerReading::Verdict::Exhausted) {
+            // As when Sforce-Limit-Info says so (http::RateLimitNotice): the
+            // run fails, what was answered before stands, the rest (these
+            // records included) goes in a later run.
+            give_up();
+            throw Error(sqlstate::kProgramLimitExceeded,
+                        "the destination's daily API request limit is used up (" +
+                            describe_failure(response, secrets_) + ")",
+                        "", "Requests sent now would be refused until the destination's allowance is renewed.");
+        }
+        if (reading.verdict != destinations::AnswerReading::Verdict::Busy)
+            return false;
+        // Refused for now, each retry too: as a 429 whose retries ran out.
+        note_failure(response);
+        for (const uint64_t key : keys)
+            undelivered(key, "failed", response, attempts);
+        return true;
+    }
+
     void answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
                 const http::HttpResponse &response, int attempts) {
         const long status = response.status;
+        if (limit_answer(keys, reading, response, attempts))
+            return;
         if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
             per_record(keys, reading.outcomes, response, attempts);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
@@ -517,6 +542,8 @@ class DeliveryLoop {
     void lookup_answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
                        const http::HttpResponse &response, int attempts) {
         const long status = response.status;
+        if (limit_answer(keys, reading, response, attempts))
+            return;
         if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
             lookup_answered(keys, reading.outcomes, response, attempts);
         } else if (refuses_credentials(reading, status)) {
@@ -579,7 +606,10 @@ class DeliveryLoop {
             } else if (lookup_->missing_delivered) {
                 delivered(keys[i]);
             } else {
-                last_failure_ = "the destination has no such record" +
+                const PendingRecord &pending = records_.at(keys[i]);
+                last_failure_ = "the destination has no record with the key " +
+                                quoted(secrets_.mask(lookups_->record_key(
+                                    {pending.record_id, pending.payload, pending.message_id, {}}))) +
                                 (outcome.message.empty() ? std::string() : ": " + secrets_.mask(outcome.message));
                 undelivered(keys[i], "rejected", response, attempts);
             }

@@ -364,7 +364,13 @@ struct HttpClient::Impl {
     void start_ready();
     bool has_ready(Clock::time_point now) const;
     bool paced(Clock::time_point now);
-    void take_notice(const HttpResponse &response);
+    // `retryable`: the request's retry_also took the answer (its Retry-After
+    // then holds the destination's requests as a 429's does).
+    void take_notice(const HttpResponse &response, bool retryable);
+    static bool retried_anyway(const Transfer &transfer) {
+        return transfer.request.retry_also && !transfer.response.refused && transfer.response.status != 0 &&
+               transfer.request.retry_also(transfer.response);
+    }
     std::unique_ptr<Transfer> next_ready(Clock::time_point now);
     void start_attempt(std::unique_ptr<Transfer> transfer);
     void drive();
@@ -459,9 +465,9 @@ bool HttpClient::Impl::paced(Clock::time_point now) {
 
 // An answer that says the destination's limit is used up concerns every
 // later request, this client's and other runs' (through a shared pacer).
-void HttpClient::Impl::take_notice(const HttpResponse &response) {
-    const RateLimitNotice notice =
-        read_rate_limit_notice(response, std::chrono::system_clock::now(), options.backoff.max_retry_after_ms);
+void HttpClient::Impl::take_notice(const HttpResponse &response, bool retryable) {
+    const RateLimitNotice notice = read_rate_limit_notice(response, std::chrono::system_clock::now(),
+                                                          options.backoff.max_retry_after_ms, retryable);
     if (notice.pause_ms && options.pacer)
         options.pacer->hold(Clock::now() + std::chrono::milliseconds(*notice.pause_ms));
     if (notice.exhausted && !exhausted)
@@ -517,7 +523,7 @@ void HttpClient::Impl::harvest(std::vector<Completion> &out) {
         const CURLcode result = message->data.result;
         std::unique_ptr<Transfer> transfer = detach(easy);
         record_outcome(*transfer, result);
-        take_notice(transfer->response);
+        take_notice(transfer->response, retried_anyway(*transfer));
         settle(std::move(transfer), out);
     }
 }
@@ -534,7 +540,7 @@ std::unique_ptr<Transfer> HttpClient::Impl::detach(CURL *easy) {
 }
 
 void HttpClient::Impl::settle(std::unique_ptr<Transfer> transfer, std::vector<Completion> &out) {
-    if (is_retryable(transfer->response) && transfer->attempts < transfer->max_attempts)
+    if ((is_retryable(transfer->response) || retried_anyway(*transfer)) && transfer->attempts < transfer->max_attempts)
         return schedule_retry(std::move(transfer));
     if (transfer->synchronous)
         synchronous_answer = std::move(transfer->response);

@@ -2,6 +2,7 @@
 // builders and the engine. No libcurl or PostgreSQL types here.
 #pragma once
 
+#include <functional>
 #include <optional>
 #include <string>
 #include <utility>
@@ -13,11 +14,17 @@ namespace reverse_etl::http {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
+struct HttpResponse;
+
 struct HttpRequest {
     std::string method = "POST";
     std::string url;
     Headers headers;
     std::string body;
+    // Answers retried with backoff like a 429 though their status is final
+    // (a definition's "retry" answers: Salesforce's 403 for too many
+    // concurrent requests). Empty: the status alone decides (is_retryable).
+    std::function<bool(const HttpResponse &)> retry_also;
 };
 
 struct HttpResponse {

@@ -48,10 +48,10 @@ std::optional<std::pair<int64_t, int64_t>> salesforce_api_usage(const HttpRespon
 }  // namespace
 
 RateLimitNotice read_rate_limit_notice(const HttpResponse &response, std::chrono::system_clock::time_point now,
-                                       int64_t cap_ms) {
+                                       int64_t cap_ms, bool retryable) {
     RateLimitNotice notice;
     const int64_t cap = std::max<int64_t>(0, cap_ms);
-    if (is_retryable(response) && response.status != 0)
+    if ((retryable || is_retryable(response)) && response.status != 0)
         notice.pause_ms = retry_after_ms(response, now, cap);
     if (!notice.pause_ms && response.status != 0 && announces_exhaustion(response)) {
         if (const std::optional<int64_t> reset = rate_limit_reset_ms(response, now))

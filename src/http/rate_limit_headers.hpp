@@ -26,7 +26,9 @@ struct RateLimitNotice {
     std::optional<std::string> exhausted;
 };
 
+// `retryable`: the answer is retried though its status is final
+// (HttpRequest::retry_also), so its Retry-After counts as a 429's.
 RateLimitNotice read_rate_limit_notice(const HttpResponse &response, std::chrono::system_clock::time_point now,
-                                       int64_t cap_ms);
+                                       int64_t cap_ms, bool retryable = false);
 
 }  // namespace reverse_etl::http

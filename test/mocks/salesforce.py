@@ -28,7 +28,10 @@ docs/destinations/salesforce.md. What the mock answers like Salesforce:
     003 Contact, 00Q Lead, 006 Opportunity, a0A, a0B... per custom object);
   - required fields (Lead LastName and Company, Contact LastName, Account Name,
     Opportunity Name, StageName and CloseDate) are enforced on insert;
-  - external id and SOQL string comparisons ignore case, as Salesforce's do.
+  - external id and SOQL string comparisons ignore case, as Salesforce's do;
+  - SOQL string literals unescape as SOQL's (\\' \\\\ \\n \\r \\t \\b \\f \\" \\uXXXX; any
+    other backslash is MALFORMED_QUERY, whose message has Salesforce's shape:
+    the query, a caret line, "ERROR at Row:1:Column:N", the problem).
 
 Options (besides reject / rate_limit / unauthorized, see base.py):
   "access_token": "<t>"     the valid token (without it and without an OAuth client
@@ -65,6 +68,10 @@ UPSERT_PATH = re.compile(r"^/composite/sobjects/(\w+)/(\w+)/?$")
 QUERY = re.compile(r"^\s*SELECT\s+(.+?)\s+FROM\s+(\w+)\s+WHERE\s+(\w+)\s+IN\s*\((.*)\)\s*$",
                    re.IGNORECASE | re.DOTALL)
 QUOTED = re.compile(r"\s*'((?:[^'\\]|\\.)*)'\s*(?:,|$)")
+# SOQL's escape sequences in string literals (Quoted String Escape Sequences);
+# \uXXXX too. A backslash before anything else is an error.
+ESCAPES = {"n": "\n", "N": "\n", "r": "\r", "R": "\r", "t": "\t", "T": "\t", "b": "\b", "B": "\b",
+           "f": "\f", "F": "\f", '"': '"', "'": "'", "\\": "\\"}
 
 KEY_PREFIXES = {"Account": "001", "Contact": "003", "Lead": "00Q", "Opportunity": "006",
                 "Case": "500", "Campaign": "701", "Task": "00T", "Event": "00U",
@@ -510,17 +517,30 @@ class Mock(VendorMock):
 
     # ---- SOQL lookup -------------------------------------------------------------
 
+    @staticmethod
+    def _malformed(soql, column, problem):
+        """Salesforce's MALFORMED_QUERY: the query, a caret under the column
+        (1-based) where parsing stopped, and what was wrong there."""
+        return RequestError(api_error(
+            400, "MALFORMED_QUERY",
+            f"\n{soql}\n{' ' * (column - 1)}^\nERROR at Row:1:Column:{column}\n{problem}"))
+
     def _query(self, request, version):
         soql = request.query_value("q")
-        match = QUERY.match(soql or "")
+        if soql is None:
+            raise RequestError(api_error(400, "MALFORMED_QUERY", "A query string has to be specified"))
+        match = QUERY.match(soql)
         if not match:
-            raise RequestError(api_error(
-                400, "MALFORMED_QUERY",
-                "This mock understands only: SELECT <fields> FROM <SObject> WHERE <Field> IN ('a', ...)"))
+            # Only the shape the destination sends is understood.
+            raise self._malformed(soql, 1, "unexpected token: " + (soql.split() or ["<EOF>"])[0])
         fields = [f.strip() for f in match.group(1).split(",")]
-        sobject, where_field, values = match.group(2), match.group(3), self._values(match.group(4))
-        if not all(re.match(r"^\w+$", f) for f in fields) or values is None:
-            raise RequestError(api_error(400, "MALFORMED_QUERY", f"unexpected token in: {soql}"))
+        sobject, where_field = match.group(2), match.group(3)
+        if not all(re.match(r"^\w+$", f) for f in fields):
+            raise self._malformed(soql, match.start(1) + 1, "unexpected token: " + match.group(1))
+        values, problem_at = self._values(match.group(4))
+        if values is None:
+            column = match.start(4) + problem_at + 1
+            raise self._malformed(soql, column, "unexpected token: " + (soql[column - 1:].split() or ["<EOF>"])[0])
         self._soql_type(sobject)
         wanted = {v.lower() for v in values}
         matches = []
@@ -548,17 +568,39 @@ class Mock(VendorMock):
                 f"WSDL or the describe call for the appropriate names."))
 
     @staticmethod
-    def _values(text):
-        """The quoted strings of an IN list, or None when it is not one."""
-        values, position = [], 0
-        text = text.strip()
-        while position < len(text):
-            match = QUOTED.match(text, position)
-            if not match:
+    def _unescape(literal):
+        """A string literal's value, or None when it has an escape SOQL does not know."""
+        out, i = [], 0
+        while i < len(literal):
+            c = literal[i]
+            if c != "\\":
+                out.append(c)
+                i += 1
+                continue
+            following = literal[i + 1:i + 2]
+            if following in ESCAPES:
+                out.append(ESCAPES[following])
+                i += 2
+            elif following == "u" and re.match(r"^[0-9A-Fa-f]{4}$", literal[i + 2:i + 6]):
+                out.append(chr(int(literal[i + 2:i + 6], 16)))
+                i += 6
+            else:
                 return None
-            values.append(re.sub(r"\\(.)", r"\1", match.group(1)))
+        return "".join(out)
+
+    @classmethod
+    def _values(cls, text):
+        """(the quoted strings of an IN list, None) or (None, the offset in
+        `text` where it stops being one)."""
+        values, position = [], 0
+        while text[position:].strip():
+            match = QUOTED.match(text, position)
+            value = cls._unescape(match.group(1)) if match else None
+            if value is None:
+                return None, position + (len(text[position:]) - len(text[position:].lstrip()))
+            values.append(value)
             position = match.end()
-        return values or None
+        return (values, None) if values else (None, 0)
 
     def state(self):
         deleted = {}

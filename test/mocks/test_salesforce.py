@@ -147,6 +147,30 @@ class SalesforceTest(testing.MockServerCase):
                 self.assertEqual((status, body[0]["errorCode"]), (400, "MALFORMED_QUERY"))
         status, _, body = self.query("SELECT Id FROM Nope WHERE Ext__c IN ('a')")
         self.assertEqual((status, body[0]["errorCode"]), (400, "INVALID_TYPE"))
+        # Salesforce's shape: the query, a caret under where it stopped, the row and column.
+        soql = "SELECT Id FROM Account WHERE Ext__c IN ('a', b)"
+        status, _, body = self.query(soql)
+        self.assertEqual(status, 400)
+        self.assertEqual(body, [{"errorCode": "MALFORMED_QUERY", "message":
+                                 f"\n{soql}\n{' ' * 45}^\nERROR at Row:1:Column:46\nunexpected token: b)"}])
+        status, _, body = self.call("GET", f"{API}/query", None, AUTH)
+        self.assertEqual((status, body[0]["errorCode"]), (400, "MALFORMED_QUERY"))
+
+    def test_query_string_literals_unescape_as_soql(self):
+        _, _, body = self.upsert([account("O'Brien\\x"), account("tab\there"), account("é")])
+        ids = [r["id"] for r in body]
+        status, _, body = self.query(
+            "SELECT Id, Ext__c FROM Account WHERE Ext__c IN ('O\\'Brien\\\\x', 'tab\\there', '\\u00e9')")
+        self.assertEqual(status, 200)
+        self.assertEqual(sorted(r["Id"] for r in body["records"]), sorted(ids))
+        # Not an escape SOQL knows, an unescaped quote, a lone backslash: malformed.
+        for literal in ("'a\\x'", "'O'Brien'", "'a\\'"):
+            with self.subTest(literal=literal):
+                status, _, body = self.query(f"SELECT Id, Ext__c FROM Account WHERE Ext__c IN ({literal})")
+                self.assertEqual((status, body[0]["errorCode"]), (400, "MALFORMED_QUERY"))
+        # A backslash escaped is one backslash, not an escape of what follows.
+        status, _, body = self.query("SELECT Id, Ext__c FROM Account WHERE Ext__c IN ('O\\'Brien\\x')")
+        self.assertEqual(status, 400)
 
     # ---- per-record failures -------------------------------------------------------
 

@@ -94,8 +94,37 @@ TEST(DestinationType, BadDefinitionsNameTheKey) {
     EXPECT_EQ(definition_error("[]"), "invalid destination type definition: the definition must be a JSON object");
     EXPECT_EQ(definition_error(R"({"type": "Mini"})"),
               "invalid destination type definition: type \"Mini\" must be lower-case snake_case");
+    EXPECT_EQ(definition_error(definition(R"({"method": "HEAD", "url": "{{settings.url}}", "body": "array"})")),
+              prefix + "request.method \"HEAD\" is not a method (POST, PUT, PATCH, DELETE, GET)");
     EXPECT_EQ(definition_error(definition(R"({"method": "GET", "url": "{{settings.url}}", "body": "array"})")),
-              prefix + "request.method \"GET\" is not a method (POST, PUT, PATCH, DELETE)");
+              prefix + "request sends GET, which carries no body: it needs \"body\": {\"query\": NAME} and a fixed method");
+    // A query list's text around its elements, and its quoting.
+    EXPECT_NO_THROW(parse_destination_type(definition(
+        R"({"method": "GET", "url": "{{settings.url}}", "body": {"query": "q", "value": "IN ({{elements}}) {{settings.url}}",
+            "quote": "soql", "max_url_bytes": 8000}})")));
+    EXPECT_EQ(definition_error(definition(R"({"method": "GET", "url": "{{settings.url}}", "body": {"query": "q", "value": "SELECT x"}})")),
+              prefix + "request.body.value must contain {{elements}} exactly once: where the records' elements go");
+    EXPECT_EQ(definition_error(definition(
+                  R"({"method": "GET", "url": "{{settings.url}}", "body": {"query": "q", "value": "{{elements}}{{elements}}"}})")),
+              prefix + "request.body.value must contain {{elements}} exactly once: where the records' elements go");
+    EXPECT_EQ(definition_error(definition(
+                  R"({"method": "GET", "url": "{{settings.url}}", "body": {"query": "q", "value": "{{settings.token}} {{elements}}"}})")),
+              prefix + "request.body.value may use only {{elements}}, {{action_settings.KEY}} and non-secret "
+                       "{{settings.KEY}} placeholders that exist");
+    EXPECT_EQ(definition_error(definition(R"({"method": "DELETE", "url": "{{settings.url}}", "body": {"query": "q", "quote": "soql"}})")),
+              prefix + "request.body.quote needs a \"value\" around the quoted elements");
+    EXPECT_EQ(definition_error(definition(R"({"method": "DELETE", "url": "{{settings.url}}", "body": {"query": "q", "max_url_bytes": 10}})")),
+              prefix + "request.body.max_url_bytes must be at least 256");
+    EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": {"wrap": "w", "quote": "soql"}})")),
+              prefix + "request.body has unknown key \"quote\" (wrap, form, members, query)");
+    // Only a lookup may find records by the key field without saying how.
+    EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array",
+            "response": {"records": {"kind": "keyed_results", "status": [200], "list": "results"}}})")),
+              prefix + "request reads keyed_results without record_key and key, which only a lookup may leave out");
+    // Limit answers name failures.
+    EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array",
+            "response": {"retry": [{"status": 200, "path": "", "prefix": "busy"}]}})")),
+              prefix + "request.response.retry must name failure statuses (400 to 599)");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "https://x{{settings.url}}", "body": "array"})")),
               prefix + "request.url must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array", "retries": 3})")),

@@ -83,7 +83,7 @@ TEST(Salesforce, CustomObjectsAddsUpdatesAndDeletes) {
     EXPECT_EQ(add.url, base);
     EXPECT_EQ(add.body, R"({"records":[{"Tag__c":"p1","Name":"Rex","attributes":{"type":"Pet__c"}}]})");
     // Updates and deletions go by Salesforce's kept id; a record without one
-    // is not sent.
+    // is not sent in them (the engine looks it up first: below).
     const RequestBuilder updates(type, action, settings.get(), "update");
     std::vector<InvalidRecord> invalid;
     const std::vector<PlannedRequest> updated =
@@ -107,6 +107,127 @@ TEST(Salesforce, CustomObjectsAddsUpdatesAndDeletes) {
     EXPECT_EQ(deleted[0].records, (std::vector<size_t>{0, 2}));
     ASSERT_EQ(invalid.size(), 1u);
     EXPECT_EQ(invalid[0].index, 1u);
+}
+
+// Records without a kept id are looked up first: a SOQL query by the
+// external id field, its values as SOQL string literals.
+TEST(Salesforce, LookupsQueryByTheExternalIdField) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action =
+        bound("custom_object", R"({"sobject": "Pet__c", "external_id_field": "Tag__c"})");
+    const auto settings = json(R"({"instance_url": "https://org.example", "access_token": "t", "api_version": "v58.0"})");
+    for (const char *operation : {"delete", "update"}) {
+        SCOPED_TRACE(operation);
+        const catalog::LookupDef &lookup = *action.operations.at(operation).lookup;
+        EXPECT_EQ(lookup.missing_delivered, std::string(operation) == "delete");
+        const RequestBuilder lookups(type, action, settings.get(), lookup);
+        std::vector<InvalidRecord> invalid;
+        // A quote and a backslash are escaped exactly; a record without the
+        // key's value cannot be looked up.
+        const std::vector<OutgoingRecord> records = {record("1", R"({"Tag__c":"p1","Name":"Rex"})"),
+                                                     record("2", R"({"Tag__c":"O'Brien\\x"})"),
+                                                     record("3", R"({"Name":"Nobody"})"),
+                                                     record("4", R"({"Tag__c":42})")};
+        const std::vector<PlannedRequest> planned = lookups.plan(records, &invalid);
+        ASSERT_EQ(planned.size(), 1u);
+        const http::HttpRequest &request = planned[0].request;
+        EXPECT_EQ(request.method, "GET");
+        EXPECT_EQ(request.url, "https://org.example/services/data/v58.0/query?q="
+                               "SELECT%20Id%2C%20Tag__c%20FROM%20Pet__c%20WHERE%20Tag__c%20IN%20%28"
+                               "%27p1%27%2C%27O%5C%27Brien%5C%5Cx%27%2C%2742%27%29");
+        EXPECT_EQ(request.body, "");
+        EXPECT_EQ(request.headers, (http::Headers{{"Authorization", "Bearer t"}}));
+        EXPECT_EQ(planned[0].records, (std::vector<size_t>{0, 1, 3}));
+        ASSERT_EQ(invalid.size(), 1u);
+        EXPECT_EQ(invalid[0].index, 2u);
+        // Answers name records by the external id field, in any order and
+        // case; the one not listed has no id.
+        EXPECT_EQ(lookups.record_key(records[1]), "O'Brien\\x");
+        const std::vector<std::string> keys = {lookups.record_key(records[0]), lookups.record_key(records[1]),
+                                               lookups.record_key(records[3])};
+        const AnswerReading reading = read_answer(
+            lookups.response(), 200,
+            R"({"totalSize":2,"done":true,"records":[
+                 {"attributes":{"type":"Pet__c","url":"/services/data/v58.0/sobjects/Pet__c/a0A2"},"Id":"a0A2","Tag__c":"o'brien\\x"},
+                 {"attributes":{"type":"Pet__c"},"Id":"a0A1","Tag__c":"P1"}]})",
+            3, keys);
+        ASSERT_EQ(reading.verdict, AnswerReading::Verdict::PerRecord);
+        EXPECT_EQ(reading.outcomes[0].object_id, "a0A1");
+        EXPECT_EQ(reading.outcomes[1].object_id, "a0A2");
+        EXPECT_EQ(reading.outcomes[2].fate, RecordFate::Delivered);
+        EXPECT_EQ(reading.outcomes[2].object_id, "");
+    }
+    // SOQL's other escapes: the control characters it names.
+    const RequestBuilder lookups(type, action, settings.get(), *action.operations.at("delete").lookup);
+    EXPECT_NE(lookups.plan({record("1", R"({"Tag__c":"a\nb\tc\"d"})")})[0].request.url.find(
+                  "%27a%5Cnb%5Ctc%22d%27"),
+              std::string::npos);
+}
+
+// A lookup's URL stays within Salesforce's limit (8,000 bytes declared, of
+// the 16,384 for the URI and headers together): long keys split the query.
+TEST(Salesforce, LookupUrlsStayShort) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action = bound("account", R"({"external_id_field": "Ext__c"})");
+    const RequestBuilder lookups(type, action, json(kTokenSettings).get(), *action.operations.at("delete").lookup);
+    std::vector<OutgoingRecord> records;
+    for (int i = 0; i < 200; ++i)
+        records.push_back(record(std::to_string(i), R"({"Ext__c":")" + std::string(100, 'k') + std::to_string(i) + "\"}"));
+    records.push_back(record("long", R"({"Ext__c":")" + std::string(8000, 'k') + "\"}"));
+    std::vector<InvalidRecord> invalid;
+    const std::vector<PlannedRequest> planned = lookups.plan(records, &invalid);
+    size_t carried = 0;
+    for (const PlannedRequest &request : planned) {
+        EXPECT_LE(request.request.url.size(), 8000u);
+        carried += request.records.size();
+    }
+    EXPECT_EQ(carried, 200u);
+    EXPECT_EQ(planned.size(), 3u);   // ~108 bytes a key: 73 a request
+    EXPECT_GT(planned[0].request.url.size(), 7800u);
+    ASSERT_EQ(invalid.size(), 1u);
+    EXPECT_EQ(invalid[0].index, 200u);
+    EXPECT_EQ(invalid[0].reason.substr(0, 36), "the record's element makes a URL of ");
+    // 200 short keys: one request, one page of answers (at most 2,000 rows).
+    records.clear();
+    for (int i = 0; i < 200; ++i)
+        records.push_back(record(std::to_string(i), R"({"Ext__c":"A-)" + std::to_string(i) + "\"}"));
+    EXPECT_EQ(lookups.plan(records).size(), 1u);
+}
+
+// Salesforce's limits are 403 REQUEST_LIMIT_EXCEEDED: the daily one ends the
+// run, the concurrent one is retried; any other 403 is read by its status.
+TEST(Salesforce, RequestLimitAnswers) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action = bound("account", R"({"external_id_field": "Ext__c"})");
+    const std::string daily = R"([{"message":"TotalRequests Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}])";
+    const std::string concurrent =
+        R"([{"message":"ConcurrentPerOrgLongTxn Limit exceeded.","errorCode":"REQUEST_LIMIT_EXCEEDED"}])";
+    const std::string session = R"([{"message":"Session expired or invalid","errorCode":"INVALID_SESSION_ID"}])";
+    for (const char *operation : {"upsert", "add", "update", "delete", "lookup"}) {
+        SCOPED_TRACE(operation);
+        const std::string name = operation;
+        const RequestBuilder builder =
+            name == "lookup" ? RequestBuilder(type, action, json(kTokenSettings).get(), *action.operations.at("delete").lookup)
+                             : RequestBuilder(type, action, json(kTokenSettings).get(), name);
+        EXPECT_EQ(read_answer(builder.response(), 403, daily, 1).verdict, AnswerReading::Verdict::Exhausted);
+        EXPECT_EQ(read_answer(builder.response(), 403, concurrent, 1).verdict, AnswerReading::Verdict::Busy);
+        EXPECT_EQ(read_answer(builder.response(), 403, session, 1).verdict, AnswerReading::Verdict::Status);
+        EXPECT_EQ(read_answer(builder.response(), 400, concurrent, 1).verdict, AnswerReading::Verdict::Status);
+        const http::HttpRequest request =
+            builder.plan({record("1", R"({"Ext__c":"A-1"})", name == "lookup" ? "" : "001A")})[0].request;
+        ASSERT_TRUE(static_cast<bool>(request.retry_also));
+        http::HttpResponse response;
+        response.status = 403;
+        response.body = concurrent;
+        EXPECT_TRUE(request.retry_also(response));
+        response.body = daily;
+        EXPECT_FALSE(request.retry_also(response));   // exhausted: the run ends, no retry
+        response.body = session;
+        EXPECT_FALSE(request.retry_also(response));
+        response.status = 500;
+        response.body = concurrent;
+        EXPECT_FALSE(request.retry_also(response));
+    }
 }
 
 TEST(Salesforce, ActionSettingsAreRequired) {
