@@ -107,6 +107,12 @@ class Mock(VendorMock):
         self.delays = self.parse_delays(options.get("delay_ms", {}))
         self.objects = {}     # object type -> {id: {"properties", "createdAt", "updatedAt"}}
         self.archived = {}    # object type -> {id: object}
+        # Lookups by a property value (the upsert's email...), so that a sync
+        # of many records does not scan every object per input: object type ->
+        # property -> ({normalized value: {ids}}, {id: normalized value}).
+        # An index is built on the first lookup by that property and kept in
+        # step by every change to a live object (_index_object, _unindex).
+        self.indexes = {}
         self.next_id = 1001
         self.daily_used = 0
 
@@ -212,6 +218,7 @@ class Mock(VendorMock):
                 created = True
             else:
                 self._set_properties(found[1], item["properties"])
+                self._index_object(object_type, found[0], found[1])
                 created = False
             results.append(dict(self._public(found[0], found[1], item), new=created))
         return self._batch_answer(results, errors)
@@ -232,6 +239,7 @@ class Mock(VendorMock):
                 missing.append(key)
                 continue
             self._set_properties(found[1], item["properties"])
+            self._index_object(object_type, found[0], found[1])
             results.append(self._public(found[0], found[1], item))
         if missing:
             errors.append(self._not_found(object_type, missing))
@@ -309,6 +317,7 @@ class Mock(VendorMock):
             # HubSpot documents only 204: archiving an unknown or archived id is no error.
             obj = live.pop(str(item["id"]), None)
             if obj is not None:
+                self._unindex(object_type, str(item["id"]))
                 self.archived.setdefault(object_type, {})[str(item["id"])] = obj
         return answer(204)
 
@@ -354,12 +363,54 @@ class Mock(VendorMock):
         if prop in (None, "hs_object_id"):
             obj = live.get(str(key))
             return (str(key), obj) if obj is not None else None
-        wanted = self._normalize(prop, str(key))
-        for object_id, obj in live.items():
+        ids = self._index(object_type, prop)[0].get(self._normalize(prop, str(key)))
+        if not ids:
+            return None
+        if len(ids) == 1:
+            object_id = next(iter(ids))
+        else:
+            # Several objects share the value: the first created, as a scan finds.
+            object_id = next(i for i in live if i in ids)
+        return object_id, live[object_id]
+
+    def _index(self, object_type, prop):
+        """The index of live objects by `prop`, built on first use."""
+        by_prop = self.indexes.setdefault(object_type, {})
+        if prop not in by_prop:
+            by_value, by_id = {}, {}
+            for object_id, obj in self.objects.get(object_type, {}).items():
+                value = obj["properties"].get(prop)
+                if value is not None:
+                    norm = self._normalize(prop, str(value))
+                    by_value.setdefault(norm, set()).add(object_id)
+                    by_id[object_id] = norm
+            by_prop[prop] = (by_value, by_id)
+        return by_prop[prop]
+
+    def _index_object(self, object_type, object_id, obj):
+        """Moves the object's entries to its current property values."""
+        for prop, (by_value, by_id) in self.indexes.get(object_type, {}).items():
             value = obj["properties"].get(prop)
-            if value is not None and self._normalize(prop, str(value)) == wanted:
-                return object_id, obj
-        return None
+            norm = None if value is None else self._normalize(prop, str(value))
+            old = by_id.get(object_id)
+            if old == norm:
+                continue
+            if old is not None:
+                by_value[old].discard(object_id)
+                if not by_value[old]:
+                    del by_value[old]
+                del by_id[object_id]
+            if norm is not None:
+                by_value.setdefault(norm, set()).add(object_id)
+                by_id[object_id] = norm
+
+    def _unindex(self, object_type, object_id):
+        for by_value, by_id in self.indexes.get(object_type, {}).values():
+            old = by_id.pop(object_id, None)
+            if old is not None:
+                by_value[old].discard(object_id)
+                if not by_value[old]:
+                    del by_value[old]
 
     def _create_object(self, object_type, properties):
         object_id = str(self.next_id)
@@ -371,6 +422,7 @@ class Mock(VendorMock):
         self._set_properties(obj, properties)
         obj["properties"].update(hs_object_id=object_id, createdate=stamp)
         self.objects.setdefault(object_type, {})[object_id] = obj
+        self._index_object(object_type, object_id, obj)
         return object_id, obj
 
     @staticmethod

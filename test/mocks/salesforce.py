@@ -53,7 +53,6 @@ without authentication or rate limiting.
 """
 
 import base64
-import copy
 import hashlib
 import hmac
 import re
@@ -174,6 +173,13 @@ class Mock(VendorMock):
         self.deleted = {}      # Id -> SObject
         self.counter = 0
         self.custom_prefixes = {}
+        # Upserts find a record by its external id without scanning every
+        # record of the sObject: SObject -> lower-case field name ->
+        # ({lower-case value: {Ids}}, {Id: lower-case value}), built on the
+        # first lookup by that field and kept in step by every change.
+        self.indexes = {}
+        # While an allOrNone batch runs, what it changed, to undo it (None otherwise).
+        self.journal = None
 
     # ---- entry point -----------------------------------------------------------
 
@@ -344,13 +350,51 @@ class Mock(VendorMock):
     def _batch(self, body, one):
         """Runs one(record) -> result for each record; with allOrNone, a failure
         rolls everything back and every record reports failure."""
-        saved = copy.deepcopy((self.records, self.deleted, self.counter))
-        results = [one(record) for record in body["records"]]
-        if body.get("allOrNone") and not all(r["success"] for r in results):
-            self.records, self.deleted, self.counter = saved
-            results = [r if not r["success"] else dict(r, success=False, errors=[ROLLED_BACK])
-                       for r in results]
+        all_or_none = bool(body.get("allOrNone"))
+        # Only an allOrNone batch can be undone, so only it keeps a journal
+        # (copying every record per request made a long sync quadratic).
+        self.journal = [] if all_or_none else None
+        counter = self.counter
+        try:
+            results = [one(record) for record in body["records"]]
+            if all_or_none and not all(r["success"] for r in results):
+                self._undo(self.journal)
+                self.counter = counter
+                results = [r if not r["success"] else dict(r, success=False, errors=[ROLLED_BACK])
+                           for r in results]
+        finally:
+            self.journal = None
         return answer(200, results)
+
+    def _undo(self, journal):
+        """Puts records and deleted ids back as they were before the batch,
+        in the same order."""
+        orders = {}
+        for entry in reversed(journal):
+            kind, sobject, record_id = entry[:3]
+            if kind == "insert":
+                del self.records[sobject][record_id]
+                if entry[3]:          # the batch made the sObject's first record
+                    del self.records[sobject]
+            elif kind == "change":
+                self.records[sobject][record_id] = entry[3]
+            elif kind == "order":
+                orders[sobject] = entry[3]
+            else:                     # "delete": record, whether deleted had the id, its value there
+                self.records[sobject][record_id] = entry[3]
+                if entry[4]:
+                    self.deleted[record_id] = entry[5]
+                else:
+                    del self.deleted[record_id]
+        for sobject, order in orders.items():
+            records = self.records[sobject]
+            self.records[sobject] = {record_id: records[record_id] for record_id in order}
+        self.indexes = {}   # rebuilt on the next lookup
+
+    def _before_change(self, sobject, record_id):
+        """Call before changing a stored record's fields: journals its fields."""
+        if self.journal is not None:
+            self.journal.append(("change", sobject, record_id, dict(self.records[sobject][record_id])))
 
     def _create(self, body):
         def one(record):
@@ -380,10 +424,12 @@ class Mock(VendorMock):
                        or self._missing_required(sobject, fields, False))
             if problem:
                 return self._failed(problem, record_id)
+            self._before_change(sobject, record_id)
             stored = self.records[sobject][record_id]
             for name, value in fields.items():
                 if name.lower() != "id":
                     set_field(stored, name, value)
+            self._index_record(sobject, record_id)
             return {"id": record_id, "success": True, "errors": []}
         return self._batch(body, one)
 
@@ -424,8 +470,10 @@ class Mock(VendorMock):
             if existing is None:
                 return {"id": self._insert(sobject, fields), "success": True, "errors": [],
                         "created": True}
+            self._before_change(sobject, existing)
             for name, field_value in fields.items():
                 set_field(self.records[sobject][existing], name, field_value)
+            self._index_record(sobject, existing)
             return {"id": existing, "success": True, "errors": [], "created": False}
         return self._batch(body, one)
 
@@ -446,6 +494,12 @@ class Mock(VendorMock):
                 return self._failed(problem, record_id)
             for sobject, records in self.records.items():
                 if record_id in records:
+                    if self.journal is not None:
+                        if not any(e[0] == "order" and e[1] == sobject for e in self.journal):
+                            self.journal.append(("order", sobject, None, list(records)))
+                        self.journal.append(("delete", sobject, record_id, records[record_id],
+                                             record_id in self.deleted, self.deleted.get(record_id)))
+                    self._unindex(sobject, record_id)
                     del records[record_id]
                     self.deleted[record_id] = sobject
             return {"id": record_id, "success": True, "errors": []}
@@ -499,11 +553,55 @@ class Mock(VendorMock):
         return record_error("INVALID_CROSS_REFERENCE_KEY", "invalid cross reference id")
 
     def _find(self, sobject, field, value):
-        for record_id, record in self.records.get(sobject, {}).items():
-            stored = field_of(record, field)
-            if stored is not None and str(stored).lower() == value.lower():
-                return record_id
-        return None
+        """The Id of the first record whose field (any case) has that value
+        (any case), or None."""
+        ids = self._index(sobject, field)[0].get(value.lower())
+        if not ids:
+            return None
+        if len(ids) == 1:
+            return next(iter(ids))
+        return next(i for i in self.records[sobject] if i in ids)
+
+    def _index(self, sobject, field):
+        """The index of the sObject's records by `field`, built on first use."""
+        by_field = self.indexes.setdefault(sobject, {})
+        key = field.lower()
+        if key not in by_field:
+            by_value, by_id = {}, {}
+            for record_id, record in self.records.get(sobject, {}).items():
+                stored = field_of(record, key)
+                if stored is not None:
+                    norm = str(stored).lower()
+                    by_value.setdefault(norm, set()).add(record_id)
+                    by_id[record_id] = norm
+            by_field[key] = (by_value, by_id)
+        return by_field[key]
+
+    def _index_record(self, sobject, record_id):
+        """Moves the record's index entries to its current field values."""
+        record = self.records[sobject][record_id]
+        for key, (by_value, by_id) in self.indexes.get(sobject, {}).items():
+            stored = field_of(record, key)
+            norm = None if stored is None else str(stored).lower()
+            old = by_id.get(record_id)
+            if old == norm:
+                continue
+            if old is not None:
+                by_value[old].discard(record_id)
+                if not by_value[old]:
+                    del by_value[old]
+                del by_id[record_id]
+            if norm is not None:
+                by_value.setdefault(norm, set()).add(record_id)
+                by_id[record_id] = norm
+
+    def _unindex(self, sobject, record_id):
+        for by_value, by_id in self.indexes.get(sobject, {}).values():
+            old = by_id.pop(record_id, None)
+            if old is not None:
+                by_value[old].discard(record_id)
+                if not by_value[old]:
+                    del by_value[old]
 
     def _insert(self, sobject, fields):
         self.counter += 1
@@ -512,7 +610,10 @@ class Mock(VendorMock):
             serial, digit = divmod(serial, 62)
             digits = BASE62[digit] + digits
         record_id = id18(self._sobject(sobject, in_body=True) + "RM" + digits.rjust(10, "0"))
+        if self.journal is not None:
+            self.journal.append(("insert", sobject, record_id, sobject not in self.records))
         self.records.setdefault(sobject, {})[record_id] = dict(fields, Id=record_id)
+        self._index_record(sobject, record_id)
         return record_id
 
     # ---- SOQL lookup -------------------------------------------------------------
