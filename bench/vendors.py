@@ -37,8 +37,26 @@ COLUMNS = bench.COLUMNS
 SYNONYMS = {"created": "created_at", "createdate": "created_at", "time": "created_at", "timestamp": "created_at"}
 # Per type: which column identifies the record at the vendor, where the
 # model's id does not fit (Amplitude refuses user ids shorter than 5
-# characters, and ids 1..9999 are).
-KEY_COLUMN = {"amplitude": "email"}
+# characters, and ids 1..9999 are; HubSpot's contact key is the email).
+KEY_COLUMN = {"amplitude": "email", "hubspot": "email"}
+# The setting that holds the vendor's base URL (the mock's address goes there).
+URL_SETTINGS = ("endpoint", "instance_url")
+# Per type: the action to bench where the first one in an upsert mode does not
+# fit the users model. Salesforce's Lead needs Company on insert, which the
+# model has only inside `properties`; its Contact needs only LastName.
+ACTION = {"salesforce": "contact"}
+# Per type: declared fields that take a column of another name.
+FIELD_COLUMNS = {"salesforce": {"LastName": "name"}}
+# Per type: action settings the mapping gives (the key field of Salesforce's
+# actions is the External ID field the mapping names).
+ACTION_SETTINGS = {"salesforce": {"external_id_field": "Bench_Id__c"}}
+# Per type: settings given besides the required ones (Salesforce's credentials
+# are all optional, one of two ways: the bench gives an access token, which
+# the mock then requires).
+EXTRA_SETTINGS = {"salesforce": {"access_token": "bench-access_token"}}
+# A type whose sync at its declared rate limit would take longer than this is
+# synced once, whatever --reps says (HubSpot: ~100 s a sync).
+LONG_SYNC_S = 30
 
 
 # --------------------------------------------------------------------------
@@ -64,10 +82,11 @@ def vendor_types(repo):
         with open(path) as f:
             definition = json.load(f)
         settings = definition.get("settings", [])
-        if not any(s.get("key") == "endpoint" for s in settings):
+        url_setting = next((s["key"] for s in settings if s.get("key") in URL_SETTINGS), None)
+        if url_setting is None:
             continue
         kind = definition["type"]
-        entry = {"type": kind, "definition": definition, "skip": None}
+        entry = {"type": kind, "definition": definition, "skip": None, "url_setting": url_setting}
         if not os.path.exists(os.path.join(repo, "test", "mocks", f"{kind}.py")):
             entry["skip"] = f"no vendor mock test/mocks/{kind}.py"
         found.append(entry)
@@ -79,9 +98,16 @@ def choose_action(kind, definition):
     upsert mode (else add) whose required fields the users model can fill,
     or raises ValueError saying why none fits."""
     reasons = []
+    given = ACTION_SETTINGS.get(kind, {})
     for wanted in ("upsert", "add"):
         for action in definition.get("actions", []):
             if wanted not in action.get("sync_modes", []):
+                continue
+            if kind in ACTION and action["key"] != ACTION[kind]:
+                continue
+            unset = [s["key"] for s in action.get("settings", []) if s.get("required") and s["key"] not in given]
+            if unset:
+                reasons.append(f"{action['key']}: no value for required action setting(s) {', '.join(unset)}")
                 continue
             if (action.get("max_batch_records") or 1) <= 1:
                 reasons.append(f"{action['key']}: not batchable")
@@ -101,6 +127,9 @@ def fields_for(kind, action):
     fields, used = {}, set()
     key_field = action.get("key_field")
     if key_field:
+        # A key field named by an action setting ({{action_settings.x}}).
+        key_field = re.sub(r"\{\{\s*action_settings\.(\w+)\s*\}\}",
+                           lambda m: str(ACTION_SETTINGS.get(kind, {}).get(m.group(1), m.group(0))), key_field)
         column = KEY_COLUMN.get(kind, "id")
         fields[key_field] = column
         used.add(column)
@@ -109,7 +138,9 @@ def fields_for(kind, action):
         name = field["key"]
         if name in fields:
             continue
-        column = name if name in COLUMNS else SYNONYMS.get(name)
+        # Field names of some vendors are capitalized (Salesforce's Email).
+        column = (FIELD_COLUMNS.get(kind, {}).get(name)
+                  or (name.lower() if name.lower() in COLUMNS else SYNONYMS.get(name.lower())))
         if column and column not in used:
             fields[name] = column
             used.add(column)
@@ -137,9 +168,11 @@ def declared_rate_limit(definition, action):
     return {"requests": requests, "per_seconds": seconds, "raw": limit}
 
 
-def destination_settings(definition, endpoint):
-    """The endpoint, and a placeholder for every other required setting."""
-    settings = {"endpoint": endpoint}
+def destination_settings(kind, definition, url_setting, endpoint):
+    """The endpoint (in the type's URL setting), EXTRA_SETTINGS, and a
+    placeholder for every other required setting."""
+    settings = {url_setting: endpoint}
+    settings.update(EXTRA_SETTINGS.get(kind, {}))
     for s in definition.get("settings", []):
         if s.get("required") and s["key"] not in settings and "default" not in s:
             settings[s["key"]] = f"bench-{s['key']}"
@@ -207,7 +240,7 @@ class VendorBench(bench.Bench):
         # One body as the product sent it, for the mock's own ceiling.
         if recorded:
             first = recorded[0]
-            summary["sample"] = {"path": first["path"], "body": first["body"],
+            summary["sample"] = {"method": first["method"], "path": first["path"], "body": first["body"],
                                  "headers": {k: v for k, v in first["headers"].items()
                                              if k in ("authorization", "content-type")}}
         return summary
@@ -249,7 +282,7 @@ class VendorBench(bench.Bench):
         return step
 
     def mock_ceiling(self, label, config, sample, records_per_request, seconds=5, connections=4):
-        """wrk replays one body the product sent, over `connections`
+        """wrk replays one request the product sent (method, path, body), over `connections`
         keep-alive connections for `seconds`, against the mock configured as
         for the sync: the mock's own requests and records per second."""
         self.mock_configure(config)
@@ -261,7 +294,7 @@ class VendorBench(bench.Bench):
         lua = os.path.join(work, f"ceiling_{safe}.lua")
         with open(lua, "w") as f:
             f.write(f'local f = io.open("{body_path}", "rb")\nwrk.body = f:read("*a")\nf:close()\n'
-                    'wrk.method = "POST"\n')
+                    f'wrk.method = {json.dumps(sample["method"])}\n')
             for name, value in sample["headers"].items():
                 f.write(f"wrk.headers[{json.dumps(name)}] = {json.dumps(value)}\n")
         out = subprocess.check_output(["wrk", "-t1", f"-c{connections}", f"-d{seconds}s", "-s", lua,
@@ -315,7 +348,7 @@ class VendorBench(bench.Bench):
                 continue
             kind = entry["type"]
             entry["steps"] = []
-            for r in range(a.reps):
+            for r in range(entry["reps"]):
                 # Vendor then webhook in each repetition: a change in the
                 # machine's load hits both alike.
                 entry["steps"].append(self.timed_sync(f"{kind} bench", f"{kind} {entry['action']} rep {r + 1}",
@@ -325,7 +358,10 @@ class VendorBench(bench.Bench):
             vendor_steps = [s for s in entry["steps"] if s["kind"] == "vendor"]
             webhook_steps = [s for s in entry["steps"] if s["kind"] == "webhook"]
             per_request = a.rows / statistics.median(s["run"]["requests"] for s in vendor_steps)
-            entry["ceiling_vendor"] = self.mock_ceiling(f"{kind} vendor", {"vendor": entry["mock_options"]},
+            # The ceiling is the mock's, not the rate limit's: without it
+            # (else wrk would measure how fast the mock answers 429).
+            unlimited = {k: v for k, v in entry["mock_options"].items() if k != "rate_limit"}
+            entry["ceiling_vendor"] = self.mock_ceiling(f"{kind} vendor", {"vendor": unlimited},
                                                         vendor_steps[0]["mock_sample"], per_request)
             webhook_per_request = a.rows / statistics.median(s["run"]["requests"] for s in webhook_steps)
             entry["ceiling_plain"] = self.mock_ceiling(f"{kind} plain", {}, webhook_steps[0]["mock_sample"],
@@ -345,23 +381,29 @@ class VendorBench(bench.Bench):
         with the same batch size, both to the mock."""
         kind, definition = entry["type"], entry["definition"]
         action, mode, fields = choose_action(kind, definition)
-        settings = destination_settings(definition, self.args.mock_url)
+        settings = destination_settings(kind, definition, entry["url_setting"], self.args.mock_url)
         limit = declared_rate_limit(definition, action)
         batch = int(action["max_batch_records"])
+        action_settings = ACTION_SETTINGS.get(kind, {})
         self.q("SELECT reverse_etl.create_destination(%s, %s, %s, enabled => true)",
                (f"{kind} mock", kind, json.dumps(settings)))
         self.q("SELECT reverse_etl.create_mapping('users', %s, %s, fields => %s, sync_mode => %s, "
-               "name => %s, enabled => true)", (f"{kind} mock", action["key"], json.dumps(fields), mode,
-                                                f"{kind} bench"))
+               "name => %s, enabled => true, action_settings => %s)",
+               (f"{kind} mock", action["key"], json.dumps(fields), mode, f"{kind} bench",
+                json.dumps(action_settings)))
         # The webhook caps batch_size at 4000.
         self.q("SELECT reverse_etl.create_destination(%s, 'webhook', %s, enabled => true)",
                (f"{kind} webhook", json.dumps({"url": self.args.mock_url + f"/webhook/{kind}",
                                                 "batch_size": min(batch, 4000)})))
         self.q("SELECT reverse_etl.create_mapping('users', %s, 'send', fields => %s, name => %s, enabled => true)",
                (f"{kind} webhook", json.dumps(bench.FIELDS), f"{kind} webhook"))
+        # A sync paced by a low declared limit runs once (see LONG_SYNC_S).
+        reps = self.args.reps
+        if limit is not None and self.args.rows / (batch * limit["requests"] / limit["per_seconds"]) > LONG_SYNC_S:
+            reps = 1
         entry.update(action=action["key"], sync_mode=mode, fields=fields, batch_size=batch,
                      max_batch_bytes=action.get("max_batch_bytes"), rate_limit=limit,
-                     settings=sorted(settings),
+                     settings=sorted(settings), action_settings=action_settings, reps=reps,
                      mock_options=mock_options(self.args.repo, kind, settings, limit))
 
 
@@ -426,7 +468,9 @@ def write(results, path):
         f"{machine['settings']['reverse_etl.max_concurrent_requests']}`, `shared_buffers = "
         f"{machine['settings']['shared_buffers']}`; {machine['libcurl']}",
         f"- **Model**: {rows:,} rows of bench's `users` table (every column), "
-        f"{reps} repetition(s) of each sync (medians below), vendor and webhook alternating",
+        f"{reps} repetition(s) of each sync (medians below), vendor and webhook alternating"
+        + "".join(f"; `{e['type']}` {e['reps']} (at its declared rate limit a sync takes over {LONG_SYNC_S} s)"
+                  for e in results["types"] if not e.get("skip") and e.get("reps", reps) != reps),
         f"- **Load average** (1 min) at the start: {results['load_before'][0]:.2f}; at the end: "
         f"{results['load_after'][0]:.2f}",
         "- **Mock**: `test/mock_destination.py` (one Python process, one thread per connection, one lock), "
@@ -470,7 +514,7 @@ def write(results, path):
     lines += [
         "", "## Syncs and the mock's own ceiling", "",
         "Time is the wall time of `sync()` in its psql session (starting the worker, extracting, delivering, "
-        "waiting for it). The mock's ceiling: `wrk -t1 -c4 -d5s` POSTing one body the product sent in that "
+        "waiting for it). The mock's ceiling: `wrk -t1 -c4 -d5s` sending one request the product sent in that "
         "sync (same path and credentials), the mock configured as for the sync. \"of ceiling\" is the "
         "sync's records/s over that ceiling: near 1, the mock is the bottleneck and the figure measures the mock, "
         "not the product. CPU s: CPU time (user + system) used during the sync by the server's processes that "
@@ -496,15 +540,21 @@ def write(results, path):
                          f"{answers} | {mid['mock']['max_in_flight']} | {mid['mock']['body_bytes'] / 1e6:.1f} | "
                          f"{mid['cpu']['server']:.2f} | {mid['cpu']['mock']:.2f} | "
                          f"{n(ceiling['requests_per_s'])} | {n(ceiling['records_per_s'])} | {r2(ratio)} |")
+    if any(e.get("rate_limit") for e in results["types"] if not e.get("skip")):
+        lines += ["", "The vendor ceiling of a type with a declared rate limit is measured with the mock's "
+                  "rate limit off: it is what the mock can answer, not what the limit allows."]
     lines += ["", "## What each type sent", "",
-              "| type | action | fields (destination ← column) | settings given | mock options |", "|---|---|---|---|---|"]
+              "| type | action | fields (destination ← column) | settings given | action settings | mock options |",
+              "|---|---|---|---|---|---|"]
     for entry in results["types"]:
         if entry.get("skip"):
             continue
         fields = ", ".join(f"{k} ← {v}" for k, v in entry["fields"].items())
         options = {k: v for k, v in entry["mock_options"].items() if k != "type"}
+        action_settings = entry.get("action_settings")
         lines.append(f"| {entry['type']} | {entry['action']} | {fields} | {', '.join(entry['settings'])} | "
-                     f"`{json.dumps(options)}` |")
+                     + (f"`{json.dumps(action_settings)}`" if action_settings else "–")
+                     + f" | `{json.dumps(options)}` |")
     notes = results.get("notes_md")
     if notes:
         lines += ["", "## Notes", "", notes]
