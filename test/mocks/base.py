@@ -24,11 +24,11 @@ Options every vendor takes (besides its own, listed in OPTIONS):
       every request is answered as the vendor answers bad credentials.
 """
 
+import codecs
 import json
 import time
 from collections import deque
-from collections import deque
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 COMMON_OPTIONS = {
     "reject": "object of record key -> message: those records fail one by one",
@@ -60,13 +60,36 @@ class VendorRequest:
             return None
 
     def form(self):
-        """The body as form fields (name -> first value)."""
-        fields = parse_qs(self.body.decode("utf-8", "replace"), keep_blank_values=True)
-        return {name: values[0] for name, values in fields.items()}
+        """The body as form fields (name -> first value), as
+        parse_qs(body, keep_blank_values=True) reads them."""
+        fields = {}
+        for pair in self.body.decode("utf-8", "replace").split("&"):
+            if not pair:
+                continue
+            name, _, value = pair.partition("=")
+            fields.setdefault(form_unquote(name), form_unquote(value))
+        return fields
 
     def query_value(self, name, default=None):
         values = self.query.get(name)
         return values[0] if values else default
+
+
+def form_unquote(text):
+    """urllib.parse.unquote_plus(text): '+' is a space, %XX a byte, the bytes
+    UTF-8 (errors replaced). The standard library decodes %XX one at a time in
+    Python, half of the Amplitude mock's time on a 100-record form body; for
+    ASCII text whose every % starts an escape, codecs.escape_decode does the
+    same in C once each % is turned into \\x (and each backslash doubled).
+    Anything else goes to unquote, so the result is the same either way."""
+    text = text.replace("+", " ")
+    if "%" not in text or not text.isascii():
+        return unquote(text)
+    raw = text.encode("ascii").replace(b"\\", b"\\\\").replace(b"%", b"\\x")
+    try:
+        return codecs.escape_decode(raw)[0].decode("utf-8", "replace")
+    except ValueError:      # a % not followed by two hex digits
+        return unquote(text)
 
 
 def answer(status, body=None, headers=None):
