@@ -2,7 +2,7 @@
 # The benchmarks, in one command (as root, on Debian 12):
 #
 #   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]
-#   bench/run.sh --vendors [--rows N] [--reps N] [--keep]
+#   bench/run.sh --vendors [--rows N] [--reps N] [--mock-python P] [--keep]
 #
 # Installs the packages (scripts/ and bench/install_deps.sh), builds and
 # installs the extension (scripts/build_and_install.sh), compiles the sink,
@@ -26,6 +26,9 @@
 #                 (--rows) to each vendor type's mock, and the same records
 #                 through the webhook type with the same batch size, and
 #                 writes bench/results-vendors.md
+#   --mock-python P   with --vendors, the interpreter of the mock destination:
+#                 python3 (default) or pypy3 (installed then; python3, with a
+#                 note in the report, when it cannot be)
 #
 # Environment: BENCH_PORT (54400), BENCH_SINK_PORT (18400; the slow sink
 # listens on the next port, the mock destination of --vendors on the one
@@ -41,6 +44,7 @@ command_line="bench/run.sh${*:+ $*}"
 keep=false
 profile=false
 vendors=false
+mock_python=python3
 driver_args=()
 while [ $# -gt 0 ]; do
     case "$1" in
@@ -50,8 +54,9 @@ while [ $# -gt 0 ]; do
         --profile) driver_args+=(--profile); profile=true; shift ;;
         --keep) keep=true; shift ;;
         --vendors) vendors=true; shift ;;
+        --mock-python) mock_python=$2; shift 2 ;;
         -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors]" >&2; exit 2 ;;
+        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--mock-python P]]" >&2; exit 2 ;;
     esac
 done
 
@@ -68,7 +73,7 @@ work=${BENCH_WORKDIR:-$bench/work}
 python=/usr/bin/python3   # Debian's, which has python3-psycopg2 and python3-requests
 
 "$repo/scripts/install_deps.sh"
-"$bench/install_deps.sh"
+if $vendors && [ "$mock_python" = pypy3 ]; then "$bench/install_deps.sh" --pypy3; else "$bench/install_deps.sh"; fi
 echo "== build and install the extension"
 if [ -n "${BENCH_INSTALL_LOCK:-}" ]; then
     flock "$BENCH_INSTALL_LOCK" "$repo/scripts/build_and_install.sh"
@@ -150,13 +155,24 @@ fi
 if $vendors; then
     for option in "${driver_args[@]}"; do
         case "$option" in
-            --with-10m|--profile) echo "bench/run.sh: --vendors takes --rows, --reps and --keep only" >&2; exit 2 ;;
+            --with-10m|--profile) echo "bench/run.sh: --vendors takes --rows, --reps, --mock-python and --keep only" >&2; exit 2 ;;
         esac
     done
-    echo "== start the mock destination (127.0.0.1:$mock_port)"
-    "$python" "$repo/test/mock_destination.py" --host 127.0.0.1 --port "$mock_port" \
+    # PyPy was measured as an alternative interpreter for the mock (see
+    # bench/README.md): it gains little here, so python3 is the default.
+    mock_note=""
+    if [ "$mock_python" = pypy3 ] && ! command -v pypy3 >/dev/null; then
+        mock_note="pypy3 is not installed: the mock ran under python3"
+        echo "bench/run.sh: $mock_note" >&2
+        mock_python=python3
+    fi
+    # python3 is Debian's, as for the drivers (not one earlier in PATH).
+    [ "$mock_python" = python3 ] && mock_python=$python
+    mock_python=$(command -v "$mock_python") || { echo "bench/run.sh: no interpreter $mock_python" >&2; exit 2; }
+    echo "== start the mock destination (127.0.0.1:$mock_port, $mock_python)"
+    "$mock_python" "$repo/test/mock_destination.py" --host 127.0.0.1 --port "$mock_port" \
         --pid-file "$work/mock.pid" --log /dev/null >"$work/mock.out" 2>"$work/mock.log" &
-    for _ in $(seq 50); do
+    for _ in $(seq 100); do
         [ -s "$work/mock.out" ] && break
         sleep 0.1
     done
@@ -168,6 +184,7 @@ if $vendors; then
     "$python" "$bench/vendors.py" \
         --repo "$repo" --work "$work" --host "$work" --port "$port" \
         --mock-url "http://127.0.0.1:$mock_port" \
+        --mock-python "$mock_python" --mock-note "$mock_note" \
         --output "$bench/results-vendors.md" --command "$command_line" "${driver_args[@]}"
 else
 "$python" "$bench/bench.py" \
