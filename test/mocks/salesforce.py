@@ -178,6 +178,11 @@ class Mock(VendorMock):
         # ({lower-case value: {Ids}}, {Id: lower-case value}), built on the
         # first lookup by that field and kept in step by every change.
         self.indexes = {}
+        # Id -> when it was inserted: a record's place in self.records[SObject]
+        # (inserts append; a rolled-back delete goes back to its place), to give
+        # indexed SOQL matches in the order a scan would.
+        self.inserted = {}
+        self.inserts = 0
         # While an allOrNone batch runs, what it changed, to undo it (None otherwise).
         self.journal = None
 
@@ -613,6 +618,8 @@ class Mock(VendorMock):
         if self.journal is not None:
             self.journal.append(("insert", sobject, record_id, sobject not in self.records))
         self.records.setdefault(sobject, {})[record_id] = dict(fields, Id=record_id)
+        self.inserts += 1
+        self.inserted[record_id] = self.inserts
         self._index_record(sobject, record_id)
         return record_id
 
@@ -644,20 +651,27 @@ class Mock(VendorMock):
             raise self._malformed(soql, column, "unexpected token: " + (soql[column - 1:].split() or ["<EOF>"])[0])
         self._soql_type(sobject)
         wanted = {v.lower() for v in values}
+        records = self.records.get(sobject, {})
+        if where_field.lower() == "id":
+            hits = [record_id for record_id in records
+                    if record_id.lower() in wanted or record_id[:15].lower() in wanted]
+        else:
+            # Through the index: the update and delete modes look every record
+            # up by its external id, and a scan per query was quadratic.
+            by_value = self._index(sobject, where_field)[0]
+            found = set()
+            for value in wanted:
+                found.update(by_value.get(value, ()))
+            hits = sorted(found, key=self.inserted.__getitem__)
         matches = []
-        for record_id, record in self.records.get(sobject, {}).items():
-            value = field_of(record, where_field)
-            if where_field.lower() == "id":
-                hit = record_id.lower() in wanted or record_id[:15].lower() in wanted
-            else:
-                hit = value is not None and str(value).lower() in wanted
-            if hit:
-                row = {"attributes": {"type": sobject,
-                                      "url": f"/services/data/v{version[0]}.{version[1]}"
-                                             f"/sobjects/{sobject}/{record_id}"}}
-                for name in fields:
-                    row[name] = field_of(record, name)
-                matches.append(row)
+        for record_id in hits:
+            record = records[record_id]
+            row = {"attributes": {"type": sobject,
+                                  "url": f"/services/data/v{version[0]}.{version[1]}"
+                                         f"/sobjects/{sobject}/{record_id}"}}
+            for name in fields:
+                row[name] = field_of(record, name)
+            matches.append(row)
         return answer(200, {"totalSize": len(matches), "done": True, "records": matches})
 
     def _soql_type(self, sobject):
