@@ -38,7 +38,9 @@ SyncWorkerShared *attach_to_waiting_call(dsm_handle handle) {
         ereport(ERROR, (errcode(ERRCODE_OBJECT_NOT_IN_PREREQUISITE_STATE),
                         errmsg("the sync() call that started this worker is gone")));
     auto *shared = static_cast<SyncWorkerShared *>(dsm_segment_address(segment));
-    auto *queue = reinterpret_cast<shm_mq *>(reinterpret_cast<char *>(shared) + MAXALIGN(sizeof(SyncWorkerShared)));
+    static_assert(MAXIMUM_ALIGNOF <= 8, "the segment's layout assumes MAXALIGN is at most 8");
+    auto *queue = reinterpret_cast<shm_mq *>(reinterpret_cast<char *>(shared) +
+                                             reverse_etl::worker::message_queue_offset(shared->caller_settings_bytes));
     shm_mq_set_sender(queue, MyProc);
     shm_mq_handle *queue_handle = shm_mq_attach(queue, segment, nullptr);
     pq_redirect_to_shm_mq(segment, queue_handle);
@@ -148,8 +150,11 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     size_work_memory();
     apply_caller_settings(args);
     if (shared != nullptr) {
-        SetConfigOption("reverse_etl.allowed_hosts", shared->allowed_hosts, PGC_SUSET, PGC_S_SESSION);
-        SetConfigOption("reverse_etl.blocked_networks", shared->blocked_networks, PGC_SUSET, PGC_S_SESSION);
+        const char *const allowed_hosts =
+            reinterpret_cast<const char *>(shared) + reverse_etl::worker::caller_settings_offset();
+        const char *const blocked_networks = allowed_hosts + strlen(allowed_hosts) + 1;
+        SetConfigOption("reverse_etl.allowed_hosts", allowed_hosts, PGC_SUSET, PGC_S_SESSION);
+        SetConfigOption("reverse_etl.blocked_networks", blocked_networks, PGC_SUSET, PGC_S_SESSION);
     }
     char application_name[NAMEDATALEN];
     snprintf(application_name, sizeof(application_name), "reverse_etl sync %lld",

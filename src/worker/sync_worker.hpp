@@ -35,11 +35,20 @@ struct SyncWorkerShared {
     // The caller's reverse_etl.allowed_hosts and blocked_networks (too long
     // for bgw_extra), applied as they are, "" included: a superuser may have
     // changed them for the session. Scheduled runs (no caller) keep the
-    // server's.
-    char allowed_hosts[1024];
-    char blocked_networks[1024];
+    // server's. Their texts follow this header (caller_settings_offset()),
+    // each NUL-terminated, this many bytes in all; the message queue follows
+    // them (message_queue_offset()). Lists of any length fit.
+    uint32_t caller_settings_bytes;
 };
 
 constexpr uint64_t kMessageQueueBytes = 64 * 1024;
+
+// 8 is MAXALIGN on every platform PostgreSQL 15 builds on (the .cpp files
+// check it): shm_mq wants its queue so aligned.
+constexpr uint64_t aligned8(uint64_t bytes) { return (bytes + 7) & ~uint64_t{7}; }
+constexpr uint64_t caller_settings_offset() { return aligned8(sizeof(SyncWorkerShared)); }
+constexpr uint64_t message_queue_offset(uint32_t caller_settings_bytes) {
+    return aligned8(caller_settings_offset() + caller_settings_bytes);
+}
 
 }  // namespace reverse_etl::worker

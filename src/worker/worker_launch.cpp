@@ -110,12 +110,18 @@ struct CallerSettings {
 
 // Runs under pg_guard: no C++ object with a destructor lives in this frame.
 WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const CallerSettings &settings) {
-    const Size queue_offset = MAXALIGN(sizeof(SyncWorkerShared));
+    static_assert(MAXIMUM_ALIGNOF <= 8, "the segment's layout assumes MAXALIGN is at most 8");
+    const size_t hosts_bytes = strlen(settings.allowed_hosts) + 1;
+    const size_t networks_bytes = strlen(settings.blocked_networks) + 1;
+    const auto settings_bytes = static_cast<uint32_t>(hosts_bytes + networks_bytes);
+    const Size queue_offset = worker::message_queue_offset(settings_bytes);
     dsm_segment *segment = dsm_create(queue_offset + worker::kMessageQueueBytes, 0);
     auto *shared = static_cast<SyncWorkerShared *>(dsm_segment_address(segment));
     std::memset(shared, 0, sizeof(*shared));
-    strlcpy(shared->allowed_hosts, settings.allowed_hosts, sizeof(shared->allowed_hosts));
-    strlcpy(shared->blocked_networks, settings.blocked_networks, sizeof(shared->blocked_networks));
+    shared->caller_settings_bytes = settings_bytes;
+    char *const texts = reinterpret_cast<char *>(shared) + worker::caller_settings_offset();
+    std::memcpy(texts, settings.allowed_hosts, hosts_bytes);
+    std::memcpy(texts + hosts_bytes, settings.blocked_networks, networks_bytes);
     shm_mq *mq = shm_mq_create(reinterpret_cast<char *>(shared) + queue_offset, worker::kMessageQueueBytes);
     shm_mq_set_receiver(mq, MyProc);
     shm_mq_handle *queue = shm_mq_attach(mq, segment, nullptr);
@@ -153,12 +159,6 @@ WorkerResult start_and_wait(const SyncWorkerArgs &base_args, const CallerSetting
 }
 
 // A setting cut short would mean other hosts or networks than the caller's.
-void check_fits(const char *name, const std::string &value, size_t room) {
-    if (value.size() >= room)
-        throw Error("54000", std::string(name) + " is too long for sync()",
-                    "It has " + std::to_string(value.size()) + " characters; at most " + std::to_string(room - 1) +
-                        " fit.");
-}
 
 }  // namespace
 
@@ -209,9 +209,7 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     args.request_timeout_ms = static_cast<int32_t>(request_timeout_ms());
     args.max_request_attempts = max_request_attempts();
     const std::string hosts = allowed_hosts();
-    check_fits("reverse_etl.allowed_hosts", hosts, sizeof(SyncWorkerShared::allowed_hosts));
     const std::string networks = blocked_networks();
-    check_fits("reverse_etl.blocked_networks", networks, sizeof(SyncWorkerShared::blocked_networks));
     const CallerSettings settings{hosts.c_str(), networks.c_str()};
     const WorkerResult result = pg_guard([&] { return start_and_wait(args, settings); });
     switch (result.outcome) {
