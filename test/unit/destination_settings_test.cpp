@@ -42,7 +42,9 @@ TEST(DestinationType, ShippedDefinitions) {
     ASSERT_EQ(hook.request.auth.size(), 2u);
     EXPECT_EQ(hook.request.auth[1].kind, AuthKind::Basic);
     ASSERT_TRUE(hook.request.signing.has_value());
-    EXPECT_EQ(hook.request.signing->header, "X-Signature");
+    EXPECT_EQ(hook.request.signing->algorithm.setting, "signature_scheme");
+    EXPECT_EQ(hook.request.signing->header.setting, "signature_header");
+    EXPECT_EQ(hook.request.signing->prefix, "sha256=");
     EXPECT_TRUE(hook.actions[0].free_fields);
 
     const DestinationType segment = parse_destination_type(test::repository_file("src/destinations/segment.json"));
@@ -222,7 +224,8 @@ TEST(Settings, ShapeKeysAndTypes) {
     EXPECT_EQ(error.hint(), "Did you mean \"url\"?");
     EXPECT_EQ(settings_error(R"({"zzz": 1})").hint(),
               "Valid settings for destination type \"webhook\" are \"url\", \"method\", \"headers\", \"bearer_token\", "
-              "\"basic_username\", \"basic_password\", \"signing_secret\", \"batch_size\", "
+              "\"basic_username\", \"basic_password\", \"signing_secret\", \"signature_scheme\", "
+              "\"signature_header\", \"batch_size\", "
               "\"max_requests_per_second\", and \"timeout\".");
     EXPECT_EQ(settings_error(R"({"url": 5})").message(), "setting \"url\" must be a string, not an integer");
     EXPECT_EQ(settings_error(R"({"url": "https://h.example", "batch_size": 2.5})").message(),
