@@ -215,6 +215,45 @@ TEST(Settings, ValidSettings) {
                                  "headers": {"X-Api-Key": "k\tv"}, "bearer_token": "t", "timeout": "1 hour"})"));
 }
 
+TEST(Settings, SigningSchemeAndHeader) {
+    validate(R"({"url": "https://h.example", "signing_secret": "s", "signature_header": "X-Hub-Signature-256"})");
+    validate(R"({"url": "https://h.example", "signature_scheme": "standard-webhooks",
+                 "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})");
+    // A scheme without a secret signs nothing, so nothing to check.
+    validate(R"({"url": "https://h.example", "signature_scheme": "standard-webhooks"})");
+    EXPECT_EQ(settings_error(R"({"url": "https://h.example", "signature_scheme": "hmac"})").message(),
+              "invalid value for setting \"signature_scheme\": \"hmac\"");
+
+    Error error = settings_error(R"({"url": "https://h.example", "signature_header": "X Sig"})");
+    EXPECT_EQ(error.message(), "setting \"signature_header\": \"X Sig\" is not a valid HTTP header name");
+    error = settings_error(R"({"url": "https://h.example", "signature_header": "content-length"})");
+    EXPECT_EQ(error.message(), "setting \"signature_header\": header \"content-length\" cannot be set");
+    EXPECT_EQ(error.detail(), "The HTTP client frames each request body itself.");
+    EXPECT_EQ(settings_error(R"({"url": "https://h.example", "signature_header": ""})").message(),
+              "setting \"signature_header\": header name must not be empty");
+
+    // Standard Webhooks secrets: "whsec_" and the key in base64; never quoted.
+    const auto secret_error = [](const std::string &secret) {
+        return settings_error(R"({"url": "https://h.example", "signature_scheme": "standard-webhooks",
+                                  "signing_secret": ")" + secret + "\"}");
+    };
+    for (const std::string secret : {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_not base64!",
+                                     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}) {
+        error = secret_error(secret);
+        EXPECT_EQ(error.message(), "setting \"signing_secret\" is not a Standard Webhooks secret") << secret;
+        const std::string shown = error.message() + error.detail() + error.hint();
+        if (secret.size() > 6) {
+            EXPECT_EQ(shown.find(secret.substr(6)), std::string::npos) << secret;
+        }
+        EXPECT_NE(error.hint().find("whsec_"), std::string::npos);
+    }
+    EXPECT_EQ(secret_error("whsec_").detail(), "It has no key after \"whsec_\".");
+    EXPECT_EQ(secret_error("whsec_not base64!").detail(), "What follows \"whsec_\" is not valid base64.");
+    EXPECT_EQ(secret_error("s3cret").detail(), "It does not start with \"whsec_\".");
+    // The hex scheme takes any secret.
+    validate(R"({"url": "https://h.example", "signing_secret": "whsec_"})");
+}
+
 TEST(Settings, ShapeKeysAndTypes) {
     EXPECT_EQ(settings_error("[]").message(), "settings must be a JSON object, not an array");
     EXPECT_EQ(error_of([] { validate_settings(webhook(), nullptr, test::read_test_interval); }).message(),
