@@ -89,6 +89,33 @@ std::string definition_error(const std::string &text) {
     return error.message();
 }
 
+TEST(DestinationType, SigningBlocks) {
+    const std::string prefix = "invalid definition of destination type \"mini\": ";
+    const auto with_signing = [](const std::string &signing, const std::string &settings_extra = {}) {
+        return definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array", "signing": )" + signing + "}",
+                          {}, settings_extra);
+    };
+    // Standard Webhooks names its own headers: no "header" needed.
+    const DestinationType standard =
+        parse_destination_type(with_signing(R"({"algorithm": "standard-webhooks", "secret": "{{settings.token}}"})"));
+    EXPECT_EQ(standard.request.signing->algorithm.fallback, std::optional<std::string>("standard-webhooks"));
+    EXPECT_EQ(definition_error(with_signing(R"({"algorithm": "hmac-sha256-hex", "secret": "{{settings.token}}"})")),
+              prefix + "request.signing.header is missing");
+    EXPECT_EQ(definition_error(with_signing(R"({"algorithm": "md5", "secret": "{{settings.token}}", "header": "X"})")),
+              prefix + "request.signing.algorithm \"md5\" is not a signing algorithm (hmac-sha256-hex, standard-webhooks)");
+    // A setting that chooses: an enum of algorithms, and never unset.
+    const std::string choice = R"(, {"key": "scheme", "type": "string", "enum": ["hmac-sha256-hex", "sha1"],
+                                     "default": "hmac-sha256-hex", "description": "How."})";
+    EXPECT_EQ(definition_error(with_signing(
+                  R"({"algorithm": {"setting": "scheme"}, "secret": "{{settings.token}}", "header": "X"})", choice)),
+              prefix + "request.signing.algorithm names setting \"scheme\", whose enum value \"sha1\" is not a signing "
+                       "algorithm");
+    const std::string unset = R"(, {"key": "scheme", "type": "string", "enum": ["standard-webhooks"], "description": "How."})";
+    EXPECT_EQ(definition_error(with_signing(
+                  R"({"algorithm": {"setting": "scheme"}, "secret": "{{settings.token}}", "header": "X"})", unset)),
+              prefix + "request.signing.algorithm needs a default: setting \"scheme\" may be unset");
+}
+
 TEST(DestinationType, BadDefinitionsNameTheKey) {
     EXPECT_NO_THROW(parse_destination_type(definition(kRequest)));
     const std::string prefix = "invalid definition of destination type \"mini\": ";
