@@ -19,15 +19,21 @@ packages=(
     llvm                         # llvm-symbolizer: source lines in fuzzer crash reports
     perl libipc-run-perl         # prove and PostgreSQL::Test::Cluster (IPC::Run) for the TAP tests
     python3                      # mock destinations in test/
+    nodejs npm                   # the reference verifiers of signed webhooks (test/verifiers, npm ci)
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
     util-linux                   # runuser: the server runs as an unprivileged user
     git                          # the upgrade test builds each release from its commit
     "$@"
 )
 
+# What the installed packages provide counts too: a Node.js package from
+# elsewhere that bundles npm provides "npm", and conflicts with Debian's.
+provided=" $(dpkg-query -W -f='${db:Status-Abbrev} ${Provides}\n' 2>/dev/null |
+    awk '$1 == "ii" { $1 = ""; print }' | tr ',' '\n' | sed 's/([^)]*)//; s/^ *//; s/ *$//' | tr '\n' ' ') "
 missing=()
 for package in "${packages[@]}"; do
-    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+    dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" ||
+        [[ "$provided" == *" $package "* ]] || missing+=("$package")
 done
 if [ ${#missing[@]} -eq 0 ]; then
     exit 0

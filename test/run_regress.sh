@@ -19,6 +19,8 @@ export PATH="$bindir:$PATH"
 mock_port=${REVERSE_ETL_MOCK_PORT:-18080}
 [ -n "$mock_port" ] || mock_port=18080
 export REVERSE_ETL_MOCK_PORT=$mock_port
+# The reference verifiers of signed webhooks (test/verifiers), for COPY ... FROM PROGRAM.
+export REVERSE_ETL_VERIFIERS="$workdir/test/verifiers"
 test_port=${REVERSE_ETL_TEST_PORT:-55432}
 [ -n "$test_port" ] || test_port=55432
 python3 test/mock_destination.py --host 127.0.0.1 --port "$mock_port" \

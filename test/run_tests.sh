@@ -28,6 +28,10 @@ if [ -z "${REVERSE_ETL_NO_BUILD:-}" ]; then
     scripts/build_and_install.sh
 fi
 
+# The reference libraries sql/signed_webhooks.sql verifies signatures with.
+verifiers_status=0
+test/verifiers/install.sh || verifiers_status=$?
+
 # The tests run from a scratch copy the unprivileged user owns: pg_regress
 # writes results next to its inputs, and the repository may belong to root.
 workdir=$(mktemp -d /tmp/reverse_etl_tests.XXXXXX)
@@ -45,7 +49,7 @@ run_unprivileged() {
         "$@"
     fi
 }
-status=0
+status=$verifiers_status
 # The layers of docs/architecture.md: no include points up.
 test/check_layers.sh "$workdir/layers.counts" || status=$?
 # Release discipline (docs/releasing.md): no SQL change without its

@@ -419,20 +419,54 @@ std::vector<AuthSpec> read_auth(const Node &node, const DestinationType &type) {
     return entries;
 }
 
+std::string read_signing_algorithm(const Node &node) {
+    std::string name = read_string(node);
+    node.expect(signing_algorithm_named(name).has_value(),
+                "\"" + name + "\" is not a signing algorithm (hmac-sha256-hex, standard-webhooks)");
+    return name;
+}
+
+// A setting that chooses the algorithm or the header is checked as the
+// method's is: its values are known when it is set, and it always has one.
+void expect_choice(const Node &node, const DestinationType &type, const std::string &setting,
+                   bool has_fallback) {
+    const SettingSpec &spec = *type.find_setting(setting);
+    node.expect(spec.required || spec.default_json || has_fallback,
+                "needs a default: setting \"" + spec.key + "\" may be unset");
+}
+
 std::optional<SigningSpec> read_signing(const Node &node, const DestinationType &type) {
     if (!node.present())
         return std::nullopt;
     node.expect(json_is_object(node.value()), "must be an object");
     expect_only_keys(node, {"secret", "header", "prefix", "algorithm"});
-    const Node algorithm = node.member("algorithm");
-    algorithm.expect(read_string(algorithm) == "hmac-sha256-hex",
-                     "must be \"hmac-sha256-hex\", the only algorithm so far");
     SigningSpec signing;
+    const Node algorithm = require_present(node.member("algorithm"));
+    signing.algorithm = read_configurable<std::string>(algorithm, type, SettingType::String, read_signing_algorithm);
+    if (!signing.algorithm.setting.empty()) {
+        const SettingSpec &spec = *type.find_setting(signing.algorithm.setting);
+        algorithm.expect(!spec.allowed_values.empty(),
+                         "names setting \"" + spec.key + "\", which must have an enum of signing algorithms");
+        for (const std::string &value : spec.allowed_values)
+            algorithm.expect(signing_algorithm_named(value).has_value(),
+                             "names setting \"" + spec.key + "\", whose enum value \"" + value +
+                                 "\" is not a signing algorithm");
+        expect_choice(algorithm, type, signing.algorithm.setting, signing.algorithm.fallback.has_value());
+    }
     const Node secret = node.member("secret");
     signing.secret = read_template(secret, type, kSettings | kSecretSettings);
     secret.expect(!signing.secret.setting_keys().empty(),
                   "must name a setting: requests are signed when it is set");
-    signing.header = read_header_name(node.member("header"));
+    // Standard Webhooks names its own headers; any other algorithm needs one.
+    const bool standard_only = signing.algorithm.setting.empty() &&
+                               signing.algorithm.fallback == std::optional<std::string>("standard-webhooks");
+    const Node header = node.member("header");
+    if (!standard_only || header.present()) {
+        signing.header = read_configurable<std::string>(require_present(header), type, SettingType::String,
+                                                        read_header_name);
+        if (!signing.header.setting.empty())
+            expect_choice(header, type, signing.header.setting, signing.header.fallback.has_value());
+    }
     const Node prefix = node.member("prefix");
     if (prefix.present())
         signing.prefix = read_string(prefix);
@@ -905,6 +939,14 @@ DestinationType parse_destination_type(const std::string &definition_json) {
     type.request = read_request(root.member("request"), type);
     type.actions = read_actions(root.member("actions"), type);
     return type;
+}
+
+std::optional<SigningAlgorithm> signing_algorithm_named(const std::string &name) {
+    if (name == kSigningAlgorithms[0])
+        return SigningAlgorithm::HmacSha256Hex;
+    if (name == kSigningAlgorithms[1])
+        return SigningAlgorithm::StandardWebhooks;
+    return std::nullopt;
 }
 
 std::optional<RequestTemplate> parse_request_template(const std::string &text, std::string &problem) {

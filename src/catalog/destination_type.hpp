@@ -143,11 +143,25 @@ struct AuthSpec {
     RequestTemplate token_url;       // oauth_refresh only: where the grant is posted
 };
 
-// HMAC-SHA256 of the exact body bytes, lower-case hex (the only algorithm so far).
+// How requests are signed, named as definitions (and the settings that choose
+// one) write it.
+enum class SigningAlgorithm {
+    HmacSha256Hex,      // "hmac-sha256-hex": `header` carries `prefix` + the lower-case hex
+                        // of HMAC-SHA256(secret, the exact body bytes)
+    StandardWebhooks,   // "standard-webhooks" (standardwebhooks.com): webhook-id,
+                        // webhook-timestamp and webhook-signature "v1,<base64 of
+                        // HMAC-SHA256(key, id "." timestamp "." body)>", the secret
+                        // "whsec_<base64 of the key>" (catalog/request_rules.hpp)
+};
+inline constexpr const char *kSigningAlgorithms[] = {"hmac-sha256-hex", "standard-webhooks"};
+std::optional<SigningAlgorithm> signing_algorithm_named(const std::string &name);
+
 struct SigningSpec {
+    Configurable<std::string> algorithm;   // one of kSigningAlgorithms, or the setting giving one
     RequestTemplate secret;
-    std::string header;        // e.g. "X-Signature"
-    std::string prefix;        // e.g. "sha256="
+    // hmac-sha256-hex only (Standard Webhooks fixes its header names):
+    Configurable<std::string> header;   // e.g. "X-Signature", or a setting naming it
+    std::string prefix;                 // e.g. "sha256="
 };
 
 // ---- how answers are read: the request's "response" block ----

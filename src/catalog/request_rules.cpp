@@ -5,8 +5,10 @@
 #include <optional>
 #include <utility>
 
+#include "catalog/settings.hpp"
 #include "common/error.hpp"
 #include "common/text.hpp"
+#include "http/crypto.hpp"
 #include "http/http_text.hpp"
 
 namespace reverse_etl::catalog {
@@ -129,6 +131,37 @@ void check_user_headers(const std::string &setting, const json_t *settings) {
     }
 }
 
+// A template's text when every setting it names is a string that is set.
+std::optional<std::string> template_text(const RequestTemplate &text, const json_t *settings) {
+    std::string out;
+    for (const RequestTemplatePart &part : text.parts) {
+        if (part.kind == RequestTemplatePart::Kind::Text) {
+            out += part.text;
+            continue;
+        }
+        const std::optional<std::string> value = text_of(member_of(settings, part.text));
+        if (part.kind != RequestTemplatePart::Kind::Setting || !value)
+            return std::nullopt;
+        out += *value;
+    }
+    return out;
+}
+
+void check_signing_settings(const DestinationType &type, const SigningSpec &signing, const json_t *settings) {
+    if (!signing.header.setting.empty())
+        if (const std::optional<std::string> name = text_of(member_of(settings, signing.header.setting)))
+            check_header_name_setting(signing.header.setting, *name);
+    std::optional<std::string> algorithm = signing.algorithm.fallback;
+    if (!signing.algorithm.setting.empty())
+        if (const JsonPtr chosen = effective_setting(type, settings, signing.algorithm.setting))
+            algorithm = text_of(chosen.get());
+    if (!algorithm || signing_algorithm_named(*algorithm) != SigningAlgorithm::StandardWebhooks)
+        return;
+    const std::vector<std::string> keys = signing.secret.setting_keys();
+    if (const std::optional<std::string> secret = template_text(signing.secret, settings))
+        standard_webhooks_key(keys.front(), *secret);
+}
+
 std::optional<RequestTemplatePart> url_placeholder(const std::string &inside) {
     using Kind = RequestTemplatePart::Kind;
     const std::string fields = "fields.";
@@ -182,6 +215,35 @@ void check_header_setting(const std::string &setting, const std::string &text,
         throw invalid("setting " + quoted(setting) + " contains " + describe_control(*c) +
                           ", which header " + quoted(header) + " cannot carry",
                       control_detail(*c));
+}
+
+void check_header_name_setting(const std::string &setting, const std::string &name) {
+    const std::string prefix = "setting " + quoted(setting) + ": ";
+    if (name.empty())
+        throw invalid(prefix + "header name must not be empty");
+    if (!http::is_token(name))
+        throw invalid(prefix + quoted_escaped(name) + " is not a valid HTTP header name", "",
+                      "A header name consists of letters, digits and the characters !#$%&'*+-.^_`|~ only.");
+    if (is_client_owned_header(name))
+        throw invalid(prefix + "header " + quoted(name) + " cannot be set", client_owned_detail(name),
+                      "Choose another header name, such as \"X-Signature\".");
+}
+
+std::string standard_webhooks_key(const std::string &setting, const std::string &secret) {
+    static const std::string kPrefix = "whsec_";
+    const char *const hint = "A Standard Webhooks secret is \"whsec_\" followed by the base64 of the key, "
+                             "e.g. \"whsec_\" followed by the output of: openssl rand -base64 32";
+    if (secret.compare(0, kPrefix.size(), kPrefix) != 0)
+        throw invalid("setting " + quoted(setting) + " is not a Standard Webhooks secret",
+                      "It does not start with \"whsec_\".", hint);
+    const std::optional<std::string> key = http::base64_decode(secret.substr(kPrefix.size()));
+    if (!key)
+        throw invalid("setting " + quoted(setting) + " is not a Standard Webhooks secret",
+                      "What follows \"whsec_\" is not valid base64.", hint);
+    if (key->empty())
+        throw invalid("setting " + quoted(setting) + " is not a Standard Webhooks secret",
+                      "It has no key after \"whsec_\".", hint);
+    return *key;
 }
 
 RequestTemplate parse_base_url(const std::string &setting, const std::string &url) {
@@ -253,6 +315,8 @@ void check_request_settings(const DestinationType &type, const json_t *settings,
     }
     if (!request.headers_setting.empty())
         check_user_headers(request.headers_setting, settings);
+    if (request.signing)
+        check_signing_settings(type, *request.signing, settings);
     if (!request.timeout.setting.empty())
         if (const std::optional<std::string> timeout =
                 text_of(member_of(settings, request.timeout.setting)))

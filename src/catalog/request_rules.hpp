@@ -38,6 +38,16 @@ void check_user_header(const std::string &setting, const std::string &name,
 void check_header_setting(const std::string &setting, const std::string &text,
                           const std::string &header);
 
+// A setting that names the header a signature goes in (webhook
+// "signature_header"): a non-empty RFC 9110 token that is not client-owned.
+void check_header_name_setting(const std::string &setting, const std::string &name);
+
+// The key of a Standard Webhooks secret given in setting `setting`: the bytes
+// whose base64 follows "whsec_", as the reference libraries read it. Throws
+// 22023 (never quoting the secret) without the prefix, with nothing after it,
+// or when what follows is not standard base64.
+std::string standard_webhooks_key(const std::string &setting, const std::string &secret);
+
 // The base-URL setting (url or endpoint) as a template: its only placeholders
 // are {{record_id}} and {{fields.NAME}}, written exactly so. Anything else in
 // double braces, or "{{" without "}}", throws, naming the placeholder and what
@@ -51,7 +61,9 @@ int64_t request_timeout_usec(const std::string &setting, const std::string &text
 
 // All of the above for a complete settings object of `type` (after the key by
 // key checks of validate_settings): user headers, every setting a header of the
-// definition or an auth entry is built from, the request timeout. Settings that
+// definition or an auth entry is built from, the signing header's name and a
+// Standard Webhooks secret (with the algorithm the settings choose), the
+// request timeout. Settings that
 // are unset or of the wrong JSON type are skipped (the key checks report those).
 void check_request_settings(const DestinationType &type, const json_t *settings,
                             const IntervalReader &read_interval);

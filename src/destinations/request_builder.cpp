@@ -1,6 +1,7 @@
 #include "destinations/request_builder.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <deque>
 #include <memory>
 #include <utility>
@@ -251,6 +252,11 @@ bool names_secret(const RequestTemplate &text, const catalog::DestinationType &t
         if (const catalog::SettingSpec *spec = type.find_setting(key); spec && spec->secret)
             return true;
     return false;
+}
+
+int64_t unix_seconds_now() {
+    return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
 }
 
 std::string auth_value(const catalog::AuthSpec &auth, const SettingValues &settings) {
@@ -550,10 +556,33 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     masked_headers_ = std::move(headers.masked);
     oauth_ = oauth_grant(spec.auth, settings);
 
-    if (spec.signing && all_set(spec.signing->secret, settings))
-        signing_ = Signing{spec.signing->header, spec.signing->prefix,
-                           render_fixed(resolve_settings(spec.signing->secret, settings,
-                                                         [](const auto &, const auto &) {}))};
+    if (spec.signing && all_set(spec.signing->secret, settings)) {
+        const catalog::SigningSpec &declared = *spec.signing;
+        const std::string secret =
+            render_fixed(resolve_settings(declared.secret, settings, [](const auto &, const auto &) {}));
+        const std::optional<std::string> name = configured_text(declared.algorithm, settings);
+        const std::optional<catalog::SigningAlgorithm> algorithm =
+            name ? catalog::signing_algorithm_named(*name) : std::nullopt;
+        if (!algorithm)   // the setting's enum and default make this a bug
+            throw bug("setting " + quoted(declared.algorithm.setting) + " names no signing algorithm");
+        Signing signing;
+        signing.algorithm = *algorithm;
+        if (*algorithm == catalog::SigningAlgorithm::StandardWebhooks) {
+            // As validate_settings read it.
+            signing.key = std::make_shared<const std::string>(
+                catalog::standard_webhooks_key(declared.secret.setting_keys().front(), secret));
+        } else {
+            const std::optional<std::string> header = configured_text(declared.header, settings);
+            if (!header)
+                throw bug("setting " + quoted(declared.header.setting) + " names no header");
+            if (!declared.header.setting.empty())
+                catalog::check_header_name_setting(declared.header.setting, *header);
+            signing.header = *header;
+            signing.prefix = declared.prefix;
+            signing.key = std::make_shared<const std::string>(secret);
+        }
+        signing_ = std::move(signing);
+    }
     timeout_ = configured_text(spec.timeout, settings);
     if (spec.rate_limit) {
         const catalog::RateLimitSpec &declared = *spec.rate_limit;
@@ -585,6 +614,8 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
         element_.emplace(*element_node, [&](const std::string &key) { return settings.text(key); });
         needs_message_id_ = element_->needs_message_id();
     }
+    if (signing_ && signing_->algorithm == catalog::SigningAlgorithm::StandardWebhooks)
+        needs_message_id_ = true;   // the webhook-id is made of them
     secrets_ = SecretMasker(secret_texts(type, spec, settings));
 }
 
@@ -818,9 +849,25 @@ PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &recor
     request.body = body_of(elements);
     request.retry_also = retry_also_;
     // Over the exact bytes sent, so the receiver can recompute it from what it got.
-    if (signing_)
+    if (signing_ && signing_->algorithm == catalog::SigningAlgorithm::HmacSha256Hex)
         set_header(request.headers, signing_->header,
-                   signing_->prefix + http::hmac_sha256_hex(signing_->secret, request.body));
+                   signing_->prefix + http::hmac_sha256_hex(*signing_->key, request.body));
+    if (signing_ && signing_->algorithm == catalog::SigningAlgorithm::StandardWebhooks) {
+        std::vector<std::string> message_ids;
+        for (const size_t index : indexes) {
+            if (records[index].message_id.empty())
+                throw bug("record " + quoted(records[index].record_id) + " has no message_id");
+            message_ids.push_back(records[index].message_id);
+        }
+        // Signed again at each attempt (the HTTP client calls it), so a retry
+        // is as fresh as the first attempt; signed here too, so the request is
+        // whole as built (send_test_record shows it).
+        request.attempt_headers = [key = signing_->key, id = webhook_id(message_ids)](const http::HttpRequest &sent) {
+            return standard_webhooks_headers(*key, id, unix_seconds_now(), sent.body);
+        };
+        for (auto &[name, value] : request.attempt_headers(request))
+            set_header(request.headers, name, std::move(value));
+    }
     planned.records = std::move(indexes);
     return planned;
 }
@@ -908,6 +955,24 @@ http::HttpRequest RequestBuilder::masked(const http::HttpRequest &request) const
     for (auto &[name, value] : shown.headers)
         value = is_masked_header(name) ? catalog::kMaskedValue : secrets_.mask(value);
     return shown;
+}
+
+http::Headers standard_webhooks_headers(const std::string &key, const std::string &id, int64_t timestamp,
+                                        const std::string &body) {
+    const std::string stamp = std::to_string(timestamp);
+    std::string content;
+    content.reserve(id.size() + stamp.size() + body.size() + 2);
+    content.append(id).append(".").append(stamp).append(".").append(body);
+    return {{"webhook-id", id},
+            {"webhook-timestamp", stamp},
+            {"webhook-signature", "v1," + http::base64_encode(http::hmac_sha256(key, content))}};
+}
+
+std::string webhook_id(const std::vector<std::string> &message_ids) {
+    std::string joined;
+    for (const std::string &id : message_ids)
+        joined.append(id).push_back('\n');
+    return "msg_" + http::sha256_hex(joined).substr(0, 32);
 }
 
 void set_bearer_token(http::HttpRequest &request, const std::string &token) {

@@ -5,6 +5,8 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -84,7 +86,8 @@ class RequestBuilder {
     // The record's key as the answers name it (the response block's
     // record_key: a field's text, the record id); "" for answers not read by keys.
     std::string record_key(const OutgoingRecord &record) const;
-    // True if elements carry {{message_id}}: records then need a message_id.
+    // True if elements carry {{message_id}}, or requests a webhook-id made of
+    // them (standard-webhooks signing): records then need a message_id.
     bool needs_message_id() const { return needs_message_id_; }
 
     // The record's payload plus the action's "record" extras. Invalid when over the
@@ -132,9 +135,12 @@ class RequestBuilder {
         std::optional<std::string> json;    // set for non-string values
     };
     struct Signing {
-        std::string header;
+        catalog::SigningAlgorithm algorithm = catalog::SigningAlgorithm::HmacSha256Hex;
+        std::string header;    // hmac-sha256-hex only
         std::string prefix;
-        std::string secret;
+        // The HMAC key: the secret's bytes, or a Standard Webhooks secret's
+        // decoded key. Shared with every request's attempt_headers.
+        std::shared_ptr<const std::string> key;
     };
     struct RecordUrl {
         std::string url;
@@ -197,6 +203,19 @@ class RequestBuilder {
     std::optional<http::OAuthGrant> oauth_;
     SecretMasker secrets_;
 };
+
+// Standard Webhooks' headers for `body` sent at `timestamp` (Unix seconds):
+// webhook-id `id`, webhook-timestamp, and webhook-signature "v1," + the base64
+// of HMAC-SHA256(key, id "." timestamp "." body).
+http::Headers standard_webhooks_headers(const std::string &key, const std::string &id, int64_t timestamp,
+                                        const std::string &body);
+
+// The webhook-id of a request carrying records with these message ids, in
+// body order: "msg_" + the first 32 hex digits of the SHA-256 of the ids,
+// each followed by a line feed. The message ids are deterministic per
+// (mapping, record, record version), so a retried request, in this run or a
+// later one, carries the same id, and receivers can drop the repeat.
+std::string webhook_id(const std::vector<std::string> &message_ids);
 
 // Sets the request's Authorization header to the bearer token (an OAuth access
 // token), replacing any.

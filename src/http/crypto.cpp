@@ -36,7 +36,7 @@ std::string sha256_hex(const std::string &data) {
     return to_hex(digest, digest_length);
 }
 
-std::string hmac_sha256_hex(const std::string &key, const std::string &data) {
+std::string hmac_sha256(const std::string &key, const std::string &data) {
     // HMAC() takes the key length as an int.
     if (key.size() > static_cast<size_t>(INT_MAX))
         throw Error(sqlstate::kInvalidParameterValue, "signing secret is too long");
@@ -45,7 +45,12 @@ std::string hmac_sha256_hex(const std::string &key, const std::string &data) {
     if (!HMAC(EVP_sha256(), key.data(), static_cast<int>(key.size()), bytes_of(data), data.size(),
               digest, &digest_length))
         throw Error(sqlstate::kInternalError, "could not compute HMAC-SHA256");
-    return to_hex(digest, digest_length);
+    return std::string(reinterpret_cast<const char *>(digest), digest_length);
+}
+
+std::string hmac_sha256_hex(const std::string &key, const std::string &data) {
+    const std::string digest = hmac_sha256(key, data);
+    return to_hex(bytes_of(digest), digest.size());
 }
 
 std::string base64_encode(const std::string &bytes) {
@@ -62,6 +67,25 @@ std::string base64_encode(const std::string &bytes) {
     }
     encoded.resize(used);
     return encoded;
+}
+
+std::optional<std::string> base64_decode(const std::string &text) {
+    // EVP_DecodeBlock skips surrounding whitespace and decodes '=' as zero bits,
+    // so the text is checked first and the padding's bytes cut off after.
+    static constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    if (text.size() % 4 != 0 || text.size() > static_cast<size_t>(INT_MAX))
+        return std::nullopt;
+    const size_t data_end = text.find_last_not_of('=') + 1;   // 0 when all '=' (npos + 1)
+    const size_t padding = text.size() - data_end;
+    if (padding > 2 || text.find_first_not_of(kAlphabet) < data_end)
+        return std::nullopt;
+    std::string bytes(text.size() / 4 * 3, '\0');
+    const int decoded = EVP_DecodeBlock(reinterpret_cast<unsigned char *>(bytes.data()), bytes_of(text),
+                                        static_cast<int>(text.size()));
+    if (decoded < 0 || static_cast<size_t>(decoded) != bytes.size())
+        return std::nullopt;
+    bytes.resize(bytes.size() - padding);
+    return bytes;
 }
 
 }  // namespace reverse_etl::http

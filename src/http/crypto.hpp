@@ -1,7 +1,8 @@
-// The two primitives destinations need for request signing and Basic auth,
-// both delegated to OpenSSL (no hand-written crypto).
+// The primitives destinations need for request signing and Basic auth, all
+// delegated to OpenSSL (no hand-written crypto).
 #pragma once
 
+#include <optional>
 #include <string>
 
 namespace reverse_etl::http {
@@ -10,9 +11,17 @@ namespace reverse_etl::http {
 // what webhook receivers compare against `X-Signature: sha256=<hex>`.
 std::string hmac_sha256_hex(const std::string &key, const std::string &data);
 
+// The 32 raw bytes of HMAC-SHA256(key, data): Standard Webhooks sends their base64.
+std::string hmac_sha256(const std::string &key, const std::string &data);
+
 // Standard base64 (RFC 4648, with '=' padding, no line breaks), e.g. for
 // `Authorization: Basic base64(user ":" password)`.
 std::string base64_encode(const std::string &bytes);
+
+// The bytes of standard base64 text, strictly: the RFC 4648 alphabet, a length
+// that is a multiple of 4 and '=' padding only at the end; nothing else (no
+// spaces, no line breaks, no URL-safe alphabet). nullopt when `text` is not that.
+std::optional<std::string> base64_decode(const std::string &text);
 
 // Lower-case hex of the SHA-256 of `data`: 64 characters.
 std::string sha256_hex(const std::string &data);

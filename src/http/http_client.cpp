@@ -490,8 +490,28 @@ std::unique_ptr<Transfer> HttpClient::Impl::next_ready(Clock::time_point now) {
     return transfer;
 }
 
+namespace {
+
+// The request's attempt_headers, made now. A retry reuses its handle, which
+// is detached from the multi handle while it waits: its header list can change.
+void refresh_headers(Transfer &transfer) {
+    HttpRequest &request = transfer.request;
+    for (auto &[name, value] : request.attempt_headers(request))
+        replace_header(request.headers, std::move(name), std::move(value));
+    validate_request(request);
+    if (!transfer.easy)
+        return;  // new_easy_handle makes the list from these headers
+    SlistPtr list = header_list_for(request);
+    set_option(transfer.easy.get(), CURLOPT_HTTPHEADER, list.get());
+    transfer.header_list = std::move(list);  // the old list is freed once the handle no longer points to it
+}
+
+}  // namespace
+
 void HttpClient::Impl::start_attempt(std::unique_ptr<Transfer> transfer) {
     Transfer &attempt = *transfer;
+    if (attempt.request.attempt_headers)
+        refresh_headers(attempt);
     if (!attempt.easy)
         attempt.easy = new_easy_handle(attempt, options);
     attempt.response = HttpResponse{};

@@ -1,6 +1,7 @@
 #include "http/http_types.hpp"
 
 #include <algorithm>
+#include <utility>
 
 namespace reverse_etl::http {
 namespace {
@@ -22,6 +23,15 @@ const std::string *find_header(const Headers &headers, const std::string &name) 
         if (equals_ignoring_case(key, name))
             return &value;
     return nullptr;
+}
+
+void replace_header(Headers &headers, std::string name, std::string value) {
+    for (auto &[key, old_value] : headers)
+        if (equals_ignoring_case(key, name)) {
+            old_value = std::move(value);
+            return;
+        }
+    headers.emplace_back(std::move(name), std::move(value));
 }
 
 }  // namespace reverse_etl::http

@@ -25,6 +25,12 @@ struct HttpRequest {
     // (a definition's "retry" answers: Salesforce's 403 for too many
     // concurrent requests). Empty: the status alone decides (is_retryable).
     std::function<bool(const HttpResponse &)> retry_also;
+    // Headers made again just before each attempt starts, the first one
+    // included, each replacing the request's header of that name: a signature
+    // over the time of sending (Standard Webhooks' receivers refuse one more
+    // than 5 minutes old, and a retry can come long after the request was
+    // built). Empty: the headers are the same for every attempt.
+    std::function<Headers(const HttpRequest &)> attempt_headers;
 };
 
 struct HttpResponse {
@@ -42,5 +48,8 @@ struct HttpResponse {
 
 // Case-insensitive header lookup; nullptr when absent.
 const std::string *find_header(const Headers &headers, const std::string &name);
+// Sets header `name` to `value`: the existing one of that name (any case)
+// keeps its place, else it is appended.
+void replace_header(Headers &headers, std::string name, std::string value);
 
 }  // namespace reverse_etl::http

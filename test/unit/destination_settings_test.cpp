@@ -42,7 +42,9 @@ TEST(DestinationType, ShippedDefinitions) {
     ASSERT_EQ(hook.request.auth.size(), 2u);
     EXPECT_EQ(hook.request.auth[1].kind, AuthKind::Basic);
     ASSERT_TRUE(hook.request.signing.has_value());
-    EXPECT_EQ(hook.request.signing->header, "X-Signature");
+    EXPECT_EQ(hook.request.signing->algorithm.setting, "signature_scheme");
+    EXPECT_EQ(hook.request.signing->header.setting, "signature_header");
+    EXPECT_EQ(hook.request.signing->prefix, "sha256=");
     EXPECT_TRUE(hook.actions[0].free_fields);
 
     const DestinationType segment = parse_destination_type(test::repository_file("src/destinations/segment.json"));
@@ -85,6 +87,33 @@ std::string definition_error(const std::string &text) {
     const Error error = error_of([&] { parse_destination_type(text); });
     EXPECT_EQ(error.sqlstate(), "XX000");
     return error.message();
+}
+
+TEST(DestinationType, SigningBlocks) {
+    const std::string prefix = "invalid definition of destination type \"mini\": ";
+    const auto with_signing = [](const std::string &signing, const std::string &settings_extra = {}) {
+        return definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array", "signing": )" + signing + "}",
+                          {}, settings_extra);
+    };
+    // Standard Webhooks names its own headers: no "header" needed.
+    const DestinationType standard =
+        parse_destination_type(with_signing(R"({"algorithm": "standard-webhooks", "secret": "{{settings.token}}"})"));
+    EXPECT_EQ(standard.request.signing->algorithm.fallback, std::optional<std::string>("standard-webhooks"));
+    EXPECT_EQ(definition_error(with_signing(R"({"algorithm": "hmac-sha256-hex", "secret": "{{settings.token}}"})")),
+              prefix + "request.signing.header is missing");
+    EXPECT_EQ(definition_error(with_signing(R"({"algorithm": "md5", "secret": "{{settings.token}}", "header": "X"})")),
+              prefix + "request.signing.algorithm \"md5\" is not a signing algorithm (hmac-sha256-hex, standard-webhooks)");
+    // A setting that chooses: an enum of algorithms, and never unset.
+    const std::string choice = R"(, {"key": "scheme", "type": "string", "enum": ["hmac-sha256-hex", "sha1"],
+                                     "default": "hmac-sha256-hex", "description": "How."})";
+    EXPECT_EQ(definition_error(with_signing(
+                  R"({"algorithm": {"setting": "scheme"}, "secret": "{{settings.token}}", "header": "X"})", choice)),
+              prefix + "request.signing.algorithm names setting \"scheme\", whose enum value \"sha1\" is not a signing "
+                       "algorithm");
+    const std::string unset = R"(, {"key": "scheme", "type": "string", "enum": ["standard-webhooks"], "description": "How."})";
+    EXPECT_EQ(definition_error(with_signing(
+                  R"({"algorithm": {"setting": "scheme"}, "secret": "{{settings.token}}", "header": "X"})", unset)),
+              prefix + "request.signing.algorithm needs a default: setting \"scheme\" may be unset");
 }
 
 TEST(DestinationType, BadDefinitionsNameTheKey) {
@@ -213,6 +242,45 @@ TEST(Settings, ValidSettings) {
                                  "headers": {"X-Api-Key": "k\tv"}, "bearer_token": "t", "timeout": "1 hour"})"));
 }
 
+TEST(Settings, SigningSchemeAndHeader) {
+    validate(R"({"url": "https://h.example", "signing_secret": "s", "signature_header": "X-Hub-Signature-256"})");
+    validate(R"({"url": "https://h.example", "signature_scheme": "standard-webhooks",
+                 "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})");
+    // A scheme without a secret signs nothing, so nothing to check.
+    validate(R"({"url": "https://h.example", "signature_scheme": "standard-webhooks"})");
+    EXPECT_EQ(settings_error(R"({"url": "https://h.example", "signature_scheme": "hmac"})").message(),
+              "invalid value for setting \"signature_scheme\": \"hmac\"");
+
+    Error error = settings_error(R"({"url": "https://h.example", "signature_header": "X Sig"})");
+    EXPECT_EQ(error.message(), "setting \"signature_header\": \"X Sig\" is not a valid HTTP header name");
+    error = settings_error(R"({"url": "https://h.example", "signature_header": "content-length"})");
+    EXPECT_EQ(error.message(), "setting \"signature_header\": header \"content-length\" cannot be set");
+    EXPECT_EQ(error.detail(), "The HTTP client frames each request body itself.");
+    EXPECT_EQ(settings_error(R"({"url": "https://h.example", "signature_header": ""})").message(),
+              "setting \"signature_header\": header name must not be empty");
+
+    // Standard Webhooks secrets: "whsec_" and the key in base64; never quoted.
+    const auto secret_error = [](const std::string &secret) {
+        return settings_error(R"({"url": "https://h.example", "signature_scheme": "standard-webhooks",
+                                  "signing_secret": ")" + secret + "\"}");
+    };
+    for (const std::string secret : {"MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw", "whsec_", "whsec_not base64!",
+                                     "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaS", "WHSEC_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}) {
+        error = secret_error(secret);
+        EXPECT_EQ(error.message(), "setting \"signing_secret\" is not a Standard Webhooks secret") << secret;
+        const std::string shown = error.message() + error.detail() + error.hint();
+        if (secret.size() > 6) {
+            EXPECT_EQ(shown.find(secret.substr(6)), std::string::npos) << secret;
+        }
+        EXPECT_NE(error.hint().find("whsec_"), std::string::npos);
+    }
+    EXPECT_EQ(secret_error("whsec_").detail(), "It has no key after \"whsec_\".");
+    EXPECT_EQ(secret_error("whsec_not base64!").detail(), "What follows \"whsec_\" is not valid base64.");
+    EXPECT_EQ(secret_error("s3cret").detail(), "It does not start with \"whsec_\".");
+    // The hex scheme takes any secret.
+    validate(R"({"url": "https://h.example", "signing_secret": "whsec_"})");
+}
+
 TEST(Settings, ShapeKeysAndTypes) {
     EXPECT_EQ(settings_error("[]").message(), "settings must be a JSON object, not an array");
     EXPECT_EQ(error_of([] { validate_settings(webhook(), nullptr, test::read_test_interval); }).message(),
@@ -222,7 +290,8 @@ TEST(Settings, ShapeKeysAndTypes) {
     EXPECT_EQ(error.hint(), "Did you mean \"url\"?");
     EXPECT_EQ(settings_error(R"({"zzz": 1})").hint(),
               "Valid settings for destination type \"webhook\" are \"url\", \"method\", \"headers\", \"bearer_token\", "
-              "\"basic_username\", \"basic_password\", \"signing_secret\", \"batch_size\", "
+              "\"basic_username\", \"basic_password\", \"signing_secret\", \"signature_scheme\", "
+              "\"signature_header\", \"batch_size\", "
               "\"max_requests_per_second\", and \"timeout\".");
     EXPECT_EQ(settings_error(R"({"url": 5})").message(), "setting \"url\" must be a string, not an integer");
     EXPECT_EQ(settings_error(R"({"url": "https://h.example", "batch_size": 2.5})").message(),

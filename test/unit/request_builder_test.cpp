@@ -278,6 +278,82 @@ TEST(RequestBuilder, AuthAlternativesUserHeadersAndSigning) {
               "(absent)");
 }
 
+TEST(RequestBuilder, SignatureHeaderSetting) {
+    // GitHub's receivers: the same sha256=<hex>, in X-Hub-Signature-256.
+    const RequestBuilder github = webhook_builder(
+        R"({"url": "https://h.example", "signing_secret": "s3cret", "signature_header": "X-Hub-Signature-256"})");
+    const http::HttpRequest request = github.plan(records(1))[0].request;
+    EXPECT_EQ(header(request, "X-Hub-Signature-256"), "sha256=" + http::hmac_sha256_hex("s3cret", request.body));
+    EXPECT_EQ(header(request, "X-Signature"), "(absent)");
+    EXPECT_FALSE(request.attempt_headers);   // the same bytes sign every attempt alike
+    // Checked again when requests are built, as validate_settings does.
+    const Error owned = error_of([] {
+        webhook_builder(R"({"url": "https://h.example", "signing_secret": "s", "signature_header": "Host"})");
+    });
+    EXPECT_EQ(owned.sqlstate(), "22023");
+    EXPECT_EQ(owned.message(), "setting \"signature_header\": header \"Host\" cannot be set");
+}
+
+// Standard Webhooks' example: key whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw,
+// id msg_p5jXN8AQM9LWM0D4loKWxJek, timestamp 1614265330, body {"test": 2432232314}.
+// The expected signature was computed apart from this code:
+//   key=$(printf MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw | base64 -d | xxd -p | tr -d '\n')
+//   printf '%s' 'msg_p5jXN8AQM9LWM0D4loKWxJek.1614265330.{"test": 2432232314}' |
+//     openssl dgst -sha256 -mac HMAC -macopt hexkey:$key -binary | base64
+// (Python's hmac and base64 modules give the same.)
+TEST(RequestBuilder, StandardWebhooksKnownVector) {
+    const std::optional<std::string> key = http::base64_decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    ASSERT_TRUE(key.has_value());
+    EXPECT_EQ(standard_webhooks_headers(*key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, R"({"test": 2432232314})"),
+              (http::Headers{{"webhook-id", "msg_p5jXN8AQM9LWM0D4loKWxJek"},
+                             {"webhook-timestamp", "1614265330"},
+                             {"webhook-signature", "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="}}));
+    // printf 'retl-7-aa-1\nretl-7-bb-2\n' | sha256sum: 4651eaa9db6ca25a67d1801ba22bc169...
+    EXPECT_EQ(webhook_id({"retl-7-aa-1", "retl-7-bb-2"}), "msg_4651eaa9db6ca25a67d1801ba22bc169");
+    // The order of the records is part of the request.
+    EXPECT_EQ(webhook_id({"retl-7-bb-2", "retl-7-aa-1"}), "msg_e12627331aee4763e448ac556794f76c");
+}
+
+TEST(RequestBuilder, StandardWebhooksSigning) {
+    const std::string settings = R"({"url": "https://h.example", "batch_size": 2, "signature_scheme": "standard-webhooks",
+                                     "signing_secret": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"})";
+    const RequestBuilder builder = webhook_builder(settings);
+    EXPECT_TRUE(builder.needs_message_id());
+    const std::vector<PlannedRequest> planned = builder.plan(records(3));
+    ASSERT_EQ(planned.size(), 2u);
+    const std::string key = *http::base64_decode("MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw");
+    for (const PlannedRequest &sent : planned) {
+        const http::HttpRequest &request = sent.request;
+        EXPECT_EQ(header(request, "X-Signature"), "(absent)");
+        const std::string id = header(request, "webhook-id");
+        const std::string stamp = header(request, "webhook-timestamp");
+        EXPECT_EQ(header(request, "webhook-signature"),
+                  "v1," + http::base64_encode(http::hmac_sha256(key, id + "." + stamp + "." + request.body)));
+        // Signed again at each attempt: the same id, the time and signature of then.
+        ASSERT_TRUE(request.attempt_headers);
+        http::HttpRequest later = request;
+        later.body += " ";   // what the client passes is what is signed
+        const http::Headers again = request.attempt_headers(later);
+        ASSERT_EQ(again.size(), 3u);
+        EXPECT_EQ(again[0], (std::pair<std::string, std::string>("webhook-id", id)));
+        EXPECT_GE(std::stoll(again[1].second), std::stoll(stamp));
+        EXPECT_EQ(again[2].second,
+                  "v1," + http::base64_encode(http::hmac_sha256(key, id + "." + again[1].second + "." + later.body)));
+    }
+    // The id is the records' message ids': the same records, the same id, in a
+    // later run too; other records, another id.
+    EXPECT_EQ(header(planned[0].request, "webhook-id"), webhook_id({"m0", "m1"}));
+    EXPECT_EQ(header(planned[1].request, "webhook-id"), webhook_id({"m2"}));
+    EXPECT_EQ(header(webhook_builder(settings).build(records(3), {0, 1}).request, "webhook-id"),
+              header(planned[0].request, "webhook-id"));
+    // A record without one is a caller bug.
+    EXPECT_EQ(error_of([&] { builder.plan({record("r", "{}")}); }).sqlstate(), "XX000");
+    // The secret is masked wherever it could show; the signature is not secret.
+    EXPECT_EQ(builder.secrets().mask("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"), "********");
+    EXPECT_EQ(header(builder.masked(planned[0].request), "webhook-signature"),
+              header(planned[0].request, "webhook-signature"));
+}
+
 TEST(RequestBuilder, SecretsAreFoundInWhatComesBack) {
     const RequestBuilder builder = webhook_builder(R"({"url": "https://h.example", "bearer_token": "t0k/en",
         "basic_username": "u", "basic_password": "pw", "headers": {"X-Key": "hk"}})");
