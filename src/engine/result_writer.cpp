@@ -14,7 +14,7 @@ namespace {
 // or failing here and there), one TID list is cheaper than a union of ranges.
 constexpr size_t kMaxTidRanges = 32;
 
-// The delivered outbox rows, as a subquery `d` of (rid, chg, hash, dkey), its
+// The delivered outbox rows, as a subquery `d` of (tid, rid, chg, hash, dkey), its
 // parameters appended to `params`. Usually one TID range scan per run of
 // consecutive ordinals (a few per flush: whole requests of records read one
 // after the other); with many short runs, a TID scan of the list.
@@ -29,7 +29,7 @@ std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Param
         runs.emplace_back(i, last);
         i = last + 1;
     }
-    const std::string select = "SELECT o.rid, o.chg, o.hash, o.dkey FROM " + outbox_table() + " AS o WHERE ";
+    const std::string select = "SELECT o.ctid AS tid, o.rid, o.chg, o.hash, o.dkey FROM " + outbox_table() + " AS o WHERE ";
     if (runs.size() > kMaxTidRanges) {
         std::vector<std::optional<std::string>> tids;
         for (const DeliveredRecord &record : delivered)
@@ -47,9 +47,12 @@ std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Param
     return "(" + ranges + ") AS d";
 }
 
-// The destination's ids the answers gave, into the rows just written (a
-// deleted record's row is gone, and its id with it).
-void write_object_ids(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered) {
+// The destination's ids the answers gave, by outbox TID, as a join source
+// `u` (tid, oid), its parameters appended to `params`; empty when no answer
+// gave one. Written with the checkpoint row itself: a second statement
+// updating the rows just written joined them with the whole outbox and
+// checkpoint (hash joins over seq scans, per flush) and doubled the writes.
+std::string object_ids_sql(const std::vector<DeliveredRecord> &delivered, pg::Params &params) {
     std::vector<std::optional<std::string>> tids, ids;
     for (const DeliveredRecord &record : delivered) {
         if (record.object_id.empty() || record.deleted)
@@ -58,11 +61,12 @@ void write_object_ids(const MappingPlan &plan, const std::vector<DeliveredRecord
         ids.emplace_back(record.object_id);
     }
     if (tids.empty())
-        return;
-    pg::execute_catalog("UPDATE " + plan.checkpoint_table + " AS k SET object_id = u.oid FROM " + outbox_table() +
-                            " AS o, ROWS FROM (pg_catalog.unnest($1::tid[]), pg_catalog.unnest($2::text[])) "
-                            "AS u(tid, oid) WHERE o.ctid = u.tid AND k.record_id = o.rid",
-                        {text_array_literal(tids), text_array_literal(ids)});
+        return {};
+    params.emplace_back(text_array_literal(tids));
+    params.emplace_back(text_array_literal(ids));
+    return " LEFT JOIN ROWS FROM (pg_catalog.unnest($" + std::to_string(params.size() - 1) +
+           "::tid[]), pg_catalog.unnest($" + std::to_string(params.size()) + "::text[])) AS u(tid, oid) "
+           "ON u.tid = d.tid";
 }
 
 void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
@@ -71,15 +75,19 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
                                          [](const DeliveredRecord &record) { return record.deleted; });
     pg::Params params;
     const std::string rows = delivered_rows_sql(delivered, params);
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key) "
-                        "SELECT d.rid, d.hash, d.dkey FROM " + rows + " WHERE d.chg <> 'deleted'" +
+    pg::Params with_ids = params;
+    const std::string ids = object_ids_sql(delivered, with_ids);
+    // A new id replaces the kept one; without one, the kept id stays unless
+    // the record's key at the destination changed.
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key, object_id) "
+                        "SELECT d.rid, d.hash, d.dkey, " + (ids.empty() ? "NULL::text" : "u.oid") + " FROM " +
+                            rows + ids + " WHERE d.chg <> 'deleted'" +
                             (options.checkpoint_was_empty
                                  ? ""
                                  : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
                                    "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key, "
-                                   "object_id = " + kept_object_id_sql()),
-                        params);
-    write_object_ids(plan, delivered);
+                                   "object_id = COALESCE(EXCLUDED.object_id, " + kept_object_id_sql() + ")"),
+                        with_ids);
     if (any_deleted)
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +
                                 " WHERE d.chg = 'deleted' AND k.record_id = d.rid",
