@@ -240,6 +240,16 @@ ActionDef bind_action_settings(const ActionDef &action, const json_t *action_set
     });
     if (!action.key_field_setting.empty()) {
         bound.key_field = setting_text(action, action_settings, action.key_field_setting);
+        // An operation that sends otherwise for this key field (Iterable's
+        // delete by userId) sends its variant; the others are no more use.
+        for (auto &[name, operation] : bound.operations) {
+            const auto variant = operation.by_key_field.find(bound.key_field);
+            if (variant != operation.by_key_field.end()) {
+                operation.request = std::move(variant->second.request);
+                operation.element = std::move(variant->second.element);
+            }
+            operation.by_key_field.clear();
+        }
         bind_key_field(bound, bound.key_field);
         require_key_field(bound);
     }

@@ -50,6 +50,8 @@ void for_each_request_template(Request &request, const std::string &where, Visit
     if (request.signing)
         visit(where + ".signing.secret", request.signing->secret, false);
     visit(where + ".response.records.record_key", request.response.records.record_key, false);
+    for (auto &key : request.response.records.list_keys)
+        visit(where + ".response.records.lists", key, false);
 }
 
 // Every request an action sends, with where it sits: the action's own, its
@@ -61,6 +63,8 @@ void for_each_action_request(Action &action, Visit &&visit) {
         visit("operations." + name + ".request", operation.request);
         if (operation.lookup)
             visit("operations." + name + ".lookup.request", operation.lookup->request);
+        for (auto &[key_field, variant] : operation.by_key_field)
+            visit("operations." + name + ".by_key_field." + key_field + ".request", variant.request);
     }
 }
 
@@ -74,6 +78,9 @@ void for_each_action_element(Action &action, Visit &&visit) {
             visit("operations." + name + ".element", *operation.element);
         if (operation.lookup && operation.lookup->element)
             visit("operations." + name + ".lookup.element", *operation.lookup->element);
+        for (auto &[key_field, variant] : operation.by_key_field)
+            if (variant.element)
+                visit("operations." + name + ".by_key_field." + key_field + ".element", *variant.element);
     }
 }
 

@@ -763,6 +763,39 @@ std::optional<LookupDef> read_lookup(const Node &node, const ActionDef &action, 
     return lookup;
 }
 
+// {"userId": {"request": {...}, "element": ...}, ...}: what the operation
+// sends instead when the mapping's key field is that one. Only where an
+// action setting names the key field (a fixed one would need no variant),
+// and only for values the setting can take.
+void read_key_field_variants(const Node &node, const ActionDef &action, const DestinationType &type,
+                             OperationDef &operation) {
+    if (!node.present())
+        return;
+    node.expect(json_is_object(node.value()) && json_object_size(node.value()) > 0, "must be a non-empty object");
+    node.expect(!action.key_field_setting.empty(),
+                "needs a key_field named by an action setting: a fixed key field needs no variants");
+    node.expect(!operation.lookup, "cannot be combined with a lookup");
+    const SettingSpec &setting = *action.find_setting(action.key_field_setting);
+    const char *name;
+    const json_t *value;
+    json_object_foreach(const_cast<json_t *>(node.value()), name, value) {
+        const Node item = node.member(name);
+        item.expect(setting.allowed_values.empty() || contains(setting.allowed_values, name),
+                    "is not a value of action setting \"" + setting.key + "\" (" +
+                        join_names(setting.allowed_values) + ")");
+        item.expect(action.free_fields || action.find_field(name) != nullptr, "is not a field of the action");
+        item.expect(json_is_object(value), "must be an object");
+        expect_only_keys(item, {"request", "element"});
+        OperationVariant variant;
+        variant.request = read_request(item.member("request"), type, &operation.request);
+        if (item.member("element").present())
+            variant.element = read_element(item.member("element"), action, type);
+        else
+            variant.element = operation.element;
+        operation.by_key_field.emplace(name, std::move(variant));
+    }
+}
+
 // {"delete": {"request": {...}, "element": ...}, ...}: only for the
 // destination operations the action's sync modes can send.
 void read_operations(const Node &node, ActionDef &action, const DestinationType &type) {
@@ -784,12 +817,13 @@ void read_operations(const Node &node, ActionDef &action, const DestinationType 
                     "is not a destination operation (upsert, update, add, delete)");
         item.expect(sent, "is never sent: no sync mode of the action sends it");
         item.expect(json_is_object(value), "must be an object");
-        expect_only_keys(item, {"request", "element", "lookup"});
+        expect_only_keys(item, {"request", "element", "lookup", "by_key_field"});
         OperationDef definition;
         definition.request = read_request(item.member("request"), type, &action.request);
         if (item.member("element").present())
             definition.element = read_element(item.member("element"), action, type);
         definition.lookup = read_lookup(item.member("lookup"), action, type, definition.request);
+        read_key_field_variants(item.member("by_key_field"), action, type, definition);
         if (operation == "delete")
             item.expect(!action.key_field.empty() || !action.key_field_setting.empty(),
                         "needs the action's key_field: deletes address records by it");

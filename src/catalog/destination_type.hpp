@@ -181,6 +181,14 @@ enum class RecordOutcomeKind {
     IndexLists,      // objects of field -> [indexes of the records that field failed]
     KeyedResults,    // results and errors in any order, each naming its record by a key
                      // (HubSpot: the upsert's email, the create's objectWriteTraceId)
+    KeyLists,        // lists of the keys of the records that failed, each list a reason
+                     // (Iterable's failedUpdates.invalidEmails, ...), in a 2xx answer
+};
+
+// KeyLists: one list of an answer, and the key its entries name records by.
+struct KeyList {
+    JsonPath path;          // where the list is, e.g. failedUpdates.invalidEmails
+    size_t key = 0;         // which of RecordOutcomeSpec::list_keys its entries are
 };
 
 struct RecordOutcomeSpec {
@@ -210,6 +218,11 @@ struct RecordOutcomeSpec {
     JsonPath error_keys;
     std::vector<std::string> objects;    // IndexLists: members of the answer, e.g.
                                          // "events_with_invalid_fields"
+    // KeyLists: the lists read (those the definition names; others are not
+    // failures, or unknown) and the distinct record keys they name records
+    // by ({{fields.email}}, {{fields.userId}}): a record may be named by any.
+    std::vector<KeyList> key_lists;
+    std::vector<RequestTemplate> list_keys;
     // The records an answer does not name: delivered (false), or not accepted
     // and to be sent again without the named ones (true: Amplitude drops the
     // whole request when one event is invalid).
@@ -332,10 +345,22 @@ struct LookupDef {
     bool missing_delivered = true;
 };
 
+// What an operation sends instead when the mapping's key field is a given
+// one (the operation's "by_key_field"): Iterable deletes a user known by
+// email at /api/users/{email}, one known by userId at
+// /api/users/byUserId/{userId}. Only for a key field an action setting names.
+struct OperationVariant {
+    RequestSpec request;                 // the operation's request with the variant's over it
+    std::optional<ElementNode> element;  // the variant's, else the operation's
+};
+
 struct OperationDef {
     RequestSpec request;                 // the action's request with the operation's over it
     std::optional<ElementNode> element;  // the operation's, else the action's
     std::optional<LookupDef> lookup;
+    // By key field name; bind_action_settings puts the one for the mapping's
+    // key field in place of `request` and `element`, and drops them all.
+    std::map<std::string, OperationVariant> by_key_field;
 };
 
 struct ActionDef {

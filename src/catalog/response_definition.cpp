@@ -6,8 +6,8 @@ namespace reverse_etl::catalog::definition {
 
 namespace {
 
-JsonPath read_path(const Node &node) {
-    const std::string text = read_string(node);
+// `text` as a dotted path; complaints name `node`.
+JsonPath path_of(const Node &node, const std::string &text) {
     JsonPath path;
     if (text.empty())
         return path;
@@ -23,6 +23,8 @@ JsonPath read_path(const Node &node) {
         start = dot + 1;
     }
 }
+
+JsonPath read_path(const Node &node) { return path_of(node, read_string(node)); }
 
 long read_status(const Node &node) {
     const long long status = read_integer(node);
@@ -49,8 +51,35 @@ RecordOutcomeKind read_kind(const Node &node) {
         return RecordOutcomeKind::IndexLists;
     if (kind == "keyed_results")
         return RecordOutcomeKind::KeyedResults;
+    if (kind == "key_lists")
+        return RecordOutcomeKind::KeyLists;
     node.fail("\"" + kind +
-              "\" is not a kind of record outcomes (errors_by_index, results_in_order, index_lists, keyed_results)");
+              "\" is not a kind of record outcomes (errors_by_index, results_in_order, index_lists, keyed_results, "
+              "key_lists)");
+}
+
+// key_lists: {"failedUpdates.invalidEmails": "{{fields.email}}", ...}: each
+// list's path, and the record key its entries are. Keys written alike are
+// computed once per record.
+void read_key_lists(const Node &node, const DestinationType &type, RecordOutcomeSpec &spec) {
+    require_present(node).expect(json_is_object(node.value()) && json_object_size(node.value()) > 0,
+                                 "must be a non-empty object of list paths to record keys");
+    const char *name;
+    const json_t *value;
+    json_object_foreach(const_cast<json_t *>(node.value()), name, value) {
+        const Node item = node.member(name);
+        KeyList list;
+        list.path = path_of(item, name);
+        item.expect(!list.path.empty(), "must name a list inside the answer");
+        const RequestTemplate key = read_template(item, type, kRecordId | kFields);
+        size_t index = 0;
+        while (index < spec.list_keys.size() && spec.list_keys[index].source != key.source)
+            ++index;
+        if (index == spec.list_keys.size())
+            spec.list_keys.push_back(key);
+        list.key = index;
+        spec.key_lists.push_back(std::move(list));
+    }
 }
 
 RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
@@ -59,7 +88,7 @@ RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
         return spec;
     node.expect(json_is_object(node.value()), "must be an object");
     expect_only_keys(node, {"kind", "status", "list", "index", "message", "success", "object_id", "objects", "others",
-                            "record_key", "key", "errors", "error_keys"});
+                            "record_key", "key", "errors", "error_keys", "lists"});
     spec.kind = read_kind(node.member("kind"));
     spec.statuses = read_statuses(node.member("status"));
     const auto only_for = [&](const char *key, bool allowed) {
@@ -76,6 +105,9 @@ RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
     only_for("message", indexed || ordered || keyed);
     for (const char *member : {"record_key", "key", "errors", "error_keys"})
         only_for(member, keyed);
+    only_for("lists", spec.kind == RecordOutcomeKind::KeyLists);
+    if (spec.kind == RecordOutcomeKind::KeyLists)
+        read_key_lists(node.member("lists"), type, spec);
     if (indexed || ordered || keyed)
         spec.list = read_path(node.member("list"));
     if (keyed) {

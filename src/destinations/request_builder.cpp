@@ -479,6 +479,32 @@ std::string soql_string_literal(std::string_view text) {
     return out;
 }
 
+// A record's key as an answer names it: the template with the record's id
+// and fields' text put in (a field that is not a string or number adds nothing).
+std::string key_text(const catalog::RequestTemplate &key, const OutgoingRecord &record) {
+    std::optional<JsonValue> payload;
+    if (key.uses(Kind::Field)) {
+        payload = try_parse_json_text(record.payload);
+        if (!payload || payload->kind() != JsonKind::Object)
+            throw bug("payload of record " + quoted(record.record_id) + " is not a JSON object");
+    }
+    std::string text;
+    for (const RequestTemplatePart &part : key.parts) {
+        if (part.kind == Kind::Text) {
+            text += part.text;
+        } else if (part.kind == Kind::RecordId) {
+            text += record.record_id;
+        } else if (part.kind == Kind::Field) {
+            const JsonValue *value = payload->member(part.text);
+            if (value != nullptr && value->kind() == JsonKind::String)
+                text += value->string_value();
+            else if (value != nullptr && value->kind() == JsonKind::Number)
+                text += value->number_text();
+        }
+    }
+    return text;
+}
+
 }  // namespace
 
 RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catalog::ActionDef &action,
@@ -672,28 +698,11 @@ std::string RequestBuilder::with_extras(const OutgoingRecord &record) const {
 }
 
 std::string RequestBuilder::record_key(const OutgoingRecord &record) const {
-    const catalog::RequestTemplate &key = response_.records.record_key;
-    std::optional<JsonValue> payload;
-    if (key.uses(Kind::Field)) {
-        payload = try_parse_json_text(record.payload);
-        if (!payload || payload->kind() != JsonKind::Object)
-            throw bug("payload of record " + quoted(record.record_id) + " is not a JSON object");
-    }
-    std::string text;
-    for (const RequestTemplatePart &part : key.parts) {
-        if (part.kind == Kind::Text) {
-            text += part.text;
-        } else if (part.kind == Kind::RecordId) {
-            text += record.record_id;
-        } else if (part.kind == Kind::Field) {
-            const JsonValue *value = payload->member(part.text);
-            if (value != nullptr && value->kind() == JsonKind::String)
-                text += value->string_value();
-            else if (value != nullptr && value->kind() == JsonKind::Number)
-                text += value->number_text();
-        }
-    }
-    return text;
+    return key_text(response_.records.record_key, record);
+}
+
+std::string RequestBuilder::list_key(const OutgoingRecord &record, size_t index) const {
+    return key_text(response_.records.list_keys.at(index), record);
 }
 
 RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &record) const {

@@ -86,6 +86,9 @@ class RequestBuilder {
     // The record's key as the answers name it (the response block's
     // record_key: a field's text, the record id); "" for answers not read by keys.
     std::string record_key(const OutgoingRecord &record) const;
+    // The record's key as an answer read by key lists names it in the lists
+    // whose key is response().records.list_keys[index]; "" without a value.
+    std::string list_key(const OutgoingRecord &record, size_t index) const;
     // True if elements carry {{message_id}}, or requests a webhook-id made of
     // them (standard-webhooks signing): records then need a message_id.
     bool needs_message_id() const { return needs_message_id_; }

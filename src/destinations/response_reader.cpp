@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <optional>
 #include <unordered_map>
+#include <utility>
 
 #include "common/error.hpp"
 #include "common/json_text.hpp"
@@ -198,6 +199,41 @@ std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, const 
     return reading;
 }
 
+// Lists of the keys of failed records (Iterable's failedUpdates): every
+// record a listed key names is rejected, with the list's name (its last
+// step) as the reason; a key names every record of the request that has it
+// (two events of one invalid email both failed). A record's empty key is no
+// key. A list that is not an array, or a key no record has, is pinned on no
+// one. `keys`: list_keys.size() rows of `records` keys, row by row.
+std::optional<AnswerReading> key_lists(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records,
+                                       const std::vector<std::string> &keys) {
+    std::vector<std::unordered_multimap<std::string, size_t>> records_of(spec.list_keys.size());
+    for (size_t row = 0; row < spec.list_keys.size(); ++row)
+        for (size_t i = 0; i < records; ++i)
+            if (!keys[row * records + i].empty())
+                records_of[row].emplace(lower_ascii(keys[row * records + i]), i);
+    AnswerReading reading = per_record(records, spec.others_retry);
+    for (const catalog::KeyList &list : spec.key_lists) {
+        const JsonValue *found = find_path(root, list.path);
+        if (found == nullptr || found->is_null())
+            continue;
+        const std::string name = list.path.back();
+        if (found->kind() != JsonKind::Array)
+            return body_failed("the destination's " + quoted(name) + " is not a list of keys");
+        for (const JsonValue &entry : found->elements()) {
+            const std::optional<std::string> key = key_text(&entry);
+            const auto named = key ? records_of[list.key].equal_range(*key)
+                                   : std::pair{records_of[list.key].end(), records_of[list.key].end()};
+            if (named.first == named.second)
+                return body_failed("the destination's " + quoted(name) + " names " + value_text(entry) +
+                                   ", which no record of the request has");
+            for (auto it = named.first; it != named.second; ++it)
+                reject(reading.outcomes[it->second], name);
+        }
+    }
+    return reading;
+}
+
 // The answer's text at the path: a JSON string there, or, for the empty path
 // of an answer that is not JSON, the body itself (Amplitude's /identify
 // answers "invalid_api_key" as plain text).
@@ -255,6 +291,12 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
                 throw Error(sqlstate::kInternalError, "an answer read by keys got " + std::to_string(keys.size()) +
                                                           " keys for " + std::to_string(records) + " records");
             reading = keyed_results(spec.records, *root, keys);
+            break;
+        case RecordOutcomeKind::KeyLists:
+            if (keys.size() != records * spec.records.list_keys.size())
+                throw Error(sqlstate::kInternalError, "an answer read by key lists got " + std::to_string(keys.size()) +
+                                                          " keys for " + std::to_string(records) + " records");
+            reading = key_lists(spec.records, *root, records, keys);
             break;
         case RecordOutcomeKind::None: break;
         }

@@ -44,7 +44,9 @@ struct AnswerReading {
 // taken as per-record: BodyFailed, so the batch is split until each record
 // stands alone and no failure is pinned on the wrong one.
 // `keys`: each record's key (catalog::RecordOutcomeSpec::record_key), in
-// request order, for answers read by keys; else empty.
+// request order, for answers read by keys; for key lists, each record's
+// value of list_keys[0] in request order, then of list_keys[1], ...; else
+// empty.
 // Whether the answer is one of `answers` (the response block's fatal,
 // exhausted or retry entries): its status, and the text at the path starting
 // with the prefix (the empty path also matches an answer in plain text).

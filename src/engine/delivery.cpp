@@ -579,11 +579,22 @@ class DeliveryLoop {
     }
 
     // The records' keys as the answers name them, when the builder's answers
-    // are read by keys (catalog::RecordOutcomeKind::KeyedResults).
+    // are read by keys (catalog::RecordOutcomeKind::KeyedResults, KeyLists).
     std::vector<std::string> record_keys(const destinations::RequestBuilder &builder,
                                          const std::vector<uint64_t> &keys) const {
         std::vector<std::string> texts;
-        if (builder.response().records.kind != catalog::RecordOutcomeKind::KeyedResults)
+        const catalog::RecordOutcomeSpec &outcomes = builder.response().records;
+        if (outcomes.kind == catalog::RecordOutcomeKind::KeyLists) {
+            // Row by row: every record's first list key, then the second...
+            for (size_t index = 0; index < outcomes.list_keys.size(); ++index)
+                for (const uint64_t key : keys) {
+                    const PendingRecord &pending = records_.at(key);
+                    texts.push_back(
+                        builder.list_key({pending.record_id, pending.payload, pending.message_id, {}}, index));
+                }
+            return texts;
+        }
+        if (outcomes.kind != catalog::RecordOutcomeKind::KeyedResults)
             return texts;
         for (const uint64_t key : keys) {
             const PendingRecord &pending = records_.at(key);

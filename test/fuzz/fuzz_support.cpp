@@ -146,6 +146,8 @@ std::string valid_settings(const std::string &type) {
         return R"({"access_token": "pat-1"})";
     if (type == "salesforce")
         return R"({"instance_url": "https://acme.my.salesforce.com", "access_token": "00D!x"})";
+    if (type == "iterable")
+        return R"({"api_key": "it+/=", "endpoint": "https://api.iterable.com/"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
 }
 
@@ -153,8 +155,11 @@ reverse_etl::catalog::ActionDef bound(const reverse_etl::catalog::ActionDef &act
     using reverse_etl::catalog::SettingType;
     const reverse_etl::JsonPtr settings = reverse_etl::new_json_object();
     for (const reverse_etl::catalog::SettingSpec &setting : action.settings) {
+        // An enum's last value (Iterable's identifier "userId", whose
+        // deletes go through a by_key_field variant), else any name.
         json_t *value = setting.type == SettingType::Integer   ? json_integer(1)
                         : setting.type == SettingType::Boolean ? json_true()
+                        : !setting.allowed_values.empty()      ? json_string(setting.allowed_values.back().c_str())
                                                                : json_string("Fuzz_Field__c");
         json_object_set_new(settings.get(), setting.key.c_str(), value);
     }

@@ -62,6 +62,7 @@ void check_masking(const std::string &secret, const std::string &text) {
 // Every response block of the shipped types (actions', operations' and
 // lookups') over the answer, as several statuses and request sizes: outcomes
 // are one per record, or none. Answers read by keys get keys k0, k1...
+// (key lists: repeated, and some empty)
 std::vector<const catalog::ResponseSpec *> response_specs() {
     std::vector<const catalog::ResponseSpec *> specs;
     for (const catalog::DestinationType &type : fuzz::destination_types())
@@ -85,6 +86,11 @@ void check_reading(const std::string &body, uint64_t random) {
             if (spec->records.kind == catalog::RecordOutcomeKind::KeyedResults)
                 for (size_t i = 0; i < records; ++i)
                     keys.push_back("k" + std::to_string(i));
+            // Key lists: a row of keys per list key, some records without one.
+            if (spec->records.kind == catalog::RecordOutcomeKind::KeyLists)
+                for (size_t row = 0; row < spec->records.list_keys.size(); ++row)
+                    for (size_t i = 0; i < records; ++i)
+                        keys.push_back((i + row) % 3 == 2 ? "" : "k" + std::to_string(i % 4));
             const destinations::AnswerReading reading = destinations::read_answer(*spec, status, body, records, keys);
             const bool per_record = reading.verdict == destinations::AnswerReading::Verdict::PerRecord;
             FUZZ_CHECK(reading.outcomes.size() == (per_record ? records : 0), "outcomes do not match the records");

@@ -7,6 +7,7 @@
 
 #include <gtest/gtest.h>
 
+#include "catalog/action_settings.hpp"
 #include "catalog/destination_type.hpp"
 #include "common/iso8601.hpp"
 #include "common/json_text.hpp"
@@ -258,6 +259,69 @@ TEST(VendorRequests, CustomerIoPeopleAndEvents) {
               R"({"batch":[{"type":"person","action":"event","identifiers":{"id":"42"},"name":"purchase","timestamp":-1}]})");
 }
 
+TEST(VendorRequests, IterableUsersEventsAndDeletesByEitherKey) {
+    const DestinationType &type = shipped_type("iterable");
+    const auto settings = json(R"({"api_key": "secret-key", "endpoint": "https://api.example"})");
+    const catalog::ActionDef &user = *type.find_action("user");
+    const RequestBuilder upserts(type, catalog::bind_action_settings(user, json("{}").get()), settings.get(), "upsert");
+    const PlannedRequest upsert =
+        upserts.plan({record("1", R"({"email":"a@x.example","userId":null,"plan":"pro","age":4})")})[0];
+    EXPECT_EQ(upsert.request.url, "https://api.example/api/users/bulkUpdate");
+    EXPECT_EQ(upsert.request.body,
+              R"({"users":[{"email":"a@x.example","userId":null,"dataFields":{"plan":"pro","age":4}}]})");
+    // Deletes: one request per user, at the email's URL, or the userId's
+    // when the mapping finds users by userId.
+    const catalog::ActionDef by_email = catalog::bind_action_settings(user, json("{}").get());
+    const std::vector<PlannedRequest> deletes = RequestBuilder(type, by_email, settings.get(), "delete")
+                                                    .plan({record("1", R"({"email":"a+b@x.example"})"),
+                                                           record("2", R"({"email":"c@x.example"})")});
+    ASSERT_EQ(deletes.size(), 2u);
+    EXPECT_EQ(deletes[0].request.method, "DELETE");
+    EXPECT_EQ(deletes[0].request.url, "https://api.example/api/users/a%2Bb%40x.example");
+    EXPECT_EQ(deletes[0].request.body, R"({"email":"a+b@x.example"})");
+    const catalog::ActionDef by_id = catalog::bind_action_settings(user, json(R"({"identifier": "userId"})").get());
+    EXPECT_EQ(by_id.key_field, "userId");
+    const PlannedRequest by_id_delete =
+        RequestBuilder(type, by_id, settings.get(), "delete").plan({record("1", R"({"userId":"u 1"})")})[0];
+    EXPECT_EQ(by_id_delete.request.url, "https://api.example/api/users/byUserId/u%201");
+    EXPECT_EQ(by_id_delete.request.body, R"({"userId":"u 1"})");
+    // Events carry the record's message id as their id, the time in seconds.
+    const catalog::ActionDef &event = *type.find_action("event");
+    OutgoingRecord tracked = record("7", R"({"userId":"u1","eventName":"buy","createdAt":"2026-01-05T10:00:00Z",)"
+                                         R"("dataFields":{"sku":"A"}})");
+    tracked.message_id = "retl-9-7-abc";
+    const PlannedRequest track = RequestBuilder(type, event, settings.get()).plan({tracked})[0];
+    EXPECT_EQ(track.request.url, "https://api.example/api/events/trackBulk");
+    EXPECT_EQ(track.request.body, R"({"events":[{"userId":"u1","eventName":"buy","id":"retl-9-7-abc",)"
+                                  R"("createdAt":1767607200,"dataFields":{"sku":"A"}}]})");
+}
+
+TEST(VendorRequests, KeyFieldVariantsNeedAKeyFieldSetting) {
+    const auto with = [](const std::string &key_field, const std::string &variants) {
+        return R"({"type": "variants", "name": "V", "description": "Test only.",
+          "settings": [{"key": "endpoint", "type": "string", "required": true, "description": "Base URL."}],
+          "request": {"method": "POST", "url": "{{settings.endpoint}}/put", "body": {"wrap": "items"}},
+          "actions": [{"key": "put", "name": "Put", "description": "Puts.",
+                       "settings": [{"key": "by", "type": "string", "enum": ["email", "id"], "default": "email",
+                                     "description": "Key."}],
+                       "sync_modes": ["upsert", "delete"], "default_sync_mode": "upsert",
+                       "fields": [{"key": "email", "type": "string", "description": "E."},
+                                  {"key": "id", "type": "string", "description": "I."}],
+                       "max_batch_records": 10, "key_field": ")" + key_field + R"(",
+                       "operations": {"delete": {"by_key_field": )" + variants + R"(}}}]})";
+    };
+    const std::string prefix =
+        "invalid definition of destination type \"variants\": actions[0].operations.delete.by_key_field";
+    EXPECT_EQ(error_of([&] { parse_destination_type(with("email", R"({"id": {}})")); }).message(),
+              prefix + " needs a key_field named by an action setting: a fixed key field needs no variants");
+    EXPECT_EQ(error_of([&] { parse_destination_type(with("{{action_settings.by}}", R"({"phone": {}})")); }).message(),
+              prefix + ".phone is not a value of action setting \"by\" (email, id)");
+    EXPECT_EQ(error_of([&] { parse_destination_type(with("{{action_settings.by}}", R"({"id": {"request": {"url": "x"}}})")); })
+                  .message()
+                  .rfind(prefix + ".id.request.url", 0),
+              0u);
+}
+
 TEST(VendorRequests, BadOperationsNameTheirPlace) {
     const auto error = [](const std::string &action_extra) {
         return error_of([&] {
@@ -411,11 +475,49 @@ TEST(ResponseReader, KeyedResultsLikeHubSpot) {
     EXPECT_EQ(created.outcomes[1].object_id, "7");
 }
 
+TEST(ResponseReader, KeyListsLikeIterable) {
+    const catalog::ResponseSpec &spec = shipped_type("iterable").find_action("user")->request.response;
+    ASSERT_EQ(spec.records.list_keys.size(), 2u);   // emails, then user ids
+    // Rows: each record's email, then each record's userId ("" when none).
+    const std::vector<std::string> keys{"ann@example.com", "Bob@Example.com", "bad@", "", "u2", "u3"};
+    const AnswerReading reading = read_answer(
+        spec, 200,
+        R"({"successCount":1,"failCount":2,"failedUpdates":{"invalidEmails":["bad@"],"notFoundEmails":[],)"
+        R"("forgottenEmails":["bob@example.com"],"invalidUserIds":[],"notFoundUserIds":["u3"]}})",
+        3, keys);
+    ASSERT_EQ(reading.verdict, Verdict::PerRecord);
+    EXPECT_EQ(fates(reading), (std::vector<std::string>{"ok", "rejected: forgottenEmails",
+                                                        "rejected: invalidEmails; notFoundUserIds"}));
+    // Nothing listed: all delivered; lists left out or null are nothing.
+    EXPECT_EQ(fates(read_answer(spec, 200, R"({"successCount":3,"failCount":0,"failedUpdates":{"invalidEmails":null}})", 3,
+                                keys)),
+              (std::vector<std::string>{"ok", "ok", "ok"}));
+    EXPECT_EQ(fates(read_answer(spec, 200, R"({"successCount":3})", 3, keys)), (std::vector<std::string>{"ok", "ok", "ok"}));
+    // A key no record has (an empty key is none), or a list that is not one: pinned on no one.
+    EXPECT_EQ(read_answer(spec, 200, R"({"failedUpdates":{"invalidEmails":["zed@x"]}})", 3, keys).verdict,
+              Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 200, R"({"failedUpdates":{"invalidUserIds":[""]}})", 3, keys).verdict, Verdict::BodyFailed);
+    EXPECT_EQ(read_answer(spec, 200, R"({"failedUpdates":{"invalidEmails":"bad@"}})", 3, keys).verdict,
+              Verdict::BodyFailed);
+    // Other statuses speak for the whole request.
+    EXPECT_EQ(read_answer(spec, 400, R"({"msg":"bad","code":"BadJsonBody"})", 3, keys).verdict, Verdict::Status);
+    // Events: a key names every record that has it (two events of one invalid email).
+    const catalog::ResponseSpec &events = shipped_type("iterable").find_action("event")->request.response;
+    ASSERT_EQ(events.records.list_keys.size(), 3u);   // emails, user ids, event names
+    const AnswerReading tracked = read_answer(
+        events, 200, R"({"successCount":1,"failCount":2,"failedUpdates":{"invalidEmails":["bad@"]},"disallowedEventNames":[]})",
+        3, {"bad@", "ok@x.example", "bad@", "", "", "", "buy", "buy", "view"});
+    EXPECT_EQ(fates(tracked), (std::vector<std::string>{"rejected: invalidEmails", "ok", "rejected: invalidEmails"}));
+    EXPECT_EQ(fates(read_answer(events, 200, R"({"disallowedEventNames":["view"]})", 3,
+                                {"a@x", "b@x", "c@x", "", "", "", "buy", "buy", "view"})),
+              (std::vector<std::string>{"ok", "ok", "rejected: disallowedEventNames"}));
+}
+
 TEST(ResponseReader, BadResponseBlocksNameTheirPlace) {
     const std::string prefix = "invalid definition of destination type \"answers\": request.response.";
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "by_magic", "status": [400]}})"); }).message(),
               prefix + "records.kind \"by_magic\" is not a kind of record outcomes (errors_by_index, "
-                       "results_in_order, index_lists, keyed_results)");
+                       "results_in_order, index_lists, keyed_results, key_lists)");
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "index_lists", "status": [400], "objects": ["a"], "list": "x"}})"); })
                   .message(),
               prefix + "records.list does not apply to this kind");
@@ -428,6 +530,14 @@ TEST(ResponseReader, BadResponseBlocksNameTheirPlace) {
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "keyed_results", "status": [200], "list": "r", "record_key": "{{message_id}}", "key": "k"}})"); })
                   .message(),
               prefix + "records.record_key uses {{message_id}}, which is not allowed here");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "key_lists", "status": [200], "list": "x", "lists": {"a": "{{record_id}}"}}})"); })
+                  .message(),
+              prefix + "records.list does not apply to this kind");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "key_lists", "status": [200], "lists": {}}})"); }).message(),
+              prefix + "records.lists must be a non-empty object of list paths to record keys");
+    EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "key_lists", "status": [200], "lists": {"a": "{{message_id}}"}}})"); })
+                  .message(),
+              prefix + "records.lists.a uses {{message_id}}, which is not allowed here");
     EXPECT_EQ(error_of([] { response_spec(R"({"fatal": [{"status": 400, "path": "a..b", "prefix": "x"}]})"); }).message(),
               prefix + "fatal[0].path \"a..b\" has an empty step");
 }
