@@ -47,8 +47,9 @@ SELECT reverse_etl.create_model('as_people', 'SELECT email, domain, name FROM pu
 SELECT action, jsonb_pretty(settings) AS settings FROM reverse_etl.destination_actions
  WHERE type = 'as_objects' ORDER BY action;
 -- Of the shipped actions, Salesforce's declare theirs (external_id_field,
--- and sobject for custom objects), and HubSpot's company (id_property) and
--- custom_object (object_type, id_property); the others none.
+-- and sobject for custom objects), HubSpot's company (id_property) and
+-- custom_object (object_type, id_property), and Iterable's user
+-- (identifier); the others none.
 SELECT count(*) AS actions, count(*) FILTER (WHERE settings = '{}') AS without_settings
   FROM reverse_etl.destination_actions WHERE type <> 'as_objects';
 
