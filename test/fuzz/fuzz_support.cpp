@@ -146,6 +146,10 @@ std::string valid_settings(const std::string &type) {
         return R"({"access_token": "pat-1"})";
     if (type == "salesforce")
         return R"({"instance_url": "https://acme.my.salesforce.com", "access_token": "00D!x"})";
+    if (type == "intercom")
+        return R"({"access_token": "dG9r:1=", "api_version": "2.14", "endpoint": "https://api.eu.intercom.io"})";
+    if (type == "slack")
+        return R"({"webhook_url": "https://hooks.slack.com/services/T0/B0/se+cr/et"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
 }
 
@@ -153,8 +157,10 @@ reverse_etl::catalog::ActionDef bound(const reverse_etl::catalog::ActionDef &act
     using reverse_etl::catalog::SettingType;
     const reverse_etl::JsonPtr settings = reverse_etl::new_json_object();
     for (const reverse_etl::catalog::SettingSpec &setting : action.settings) {
+        // An enum (Intercom's identify_by) takes one of its values.
         json_t *value = setting.type == SettingType::Integer   ? json_integer(1)
                         : setting.type == SettingType::Boolean ? json_true()
+                        : !setting.allowed_values.empty()      ? json_string(setting.allowed_values.back().c_str())
                                                                : json_string("Fuzz_Field__c");
         json_object_set_new(settings.get(), setting.key.c_str(), value);
     }
