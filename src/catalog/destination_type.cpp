@@ -165,7 +165,7 @@ std::vector<SettingSpec> read_settings(const Node &node) {
     const bool has_base_url = std::any_of(settings.begin(), settings.end(), [](const auto &s) {
         return is_base_url_setting(s.key) && s.type == SettingType::String;
     });
-    node.expect(has_base_url, "must include a string setting named \"url\", \"endpoint\" or \"instance_url\"");
+    node.expect(has_base_url, "must include a string setting named \"url\", \"endpoint\", \"instance_url\" or \"webhook_url\"");
     return settings;
 }
 
@@ -208,11 +208,11 @@ Configurable<std::string> read_request_method(const Node &node, const Destinatio
 
 RequestTemplate read_url(const Node &node, const DestinationType &type) {
     require_present(node);
-    RequestTemplate url = read_template(node, type, kSettings | kSecretSettings | kRecordId | kFields);
+    RequestTemplate url = read_template(node, type, kSettings | kSecretSettings | kRecordId | kFields | kObjectId);
     // SPEC section 3: tests and proxies point every type anywhere through this setting.
     const bool based = !url.parts.empty() && url.parts[0].kind == RequestTemplatePart::Kind::Setting &&
                        is_base_url_setting(url.parts[0].text);
-    node.expect(based, "must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
+    node.expect(based, "must start with {{settings.url}}, {{settings.endpoint}}, {{settings.instance_url}} or {{settings.webhook_url}}");
     return url;
 }
 
@@ -325,13 +325,17 @@ void read_body(const Node &node, RequestSpec &request, const DestinationType &ty
         request.body = BodyShape::Array;
     else if (shape == "record")
         request.body = BodyShape::Record;
+    else if (shape == "none")
+        request.body = BodyShape::None;
     else
-        node.fail("\"" + shape + "\" is not a body shape (record_or_array, array, record, "
+        node.fail("\"" + shape + "\" is not a body shape (record_or_array, array, record, none, "
                                  "{\"wrap\": KEY})");
     const Configurable<int> &size = request.batch_size;
     const bool one_or_absent = size.setting.empty() && (!size.fallback || *size.fallback == 1);
     node.expect(request.body != BodyShape::Record || one_or_absent,
                 "\"record\" sends one record per request: batch_size must be absent or 1");
+    node.expect(request.body != BodyShape::None || one_or_absent,
+                "\"none\" sends one record per request: batch_size must be absent or 1");
 }
 
 std::vector<std::pair<std::string, RequestTemplate>> read_headers(const Node &node,
@@ -393,7 +397,7 @@ AuthSpec read_auth_entry(const Node &node, const DestinationType &type) {
             .expect(!auth.token_url.parts.empty() &&
                         auth.token_url.parts[0].kind == RequestTemplatePart::Kind::Setting &&
                         is_base_url_setting(auth.token_url.parts[0].text),
-                    "must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
+                    "must start with {{settings.url}}, {{settings.endpoint}}, {{settings.instance_url}} or {{settings.webhook_url}}");
         auth.value = read_template(node.member("client_id"), type, kAllowed);
         auth.password = read_template(node.member("client_secret"), type, kAllowed);
         auth.refresh_token = read_template(node.member("refresh_token"), type, kAllowed);
@@ -757,8 +761,11 @@ std::optional<LookupDef> read_lookup(const Node &node, const ActionDef &action, 
     const Node missing = node.member("missing");
     if (missing.present()) {
         const std::string fate = read_string(missing);
-        missing.expect(fate == "delivered" || fate == "rejected", "must be \"delivered\" or \"rejected\"");
-        lookup.missing_delivered = fate == "delivered";
+        missing.expect(fate == "delivered" || fate == "rejected" || fate == "add",
+                       "must be \"delivered\", \"rejected\" or \"add\"");
+        lookup.missing = fate == "delivered"  ? LookupDef::Missing::Delivered
+                         : fate == "rejected" ? LookupDef::Missing::Rejected
+                                              : LookupDef::Missing::Add;
     }
     return lookup;
 }
@@ -824,6 +831,12 @@ void read_operations(const Node &node, ActionDef &action, const DestinationType 
             definition.element = read_element(item.member("element"), action, type);
         definition.lookup = read_lookup(item.member("lookup"), action, type, definition.request);
         read_key_field_variants(item.member("by_key_field"), action, type, definition);
+        // Creating a record the lookup did not find makes sense only where
+        // the change may create it; a deletion never does.
+        item.member("lookup").member("missing").expect(
+            !definition.lookup || definition.lookup->missing != LookupDef::Missing::Add ||
+                operation == "upsert",
+            "may be \"add\" only for the upsert operation");
         if (operation == "delete")
             item.expect(!action.key_field.empty() || !action.key_field_setting.empty(),
                         "needs the action's key_field: deletes address records by it");

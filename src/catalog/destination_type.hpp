@@ -96,6 +96,8 @@ enum class BodyShape {
     Record,          // always one record's object (one record per request)
     Wrapped,         // {"<wrap_key>": [records]}
     Form,            // <members>&<wrap_key>=<JSON array of records>, form-encoded (Amplitude's /identify)
+    None,            // no body: one record per request, addressed by its URL
+                     // (Intercom's DELETE /contacts/{{object_id}})
     QueryList,       // no body: the elements (ids) comma-separated in query parameter <wrap_key>
                      // (Salesforce's DELETE /composite/sobjects?ids=a,b), or inside a
                      // text around them (QueryListSpec: Salesforce's SOQL lookup)
@@ -125,9 +127,10 @@ struct QueryListSpec {
 // (http/oauth_token.hpp), the request builder only says where and with what.
 // SPEC section 3: every type has a base-URL setting, so tests and proxies can
 // point it anywhere: "url" or "endpoint", or "instance_url" (Salesforce, whose
-// orgs each have their own host).
+// orgs each have their own host), or "webhook_url" (Slack: the incoming
+// webhook's whole URL, a secret, is the only setting).
 inline bool is_base_url_setting(const std::string &key) {
-    return key == "url" || key == "endpoint" || key == "instance_url";
+    return key == "url" || key == "endpoint" || key == "instance_url" || key == "webhook_url";
 }
 
 enum class AuthKind { Bearer, Basic, Header, Query, OAuthRefresh };
@@ -179,6 +182,8 @@ enum class RecordOutcomeKind {
     ErrorsByIndex,   // a list of errors, each naming its record's index in the request
     ResultsInOrder,  // one result per record, in request order, each with a success flag
     IndexLists,      // objects of field -> [indexes of the records that field failed]
+    Single,          // one record per request: the answer (a listed status) is its result
+                     // (Intercom answers a created contact with the contact object)
     KeyedResults,    // results and errors in any order, each naming its record by a key
                      // (HubSpot: the upsert's email, the create's objectWriteTraceId)
     KeyLists,        // lists of the keys of the records that failed, each list a reason
@@ -198,7 +203,7 @@ struct RecordOutcomeSpec {
     JsonPath index;                      // ErrorsByIndex: the index inside an error
     std::vector<JsonPath> message;       // the error's text: the values found, joined by ": "
     JsonPath success;                    // ResultsInOrder: the boolean inside a result
-    // ResultsInOrder, KeyedResults: the destination's id of the record inside
+    // ResultsInOrder, KeyedResults, Single: the destination's id of the record inside
     // a result (Salesforce "id"), kept in the checkpoint for the record's
     // later updates and deletion; empty: the answer gives none.
     JsonPath object_id;
@@ -341,8 +346,11 @@ struct LookupDef {
     // records by their key).
     std::optional<ElementNode> element;
     // A record the answer does not list: delivered (a deletion of a record
-    // the destination no longer has is done), or rejected.
-    bool missing_delivered = true;
+    // the destination no longer has is done), rejected, or created: sent
+    // through the action's "add" operation instead (Intercom's upsert of a
+    // contact it does not have: there is no upsert endpoint).
+    enum class Missing { Delivered, Rejected, Add };
+    Missing missing = Missing::Delivered;
 };
 
 // What an operation sends instead when the mapping's key field is a given

@@ -53,9 +53,11 @@ RecordOutcomeKind read_kind(const Node &node) {
         return RecordOutcomeKind::KeyedResults;
     if (kind == "key_lists")
         return RecordOutcomeKind::KeyLists;
+    if (kind == "single")
+        return RecordOutcomeKind::Single;
     node.fail("\"" + kind +
               "\" is not a kind of record outcomes (errors_by_index, results_in_order, index_lists, keyed_results, "
-              "key_lists)");
+              "key_lists, single)");
 }
 
 // key_lists: {"failedUpdates.invalidEmails": "{{fields.email}}", ...}: each
@@ -100,7 +102,8 @@ RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
     only_for("list", indexed || ordered || keyed);
     only_for("index", indexed);
     only_for("success", ordered);
-    only_for("object_id", ordered || keyed);
+    const bool single = spec.kind == RecordOutcomeKind::Single;
+    only_for("object_id", ordered || keyed || single);
     only_for("objects", spec.kind == RecordOutcomeKind::IndexLists);
     only_for("message", indexed || ordered || keyed);
     for (const char *member : {"record_key", "key", "errors", "error_keys"})
@@ -134,6 +137,14 @@ RecordOutcomeSpec read_records(const Node &node, const DestinationType &type) {
     }
     if (spec.kind == RecordOutcomeKind::IndexLists)
         spec.objects = read_name_list(node.member("objects"));
+    if (single) {
+        // Read only from an answer that is the result: a failure status has
+        // its own rules, and a success without an id gives nothing to read.
+        node.member("object_id").expect(node.member("object_id").present(), "is required for kind \"single\"");
+        spec.object_id = read_path(node.member("object_id"));
+        for (const long status : spec.statuses)
+            node.member("status").expect(status >= 200 && status < 300, "must list success statuses for kind \"single\"");
+    }
     const Node message = node.member("message");
     if (message.present()) {
         require_array(message);

@@ -546,14 +546,16 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     url_ = resolve_url(spec.url, settings);
     append_text(url_, query_suffix(url_, spec, settings));
     url_reads_fields_ = url_.uses(Kind::Field);
-    url_per_record_ = url_reads_fields_ || url_.uses(Kind::RecordId);
+    url_reads_object_id_ = url_.uses(Kind::ObjectId);
+    url_per_record_ = url_reads_fields_ || url_reads_object_id_ || url_.uses(Kind::RecordId);
 
     // Never above the action's maximum, whatever the definition or the user says.
     max_records_ = static_cast<size_t>(action.max_batch_records);
     if (const std::optional<long long> size = configured_count(spec.batch_size, settings))
         max_records_ = std::min(max_records_, static_cast<size_t>(std::max(1LL, *size)));
-    if (spec.body == catalog::BodyShape::Record || url_per_record_)
+    if (spec.body == catalog::BodyShape::Record || spec.body == catalog::BodyShape::None || url_per_record_)
         max_records_ = 1;
+    no_body_ = spec.body == catalog::BodyShape::None;
     action_key_ = action.key;
     max_bytes_ = static_cast<size_t>(action.max_batch_bytes);
     max_record_bytes_ = static_cast<size_t>(action.max_record_bytes);
@@ -722,6 +724,10 @@ RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &recor
         else if (part.kind == Kind::Field)
             result.url += http::percent_encode(
                 field_url_text(payload->member(part.text), part.text, result.problem));
+        else if (part.kind == Kind::ObjectId && record.object_id.empty())
+            result.problem = "the destination has given no id for the record yet";
+        else if (part.kind == Kind::ObjectId)
+            result.url += http::percent_encode(record.object_id);
         if (!result.problem.empty())
             return result;
     }
@@ -730,7 +736,7 @@ RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &recor
 
 std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std::string &storage,
                                              std::string &invalid_reason) const {
-    if (url_reads_fields_)
+    if (url_reads_fields_ || url_reads_object_id_)
         invalid_reason = record_url(record).problem;
     if (!invalid_reason.empty())
         return {};
@@ -855,7 +861,8 @@ PlannedRequest RequestBuilder::assemble(const std::vector<OutgoingRecord> &recor
         request.url += (request.url.find('?') == std::string::npos ? "?" : "&") + http::percent_encode(*query_list_) +
                        "=" + query_list_value(elements);
     request.headers = headers_;
-    request.body = body_of(elements);
+    if (!no_body_)
+        request.body = body_of(elements);
     request.retry_also = retry_also_;
     // Over the exact bytes sent, so the receiver can recompute it from what it got.
     if (signing_ && signing_->algorithm == catalog::SigningAlgorithm::HmacSha256Hex)

@@ -65,7 +65,8 @@ class RequestBuilder {
                    const json_t *settings, const catalog::LookupDef &lookup);
 
     // The batch size: the definition's (or its setting's), never above the action's
-    // max_batch_records; 1 when the URL carries {{record_id}} or {{fields.NAME}}.
+    // max_batch_records; 1 when the URL carries {{record_id}}, {{fields.NAME}} or
+    // {{object_id}}, or the body is "none".
     size_t max_records_per_request() const { return max_records_; }
     // The action's max_batch_bytes; 0 = no limit.
     size_t max_bytes_per_request() const { return max_bytes_; }
@@ -180,6 +181,8 @@ class RequestBuilder {
     catalog::RequestTemplate url_;       // settings resolved: only Text, RecordId and Field remain
     bool url_per_record_ = false;
     bool url_reads_fields_ = false;
+    bool url_reads_object_id_ = false;   // {{object_id}}: a record without one cannot be sent
+    bool no_body_ = false;               // BodyShape::None: the URL says it all
     size_t max_records_ = 1;
     std::string action_key_;         // for messages
     size_t max_bytes_ = 0;

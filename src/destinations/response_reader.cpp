@@ -234,6 +234,20 @@ std::optional<AnswerReading> key_lists(const RecordOutcomeSpec &spec, const Json
     return reading;
 }
 
+// One record per request, the answer its result (Intercom's contact): the
+// record is delivered, with the destination's id when the answer has one.
+// A request of several records is a definition the reader cannot serve:
+// nullopt, and the status speaks for them all.
+std::optional<AnswerReading> single(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records) {
+    if (records != 1)
+        return std::nullopt;
+    AnswerReading reading = per_record(1, false);
+    const JsonValue *id = find_path(root, spec.object_id);
+    if (id != nullptr && (id->kind() == JsonKind::String || id->kind() == JsonKind::Number))
+        reading.outcomes[0].object_id = value_text(*id);
+    return reading;
+}
+
 // The answer's text at the path: a JSON string there, or, for the empty path
 // of an answer that is not JSON, the body itself (Amplitude's /identify
 // answers "invalid_api_key" as plain text).
@@ -298,6 +312,7 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
                                                           " keys for " + std::to_string(records) + " records");
             reading = key_lists(spec.records, *root, records, keys);
             break;
+        case RecordOutcomeKind::Single: reading = single(spec.records, *root, records); break;
         case RecordOutcomeKind::None: break;
         }
         if (reading)

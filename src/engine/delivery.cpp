@@ -72,16 +72,24 @@ struct UnplannedRow {
     std::string change;
 };
 
+// Which request builder made a request, and so reads its answer.
+enum class Via : char {
+    Send,     // the pass's operation
+    Lookup,   // finds the records' ids (catalog::LookupDef), sends nothing
+    Create,   // the action's "add" operation, for records an upsert's lookup
+              // did not find (LookupDef::Missing::Add)
+};
+
 struct PlannedBatch {
     std::vector<uint64_t> keys;
     http::HttpRequest request;
     bool first_send = true;  // halves of a split batch were already counted as sent
-    bool lookup = false;     // finds the records' ids (catalog::LookupDef), sends nothing
+    Via via = Via::Send;
 };
 
 struct InFlight {
     std::vector<uint64_t> keys;
-    bool lookup = false;
+    Via via = Via::Send;
     // With an OAuth access token (http::AccessToken): the request as sent
     // and its token, to send again once after a 401 with a fresh token.
     std::optional<http::HttpRequest> request;
@@ -122,6 +130,8 @@ class DeliveryLoop {
         if (operation != plan.action.operations.end() && operation->second.lookup) {
             lookup_ = &*operation->second.lookup;
             lookups_.emplace(plan.type, plan.action, plan.settings.get(), *lookup_);
+            if (lookup_->missing == catalog::LookupDef::Missing::Add)
+                creates_.emplace(plan.type, plan.action, plan.settings.get(), std::string("add"));
         }
     }
 
@@ -332,7 +342,7 @@ class DeliveryLoop {
             for (const size_t index : request.records)
                 batch.keys.push_back(keys[index]);
             batch.request = std::move(request.request);
-            batch.lookup = true;
+            batch.via = Via::Lookup;
             ready_.push_back(std::move(batch));
         }
     }
@@ -379,7 +389,7 @@ class DeliveryLoop {
         if (batch.first_send)
             counters_.sent += static_cast<int64_t>(batch.keys.size());
         sent.keys = std::move(batch.keys);
-        sent.lookup = batch.lookup;
+        sent.via = batch.via;
         submit(std::move(batch.request), std::move(sent));
     }
 
@@ -472,15 +482,15 @@ class DeliveryLoop {
         if (resent_with_new_token(sent, response.status))
             return;
         const std::vector<uint64_t> keys = std::move(sent.keys);
-        const bool lookup = sent.lookup;
+        const Via via = sent.via;
         const long status = response.status;
-        const destinations::RequestBuilder &builder = lookup ? *lookups_ : requests_;
+        const destinations::RequestBuilder &builder = builder_for(via);
         const destinations::AnswerReading reading =
             destinations::read_answer(builder.response(), status, response.body, keys.size(), record_keys(builder, keys));
-        if (lookup)
+        if (via == Via::Lookup)
             lookup_answer(keys, reading, response, completion.attempts);
         else
-            answer(keys, reading, response, completion.attempts);
+            answer(keys, reading, response, completion.attempts, via);
         unreachable_in_a_row_ = status == 0 ? unreachable_in_a_row_ + 1 : 0;
         if (unreachable_in_a_row_ >= kUnreachableAfter && !fatal_) {
             fatal_ = "destination unreachable: " + last_failure_;
@@ -511,16 +521,20 @@ class DeliveryLoop {
         return true;
     }
 
+    const destinations::RequestBuilder &builder_for(Via via) const {
+        return via == Via::Lookup ? *lookups_ : via == Via::Create ? *creates_ : requests_;
+    }
+
     void answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
-                const http::HttpResponse &response, int attempts) {
+                const http::HttpResponse &response, int attempts, Via via) {
         const long status = response.status;
         if (limit_answer(keys, reading, response, attempts))
             return;
         if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
-            per_record(keys, reading.outcomes, response, attempts);
+            per_record(keys, reading.outcomes, response, attempts, via);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
             if (keys.size() > 1) {
-                split(keys);
+                split(keys, via);
             } else {
                 last_failure_ = "HTTP " + std::to_string(status) + ": " + secrets_.mask(reading.message);
                 undelivered(keys.front(), "rejected", response, attempts);
@@ -531,7 +545,7 @@ class DeliveryLoop {
         } else if (refuses_credentials(reading, status)) {
             credentials_refused(keys, response, attempts);
         } else if (status == 400 && keys.size() > 1) {
-            split(keys);
+            split(keys, via);
         } else {
             failed(keys, response, attempts);
         }
@@ -609,13 +623,16 @@ class DeliveryLoop {
     void lookup_answered(const std::vector<uint64_t> &keys, const std::vector<destinations::RecordOutcome> &outcomes,
                          const http::HttpResponse &response, int attempts) {
         std::vector<uint64_t> found;
+        std::vector<uint64_t> creating;
         for (size_t i = 0; i < keys.size(); ++i) {
             const destinations::RecordOutcome &outcome = outcomes[i];
             if (outcome.fate == destinations::RecordFate::Delivered && !outcome.object_id.empty()) {
                 records_.at(keys[i]).object_id = outcome.object_id;
                 found.push_back(keys[i]);
-            } else if (lookup_->missing_delivered) {
+            } else if (lookup_->missing == catalog::LookupDef::Missing::Delivered) {
                 delivered(keys[i]);
+            } else if (lookup_->missing == catalog::LookupDef::Missing::Add) {
+                creating.push_back(keys[i]);
             } else {
                 const PendingRecord &pending = records_.at(keys[i]);
                 last_failure_ = "the destination has no record with the key " +
@@ -625,26 +642,35 @@ class DeliveryLoop {
                 undelivered(keys[i], "rejected", response, attempts);
             }
         }
+        if (!creating.empty())
+            send_after_lookup(creating, Via::Create);
+        send_after_lookup(found, Via::Send);
+    }
+
+    // Records a lookup answered go first in their own requests (made by the
+    // builder `via` names), before records not yet sent.
+    void send_after_lookup(const std::vector<uint64_t> &keys, Via via) {
         std::vector<destinations::OutgoingRecord> records;
-        for (const uint64_t key : found) {
+        for (const uint64_t key : keys) {
             const PendingRecord &pending = records_.at(key);
             records.push_back({pending.record_id, pending.payload, pending.message_id, pending.object_id});
         }
         std::vector<destinations::InvalidRecord> refused;
-        std::vector<destinations::PlannedRequest> planned = requests_.plan(records, &refused);
+        std::vector<destinations::PlannedRequest> planned = builder_for(via).plan(records, &refused);
         for (const destinations::InvalidRecord &invalid : refused) {
-            const PendingRecord &pending = records_.at(found[invalid.index]);
+            const PendingRecord &pending = records_.at(keys[invalid.index]);
             counters_.invalid++;
             results_.undelivered.push_back({pending.record_id, pending.change, "invalid", invalid.reason, std::nullopt,
                                             kept_payload(pending.payload), 0});
-            forget(pending_record(found[invalid.index]));
+            forget(pending_record(keys[invalid.index]));
         }
         for (auto request = planned.rbegin(); request != planned.rend(); ++request) {
             PlannedBatch batch;
             for (const size_t index : request->records)
-                batch.keys.push_back(found[index]);
+                batch.keys.push_back(keys[index]);
             batch.request = std::move(request->request);
             batch.first_send = false;   // counted as sent with its lookup
+            batch.via = via;
             ready_.push_front(std::move(batch));
         }
     }
@@ -653,7 +679,7 @@ class DeliveryLoop {
     // never fails its batch). Records sent back unaccepted go again, in a
     // request of their own, without counting as sent twice.
     void per_record(const std::vector<uint64_t> &keys, const std::vector<destinations::RecordOutcome> &outcomes,
-                    const http::HttpResponse &response, int attempts) {
+                    const http::HttpResponse &response, int attempts, Via via) {
         std::vector<uint64_t> again;
         for (size_t i = 0; i < keys.size(); ++i) {
             const destinations::RecordOutcome &outcome = outcomes[i];
@@ -671,7 +697,7 @@ class DeliveryLoop {
             }
         }
         if (!again.empty())
-            ready_.push_front(rebuild(again));
+            ready_.push_front(rebuild(again, via));
     }
 
     // Nothing was sent: the destination's address is in
@@ -693,15 +719,15 @@ class DeliveryLoop {
 
     // A batch refused as a whole with a 400 that names no record: send each
     // half on its own until the bad records stand alone.
-    void split(const std::vector<uint64_t> &keys) {
+    void split(const std::vector<uint64_t> &keys, Via via) {
         const size_t half = keys.size() / 2;
         const std::vector<uint64_t> first(keys.begin(), keys.begin() + half);
         const std::vector<uint64_t> second(keys.begin() + half, keys.end());
-        ready_.push_front(rebuild(second));
-        ready_.push_front(rebuild(first));
+        ready_.push_front(rebuild(second, via));
+        ready_.push_front(rebuild(first, via));
     }
 
-    PlannedBatch rebuild(const std::vector<uint64_t> &keys) const {
+    PlannedBatch rebuild(const std::vector<uint64_t> &keys, Via via) const {
         std::vector<destinations::OutgoingRecord> records;
         std::vector<size_t> indexes;
         for (const uint64_t key : keys) {
@@ -711,8 +737,9 @@ class DeliveryLoop {
         }
         PlannedBatch batch;
         batch.keys = keys;
-        batch.request = requests_.build(records, indexes).request;
+        batch.request = builder_for(via).build(records, indexes).request;
         batch.first_send = false;
+        batch.via = via;
         return batch;
     }
 
@@ -810,6 +837,8 @@ class DeliveryLoop {
     std::unordered_map<uint64_t, InFlight> in_flight_;
     const catalog::LookupDef *lookup_ = nullptr;   // the operation's, when it has one
     std::optional<destinations::RequestBuilder> lookups_;
+    // The action's "add" requests, when the lookup creates what it does not find.
+    std::optional<destinations::RequestBuilder> creates_;
     uint64_t next_key_ = 0;
     uint64_t next_tag_ = 0;
     // The record being built: views into the row read last.

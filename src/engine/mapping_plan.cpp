@@ -221,6 +221,15 @@ std::string operation_of_change(const MappingPlan &plan, const std::string &chan
     return plan.action.operations.count(operation) ? operation : std::string();
 }
 
+std::string operation_without_lookup(const MappingPlan &plan, const std::string &change, bool has_object_id) {
+    const std::string operation = operation_of_change(plan, change);
+    const auto found = plan.action.operations.find(operation);
+    if (has_object_id || found == plan.action.operations.end() || !found->second.lookup ||
+        found->second.lookup->missing != catalog::LookupDef::Missing::Add)
+        return operation;
+    return plan.action.operations.count("add") ? "add" : std::string();
+}
+
 std::string message_id(const MappingPlan &plan, std::string_view record_id, std::string_view version) {
     // Built in one buffer: delivery makes one per record.
     std::string id;

@@ -89,6 +89,11 @@ std::string quote_literal(const std::string &text);
 // The destination operation a change is sent with, when the action declares
 // that operation (its own request and element); "" for the action's own.
 std::string operation_of_change(const MappingPlan &plan, const std::string &change);
+// The operation whose request a record is shown or tested with when nothing
+// is looked up first: operation_of_change's, or "add" for a record with no
+// kept id whose upsert looks it up and creates it when not found
+// (catalog::LookupDef::Missing::Add), as the first sync sends new records.
+std::string operation_without_lookup(const MappingPlan &plan, const std::string &change, bool has_object_id);
 
 std::string message_id(const MappingPlan &plan, std::string_view record_id, std::string_view version);
 

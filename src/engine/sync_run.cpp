@@ -255,8 +255,8 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, plan.model.columns);
     // One request builder per destination operation the records need.
     std::map<std::string, destinations::RequestBuilder> builders;
-    const auto requests_for = [&](const std::string &change) -> const destinations::RequestBuilder & {
-        const std::string operation = operation_of_change(plan, change);
+    const auto requests_for = [&](const std::string &change, bool has_object_id) -> const destinations::RequestBuilder & {
+        const std::string operation = operation_without_lookup(plan, change, has_object_id);
         auto found = builders.find(operation);
         if (found == builders.end())
             found = builders.try_emplace(operation, plan.type, plan.action, plan.settings.get(), operation).first;
@@ -271,7 +271,7 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
         BuiltPayload built = payloads.build(values, context);
         if (!built.valid)
             return true;
-        const destinations::RequestBuilder &requests = requests_for(std::string(row.change));
+        const destinations::RequestBuilder &requests = requests_for(std::string(row.change), row.object_id.has_value());
         destinations::ElementResult element = requests.element(
             {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version),
              std::string(row.object_id.value_or(std::string_view()))});

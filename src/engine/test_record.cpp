@@ -126,9 +126,11 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
         throw Error(sqlstate::kInvalidParameterValue,
                     "record " + catalog::quoted(record.record_id) + " cannot be sent: " + built.invalid_reason);
 
-    // Sent as an added record is: an upsert where the action has operations.
+    // Sent as an added record is: an upsert where the action has operations,
+    // or the create an upsert that looks records up sends for one it does not
+    // find (a test record has no kept id).
     const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get(),
-                                                operation_of_change(plan, "added"));
+                                                operation_without_lookup(plan, "added", false));
     const std::vector<destinations::OutgoingRecord> outgoing{
         {record.record_id, built.json, message_id(plan, record.record_id, *now.rows[0][1])}};
     const destinations::ElementResult element = requests.element(outgoing[0]);

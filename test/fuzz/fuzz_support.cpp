@@ -148,6 +148,10 @@ std::string valid_settings(const std::string &type) {
         return R"({"instance_url": "https://acme.my.salesforce.com", "access_token": "00D!x"})";
     if (type == "iterable")
         return R"({"api_key": "it+/=", "endpoint": "https://api.iterable.com/"})";
+    if (type == "intercom")
+        return R"({"access_token": "dG9r:1=", "api_version": "2.14", "endpoint": "https://api.eu.intercom.io"})";
+    if (type == "slack")
+        return R"({"webhook_url": "https://hooks.slack.com/services/T0/B0/se+cr/et"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
 }
 
@@ -156,7 +160,8 @@ reverse_etl::catalog::ActionDef bound(const reverse_etl::catalog::ActionDef &act
     const reverse_etl::JsonPtr settings = reverse_etl::new_json_object();
     for (const reverse_etl::catalog::SettingSpec &setting : action.settings) {
         // An enum's last value (Iterable's identifier "userId", whose
-        // deletes go through a by_key_field variant), else any name.
+        // deletes go through a by_key_field variant; Intercom's identify_by
+        // "email"), else any name.
         json_t *value = setting.type == SettingType::Integer   ? json_integer(1)
                         : setting.type == SettingType::Boolean ? json_true()
                         : !setting.allowed_values.empty()      ? json_string(setting.allowed_values.back().c_str())

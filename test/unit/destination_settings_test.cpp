@@ -155,7 +155,7 @@ TEST(DestinationType, BadDefinitionsNameTheKey) {
             "response": {"retry": [{"status": 200, "path": "", "prefix": "busy"}]}})")),
               prefix + "request.response.retry must name failure statuses (400 to 599)");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "https://x{{settings.url}}", "body": "array"})")),
-              prefix + "request.url must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
+              prefix + "request.url must start with {{settings.url}}, {{settings.endpoint}}, {{settings.instance_url}} or {{settings.webhook_url}}");
     EXPECT_EQ(definition_error(definition(R"({"method": "POST", "url": "{{settings.url}}", "body": "array", "retries": 3})")),
               prefix + "request has unknown key \"retries\" (method, url, batch_size, body, headers, headers_setting, "
                        "auth, signing, timeout, query, response, rate_limit)");

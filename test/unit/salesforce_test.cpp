@@ -119,7 +119,7 @@ TEST(Salesforce, LookupsQueryByTheExternalIdField) {
     for (const char *operation : {"delete", "update"}) {
         SCOPED_TRACE(operation);
         const catalog::LookupDef &lookup = *action.operations.at(operation).lookup;
-        EXPECT_EQ(lookup.missing_delivered, std::string(operation) == "delete");
+        EXPECT_EQ(lookup.missing == catalog::LookupDef::Missing::Delivered, std::string(operation) == "delete");
         const RequestBuilder lookups(type, action, settings.get(), lookup);
         std::vector<InvalidRecord> invalid;
         // A quote and a backslash are escaped exactly; a record without the
@@ -283,7 +283,7 @@ TEST(Salesforce, OAuthRefreshEntriesAreChecked) {
     const std::string prefix = "invalid definition of destination type \"t\": request.auth[0]";
     EXPECT_EQ(problem(R"({"type": "oauth_refresh", "token_url": "https://fixed.example/token", "client_id": "c",
                           "client_secret": "s", "refresh_token": "{{settings.rt}}"})"),
-              prefix + ".token_url must start with {{settings.url}}, {{settings.endpoint}} or {{settings.instance_url}}");
+              prefix + ".token_url must start with {{settings.url}}, {{settings.endpoint}}, {{settings.instance_url}} or {{settings.webhook_url}}");
     EXPECT_EQ(problem(R"({"type": "oauth_refresh", "token": "x"})").substr(0, prefix.size()), prefix);
     EXPECT_EQ(problem(R"({"type": "oauth"})"),
               prefix + ".type \"oauth\" is not an auth type (bearer, basic, header, query, oauth_refresh)");

@@ -353,7 +353,7 @@ TEST(VendorRequests, BadOperationsNameTheirPlace) {
     EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"delete": {"lookup": {"missing": "ignored", "request": {"response": )"
                     R"({"records": {"kind": "keyed_results", "status": [200], "list": "r", "record_key": "{{fields.id}}", )"
                     R"("key": "k", "object_id": "id"}}}}}})"),
-              prefix + "operations.delete.lookup.missing must be \"delivered\" or \"rejected\"");
+              prefix + "operations.delete.lookup.missing must be \"delivered\", \"rejected\" or \"add\"");
 }
 
 catalog::ResponseSpec response_spec(const std::string &block) {
@@ -517,7 +517,7 @@ TEST(ResponseReader, BadResponseBlocksNameTheirPlace) {
     const std::string prefix = "invalid definition of destination type \"answers\": request.response.";
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "by_magic", "status": [400]}})"); }).message(),
               prefix + "records.kind \"by_magic\" is not a kind of record outcomes (errors_by_index, "
-                       "results_in_order, index_lists, keyed_results, key_lists)");
+                       "results_in_order, index_lists, keyed_results, key_lists, single)");
     EXPECT_EQ(error_of([] { response_spec(R"({"records": {"kind": "index_lists", "status": [400], "objects": ["a"], "list": "x"}})"); })
                   .message(),
               prefix + "records.list does not apply to this kind");
