@@ -102,6 +102,43 @@ def answer(status, body=None, headers=None):
     return result
 
 
+class ValueIndex:
+    """The ids of a vendor's objects by one property's (normalized) value,
+    kept as the objects change, so a lookup by key is not a scan of every
+    object (100,000 upserts by email would be quadratic)."""
+
+    def __init__(self):
+        self.by_value = {}
+        self.by_id = {}
+
+    def move(self, object_id, norm):
+        """The object's value is now `norm` (None: it has none)."""
+        old = self.by_id.get(object_id)
+        if old == norm:
+            return
+        if old is not None:
+            self.by_value[old].discard(object_id)
+            if not self.by_value[old]:
+                del self.by_value[old]
+            del self.by_id[object_id]
+        if norm is not None:
+            self.by_value.setdefault(norm, set()).add(object_id)
+            self.by_id[object_id] = norm
+
+    def remove(self, object_id):
+        self.move(object_id, None)
+
+    def first(self, norm, in_order):
+        """The id of the object with that value, or None; where several
+        share it, the first of `in_order` (creation order), as a scan finds."""
+        ids = self.by_value.get(norm)
+        if not ids:
+            return None
+        if len(ids) == 1:
+            return next(iter(ids))
+        return next(i for i in in_order if i in ids)
+
+
 class VendorMock:
     TYPE = "base"
     OPTIONS = {}   # the vendor's own options: name -> description

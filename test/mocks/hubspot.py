@@ -46,7 +46,7 @@ import re
 import uuid
 from datetime import datetime, timezone
 
-from mocks.base import VendorMock, answer
+from mocks.base import ValueIndex, VendorMock, answer
 
 MAX_INPUTS = 100
 PATH = re.compile(r"^/crm/v3/objects/([^/]+)/batch/([a-z]+)/?$")
@@ -363,54 +363,30 @@ class Mock(VendorMock):
         if prop in (None, "hs_object_id"):
             obj = live.get(str(key))
             return (str(key), obj) if obj is not None else None
-        ids = self._index(object_type, prop)[0].get(self._normalize(prop, str(key)))
-        if not ids:
-            return None
-        if len(ids) == 1:
-            object_id = next(iter(ids))
-        else:
-            # Several objects share the value: the first created, as a scan finds.
-            object_id = next(i for i in live if i in ids)
-        return object_id, live[object_id]
+        object_id = self._index(object_type, prop).first(self._normalize(prop, str(key)), live)
+        return (object_id, live[object_id]) if object_id is not None else None
 
     def _index(self, object_type, prop):
         """The index of live objects by `prop`, built on first use."""
         by_prop = self.indexes.setdefault(object_type, {})
         if prop not in by_prop:
-            by_value, by_id = {}, {}
+            index = ValueIndex()
             for object_id, obj in self.objects.get(object_type, {}).items():
                 value = obj["properties"].get(prop)
                 if value is not None:
-                    norm = self._normalize(prop, str(value))
-                    by_value.setdefault(norm, set()).add(object_id)
-                    by_id[object_id] = norm
-            by_prop[prop] = (by_value, by_id)
+                    index.move(object_id, self._normalize(prop, str(value)))
+            by_prop[prop] = index
         return by_prop[prop]
 
     def _index_object(self, object_type, object_id, obj):
         """Moves the object's entries to its current property values."""
-        for prop, (by_value, by_id) in self.indexes.get(object_type, {}).items():
+        for prop, index in self.indexes.get(object_type, {}).items():
             value = obj["properties"].get(prop)
-            norm = None if value is None else self._normalize(prop, str(value))
-            old = by_id.get(object_id)
-            if old == norm:
-                continue
-            if old is not None:
-                by_value[old].discard(object_id)
-                if not by_value[old]:
-                    del by_value[old]
-                del by_id[object_id]
-            if norm is not None:
-                by_value.setdefault(norm, set()).add(object_id)
-                by_id[object_id] = norm
+            index.move(object_id, None if value is None else self._normalize(prop, str(value)))
 
     def _unindex(self, object_type, object_id):
-        for by_value, by_id in self.indexes.get(object_type, {}).values():
-            old = by_id.pop(object_id, None)
-            if old is not None:
-                by_value[old].discard(object_id)
-                if not by_value[old]:
-                    del by_value[old]
+        for index in self.indexes.get(object_type, {}).values():
+            index.remove(object_id)
 
     def _create_object(self, object_type, properties):
         object_id = str(self.next_id)

@@ -58,7 +58,7 @@ import hmac
 import re
 import time
 
-from mocks.base import VendorMock, answer
+from mocks.base import ValueIndex, VendorMock, answer
 
 MAX_RECORDS = 200
 DEFAULT_DAILY_LIMIT = 100000
@@ -560,53 +560,31 @@ class Mock(VendorMock):
     def _find(self, sobject, field, value):
         """The Id of the first record whose field (any case) has that value
         (any case), or None."""
-        ids = self._index(sobject, field)[0].get(value.lower())
-        if not ids:
-            return None
-        if len(ids) == 1:
-            return next(iter(ids))
-        return next(i for i in self.records[sobject] if i in ids)
+        return self._index(sobject, field).first(value.lower(), self.records.get(sobject, {}))
 
     def _index(self, sobject, field):
         """The index of the sObject's records by `field`, built on first use."""
         by_field = self.indexes.setdefault(sobject, {})
         key = field.lower()
         if key not in by_field:
-            by_value, by_id = {}, {}
+            index = ValueIndex()
             for record_id, record in self.records.get(sobject, {}).items():
                 stored = field_of(record, key)
                 if stored is not None:
-                    norm = str(stored).lower()
-                    by_value.setdefault(norm, set()).add(record_id)
-                    by_id[record_id] = norm
-            by_field[key] = (by_value, by_id)
+                    index.move(record_id, str(stored).lower())
+            by_field[key] = index
         return by_field[key]
 
     def _index_record(self, sobject, record_id):
         """Moves the record's index entries to its current field values."""
         record = self.records[sobject][record_id]
-        for key, (by_value, by_id) in self.indexes.get(sobject, {}).items():
+        for key, index in self.indexes.get(sobject, {}).items():
             stored = field_of(record, key)
-            norm = None if stored is None else str(stored).lower()
-            old = by_id.get(record_id)
-            if old == norm:
-                continue
-            if old is not None:
-                by_value[old].discard(record_id)
-                if not by_value[old]:
-                    del by_value[old]
-                del by_id[record_id]
-            if norm is not None:
-                by_value.setdefault(norm, set()).add(record_id)
-                by_id[record_id] = norm
+            index.move(record_id, None if stored is None else str(stored).lower())
 
     def _unindex(self, sobject, record_id):
-        for by_value, by_id in self.indexes.get(sobject, {}).values():
-            old = by_id.pop(record_id, None)
-            if old is not None:
-                by_value[old].discard(record_id)
-                if not by_value[old]:
-                    del by_value[old]
+        for index in self.indexes.get(sobject, {}).values():
+            index.remove(record_id)
 
     def _insert(self, sobject, fields):
         self.counter += 1
@@ -658,7 +636,7 @@ class Mock(VendorMock):
         else:
             # Through the index: the update and delete modes look every record
             # up by its external id, and a scan per query was quadratic.
-            by_value = self._index(sobject, where_field)[0]
+            by_value = self._index(sobject, where_field).by_value
             found = set()
             for value in wanted:
                 found.update(by_value.get(value, ()))
