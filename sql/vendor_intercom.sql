@@ -24,7 +24,8 @@ SELECT public.mock_config('{"vendor": {"type": "intercom", "access_token": "ic-t
     "reject": {"u2": "Email address is invalid"}}}');
 SELECT reverse_etl.create_destination('ic', 'intercom',
     jsonb_build_object('access_token', 'ic-token-1', 'endpoint', mock_url()), enabled => true);
-SELECT settings FROM reverse_etl.destinations WHERE name = 'ic';
+SELECT settings - 'endpoint' AS settings, settings->>'endpoint' = mock_url() AS endpoint_is_the_mock
+  FROM reverse_etl.destinations WHERE name = 'ic';
 
 -- Suggested fields: Intercom's contact attributes.
 SELECT field, column_name FROM reverse_etl.suggest_mappings('ic_people', 'ic', 'contact') ORDER BY field;
