@@ -135,6 +135,8 @@ std::string valid_settings(const std::string &type) {
                R"( "headers": {"X-Api-Key": "k/ey"}, "signing_secret": "sig", "timeout": "10 seconds"})";
     if (type == "segment")
         return R"({"write_key": "wk+/=", "endpoint": "https://api.segment.io/"})";
+    if (type == "segment_profiles")
+        return R"({"write_key": "wk+/=", "space_id": "spa_1/x", "endpoint": "https://api.segment.io/"})";
     if (type == "mixpanel")
         return R"({"project_token": "tok/1", "project_id": "p 1", "service_account_username": "u",)"
                R"( "service_account_secret": "s+"})";
