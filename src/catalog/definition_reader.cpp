@@ -166,8 +166,11 @@ RequestTemplate read_template(const Node &node, const DestinationType &type, uns
     std::optional<RequestTemplate> parsed =
         parse_request_template((allowed & kVersion) != 0 ? with_version(text) : text, problem);
     node.expect(parsed.has_value(), problem);
-    for (const RequestTemplatePart &part : parsed->parts)
+    for (const RequestTemplatePart &part : parsed->parts) {
+        node.expect(part.filter == RequestTemplatePart::Filter::None || (allowed & kFilters) != 0,
+                    "uses a filter (|md5_lower), which only a URL may use");
         check_placeholder(node, type, part, allowed);
+    }
     return std::move(*parsed);
 }
 

@@ -108,6 +108,7 @@ enum Allowed : unsigned {
     kMessageId = 1u << 4,
     kVersion = 1u << 5,          // {{extension_version}}, replaced as the definition is read
     kObjectId = 1u << 6,         // elements only: a record's own id at the destination
+    kFilters = 1u << 7,          // URL only: {{fields.NAME|md5_lower}}, {{key|md5_lower}}
 };
 
 char ascii_lower(char c);

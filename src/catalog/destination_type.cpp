@@ -115,6 +115,27 @@ SettingSpec read_setting(const Node &node) {
         check_default(fallback, spec);
         spec.default_json = dump_json(fallback.value());
     }
+    const Node derived = node.member("default_from");
+    if (derived.present()) {
+        derived.expect(json_is_object(derived.value()), "must be an object");
+        expect_only_keys(derived, {"setting", "after_last", "template"});
+        derived.expect(spec.type == SettingType::String && !spec.required && !spec.default_json,
+                       "is only allowed on a string setting that is not required and has no default");
+        SettingSpec::DefaultFrom from;
+        from.setting = read_text(derived.member("setting"));
+        from.after_last = read_text(derived.member("after_last"));
+        const std::string text = read_text(derived.member("template"));
+        const std::string placeholder = "{{value}}";
+        const size_t at = text.find(placeholder);
+        derived.member("template").expect(at != std::string::npos &&
+                                              text.find(placeholder, at + 1) == std::string::npos &&
+                                              text.find("{{", 0) == at &&
+                                              text.find("{{", at + placeholder.size()) == std::string::npos,
+                                          "must contain {{value}} exactly once and no other placeholder");
+        from.prefix = text.substr(0, at);
+        from.suffix = text.substr(at + placeholder.size());
+        spec.default_from = std::move(from);
+    }
     return spec;
 }
 
@@ -159,6 +180,17 @@ std::vector<SettingSpec> read_settings(const Node &node) {
         SettingSpec spec = read_setting(item);
         item.expect(keys.insert(spec.key).second, "repeats key \"" + spec.key + "\"");
         settings.push_back(std::move(spec));
+    }
+    for (size_t i = 0; i < settings.size(); ++i) {
+        if (!settings[i].default_from)
+            continue;
+        const Node from = node.element(i).member("default_from").member("setting");
+        const auto source = std::find_if(settings.begin(), settings.end(), [&](const SettingSpec &s) {
+            return s.key == settings[i].default_from->setting;
+        });
+        from.expect(source != settings.end(), "names unknown setting \"" + settings[i].default_from->setting + "\"");
+        from.expect(source->type == SettingType::String && !source->default_from,
+                    "must name a string setting without a default_from");
     }
     // SPEC section 3: every type has a base-URL setting so tests and proxies can
     // point it anywhere.
@@ -208,7 +240,7 @@ Configurable<std::string> read_request_method(const Node &node, const Destinatio
 
 RequestTemplate read_url(const Node &node, const DestinationType &type) {
     require_present(node);
-    RequestTemplate url = read_template(node, type, kSettings | kSecretSettings | kRecordId | kFields | kObjectId);
+    RequestTemplate url = read_template(node, type, kSettings | kSecretSettings | kRecordId | kFields | kObjectId | kFilters);
     // SPEC section 3: tests and proxies point every type anywhere through this setting.
     const bool based = !url.parts.empty() && url.parts[0].kind == RequestTemplatePart::Kind::Setting &&
                        is_base_url_setting(url.parts[0].text);
@@ -312,7 +344,26 @@ void read_body(const Node &node, RequestSpec &request, const DestinationType &ty
         request.wrap_key = read_text(node.member(form ? "form" : "wrap"));
         // Secrets may travel here (Amplitude's api_key): whatever shows a body
         // masks the secret settings' values in it.
-        request.body_members = read_named_templates(node.member("members"), type, kSettings | kSecretSettings);
+        request.body_members.clear();
+        request.literal_body_members.clear();
+        const Node members = node.member("members");
+        if (members.present()) {
+            members.expect(json_is_object(members.value()), "must be an object");
+            const char *name;
+            const json_t *value;
+            json_object_foreach(const_cast<json_t *>(members.value()), name, value) {
+                const Node item = members.member(name);
+                item.expect(*name != '\0', "must not have an empty name");
+                if (json_is_boolean(value)) {
+                    const std::string literal = json_is_true(value) ? "true" : "false";
+                    request.body_members.emplace_back(
+                        name, RequestTemplate{literal, {RequestTemplatePart{RequestTemplatePart::Kind::Text, literal}}});
+                    request.literal_body_members.insert(name);
+                } else {
+                    request.body_members.emplace_back(name, read_template(item, type, kSettings | kSecretSettings));
+                }
+            }
+        }
         for (const auto &[name, text] : request.body_members)
             node.member("members").expect(name != request.wrap_key, "repeats the wrap key \"" + name + "\"");
         return;
@@ -616,8 +667,22 @@ std::vector<RecordExtra> read_record_extras(const Node &node, const ActionDef &a
     return extras;
 }
 
+std::string trim_spaces(const std::string &text);
+
 std::optional<RequestTemplatePart> placeholder_part(const std::string &name) {
     using Kind = RequestTemplatePart::Kind;
+    // A record value's filter: the subscriber hash Mailchimp addresses members by
+    // is the MD5 of the lower-cased email, computed as the URL is built.
+    const std::string md5_lower = "|md5_lower";
+    if (name.size() > md5_lower.size() &&
+        name.compare(name.size() - md5_lower.size(), md5_lower.size(), md5_lower) == 0) {
+        std::optional<RequestTemplatePart> part =
+            placeholder_part(trim_spaces(name.substr(0, name.size() - md5_lower.size())));
+        if (!part || (part->kind != Kind::Field && part->kind != Kind::Key))
+            return std::nullopt;
+        part->filter = RequestTemplatePart::Filter::Md5Lower;
+        return part;
+    }
     const auto named = [&](const char *prefix, Kind kind) -> std::optional<RequestTemplatePart> {
         const std::string head(prefix);
         if (name.size() > head.size() && name.compare(0, head.size(), head) == 0)

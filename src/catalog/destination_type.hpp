@@ -5,6 +5,7 @@
 
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -22,6 +23,15 @@ struct SettingSpec {
     bool secret = false;             // write-only: shown as "********" everywhere
     std::string description;
     std::optional<std::string> default_json;     // JSON text of the default, if any
+    // "default_from": a string setting's default made from another setting's value:
+    // the text after its last `after_last` between `prefix` and `suffix`
+    // (Mailchimp: the data center "us6" of an API key "...-us6" makes
+    // https://us6.api.mailchimp.com/3.0). Only letters and digits are taken, so a
+    // value cannot name another host; anything else leaves the setting unset.
+    struct DefaultFrom {
+        std::string setting, after_last, prefix, suffix;
+    };
+    std::optional<DefaultFrom> default_from;
     std::vector<std::string> allowed_values;     // for strings: the only values accepted
     std::optional<long long> minimum, maximum;   // for integers
 };
@@ -64,8 +74,14 @@ struct RequestTemplatePart {
                       // as the definition is read, or per mapping when an action
                       // setting names it (HubSpot's id_property).
     };
+    // Applied to a record value (Field, Key) as a URL is built; the parser allows
+    // one only in URLs. Md5Lower: the lower-case hex MD5 of the value with ASCII
+    // letters lower-cased ({{fields.email_address|md5_lower}}, Mailchimp's
+    // subscriber hash).
+    enum class Filter { None, Md5Lower };
     Kind kind = Kind::Text;
     std::string text;
+    Filter filter = Filter::None;
 };
 
 struct RequestTemplate {
@@ -280,6 +296,9 @@ struct RequestSpec {
     // BodyShape::Wrapped and Form: members written before the records' array
     // (Amplitude's "api_key"); a member built from an unset setting is left out.
     std::vector<std::pair<std::string, RequestTemplate>> body_members;
+    // Members written as JSON true/false in the definition, sent as that literal
+    // (their template is its text): Mailchimp's "update_existing": true.
+    std::set<std::string> literal_body_members;
     // Query parameters appended to the URL, percent-encoded; one built from an
     // unset setting is left out.
     std::vector<std::pair<std::string, RequestTemplate>> query;

@@ -47,7 +47,7 @@ void bind_template(RequestTemplate &text, bool in_url, const std::string &key_fi
         if (part.kind == Kind::KeyField)
             part = RequestTemplatePart{Kind::Text, in_url ? http::percent_encode(key_field) : key_field};
         else if (part.kind == Kind::Key)
-            part = RequestTemplatePart{Kind::Field, key_field};
+            part = RequestTemplatePart{Kind::Field, key_field, part.filter};
         // Adjacent Text parts never occur in a template: join them.
         if (part.kind == Kind::Text && !parts.empty() && parts.back().kind == Kind::Text)
             parts.back().text += part.text;

@@ -318,6 +318,28 @@ JsonPtr mask_settings(const DestinationType &type, const json_t *settings) {
     return masked;
 }
 
+namespace {
+
+// SettingSpec::DefaultFrom applied to the source setting's value (nullptr when unset).
+JsonPtr derived_default(const SettingSpec::DefaultFrom &from, const JsonPtr &source) {
+    if (!source || !json_is_string(source.get()))
+        return nullptr;
+    const std::string text(json_string_value(source.get()), json_string_length(source.get()));
+    const size_t at = text.rfind(from.after_last);
+    if (at == std::string::npos)
+        return nullptr;
+    const std::string value = text.substr(at + from.after_last.size());
+    const bool plain = !value.empty() && std::all_of(value.begin(), value.end(), [](char c) {
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9');
+    });
+    if (!plain)
+        return nullptr;
+    const std::string result = from.prefix + value + from.suffix;
+    return adopt_json(json_stringn(result.data(), result.size()));
+}
+
+}  // namespace
+
 JsonPtr effective_setting(const DestinationType &type, const json_t *settings,
                           const std::string &key) {
     const SettingSpec *spec = type.find_setting(key);
@@ -330,6 +352,8 @@ JsonPtr effective_setting(const DestinationType &type, const json_t *settings,
         return share_json(const_cast<json_t *>(value));  // incref only touches the refcount
     if (spec->default_json)
         return parse_json(*spec->default_json, "default of setting " + quoted(key));
+    if (spec->default_from)
+        return derived_default(*spec->default_from, effective_setting(type, settings, spec->default_from->setting));
     return nullptr;
 }
 

@@ -294,6 +294,21 @@ std::string field_url_text(const JsonValue *value, const std::string &field, std
     }
 }
 
+// A URL value through its placeholder's filter (RequestTemplatePart::Filter).
+std::string filtered(std::string value, RequestTemplatePart::Filter filter) {
+    switch (filter) {
+    case RequestTemplatePart::Filter::None: return value;
+    case RequestTemplatePart::Filter::Md5Lower:
+        // ASCII only, as Mailchimp lower-cases addresses; other bytes are hashed as
+        // they are (a locale's rules must not change which member is addressed).
+        for (char &c : value)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        return http::md5_hex(value);
+    }
+    throw bug("unknown URL filter");
+}
+
 constexpr const char *kJsonSpace = " \t\r\n";
 
 // Where the payload's closing brace is. Payloads come from the engine's payload
@@ -434,7 +449,8 @@ std::string body_members_text(const catalog::RequestSpec &spec, const SettingVal
             continue;
         const std::string value = render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}));
         members += form ? http::percent_encode(name) + "=" + http::percent_encode(value) + "&"
-                        : json_string_text(name) + ":" + json_string_text(value) + ",";
+                        : json_string_text(name) + ":" +
+                              (spec.literal_body_members.count(name) != 0 ? value : json_string_text(value)) + ",";
     }
     return members;
 }
@@ -723,7 +739,7 @@ RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &recor
             result.url += http::percent_encode(record.record_id);
         else if (part.kind == Kind::Field)
             result.url += http::percent_encode(
-                field_url_text(payload->member(part.text), part.text, result.problem));
+                filtered(field_url_text(payload->member(part.text), part.text, result.problem), part.filter));
         else if (part.kind == Kind::ObjectId && record.object_id.empty())
             result.problem = "the destination has given no id for the record yet";
         else if (part.kind == Kind::ObjectId)

@@ -185,10 +185,19 @@ std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, const 
         return reading;
     for (const JsonValue &error : errors->elements()) {
         const JsonValue *named = find_path(error, spec.error_keys);
-        if (named == nullptr || named->kind() != JsonKind::Array || named->elements().empty())
+        // A list of keys (HubSpot's context.ids), or one key (Mailchimp's email_address).
+        const bool one_key = named != nullptr && (named->kind() == JsonKind::String || named->kind() == JsonKind::Number);
+        if (!one_key && (named == nullptr || named->kind() != JsonKind::Array || named->elements().empty()))
             return body_failed("the destination reported an error that names no record of the request: " +
                                message_of(error, spec.message));
-        for (const JsonValue &key : named->elements()) {
+        std::vector<const JsonValue *> named_keys;
+        if (one_key)
+            named_keys.push_back(named);
+        else
+            for (const JsonValue &key : named->elements())
+                named_keys.push_back(&key);
+        for (const JsonValue *named_key : named_keys) {
+            const JsonValue &key = *named_key;
             const std::optional<size_t> index = record_of(&key);
             if (!index)
                 return body_failed("the destination reported an error for " + value_text(key) +

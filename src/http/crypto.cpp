@@ -36,6 +36,14 @@ std::string sha256_hex(const std::string &data) {
     return to_hex(digest, digest_length);
 }
 
+std::string md5_hex(const std::string &data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int digest_length = 0;
+    if (!EVP_Digest(data.data(), data.size(), digest, &digest_length, EVP_md5(), nullptr))
+        throw Error(sqlstate::kInternalError, "could not compute MD5");
+    return to_hex(digest, digest_length);
+}
+
 std::string hmac_sha256(const std::string &key, const std::string &data) {
     // HMAC() takes the key length as an int.
     if (key.size() > static_cast<size_t>(INT_MAX))

@@ -26,4 +26,8 @@ std::optional<std::string> base64_decode(const std::string &text);
 // Lower-case hex of the SHA-256 of `data`: 64 characters.
 std::string sha256_hex(const std::string &data);
 
+// Lower-case hex of the MD5 of `data`: 32 characters. Not for security: some APIs
+// name a record by the MD5 of its key (Mailchimp's subscriber hash).
+std::string md5_hex(const std::string &data);
+
 }  // namespace reverse_etl::http

@@ -152,6 +152,8 @@ std::string valid_settings(const std::string &type) {
         return R"({"api_key": "it+/=", "endpoint": "https://api.iterable.com/"})";
     if (type == "intercom")
         return R"({"access_token": "dG9r:1=", "api_version": "2.14", "endpoint": "https://api.eu.intercom.io"})";
+    if (type == "mailchimp")
+        return R"({"api_key": "0123abcd+/=-us6", "audience_id": "a1b2c3"})";
     if (type == "slack")
         return R"({"webhook_url": "https://hooks.slack.com/services/T0/B0/se+cr/et"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
