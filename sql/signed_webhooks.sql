@@ -51,11 +51,16 @@ SELECT * FROM pg_temp.verdicts('hmac-sha256-hex', 'gh-s3cret', 'X-Hub-Signature-
 SELECT * FROM pg_temp.verdicts('hmac-sha256-hex', 'gh-secret', 'X-Hub-Signature-256');
 -- The header name is an HTTP token the client does not set itself.
 SELECT reverse_etl.alter_destination('sw_github', settings => '{"signature_header": "X Signature"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.alter_destination('sw_github', settings => '{"signature_header": "Content-Length"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.alter_destination('sw_github', settings => '{"signature_header": ""}');
+\echo :LAST_ERROR_SQLSTATE
 -- Standard Webhooks needs a whsec_ secret: this one is not, so the switch is refused.
 SELECT reverse_etl.alter_destination('sw_github', settings => '{"signature_scheme": "standard-webhooks"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.alter_destination('sw_github', settings => '{"signature_scheme": "ed25519"}');
+\echo :LAST_ERROR_SQLSTATE
 
 ------------------------------------------------------------------------------
 -- 2. Standard Webhooks
@@ -63,12 +68,15 @@ SELECT reverse_etl.alter_destination('sw_github', settings => '{"signature_schem
 -- Secrets that are not "whsec_" and the base64 of a key are refused, unquoted.
 SELECT reverse_etl.create_destination('sw_bad', 'webhook',
     jsonb_build_object('url', mock_url('/sw/bad'), 'signature_scheme', 'standard-webhooks', 'signing_secret', 'whsec_'));
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('sw_bad', 'webhook',
     jsonb_build_object('url', mock_url('/sw/bad'), 'signature_scheme', 'standard-webhooks',
                        'signing_secret', 'whsec_not*base64'));
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('sw_bad', 'webhook',
     jsonb_build_object('url', mock_url('/sw/bad'), 'signature_scheme', 'standard-webhooks',
                        'signing_secret', 'MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw'));
+\echo :LAST_ERROR_SQLSTATE
 SELECT count(*) AS bad_destinations FROM reverse_etl.destinations WHERE name = 'sw_bad';
 
 SELECT reverse_etl.create_destination('sw_standard', 'webhook',

@@ -159,6 +159,7 @@ SELECT reverse_etl.create_model('hs_firms', 'SELECT * FROM public.hs_firms', 'id
 -- required: the key is).
 SELECT reverse_etl.create_mapping('hs_firms', 'hs', 'company', '{"domain": "domain", "name": "name"}',
     action_settings => '{"id_property": "firm_code"}', name => 'hs firms');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_mapping('hs_firms', 'hs', 'company', '{"firm_code": "code", "name": "name"}',
     sync_mode => 'mirror', action_settings => '{"id_property": "firm_code"}', name => 'hs firms');
 SELECT mapping_id AS firms_id FROM reverse_etl.mapping_catalog WHERE name = 'hs firms' \gset
@@ -183,6 +184,7 @@ INSERT INTO public.hs_cars VALUES (1, 'VIN-1', 'Roadster'), (2, 'VIN-2', 'Coupe'
 SELECT reverse_etl.create_model('hs_cars', 'SELECT * FROM public.hs_cars', 'id');
 SELECT reverse_etl.create_mapping('hs_cars', 'hs', 'custom_object', '{"vin": "vin", "model": "model"}',
     action_settings => '{"id_property": "vin"}');
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_mapping('hs_cars', 'hs', 'custom_object', '{"vin": "vin", "model": "model"}',
     action_settings => '{"object_type": "p_cars", "id_property": "vin"}', name => 'hs cars');
 SELECT * FROM public.sync_outcome('hs cars');

@@ -22,6 +22,7 @@ SELECT public.mock_config('{"vendor": {"type": "segment_profiles", "write_key": 
 -- space_id is required like the write key.
 SELECT reverse_etl.create_destination('sp', 'segment_profiles',
     jsonb_build_object('write_key', 'space-wk', 'endpoint', mock_url()));
+\echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.create_destination('sp', 'segment_profiles',
     jsonb_build_object('write_key', 'space-wk', 'space_id', 'spa_test1', 'endpoint', mock_url()), enabled => true);
 -- The write key is never shown; the space id is.

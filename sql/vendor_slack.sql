@@ -22,6 +22,7 @@ SELECT reverse_etl.create_destination('sl', 'slack',
 SELECT settings FROM reverse_etl.destinations WHERE name = 'sl';
 -- It is checked as a URL, without showing it.
 SELECT reverse_etl.alter_destination('sl', '{"webhook_url": "hooks.slack.com/services/T/B/x"}');
+\echo :LAST_ERROR_SQLSTATE
 
 -- A message per added record: text from a template, blocks when the record has them.
 SELECT reverse_etl.create_mapping('sl_signups', 'sl', 'message',
