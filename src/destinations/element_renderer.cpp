@@ -4,6 +4,7 @@
 
 #include "common/error.hpp"
 #include "common/iso8601.hpp"
+#include "common/json_object_view.hpp"
 #include "common/json_text.hpp"
 #include "common/text.hpp"
 #include "http/crypto.hpp"
@@ -65,7 +66,7 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
 
 class Render {
   public:
-    Render(const JsonValue &payload, const RecordIds &ids, std::string &out)
+    Render(const JsonObjectView &payload, const RecordIds &ids, std::string &out)
         : payload_(payload), record_id_(ids.record_id), message_id_(ids.message_id), object_id_(ids.object_id),
           out_(out) {}
 
@@ -92,19 +93,23 @@ class Render {
 
   private:
     bool field(const ElementNode &node) {
-        const JsonValue *found = payload_.member(node.field);
+        const JsonObjectView::Member *found = payload_.member(node.field);
         if (found == nullptr)
             return false;
-        if (node.format == ElementNode::Format::AsIs || found->kind() != JsonKind::String) {
-            append_json(out_, *found);
+        if (node.format == ElementNode::Format::AsIs || json_kind_of(found->value) != JsonKind::String) {
+            out_ += found->value;
             return true;
         }
-        std::optional<int64_t> millis = iso8601_epoch_millis(found->string_value());
+        const std::optional<std::string> text = json_string_content(found->value);
+        if (!text)
+            throw Error(sqlstate::kInternalError, "field " + quoted(node.field) + " of record " +
+                                                      quoted(record_id_) + " is not a valid JSON string");
+        std::optional<int64_t> millis = iso8601_epoch_millis(*text);
         if (millis && node.format == ElementNode::Format::EpochSeconds)
             millis = *millis / 1000 - (*millis % 1000 < 0 ? 1 : 0);   // floor: seconds before 1970 too
         if (!millis) {
             if (problem_.empty())
-                problem_ = "field " + quoted(node.field) + " is " + quoted(found->string_value()) +
+                problem_ = "field " + quoted(node.field) + " is " + quoted(*text) +
                            ", not an ISO 8601 date and time";
             out_ += "null";
             return true;
@@ -135,18 +140,18 @@ class Render {
 
     // The members of `object` but those in `except` or `overridden`, each
     // preceded by a comma when one came before.
-    void members_of(const JsonValue &object, const std::vector<std::string> &except,
+    void members_of(const JsonObjectView &object, const std::vector<std::string> &except,
                     const std::vector<std::string> &overridden) {
-        for (const JsonMember &member : object.members()) {
+        for (const JsonObjectView::Member &member : object.members()) {
             const auto listed = [&](const std::vector<std::string> &names) {
                 return std::find(names.begin(), names.end(), member.key) != names.end();
             };
             if (listed(except) || listed(overridden))
                 continue;
             separate();
-            append_json_string(out_, member.key);
+            out_ += member.key_json;
             out_ += ':';
-            append_json(out_, member.value);
+            out_ += member.value;
         }
     }
 
@@ -156,9 +161,13 @@ class Render {
         for (const ElementNode &merged : node.merge) {
             if (merged.kind == ElementNode::Kind::Fields) {
                 members_of(payload_, merged.except, node.keys);
-            } else if (const JsonValue *source = payload_.member(merged.field);
-                       source != nullptr && source->kind() == JsonKind::Object) {
-                members_of(*source, {}, node.keys);
+            } else if (const JsonObjectView::Member *source = payload_.member(merged.field);
+                       source != nullptr && json_kind_of(source->value) == JsonKind::Object) {
+                const std::optional<JsonObjectView> nested = JsonObjectView::of(source->value);
+                if (!nested)
+                    throw Error(sqlstate::kInternalError, "field " + quoted(merged.field) + " of record " +
+                                                              quoted(record_id_) + " is not a JSON object");
+                members_of(*nested, {}, node.keys);
             }
         }
         for (size_t i = 0; i < node.keys.size(); ++i) {
@@ -198,7 +207,7 @@ class Render {
         first_.back() = false;
     }
 
-    const JsonValue &payload_;
+    const JsonObjectView &payload_;
     const std::string &record_id_;
     const std::string &message_id_;
     const std::string &object_id_;
@@ -216,13 +225,13 @@ ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const Setting
 bool ElementRenderer::render(const std::string &payload, const RecordIds &ids, std::string &out,
                              std::string &problem) const {
     const std::string &record_id = ids.record_id;
-    const std::optional<JsonValue> parsed = try_parse_json_text(payload);
-    if (!parsed || parsed->kind() != JsonKind::Object)
+    const std::optional<JsonObjectView> parsed = JsonObjectView::of(payload);
+    if (!parsed)
         throw Error(sqlstate::kInternalError, "payload of record " + quoted(record_id) + " is not a JSON object");
     // A record sent as one field's value (Braze's delete ids) cannot be sent without it.
     if (root_.kind == catalog::ElementNode::Kind::Field) {
-        const JsonValue *value = parsed->member(root_.field);
-        if (value == nullptr || value->is_null()) {
+        const JsonObjectView::Member *value = parsed->member(root_.field);
+        if (value == nullptr || json_kind_of(value->value) == JsonKind::Null) {
             problem = "field " + quoted(root_.field) + " has no value, and the destination knows the record by it";
             return false;
         }

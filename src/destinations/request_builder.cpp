@@ -10,6 +10,7 @@
 #include "catalog/settings.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/json_object_view.hpp"
 #include "common/json_text.hpp"
 #include "common/text.hpp"
 #include "destinations/response_reader.hpp"
@@ -498,10 +499,10 @@ std::string soql_string_literal(std::string_view text) {
 // A record's key as an answer names it: the template with the record's id
 // and fields' text put in (a field that is not a string or number adds nothing).
 std::string key_text(const catalog::RequestTemplate &key, const OutgoingRecord &record) {
-    std::optional<JsonValue> payload;
+    std::optional<JsonObjectView> payload;
     if (key.uses(Kind::Field)) {
-        payload = try_parse_json_text(record.payload);
-        if (!payload || payload->kind() != JsonKind::Object)
+        payload = JsonObjectView::of(record.payload);
+        if (!payload)
             throw bug("payload of record " + quoted(record.record_id) + " is not a JSON object");
     }
     std::string text;
@@ -511,11 +512,17 @@ std::string key_text(const catalog::RequestTemplate &key, const OutgoingRecord &
         } else if (part.kind == Kind::RecordId) {
             text += record.record_id;
         } else if (part.kind == Kind::Field) {
-            const JsonValue *value = payload->member(part.text);
-            if (value != nullptr && value->kind() == JsonKind::String)
-                text += value->string_value();
-            else if (value != nullptr && value->kind() == JsonKind::Number)
-                text += value->number_text();
+            const JsonObjectView::Member *member = payload->member(part.text);
+            const JsonKind kind = member == nullptr ? JsonKind::Null : json_kind_of(member->value);
+            if (kind == JsonKind::String) {
+                const std::optional<std::string> content = json_string_content(member->value);
+                if (!content)
+                    throw bug("field " + quoted(part.text) + " of record " + quoted(record.record_id) +
+                              " is not a valid JSON string");
+                text += *content;
+            } else if (kind == JsonKind::Number) {
+                text += member->value;
+            }
         }
     }
     return text;

@@ -11,6 +11,7 @@
 
 #include "catalog/field_conversion.hpp"
 #include "common/json.hpp"
+#include "common/json_object_view.hpp"
 #include "common/json_text.hpp"
 #include "fuzz_support.hpp"
 
@@ -41,6 +42,32 @@ std::vector<std::string> some_path(const JsonValue &value, unsigned seed) {
         }
     }
     return path;
+}
+
+// The shallow view of an object (what the element renderer reads payloads
+// with) sees the members the parser sees, each value's text parsing to the
+// same value; of any other valid JSON it sees nothing.
+void check_object_view(const std::string &text, const JsonValue &value) {
+    const std::optional<JsonObjectView> view = JsonObjectView::of(text);
+    FUZZ_CHECK(view.has_value() == (value.kind() == JsonKind::Object), "the object view misreads valid JSON");
+    if (!view)
+        return;
+    FUZZ_CHECK(view->members().size() == value.members().size(), "the object view counts other members");
+    for (size_t i = 0; i < view->members().size(); ++i) {
+        const JsonObjectView::Member &seen = view->members()[i];
+        const JsonMember &parsed = value.members()[i];
+        FUZZ_CHECK(seen.key == parsed.key, "the object view unescapes a key differently");
+        FUZZ_CHECK(json_string_content(seen.key_json) == parsed.key, "a key's text is not the key");
+        const std::optional<JsonValue> member_value = try_parse_json_text(seen.value);
+        FUZZ_CHECK(member_value && to_json_text(*member_value) == to_json_text(parsed.value),
+                   "the object view cuts a value's text wrong");
+        size_t last = i;
+        for (size_t j = i + 1; j < value.members().size(); ++j)
+            if (value.members()[j].key == seen.key)
+                last = j;
+        FUZZ_CHECK(view->member(seen.key) == &view->members()[last],
+                   "the object view's lookup does not find the last member of a key");
+    }
 }
 
 void check_path_lookup(const std::string &text, const JsonValue &value, unsigned seed) {
@@ -140,6 +167,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     FUZZ_CHECK(to_json_text(*reparsed) == compact, "print, parse, print is not stable");
     FUZZ_CHECK(json_kind_of(compact) == value->kind(), "json_kind_of misreads compact JSON");
 
+    check_object_view(text, *value);
     check_path_lookup(text, *value, size > 0 ? data[size / 2] * 131u + data[0] : 0u);
     check_conversions(compact);
     return 0;
