@@ -26,6 +26,8 @@
 #                 (--rows) to each vendor type's mock, and the same records
 #                 through the webhook type with the same batch size, and
 #                 writes bench/results-vendors.md
+#   --types T,U   with --vendors, only these types (default: every type with
+#                 a mock); the report then lists only them
 #   --mock-python P   with --vendors, the interpreter of the mock destination:
 #                 python3 (default) or pypy3 (installed then; python3, with a
 #                 note in the report, when it cannot be)
@@ -46,6 +48,7 @@ profile=false
 vendors=false
 mock_python=python3
 driver_args=()
+types_given=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) driver_args+=(--rows "$2"); shift 2 ;;
@@ -55,10 +58,16 @@ while [ $# -gt 0 ]; do
         --keep) keep=true; shift ;;
         --vendors) vendors=true; shift ;;
         --mock-python) mock_python=$2; shift 2 ;;
-        -h|--help) sed -n '2,35p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--mock-python P]]" >&2; exit 2 ;;
+        --types) driver_args+=(--types "$2"); types_given=true; shift 2 ;;
+        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--types T,U] [--mock-python P]]" >&2; exit 2 ;;
     esac
 done
+
+if $types_given && ! $vendors; then
+    echo "bench/run.sh: --types goes with --vendors" >&2
+    exit 2
+fi
 
 if [ "$(id -u)" -ne 0 ]; then
     echo "bench/run.sh: run as root (it installs packages and runs the server as \"postgres\")" >&2
@@ -155,7 +164,7 @@ fi
 if $vendors; then
     for option in "${driver_args[@]}"; do
         case "$option" in
-            --with-10m|--profile) echo "bench/run.sh: --vendors takes --rows, --reps, --mock-python and --keep only" >&2; exit 2 ;;
+            --with-10m|--profile) echo "bench/run.sh: --vendors takes --rows, --reps, --types, --mock-python and --keep only" >&2; exit 2 ;;
         esac
     done
     # PyPy was measured as an alternative interpreter for the mock (see

@@ -32,6 +32,9 @@ sys.path.insert(0, BENCH_DIR)
 import bench  # noqa: E402  (bench/bench.py: data, psql timing, machine facts)
 
 PASS_LINE = 0.90
+# The mock busy this share of a sync's wall time or more (its CPU time over the
+# sync's time; it is one process under one interpreter lock) sets the pace.
+MOCK_BUSY = 0.6
 COLUMNS = bench.COLUMNS
 # Declared fields that take a column of the users model under another name.
 SYNONYMS = {"created": "created_at", "createdate": "created_at", "time": "created_at", "timestamp": "created_at"}
@@ -317,6 +320,11 @@ class VendorBench(bench.Bench):
         admin = self.connect("postgres")
         with admin.cursor() as cur:
             cur.execute("CREATE DATABASE bench")
+            # The server's CPU time is read as what its exited processes used
+            # (cpu_seconds): an autovacuum worker ending during a sync would
+            # count as the sync's, so autovacuum stays off while the group runs.
+            cur.execute("ALTER SYSTEM SET autovacuum = off")
+            cur.execute("SELECT pg_reload_conf()")
         admin.close()
         self.conn = self.connect("bench")
         self.q("CREATE EXTENSION reverse_etl")
@@ -332,8 +340,11 @@ class VendorBench(bench.Bench):
         self.q("SELECT reverse_etl.create_model('users', %s, primary_key => 'id')", (bench.model_sql("users"),))
         installed = {r[0] for r in self.q("SELECT type FROM reverse_etl.destination_types")}
         types = []
+        only = {t for t in a.types.split(",") if t}
         for entry in vendor_types(a.repo):
             kind = entry["type"]
+            if only and kind not in only:
+                continue
             if entry["skip"] is None and kind not in installed:
                 entry["skip"] = "not in the installed extension's reverse_etl.destination_types"
             if entry["skip"] is None:
@@ -453,6 +464,18 @@ def judge(entry, rows):
     out["server_bound_rps"] = rows / mid["cpu"]["server"] if mid["cpu"]["server"] else None
     basis_rps = out["allowed_rps"] if out["basis"] == "declared rate limit" else out["webhook_rps"]
     out["product_bound"] = out["server_bound_rps"] is not None and out["server_bound_rps"] < PASS_LINE * basis_rps
+    # The product's own ratio, for when the mock is the bottleneck: what the
+    # sync worker could deliver (rows / its CPU seconds) over what the basis
+    # needs from it: the allowed rate, or what the same worker delivers as the
+    # webhook type (rows / the webhook sync's CPU seconds).
+    out["product_ratio"] = None
+    if out["server_bound_rps"] is not None and w_mid["cpu"]["server"]:
+        webhook_bound_rps = rows / w_mid["cpu"]["server"]
+        needed = out["allowed_rps"] if out["basis"] == "declared rate limit" else webhook_bound_rps
+        out["product_ratio"] = out["server_bound_rps"] / needed
+    out["mock_bound"] = not out["pass"] and out["mock_busy"] >= MOCK_BUSY
+    out["verdict"] = "pass" if out["pass"] else (
+        "pass (product)" if out["mock_bound"] and (out["product_ratio"] or 0) >= PASS_LINE else "fail")
     plain = entry["ceiling_plain"]["records_per_s"]
     out["of_plain_ceiling"] = out["webhook_rps"] / plain if plain else None
     return out
@@ -491,11 +514,15 @@ def write(results, path):
         f"Pass line {PASS_LINE:.2f}: achieved / allowed where a declared rate limit allows fewer records a second "
         f"than the webhook does on this machine; else achieved / webhook (same batch size, same mock server "
         f"answering a plain 200), where the issue asks for \"the same records per second\" and {PASS_LINE:.2f} "
-        "is the line used here too.", "",
+        "is the line used here too. Where that ratio misses the line with the mock busy "
+        f"{MOCK_BUSY:.0%} or more of the sync, the figure measures the mock (below) and the verdict is the "
+        "product's own ratio: \"pass (product)\" when the sync worker's capacity for the vendor type (rows / its "
+        "CPU seconds) is at least the pass line of what the basis needs from it (the allowed rate, or its "
+        "capacity for the webhook type at the same batch size).", "",
         "| type | action (mode) | records/request | declared limit | allowed records/s | achieved records/s "
-        "| webhook records/s | basis | ratio | | mock busy | mock-bound records/s | server CPU vs webhook "
-        "| server-bound records/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        "| webhook records/s | basis | ratio | mock busy | product ratio | verdict | mock-bound records/s "
+        "| server CPU vs webhook | server-bound records/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     judged = {}
     for entry in results["types"]:
@@ -507,8 +534,8 @@ def write(results, path):
         lines.append(f"| {entry['type']} | {entry['action']} ({entry['sync_mode']}) | "
                      f"{j['records_per_request']:.1f} | {limit_text} | {n(j['allowed_rps'])} | "
                      f"{n(j['vendor_rps'])} | {n(j['webhook_rps'])} | {j['basis']} | {r2(j['ratio'])} | "
-                     f"{'**pass**' if j['pass'] else '**fail**'} | {j['mock_busy']:.0%} | {n(j['mock_bound_rps'])} | "
-                     f"{r2(j['server_cpu_vs_webhook'])}× | {n(j.get('server_bound_rps'))} |")
+                     f"{j['mock_busy']:.0%} | {r2(j.get('product_ratio'))} | **{j['verdict']}** | "
+                     f"{n(j['mock_bound_rps'])} | {r2(j['server_cpu_vs_webhook'])}× | {n(j.get('server_bound_rps'))} |")
     lines += ["", "\"mock busy\": the mock's CPU time over the vendor sync's wall time (median repetition); the "
               "mock is one Python process under one interpreter lock, so it can use one core at most: near 100% "
               "(and on 2 shared cores, well before), the mock is the bottleneck and the ratio measures the mock, not "
@@ -517,12 +544,12 @@ def write(results, path):
               "the vendor sync over those of the webhook sync: what the vendor's payload and request building and "
               "answer reading cost the product more than the webhook's. \"server-bound records/s\": rows / those "
               "CPU seconds, what the product's one sync worker could deliver to a mock costing nothing."]
-    bound = [t for t, j in judged.items() if not j["pass"] and j["mock_busy"] >= 0.6]
+    bound = [t for t, j in judged.items() if j.get("mock_bound")]
     if bound:
         lines += ["", "**Mock-bound**: " + ", ".join(f"`{t}`" for t in bound) + " missed the line with the mock "
-                  "busy 60% or more of the sync: the figure is the mock's ceiling under this load, not the "
-                  "product's; the product's own cost is in \"server CPU vs webhook\"."]
-    product = [t for t, j in judged.items() if not j["pass"] and j.get("product_bound")]
+                  f"busy {MOCK_BUSY:.0%} or more of the sync: the figure is the mock's ceiling under this load, not "
+                  "the product's; the product's own cost is in \"server CPU vs webhook\" and \"product ratio\"."]
+    product = [t for t, j in judged.items() if j["verdict"] == "fail" and j.get("product_bound")]
     if product:
         lines += ["", "**Product-bound**: " + ", ".join(f"`{t}`" for t in product) + ": the product's own CPU "
                   "time for the sync (\"server-bound records/s\") is already below the pass line of the basis, so "
@@ -531,7 +558,7 @@ def write(results, path):
     neither = [t for t, j in judged.items() if not j["pass"] and t not in bound and t not in product]
     if neither:
         lines += ["", "**Neither alone**: " + ", ".join(f"`{t}`" for t in neither) + ": the mock was busy less "
-                  "than 60% of the sync and the product's CPU time alone would pass: the two together on the "
+                  f"than {MOCK_BUSY:.0%} of the sync and the product's CPU time alone would pass: the two together on the "
                   "shared cores, and the product waiting for the mock's answers, set the figure."]
     skipped = [e for e in results["types"] if e.get("skip")]
     if skipped:
@@ -598,6 +625,7 @@ def main():
     parser.add_argument("--command", default="bench/run.sh --vendors")
     parser.add_argument("--rows", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--types", default="", help="comma-separated types to bench (default: every type with a mock)")
     parser.add_argument("--mock-python", default=sys.executable, help="the mock's interpreter (for the report)")
     parser.add_argument("--mock-note", default="", help="a note on the mock's interpreter (for the report)")
     args = parser.parse_args()
