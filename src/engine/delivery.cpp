@@ -191,6 +191,13 @@ class DeliveryLoop {
             }
             if (client_.pending() == 0 && (ready_.empty() || fatal_) && (outbox_done_ || fatal_))
                 return;
+            // Read ahead while every slot is busy: reading and building a
+            // chunk takes tens of milliseconds, and a destination that
+            // answers faster than that would otherwise wait for the next
+            // request each time the previous chunk's ran out.
+            if (!fatal_ && !outbox_done_ && client_.pending() >= window_ && ready_.size() < window_ &&
+                held_bytes_ <= kHeldBytes / 2)
+                load_chunk();
             for (const http::Completion &completion : client_.poll(100))
                 handle(completion);
             if (results_.size() >= kFlushRecords || Clock::now() - last_flush_ >= kFlushInterval)
