@@ -673,6 +673,10 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     if (signing_ && signing_->algorithm == catalog::SigningAlgorithm::StandardWebhooks)
         needs_message_id_ = true;   // the webhook-id is made of them
     secrets_ = SecretMasker(secret_texts(type, spec, settings));
+    // A service account's private key is masked on its own too: text that
+    // quotes the PEM alone (not the whole JSON key) hides it as well.
+    if (oauth_ && !oauth_->service_account_key.empty())
+        secrets_ = secrets_.with(http::parse_service_account_key(oauth_->service_account_key).private_key);
 }
 
 void RequestBuilder::init_body(const catalog::RequestSpec &spec, const std::string &members) {

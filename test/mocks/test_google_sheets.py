@@ -101,7 +101,7 @@ class GoogleSheetsTest(testing.MockServerCase):
         token = self.token()
         status, _, body = self.api("POST", "values:batchUpdate", {
             "valueInputOption": "RAW",
-            "data": [{"range": "'Sheet1'!A2", "majorDimension": "ROWS", "values": [["1", "Ada", 36]]},
+            "data": [{"range": "'Sheet1'!2:2", "majorDimension": "ROWS", "values": [["1", "Ada", 36]]},
                      {"range": "Sheet1!A3:C3", "values": [["2", "Bob", None]]}]}, token)
         self.assertEqual(status, 200, body)
         self.assertEqual((body["totalUpdatedRows"], body["totalUpdatedCells"]), (2, 6))

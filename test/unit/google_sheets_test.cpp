@@ -195,8 +195,8 @@ TEST(GoogleSheets, RowsAreWrittenToTheirRangeAsCells) {
     EXPECT_EQ(request.request.url, "http://127.0.0.1:9/v4/spreadsheets/s%201/values:batchUpdate");
     EXPECT_EQ(request.request.body,
               R"({"valueInputOption":"RAW","data":[)"
-              R"({"range":"'Sheet1'!A2","majorDimension":"ROWS","values":[["1",36,"Ada","[\"m\"]","",true]]},)"
-              R"({"range":"'Sheet1'!A7","majorDimension":"ROWS","values":[["2","B"]]}]})");
+              R"({"range":"'Sheet1'!2:2","majorDimension":"ROWS","values":[["1",36,"Ada","[\"m\"]","",true]]},)"
+              R"({"range":"'Sheet1'!7:7","majorDimension":"ROWS","values":[["2","B"]]}]})");
     // Without a row there is nothing to send.
     EXPECT_FALSE(rows.element(row("3", "{}", "")).valid);
 
@@ -228,6 +228,10 @@ TEST(GoogleSheets, ExactlyOneCredential) {
     ASSERT_TRUE(rows.oauth());
     EXPECT_EQ(rows.oauth()->token_url, "https://oauth2.googleapis.com/token");
     EXPECT_EQ(rows.oauth()->scope, "https://www.googleapis.com/auth/spreadsheets");
+    // The key is masked whole, and its PEM alone too.
+    const std::string pem = pem_of(key.get());
+    EXPECT_EQ(rows.secrets().mask("a " + pem + " b"), "a ******** b");
+    EXPECT_EQ(rows.secrets().mask("a " + key_json(pem) + " b"), "a ******** b");
 }
 
 TEST(GoogleSheets, DefinitionRules) {
