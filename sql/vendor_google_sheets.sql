@@ -177,6 +177,15 @@ SELECT * FROM public.sync_outcome('gs token people');
 SELECT r->>'path' AS path, r->'headers'->>'authorization' AS authorization, (r->>'body')::jsonb->'data'->0 AS first
   FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq ORDER BY (r->>'seq')::int;
 SELECT public.mock_vendor_state()->'spreadsheets'->'sheet%202%2Fx' AS sheets;
+-- A sheet the spreadsheet does not have, or a spreadsheet Google does not
+-- know, is the destination's configuration: the run fails with Google's
+-- answer at once (rather than splitting the request record by record).
+SELECT reverse_etl.alter_destination('gs token', '{"sheet": "Nope"}');
+UPDATE public.gs_people SET name = name || '!' WHERE id = 1;
+SELECT * FROM public.sync_outcome('gs token people');
+SELECT reverse_etl.alter_destination('gs token', jsonb_build_object('sheet', 'People list',
+    'endpoint', mock_url('/unknown')));
+SELECT * FROM public.sync_outcome('gs token people');
 -- Secrets never show: not the key, not the token (run history, errors).
 SELECT count(*) AS leaks FROM reverse_etl.sync_runs
  WHERE error LIKE '%PRIVATE KEY%' OR error LIKE '%static-token%' OR error LIKE '%ya29.%';
