@@ -79,8 +79,12 @@ void reset_checkpoint(int64_t mapping_id) {
 }
 
 void drop_checkpoint(int64_t mapping_id) {
-    pg::execute_catalog("DROP TABLE IF EXISTS " + checkpoint_table(mapping_id) + ", " + sending_table(mapping_id) + ", " +
-                        sheet_rows_table(mapping_id));
+    pg::execute_catalog("DROP TABLE IF EXISTS " + checkpoint_table(mapping_id) + ", " + sending_table(mapping_id));
+    // Only row_index mappings that sent have one: checked first, so that no
+    // other mapping's drop says "does not exist, skipping".
+    const std::string rows = sheet_rows_table(mapping_id);
+    if (*pg::execute_catalog("SELECT pg_catalog.to_regclass($1) IS NOT NULL", {rows}).rows[0][0] == "t")
+        pg::execute_catalog("DROP TABLE " + rows);
 }
 
 }  // namespace reverse_etl::catalog
