@@ -28,6 +28,9 @@ std::unordered_map<std::string, std::string> reserve(int64_t mapping_id, const s
         pg::execute_catalog("CREATE TABLE " + table + " (record_id text COLLATE \"C\" PRIMARY KEY, "
                             "sheet_row integer NOT NULL UNIQUE CHECK (sheet_row >= " + std::to_string(kFirstRow) +
                             "))");
+    // No lock: a reservation that races another (a send_test_record during
+    // a run) fails on the unique row rather than making a run wait for a
+    // session's open transaction; the failed run's records go in the next.
     const std::string list = text_array_literal(ids);
     pg::execute_catalog("WITH wanted AS (SELECT u.id, pg_catalog.min(u.o) AS o "
                         "FROM pg_catalog.unnest($1::text[]) WITH ORDINALITY AS u(id, o) GROUP BY u.id), "

@@ -2,8 +2,8 @@
 
 #include <exception>
 #include <map>
-#include <optional>
 #include <new>
+#include <optional>
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
