@@ -452,8 +452,18 @@ AuthSpec read_auth_entry(const Node &node, const DestinationType &type) {
         auth.value = read_template(node.member("client_id"), type, kAllowed);
         auth.password = read_template(node.member("client_secret"), type, kAllowed);
         auth.refresh_token = read_template(node.member("refresh_token"), type, kAllowed);
+    } else if (name == "jwt_bearer") {
+        // The token URL is the key's own token_uri: Google's token endpoint
+        // is another host than the API's, and each key names it.
+        expect_only_keys(node, {"type", "key", "scope"});
+        auth.kind = AuthKind::JwtBearer;
+        auth.value = read_template(node.member("key"), type, kAllowed);
+        node.member("key").expect(auth.value.parts.size() == 1 &&
+                                      auth.value.parts[0].kind == RequestTemplatePart::Kind::Setting,
+                                  "must be exactly one {{settings.KEY}}: the service account's JSON key");
+        auth.scope = read_text(node.member("scope"));
     } else {
-        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header, query, oauth_refresh)");
+        kind.fail("\"" + name + "\" is not an auth type (bearer, basic, header, query, oauth_refresh, jwt_bearer)");
     }
     return auth;
 }
@@ -793,6 +803,26 @@ void read_required_one_of(const Node &node, ActionDef &action) {
     }
 }
 
+std::vector<std::vector<std::string>> read_one_of_settings(const Node &node, const DestinationType &type) {
+    std::vector<std::vector<std::string>> groups;
+    if (!node.present())
+        return groups;
+    require_array(node);
+    for (size_t i = 0; i < json_array_size(node.value()); ++i) {
+        const Node group = node.element(i);
+        std::vector<std::string> keys = read_name_list(group);
+        group.expect(keys.size() >= 2, "must name at least two settings");
+        for (const std::string &key : keys) {
+            const SettingSpec *spec = type.find_setting(key);
+            group.expect(spec != nullptr, "names \"" + key + "\", which is not a setting of the type");
+            group.expect(!spec->required && !spec->default_json,
+                         "names \"" + key + "\", which is required or has a default: it is always set");
+        }
+        groups.push_back(std::move(keys));
+    }
+    return groups;
+}
+
 void read_batch_limits(const Node &node, ActionDef &action) {
     action.max_batch_records = read_positive_int(node.member("max_batch_records"));
     action.max_batch_bytes = read_optional_positive_int(node.member("max_batch_bytes"));
@@ -903,8 +933,8 @@ void read_operations(const Node &node, ActionDef &action, const DestinationType 
                 operation == "upsert",
             "may be \"add\" only for the upsert operation");
         if (operation == "delete")
-            item.expect(!action.key_field.empty() || !action.key_field_setting.empty(),
-                        "needs the action's key_field: deletes address records by it");
+            item.expect(!action.key_field.empty() || !action.key_field_setting.empty() || action.row_index,
+                        "needs the action's key_field (or row_index): deletes address records by it");
         action.operations.emplace(operation, std::move(definition));
     }
 }
@@ -1004,6 +1034,7 @@ ActionDef read_action(const Node &node, const DestinationType &type) {
         action.element = read_element(element, action, type);
     }
     read_key_field(node.member("key_field"), action);
+    action.row_index = read_bool(node.member("row_index"), false);
     read_operations(node.member("operations"), action, type);
     check_action_setting_uses(node, action);
     bind_known_key_field(node, action);
@@ -1048,6 +1079,7 @@ DestinationType parse_destination_type(const std::string &definition_json) {
     type.name = read_text(root.member("name"));
     type.description = read_text(root.member("description"));
     type.settings = read_settings(root.member("settings"));
+    type.one_of_settings = read_one_of_settings(root.member("one_of_settings"), type);
     type.request = read_request(root.member("request"), type);
     type.actions = read_actions(root.member("actions"), type);
     return type;

@@ -149,17 +149,21 @@ inline bool is_base_url_setting(const std::string &key) {
     return key == "url" || key == "endpoint" || key == "instance_url" || key == "webhook_url";
 }
 
-enum class AuthKind { Bearer, Basic, Header, Query, OAuthRefresh };
+// JwtBearer: a service account's JSON key (a secret setting) signs a JWT that
+// the key's token_uri exchanges for an access token (RFC 7523; Google), sent
+// as a bearer token and cached as OAuthRefresh's is.
+enum class AuthKind { Bearer, Basic, Header, Query, OAuthRefresh, JwtBearer };
 
 struct AuthSpec {
     AuthKind kind = AuthKind::Bearer;
     std::string header;        // the header it sets: "Authorization" for bearer, basic and
                                // oauth_refresh; for Query, the query parameter's name
     RequestTemplate value;        // bearer: the token; basic: the user name; header: its value;
-                                  // oauth_refresh: the client id
+                                  // oauth_refresh: the client id; jwt_bearer: the JSON key
     RequestTemplate password;     // basic: the password; oauth_refresh: the client secret
     RequestTemplate refresh_token;   // oauth_refresh only
     RequestTemplate token_url;       // oauth_refresh only: where the grant is posted
+    std::string scope;               // jwt_bearer only: the scope the token is asked for
 };
 
 // How requests are signed, named as definitions (and the settings that choose
@@ -336,6 +340,11 @@ struct ElementNode {
                                         // key field, filled in once it is known
     Format format = Format::AsIs;       // Field
     std::vector<std::string> except;    // Fields
+    // Fields written "{{fields|values}}", only as an array's element: the
+    // fields' values, in payload order, spread into the array (a row of
+    // cells: Google Sheets); a null is written "" and an object or array as
+    // its JSON text, since a cell holds neither.
+    bool spread = false;
     RequestTemplate text;               // Text
     std::vector<std::string> keys;      // Object
     std::vector<ElementNode> values;    // Object, Array
@@ -429,6 +438,13 @@ struct ActionDef {
     // object a many-object action writes to (HubSpot's object_type). Never
     // secret; of type string, integer or boolean; in definition order.
     std::vector<SettingSpec> settings;
+    // "row_index": records are rows of a grid (Google Sheets). The engine
+    // keeps, per mapping, a row number for each record id
+    // (engine/sheet_rows.hpp), reserved and committed before a request
+    // carries the record, and gives it to requests as {{object_id}}: an
+    // update rewrites the record's row, a resend after a crash finds the
+    // same row, and a delete clears it. Deletes need no key_field then.
+    bool row_index = false;
 
     const FieldSpec *find_field(const std::string &field_key) const;
     const SettingSpec *find_setting(const std::string &setting_key) const;
@@ -445,6 +461,10 @@ struct DestinationType {
     std::vector<SettingSpec> settings;   // in definition order
     std::vector<ActionDef> actions;      // in definition order
     RequestSpec request;                 // the type's request block; actions may override it
+    // "one_of_settings": groups of settings of which exactly one must be set
+    // (Google Sheets: a service account key or an access token, not both,
+    // which would leave which one applies to the order of the auth entries).
+    std::vector<std::vector<std::string>> one_of_settings;
 
     const SettingSpec *find_setting(const std::string &setting_key) const;
     const ActionDef *find_action(const std::string &action_key) const;

@@ -59,8 +59,12 @@ bool read_field_placeholder(const Node &node, const ActionDef &action, const std
         out.kind = ElementNode::Kind::Fields;
         if (filter.empty())
             return true;
+        if (filter == "values") {
+            out.spread = true;
+            return true;
+        }
         node.expect(filter.compare(0, 7, "except:") == 0,
-                    "uses filter \"" + filter + "\" on {{fields}}; only except:NAME,... is known");
+                    "uses filter \"" + filter + "\" on {{fields}}; only except:NAME,... and values are known");
         out.except = split_names(filter.substr(7));
         for (const std::string &name : out.except)
             expect_field(node, action, name);
@@ -81,7 +85,7 @@ bool read_field_placeholder(const Node &node, const ActionDef &action, const std
     return true;
 }
 
-ElementNode read_value(const Node &node, const ActionDef &action, const DestinationType &type);
+ElementNode read_value(const Node &node, const ActionDef &action, const DestinationType &type, bool in_array = false);
 
 ElementNode read_object(const Node &node, const ActionDef &action, const DestinationType &type) {
     ElementNode out;
@@ -108,7 +112,7 @@ ElementNode read_object(const Node &node, const ActionDef &action, const Destina
     return out;
 }
 
-ElementNode read_value(const Node &node, const ActionDef &action, const DestinationType &type) {
+ElementNode read_value(const Node &node, const ActionDef &action, const DestinationType &type, bool in_array) {
     ElementNode out;
     const json_t *value = node.value();
     if (json_is_object(value))
@@ -116,7 +120,7 @@ ElementNode read_value(const Node &node, const ActionDef &action, const Destinat
     if (json_is_array(value)) {
         out.kind = ElementNode::Kind::Array;
         for (size_t i = 0; i < json_array_size(value); ++i)
-            out.values.push_back(read_value(node.element(i), action, type));
+            out.values.push_back(read_value(node.element(i), action, type, true));
         return out;
     }
     if (!json_is_string(value)) {
@@ -124,8 +128,10 @@ ElementNode read_value(const Node &node, const ActionDef &action, const Destinat
         return out;
     }
     const std::string text(json_string_value(value), json_string_length(value));
-    if (read_field_placeholder(node, action, sole_placeholder(text), out))
+    if (read_field_placeholder(node, action, sole_placeholder(text), out)) {
+        node.expect(!out.spread || in_array, "uses {{fields|values}} outside an array: its values go in one");
         return out;
+    }
     out.kind = ElementNode::Kind::Text;
     out.text = read_template(node, type, kSettings | kSecretSettings | kRecordId | kMessageId | kVersion | kObjectId);
     return out;
@@ -136,11 +142,12 @@ ElementNode read_value(const Node &node, const ActionDef &action, const Destinat
 ElementNode read_element(const Node &node, const ActionDef &action, const DestinationType &type) {
     // A bare value: one field (Braze deletes send a list of external ids), or
     // the destination's id (Salesforce deletes send a list of record ids).
-    const char *expected = "must be an object, one \"{{fields.NAME}}\" or \"{{object_id}}\"";
+    // Or a text around the id (Google Sheets clears the ranges of rows:
+    // "'Sheet1'!{{object_id}}:{{object_id}}").
+    const char *expected = "must be an object, one \"{{fields.NAME}}\" or a text with \"{{object_id}}\"";
     if (json_is_string(node.value())) {
         ElementNode field = read_value(node, action, type);
-        const bool object_id = field.kind == ElementNode::Kind::Text && field.text.parts.size() == 1 &&
-                               field.text.parts[0].kind == RequestTemplatePart::Kind::ObjectId;
+        const bool object_id = field.kind == ElementNode::Kind::Text && field.text.uses(RequestTemplatePart::Kind::ObjectId);
         node.expect(field.kind == ElementNode::Kind::Field || object_id, expected);
         return field;
     }

@@ -786,7 +786,8 @@ std::optional<std::string> destination_key_column(const ActionDef &action, const
 }
 
 void check_delete_key(const ActionDef &action, const std::string &sync_mode, const json_t *fields) {
-    if (action.operations.count("delete") == 0 || (sync_mode != "delete" && sync_mode != "mirror"))
+    // A row_index action deletes by the record's row, found by its id.
+    if (action.operations.count("delete") == 0 || action.row_index || (sync_mode != "delete" && sync_mode != "mirror"))
         return;
     if (destination_key_column(action, fields))
         return;

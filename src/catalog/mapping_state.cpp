@@ -14,6 +14,10 @@ std::string sending_table(int64_t mapping_id) {
     return "reverse_etl_state.sending_" + std::to_string(mapping_id);
 }
 
+std::string sheet_rows_table(int64_t mapping_id) {
+    return "reverse_etl_state.sheet_rows_" + std::to_string(mapping_id);
+}
+
 void create_checkpoint(int64_t mapping_id, unsigned int model_owner) {
     const std::string table = checkpoint_table(mapping_id);
     // Identifiers are compared as bytes ("C"): the checkpoint's index and the
@@ -76,6 +80,11 @@ void reset_checkpoint(int64_t mapping_id) {
 
 void drop_checkpoint(int64_t mapping_id) {
     pg::execute_catalog("DROP TABLE IF EXISTS " + checkpoint_table(mapping_id) + ", " + sending_table(mapping_id));
+    // Only row_index mappings that sent have one: checked first, so that no
+    // other mapping's drop says "does not exist, skipping".
+    const std::string rows = sheet_rows_table(mapping_id);
+    if (*pg::execute_catalog("SELECT pg_catalog.to_regclass($1) IS NOT NULL", {rows}).rows[0][0] == "t")
+        pg::execute_catalog("DROP TABLE " + rows);
 }
 
 }  // namespace reverse_etl::catalog

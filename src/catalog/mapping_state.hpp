@@ -37,6 +37,11 @@ void drop_checkpoint_key(int64_t mapping_id);     // only while the checkpoint i
 enum class KeyRepair { None, RemoveDuplicates };
 void ensure_checkpoint_key(int64_t mapping_id, KeyRepair repair);
 std::string sending_table(int64_t mapping_id);  // schema-qualified name
+// sheet_rows_<id> (record_id, sheet_row): the row index of a row_index
+// action (engine/sheet_rows.hpp), made on first use. reset_checkpoint keeps
+// it (the rows are the destination's: a record sent again after a reset
+// rewrites its own row); drop_checkpoint drops it.
+std::string sheet_rows_table(int64_t mapping_id);
 // Both tables forget everything: the next run sends every record as added.
 void reset_checkpoint(int64_t mapping_id);
 void drop_checkpoint(int64_t mapping_id);

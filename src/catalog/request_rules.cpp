@@ -9,6 +9,7 @@
 #include "common/error.hpp"
 #include "common/text.hpp"
 #include "http/crypto.hpp"
+#include "http/jwt_bearer.hpp"
 #include "http/http_text.hpp"
 
 namespace reverse_etl::catalog {
@@ -309,6 +310,13 @@ void check_request_settings(const DestinationType &type, const json_t *settings,
     for (const auto &[header, text] : request.headers)
         check_template_settings(text, settings, header);
     for (const AuthSpec &auth : request.auth) {
+        if (auth.kind == AuthKind::JwtBearer) {
+            // A service account's JSON key: read (and its private key loaded)
+            // now, so a bad one is refused here rather than at the first sync.
+            if (const std::optional<std::string> key = text_of(member_of(settings, auth.value.parts[0].text)))
+                http::parse_service_account_key(*key);
+            continue;
+        }
         check_template_settings(auth.value, settings, auth.header);
         check_template_settings(auth.password, settings, auth.header);
         check_template_settings(auth.refresh_token, settings, auth.header);

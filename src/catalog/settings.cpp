@@ -219,6 +219,26 @@ void check_required(const DestinationType &type, const json_t *settings) {
     }
 }
 
+// Exactly one setting of each one_of_settings group.
+void check_one_of(const DestinationType &type, const json_t *settings) {
+    for (const std::vector<std::string> &group : type.one_of_settings) {
+        std::vector<std::string> set;
+        for (const std::string &key : group)
+            if (json_object_getn(settings, key.data(), key.size()) != nullptr)
+                set.push_back(key);
+        if (set.size() == 1)
+            continue;
+        std::string names;
+        for (size_t i = 0; i < group.size(); ++i)
+            names += (i == 0 ? "" : i + 1 == group.size() ? " or " : ", ") + quoted(group[i]);
+        throw invalid(set.empty() ? "destination type " + quoted(type.type) + " needs one of the settings " + names
+                                  : "settings " + quoted(set[0]) + " and " + quoted(set[1]) +
+                                        " of destination type " + quoted(type.type) + " cannot both be set",
+                      "", set.empty() ? "Set exactly one of them." : "Remove one of them with settings => '{" +
+                                                                         quoted(set[1]) + ": null}' (alter_destination).");
+    }
+}
+
 void require_object(const json_t *settings) {
     if (settings == nullptr)
         throw invalid("settings must be a JSON object, not null");
@@ -275,6 +295,7 @@ void validate_settings(const DestinationType &type, const json_t *settings,
         check_value(*spec, value, read_interval);
     });
     check_required(type, settings);
+    check_one_of(type, settings);
     check_request_settings(type, settings, read_interval);
 }
 

@@ -189,6 +189,10 @@ class Render {
         out_ += '[';
         first_.push_back(true);
         for (const ElementNode &element : node.values) {
+            if (element.kind == ElementNode::Kind::Fields && element.spread) {
+                cells(element.except);
+                continue;
+            }
             const size_t mark = out_.size();
             const bool was_first = first_.back();
             separate();
@@ -199,6 +203,26 @@ class Render {
         }
         first_.pop_back();
         out_ += ']';
+    }
+
+    // "{{fields|values}}": each field's value as a cell, in payload order.
+    void cells(const std::vector<std::string> &except) {
+        for (const JsonMember &member : payload_.members()) {
+            if (std::find(except.begin(), except.end(), member.key) != except.end())
+                continue;
+            separate();
+            switch (member.value.kind()) {
+            case JsonKind::Null: out_ += "\"\""; break;
+            case JsonKind::Object:
+            case JsonKind::Array: {
+                std::string text;
+                append_json(text, member.value);
+                append_json_string(out_, text);
+                break;
+            }
+            default: append_json(out_, member.value); break;
+            }
+        }
     }
 
     void separate() {

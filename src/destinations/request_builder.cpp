@@ -16,6 +16,7 @@
 #include "destinations/response_reader.hpp"
 #include "http/http_text.hpp"
 #include "http/crypto.hpp"
+#include "http/jwt_bearer.hpp"
 
 namespace reverse_etl::destinations {
 
@@ -269,7 +270,8 @@ std::string auth_value(const catalog::AuthSpec &auth, const SettingValues &setti
                http::base64_encode(value + ":" + header_value(auth.password, settings, auth.header));
     case catalog::AuthKind::Header:
     case catalog::AuthKind::Query: return value;
-    case catalog::AuthKind::OAuthRefresh: break;   // never a fixed value: see add_auth
+    case catalog::AuthKind::OAuthRefresh:
+    case catalog::AuthKind::JwtBearer: break;   // never a fixed value: see add_auth
     }
     throw bug("unknown auth kind");
 }
@@ -394,7 +396,8 @@ void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
             set.masked.push_back(auth.header);
     const catalog::AuthSpec *auth = applying_auth(entries, settings);
     // An OAuth token is the engine's to fetch and put in (set_bearer_token).
-    if (auth != nullptr && auth->kind != catalog::AuthKind::Query && auth->kind != catalog::AuthKind::OAuthRefresh)
+    if (auth != nullptr && auth->kind != catalog::AuthKind::Query && auth->kind != catalog::AuthKind::OAuthRefresh &&
+        auth->kind != catalog::AuthKind::JwtBearer)
         set_header(set.headers, auth->header, auth_value(*auth, settings));
 }
 
@@ -402,11 +405,20 @@ void add_auth(HeaderSet &set, const std::vector<catalog::AuthSpec> &entries,
 std::optional<http::OAuthGrant> oauth_grant(const std::vector<catalog::AuthSpec> &entries,
                                             const SettingValues &settings) {
     const catalog::AuthSpec *auth = applying_auth(entries, settings);
-    if (auth == nullptr || auth->kind != catalog::AuthKind::OAuthRefresh)
+    if (auth == nullptr || (auth->kind != catalog::AuthKind::OAuthRefresh && auth->kind != catalog::AuthKind::JwtBearer))
         return std::nullopt;
     const auto text = [&](const RequestTemplate &part) {
         return render_fixed(resolve_settings(part, settings, [](const auto &, const auto &) {}));
     };
+    if (auth->kind == catalog::AuthKind::JwtBearer) {
+        http::OAuthGrant grant;
+        grant.service_account_key = text(auth->value);
+        grant.scope = auth->scope;
+        // Read now, so that a key that cannot sign fails the run (or the
+        // test record) before anything is sent, with 22023 and a hint.
+        grant.token_url = http::parse_service_account_key(grant.service_account_key).token_uri;
+        return grant;
+    }
     // As the API's URL: the base URL setting as the user wrote it (without a
     // trailing slash before the path), other settings percent-encoded.
     const RequestTemplate token_url = resolve_url(auth->token_url, settings);
@@ -668,6 +680,10 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     if (signing_ && signing_->algorithm == catalog::SigningAlgorithm::StandardWebhooks)
         needs_message_id_ = true;   // the webhook-id is made of them
     secrets_ = SecretMasker(secret_texts(type, spec, settings));
+    // A service account's private key is masked on its own too: text that
+    // quotes the PEM alone (not the whole JSON key) hides it as well.
+    if (oauth_ && !oauth_->service_account_key.empty())
+        secrets_ = secrets_.with(http::parse_service_account_key(oauth_->service_account_key).private_key);
 }
 
 void RequestBuilder::init_body(const catalog::RequestSpec &spec, const std::string &members) {

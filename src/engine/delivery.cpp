@@ -13,6 +13,7 @@
 #include "engine/payload_builder.hpp"
 #include "engine/request_pacing.hpp"
 #include "engine/result_writer.hpp"
+#include "engine/sheet_rows.hpp"
 #include "http/http_client.hpp"
 #include "pg/guc.hpp"
 #include "pg/messages.hpp"
@@ -238,6 +239,8 @@ class DeliveryLoop {
                 return true;
             });
         });
+        // Rows of a grid destination, committed before any request names them.
+        assign_sheet_rows(plan_, unplanned_);
         plan_requests();
         return true;
     }

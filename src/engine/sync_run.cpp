@@ -3,6 +3,7 @@
 #include <exception>
 #include <map>
 #include <new>
+#include <optional>
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
@@ -17,6 +18,7 @@
 #include "engine/mapping_plan.hpp"
 #include "engine/payload_builder.hpp"
 #include "engine/run_record.hpp"
+#include "engine/sheet_rows.hpp"
 #include "http/http_client.hpp"
 #include "pg/guc.hpp"
 #include "pg/messages.hpp"
@@ -263,6 +265,9 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
         return found->second;
     };
     const RunContext context{plan.mapping.name, 0, now_iso8601()};
+    std::optional<SheetRowPreview> sheet_rows;
+    if (plan.action.row_index)
+        sheet_rows.emplace(plan);
     std::vector<PreviewRecord> preview;
     RecordValues values;
     values.json_values.resize(plan.model.columns.size());
@@ -272,9 +277,12 @@ std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
         if (!built.valid)
             return true;
         const destinations::RequestBuilder &requests = requests_for(std::string(row.change), row.object_id.has_value());
+        std::string object_id(row.object_id.value_or(std::string_view()));
+        if (sheet_rows)
+            object_id = sheet_rows->row_of(std::string(row.record_id));
         destinations::ElementResult element = requests.element(
             {std::string(row.record_id), std::move(built.json), message_id(plan, row.record_id, row.version),
-             std::string(row.object_id.value_or(std::string_view()))});
+             std::move(object_id)});
         // Elements may carry secret settings (Mixpanel's $token): shown masked.
         if (element.valid)
             preview.push_back({std::string(row.record_id), std::string(row.change),

@@ -10,6 +10,7 @@
 #include "engine/client_settings.hpp"
 #include "engine/mapping_plan.hpp"
 #include "engine/payload_builder.hpp"
+#include "engine/sheet_rows.hpp"
 #include "engine/sync_run.hpp"
 #include "http/http_client.hpp"
 #include "pg/guc.hpp"
@@ -131,8 +132,11 @@ std::string send_test_record(int64_t mapping_id, const std::optional<std::string
     // find (a test record has no kept id).
     const destinations::RequestBuilder requests(plan.type, plan.action, plan.settings.get(),
                                                 operation_without_lookup(plan, "added", false));
-    const std::vector<destinations::OutgoingRecord> outgoing{
+    std::vector<destinations::OutgoingRecord> outgoing{
         {record.record_id, built.json, message_id(plan, record.record_id, *now.rows[0][1])}};
+    // A grid destination's row for the record, reserved in the caller's
+    // transaction: a sync then rewrites the row the test wrote.
+    assign_sheet_rows(plan, outgoing, false);
     const destinations::ElementResult element = requests.element(outgoing[0]);
     if (!element.valid)
         throw Error(sqlstate::kInvalidParameterValue,

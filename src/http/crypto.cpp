@@ -77,6 +77,19 @@ std::string base64_encode(const std::string &bytes) {
     return encoded;
 }
 
+std::string base64url_encode(const std::string &bytes) {
+    std::string encoded = base64_encode(bytes);
+    while (!encoded.empty() && encoded.back() == '=')
+        encoded.pop_back();
+    for (char &c : encoded) {
+        if (c == '+')
+            c = '-';
+        else if (c == '/')
+            c = '_';
+    }
+    return encoded;
+}
+
 std::optional<std::string> base64_decode(const std::string &text) {
     // EVP_DecodeBlock skips surrounding whitespace and decodes '=' as zero bits,
     // so the text is checked first and the padding's bytes cut off after.

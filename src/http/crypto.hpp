@@ -23,6 +23,10 @@ std::string base64_encode(const std::string &bytes);
 // spaces, no line breaks, no URL-safe alphabet). nullopt when `text` is not that.
 std::optional<std::string> base64_decode(const std::string &text);
 
+// base64url (RFC 4648 section 5) without padding, as JSON Web Tokens (RFC
+// 7515) write their parts.
+std::string base64url_encode(const std::string &bytes);
+
 // Lower-case hex of the SHA-256 of `data`: 64 characters.
 std::string sha256_hex(const std::string &data);
 

@@ -1,11 +1,13 @@
 #include "http/oauth_token.hpp"
 
+#include <ctime>
 #include <unordered_map>
 
 #include "common/error.hpp"
 #include "common/json_text.hpp"
 #include "http/crypto.hpp"
 #include "http/http_text.hpp"
+#include "http/jwt_bearer.hpp"
 
 namespace reverse_etl::http {
 
@@ -15,12 +17,25 @@ namespace {
 // {"error", "error_description"} object.
 constexpr size_t kRefusalBodyChars = 500;
 
+// A token is taken as expired this long before the expiry its answer gave,
+// so that a request never leaves with one that runs out on its way.
+constexpr int64_t kExpiryMarginSeconds = 300;
+
+struct CachedToken {
+    std::string token;
+    int64_t expires_at = 0;   // Unix seconds; 0: never
+};
+
 // Backends are single-threaded: a plain map is enough. Its values are
 // access tokens only; the key holds no secret (token_cache_key).
-std::unordered_map<std::string, std::string> &token_cache() {
-    static std::unordered_map<std::string, std::string> cache;
+std::unordered_map<std::string, CachedToken> &token_cache() {
+    static std::unordered_map<std::string, CachedToken> cache;
     return cache;
 }
+
+int64_t now_seconds() { return static_cast<int64_t>(std::time(nullptr)); }
+
+bool expired(int64_t expires_at) { return expires_at != 0 && now_seconds() >= expires_at - kExpiryMarginSeconds; }
 
 std::string string_member(const JsonValue &object, std::string_view key) {
     const JsonValue *member = object.member(key);
@@ -29,11 +44,18 @@ std::string string_member(const JsonValue &object, std::string_view key) {
 
 }  // namespace
 
-HttpRequest token_request(const OAuthGrant &grant) {
+HttpRequest token_request(const OAuthGrant &grant, int64_t now) {
     HttpRequest request;
     request.method = "POST";
-    request.url = grant.token_url;
     request.headers = {{"Content-Type", "application/x-www-form-urlencoded"}, {"Accept", "application/json"}};
+    if (!grant.service_account_key.empty()) {
+        const ServiceAccountKey key = parse_service_account_key(grant.service_account_key);
+        request.url = key.token_uri;
+        request.body = "grant_type=" + percent_encode("urn:ietf:params:oauth:grant-type:jwt-bearer") +
+                       "&assertion=" + jwt_assertion(key, grant.scope, now);
+        return request;
+    }
+    request.url = grant.token_url;
     request.body = "grant_type=refresh_token&client_id=" + percent_encode(grant.client_id) +
                    "&client_secret=" + percent_encode(grant.client_secret) +
                    "&refresh_token=" + percent_encode(grant.refresh_token);
@@ -50,6 +72,14 @@ TokenAnswer read_token_answer(const HttpResponse &response) {
     const bool is_object = body && body->kind() == JsonKind::Object;
     if (response.status >= 200 && response.status < 300 && is_object) {
         answer.access_token = string_member(*body, "access_token");
+        const JsonValue *expires_in = body->member("expires_in");
+        if (expires_in != nullptr && expires_in->kind() == JsonKind::Number) {
+            // Whole seconds as Google and Salesforce write them; anything
+            // else (a fraction, a huge number) is read as "no expiry given".
+            const std::string &digits = expires_in->number_text();
+            if (!digits.empty() && digits.size() <= 9 && digits.find_first_not_of("0123456789") == std::string::npos)
+                answer.expires_in = std::stoll(digits);
+        }
         if (!answer.access_token.empty())
             return answer;
     }
@@ -69,7 +99,8 @@ TokenAnswer read_token_answer(const HttpResponse &response) {
 std::string token_cache_key(int64_t destination_id, const OAuthGrant &grant) {
     // Lengths first, so no two different grants make the same text.
     std::string credentials;
-    for (const std::string *part : {&grant.token_url, &grant.client_id, &grant.client_secret, &grant.refresh_token})
+    for (const std::string *part : {&grant.token_url, &grant.client_id, &grant.client_secret, &grant.refresh_token,
+                                    &grant.service_account_key, &grant.scope})
         credentials += std::to_string(part->size()) + ":" + *part;
     return std::to_string(destination_id) + "/" + sha256_hex(credentials);
 }
@@ -78,11 +109,12 @@ AccessToken::AccessToken(OAuthGrant grant, int64_t destination_id)
     : grant_(std::move(grant)), cache_key_(token_cache_key(destination_id, grant_)) {}
 
 const std::string &AccessToken::get(const TokenSender &send) {
-    if (!token_.empty())
+    if (!token_.empty() && !expired(expires_at_))
         return token_;
     const auto cached = token_cache().find(cache_key_);
-    if (cached != token_cache().end()) {
-        token_ = cached->second;
+    if (cached != token_cache().end() && !expired(cached->second.expires_at)) {
+        token_ = cached->second.token;
+        expires_at_ = cached->second.expires_at;
         return token_;
     }
     return fetch(send);
@@ -97,12 +129,14 @@ const std::string &AccessToken::refresh(const TokenSender &send, const std::stri
 const std::string &AccessToken::fetch(const TokenSender &send) {
     token_.clear();
     token_cache().erase(cache_key_);
-    const TokenAnswer answer = read_token_answer(send(token_request(grant_)));
+    const int64_t now = now_seconds();
+    const TokenAnswer answer = read_token_answer(send(token_request(grant_, now)));
     if (answer.access_token.empty())
         throw Error(sqlstate::kInvalidAuthorizationSpecification,
                     "could not get an access token from the destination: " + answer.refusal);
     token_ = answer.access_token;
-    token_cache()[cache_key_] = token_;
+    expires_at_ = answer.expires_in > 0 ? now + answer.expires_in : 0;
+    token_cache()[cache_key_] = CachedToken{token_, expires_at_};
     return token_;
 }
 

@@ -42,7 +42,11 @@ std::vector<destinations::OutgoingRecord> payloads(const engine::PayloadBuilder 
 }
 
 void send(const catalog::DestinationType &type, const catalog::ActionDef &action,
-          const std::vector<destinations::OutgoingRecord> &records) {
+          std::vector<destinations::OutgoingRecord> records) {
+    // A row_index action's records carry their row (engine/sheet_rows) as their id.
+    if (action.row_index)
+        for (size_t i = 0; i < records.size(); i++)
+            records[i].object_id = std::to_string(i + 2);
     const JsonPtr settings = parse_json(fuzz::valid_settings(type.type), "settings");
     const destinations::RequestBuilder builder(type, action, settings.get());
     std::vector<destinations::InvalidRecord> invalid;

@@ -156,6 +156,8 @@ std::string valid_settings(const std::string &type) {
         return R"({"api_key": "0123abcd+/=-us6", "audience_id": "a1b2c3"})";
     if (type == "slack")
         return R"({"webhook_url": "https://hooks.slack.com/services/T0/B0/se+cr/et"})";
+    if (type == "google_sheets")
+        return R"({"spreadsheet_id": "1Ab/c d", "sheet": "My Sheet", "access_token": "ya29.x+/"})";
     return R"({"account": "acme corp", "api_key": "ak", "batch_size": 2, "extra_headers": {"X-T": "v"}})";
 }
 

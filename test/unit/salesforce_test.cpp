@@ -286,7 +286,7 @@ TEST(Salesforce, OAuthRefreshEntriesAreChecked) {
               prefix + ".token_url must start with {{settings.url}}, {{settings.endpoint}}, {{settings.instance_url}} or {{settings.webhook_url}}");
     EXPECT_EQ(problem(R"({"type": "oauth_refresh", "token": "x"})").substr(0, prefix.size()), prefix);
     EXPECT_EQ(problem(R"({"type": "oauth"})"),
-              prefix + ".type \"oauth\" is not an auth type (bearer, basic, header, query, oauth_refresh)");
+              prefix + ".type \"oauth\" is not an auth type (bearer, basic, header, query, oauth_refresh, jwt_bearer)");
 }
 
 http::HttpResponse answer(long status, const std::string &body) {
@@ -298,7 +298,7 @@ http::HttpResponse answer(long status, const std::string &body) {
 
 TEST(OAuthToken, TheGrantIsAFormPost) {
     const http::HttpRequest request =
-        http::token_request({"https://org.example/services/oauth2/token", "id 1", "s&cret", "r=t"});
+        http::token_request({"https://org.example/services/oauth2/token", "id 1", "s&cret", "r=t"}, 0);
     EXPECT_EQ(request.method, "POST");
     EXPECT_EQ(request.url, "https://org.example/services/oauth2/token");
     EXPECT_EQ(request.body, "grant_type=refresh_token&client_id=id%201&client_secret=s%26cret&refresh_token=r%3Dt");

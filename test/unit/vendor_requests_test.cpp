@@ -206,8 +206,8 @@ TEST(VendorRequests, BadElementsAndModesNameTheirPlace) {
               prefix + "element.$merge must be \"{{fields}}\" or \"{{fields.NAME}}\" of an object field");
     EXPECT_EQ(definition_error(R"({"a": "x{{fields.id}}"})"),
               prefix + "element.a uses {{fields.id}}, which is not allowed here");
-    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object, one \"{{fields.NAME}}\" or \"{{object_id}}\"");
-    EXPECT_EQ(definition_error(R"("{{record_id}}")"), prefix + "element must be an object, one \"{{fields.NAME}}\" or \"{{object_id}}\"");
+    EXPECT_EQ(definition_error(R"(["{{fields}}"])"), prefix + "element must be an object, one \"{{fields.NAME}}\" or a text with \"{{object_id}}\"");
+    EXPECT_EQ(definition_error(R"("{{record_id}}")"), prefix + "element must be an object, one \"{{fields.NAME}}\" or a text with \"{{object_id}}\"");
     EXPECT_EQ(definition_error(R"({"a": 1})", R"(["add", "added"])"),
               prefix + "sync_modes must not mix generic modes (added, updated, added_or_updated, deleted) with "
                        "destination operations (upsert, update, add, delete, mirror); all goes with either");
@@ -338,7 +338,7 @@ TEST(VendorRequests, BadOperationsNameTheirPlace) {
     };
     const std::string prefix = "invalid definition of destination type \"ops\": actions[0].";
     EXPECT_EQ(error(R"(, "operations": {"delete": {"element": "{{fields.id}}"}})"),
-              prefix + "operations.delete needs the action's key_field: deletes address records by it");
+              prefix + "operations.delete needs the action's key_field (or row_index): deletes address records by it");
     EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"add": {}})"),
               prefix + "operations.add is never sent: no sync mode of the action sends it");
     EXPECT_EQ(error(R"(, "key_field": "id", "operations": {"remove": {}})"),
