@@ -207,20 +207,15 @@ class Render {
 
     // "{{fields|values}}": each field's value as a cell, in payload order.
     void cells(const std::vector<std::string> &except) {
-        for (const JsonMember &member : payload_.members()) {
+        for (const JsonObjectView::Member &member : payload_.members()) {
             if (std::find(except.begin(), except.end(), member.key) != except.end())
                 continue;
             separate();
-            switch (member.value.kind()) {
+            switch (json_kind_of(member.value)) {
             case JsonKind::Null: out_ += "\"\""; break;
             case JsonKind::Object:
-            case JsonKind::Array: {
-                std::string text;
-                append_json(text, member.value);
-                append_json_string(out_, text);
-                break;
-            }
-            default: append_json(out_, member.value); break;
+            case JsonKind::Array: append_json_string(out_, member.value); break;   // compact JSON text, as a cell's text
+            default: out_ += member.value; break;
             }
         }
     }
