@@ -53,12 +53,9 @@ void require_owner_can_use(const MappingPlan &plan) {
         throw refuse("destination", plan.destination.name);
 }
 
-// The longest a run waits for a destination's asynchronous jobs.
-constexpr int64_t kMaxJobWaitUsec = int64_t{3600} * 1000 * 1000;
-
 // The wait of the first job block among the action's requests (a type
 // declares one wait setting for its jobs), from its setting or default.
-std::optional<int64_t> job_wait_usec(const MappingPlan &plan) {
+std::optional<int64_t> job_wait_of(const MappingPlan &plan) {
     const catalog::JobSpec *job = plan.action.request.response.job ? &*plan.action.request.response.job : nullptr;
     for (const auto &[name, operation] : plan.action.operations)
         if (job == nullptr && operation.request.response.job)
@@ -70,13 +67,11 @@ std::optional<int64_t> job_wait_usec(const MappingPlan &plan) {
         if (const json_t *value = json_object_get(plan.settings.get(), job->wait.setting.c_str());
             value != nullptr && json_is_string(value))
             text = json_string_value(value);
-    const std::string setting = job->wait.setting.empty() ? "wait" : job->wait.setting;
-    const std::optional<IntervalLength> length = text ? pg::parse_interval_length(*text) : std::nullopt;
-    if (!length || length->usec < 0 || length->usec > kMaxJobWaitUsec)
-        throw Error(sqlstate::kInvalidParameterValue,
-                    "invalid value for setting " + catalog::quoted(setting) + ": " + catalog::quoted(text.value_or("")),
-                    "", "Use an interval from 0 seconds to 1 hour, such as \"5 minutes\".");
-    return length->usec;
+    if (!text)
+        return std::nullopt;
+    // As validate_settings checked it when the destination was saved.
+    return catalog::job_wait_usec(job->wait.setting.empty() ? "wait" : job->wait.setting, *text,
+                                  pg::parse_interval_length);
 }
 
 }  // namespace
@@ -129,7 +124,7 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
                                                            pg::parse_interval_length);
         plan.destination_timeout_ms = static_cast<long>(usec / 1000);
     }
-    plan.job_wait_usec = job_wait_usec(plan);
+    plan.job_wait_usec = job_wait_of(plan);
     return plan;
 }
 

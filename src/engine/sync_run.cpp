@@ -56,8 +56,10 @@ std::string final_status(const RunCounters &counters, const DeliveryOutcome &out
     if (outcome.awaiting_job > 0) {
         // Neither delivered nor failed: the destination has them in a job
         // the run stopped waiting for (catalog::JobSpec).
-        error = std::to_string(outcome.awaiting_job) + " records await a " + type_name +
-                " job that did not finish within job_wait; they go in the next run";
+        error = std::to_string(outcome.awaiting_job) +
+                (outcome.awaiting_job == 1 ? " record awaits a " : " records await a ") + type_name +
+                " job that did not finish within job_wait; " + (outcome.awaiting_job == 1 ? "it goes" : "they go") +
+                " in the next run";
         return "partially_succeeded";
     }
     if (counters.invalid > 0 || counters.failed > 0)
