@@ -69,7 +69,9 @@ PROFILE_FIELDS = ("email", "external_id", "phone_number")
 
 
 def errors(status, code, title, detail, pointer=None):
-    error = {"id": str(uuid.uuid4()), "status": status, "code": code, "title": title, "detail": detail}
+    # Klaviyo's ids are random; these are the same for the same error, so
+    # what a test shows of an answer stays the same from run to run.
+    error = {"id": str(uuid.uuid5(uuid.NAMESPACE_URL, f"{status}:{code}:{detail}")), "status": status, "code": code, "title": title, "detail": detail}
     if pointer is not None:
         error["source"] = {"pointer": pointer}
     return answer(status, {"errors": [error]})
@@ -192,7 +194,7 @@ class Mock(VendorMock):
             if "properties" in attributes and not isinstance(attributes["properties"], dict):
                 return errors(400, "invalid", "Invalid input.", "properties must be an object.",
                               pointer + "/attributes/properties")
-        job_id = "job-" + uuid.uuid4().hex[:12]
+        job_id = f"job-{len(self.jobs) + 1}"   # Klaviyo's are random; numbered here for tests
         job = {"type": "profile-bulk-import-job", "id": job_id,
                "attributes": {"status": "queued", "created_at": now_iso(), "total_count": len(profiles),
                               "completed_count": 0, "failed_count": 0, "completed_at": None,
@@ -216,7 +218,7 @@ class Mock(VendorMock):
             problem = self.profile_problem(profile)
             if problem:
                 title, detail, field = problem
-                entry["errors"].append({"type": "import-error", "id": str(uuid.uuid4()),
+                entry["errors"].append({"type": "import-error", "id": f"{entry['job']['id']}-error-{index}",
                                         "attributes": {"code": "invalid", "title": title, "detail": detail,
                                                        "source": {"pointer": f"/data/attributes/profiles/data/"
                                                                              f"{index}/attributes/{field}"},
