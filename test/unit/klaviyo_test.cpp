@@ -99,6 +99,10 @@ TEST(Klaviyo, EventsAreOneRequestEach) {
               R"({"data":{"type":"event","attributes":{"properties":{"sku":"A"},"value":12.5,"unique_id":"retl-1-7-v1",)"
               R"("metric":{"data":{"type":"metric","attributes":{"name":"Placed Order"}}},)"
               R"("profile":{"data":{"type":"profile","attributes":{"email":"ada@example.com"}}}}}})");
+    // Klaviyo requires properties: an event without them sends an empty object.
+    const std::vector<PlannedRequest> bare = events.plan({record("8", R"({"metric":"Visit","external_id":"u8"})")});
+    ASSERT_EQ(bare.size(), 1u);
+    EXPECT_NE(bare[0].request.body.find(R"("properties":{})"), std::string::npos) << bare[0].request.body;
 }
 
 TEST(JobReader, ReadsTheJobItsStateAndItsErrors) {
