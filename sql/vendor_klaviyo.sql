@@ -122,6 +122,15 @@ UPDATE public.vk_people SET plan = 'pro' WHERE id = 'u2';
 SELECT reverse_etl.alter_destination('vk_klaviyo', '{"api_key": "wrong"}');
 SELECT * FROM public.sync_outcome('Upsert Profile');
 SELECT reverse_etl.alter_destination('vk_klaviyo', '{"api_key": "kl-key-1"}');
+-- A key revoked while the run polls its job: the 401 to the poll ends the
+-- run the same way; the job's records are not delivered.
+SELECT public.mock_config('{"vendor": {"type": "klaviyo", "api_key": "kl-key-1", "revoke_after": 1}}');
+SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
+SELECT * FROM public.sync_outcome('Upsert Profile');
+SELECT r->>'method' AS method, r->>'path' AS path, r->'status' AS status
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq ORDER BY (r->>'seq')::int;
+SELECT record_id, kind, http_status FROM reverse_etl.record_errors WHERE mapping = 'Upsert Profile' ORDER BY 1;
+SELECT public.mock_config('{"vendor": {"type": "klaviyo", "api_key": "kl-key-1"}}');
 
 -- Error paths.
 -- job_wait must be an interval, from 0 seconds to 1 hour.

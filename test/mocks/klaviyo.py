@@ -51,6 +51,9 @@ else "phone:<number>"): their attributes, `properties` merged; a null never
 clears a value (Klaviyo's import leaves it). Events: list of
 {"metric", "profile", "properties", "time"?, "value"?, "unique_id"?}.
 
+Option `revoke_after` (N): the key stops working after N requests it
+authorized (a key revoked while a run polls its job).
+
 `rate_limit` -> 429 {"errors": [{"status": 429, "code": "throttled", ...}]}.
 """
 
@@ -86,7 +89,8 @@ class Mock(VendorMock):
     OPTIONS = {"api_key": "the only API key accepted (default: any non-empty key)",
                "job_polls": "GETs of a job that see it unfinished before it completes (default 1; -1: never)",
                "cancel_jobs": "true: jobs end cancelled instead of complete",
-               "errors_page_size": "import errors per page (default 20)"}
+               "errors_page_size": "import errors per page (default 20)",
+               "revoke_after": "the key is revoked after this many requests it authorized (then 401)"}
 
     def __init__(self, options):
         super().__init__(options)
@@ -99,6 +103,11 @@ class Mock(VendorMock):
         self.page_size = options.get("errors_page_size", 20)
         if isinstance(self.page_size, bool) or not isinstance(self.page_size, int) or not 1 <= self.page_size <= 100:
             raise ValueError("errors_page_size: must be an integer from 1 to 100")
+        self.revoke_after = options.get("revoke_after")
+        if self.revoke_after is not None and (isinstance(self.revoke_after, bool)
+                                              or not isinstance(self.revoke_after, int) or self.revoke_after < 0):
+            raise ValueError("revoke_after: must be an integer >= 0")
+        self.authorized = 0
         self.profiles = {}
         self.events = []
         self.jobs = {}   # id -> {"job": <job>, "profiles": [...], "errors": [...], "polls": n}
@@ -114,9 +123,11 @@ class Mock(VendorMock):
             return endpoint
         auth = request.header("authorization", "")
         key = auth[len("Klaviyo-API-Key "):] if auth.startswith("Klaviyo-API-Key ") else ""
-        if self.unauthorized or not key or self.options.get("api_key", key) != key:
+        revoked = self.revoke_after is not None and self.authorized >= self.revoke_after
+        if self.unauthorized or revoked or not key or self.options.get("api_key", key) != key:
             return errors(401, "not_authenticated", "Authentication credentials were not provided.",
                           "Missing or invalid private key.", "/data/")
+        self.authorized += 1
         if not REVISION.match(request.header("revision", "")):
             return errors(400, "invalid", "Invalid input.", "Missing or invalid revision header.")
         if self.over_rate_limit():

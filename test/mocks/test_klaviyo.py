@@ -122,6 +122,9 @@ class KlaviyoTest(testing.MockServerCase):
         self.assertEqual(self.call("GET", "/api/nothing", None, AUTH)[0], 404)
         self.configure({"type": "klaviyo", "unauthorized": True})
         self.assertEqual(self.start({"email": "a@x.example"})[0], 401)
+        self.configure({"type": "klaviyo", "revoke_after": 1})
+        job_id = self.start({"email": "a@x.example"})[2]["data"]["id"]
+        self.assertEqual(self.job(job_id)[0], 401)
 
     def test_rate_limit(self):
         self.configure({"type": "klaviyo", "rate_limit": {"requests": 1, "window_s": 60, "retry_after": 1}})
