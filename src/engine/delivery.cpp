@@ -790,8 +790,11 @@ class DeliveryLoop {
                 it = jobs_.erase(it);
                 continue;
             }
-            if (!job.in_flight && !job.reading_errors && now >= job.next_poll && client_.pending() < window_)
+            if (!job.in_flight && !job.reading_errors && now >= job.next_poll && client_.pending() < window_) {
                 submit_job_request(it->first, requests_.job_status_request(job.id), Via::JobState);
+                if (fatal_)
+                    return;   // no access token to be had: give_up() emptied jobs_
+            }
             ++it;
         }
     }
