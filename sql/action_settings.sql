@@ -48,8 +48,9 @@ SELECT action, jsonb_pretty(settings) AS settings FROM reverse_etl.destination_a
  WHERE type = 'as_objects' ORDER BY action;
 -- Of the shipped actions, Salesforce's declare theirs (external_id_field,
 -- and sobject for custom objects), HubSpot's company (id_property) and
--- custom_object (object_type, id_property), Iterable's user (identifier)
--- and Intercom's contact (identify_by); the others none.
+-- custom_object (object_type, id_property), Iterable's user (identifier),
+-- Intercom's contact (identify_by) and Klaviyo's profile (identifier); the
+-- others none.
 SELECT count(*) AS actions, count(*) FILTER (WHERE settings = '{}') AS without_settings
   FROM reverse_etl.destination_actions WHERE type <> 'as_objects';
 

@@ -325,6 +325,32 @@ QueryListSpec read_query_list(const Node &node, const DestinationType &type) {
     return spec;
 }
 
+// A dotted wrap key nests the records' array in objects (Klaviyo's
+// "data.attributes.profiles.data"); a dotted member goes in one of them: its
+// path without its last step is a step of the wrap key's, its last step not
+// the wrap key's next (which holds the array or the next object).
+void check_nested_members(const Node &node, const RequestSpec &request) {
+    const std::string &wrap = request.wrap_key;
+    const bool nested = wrap.find('.') != std::string::npos;
+    if (nested) {
+        node.member("wrap").expect(request.body == BodyShape::Wrapped, "may be a dotted path only in a JSON body");
+        node.member("wrap").expect(wrap.front() != '.' && wrap.back() != '.' && wrap.find("..") == std::string::npos,
+                                   "has an empty step");
+    }
+    for (const auto &[name, text] : request.body_members) {
+        const size_t dot = name.rfind('.');
+        if (dot == std::string::npos)
+            continue;
+        const Node item = node.member("members").member(name.c_str());
+        item.expect(nested, "is a dotted path, which needs a dotted wrap key");
+        const std::string parent = name.substr(0, dot);
+        const std::string next = wrap.size() > parent.size() + 1 ? wrap.substr(parent.size() + 1) : std::string();
+        item.expect(wrap.compare(0, parent.size() + 1, parent + ".") == 0,
+                    "is not inside the objects of the wrap key \"" + wrap + "\"");
+        item.expect(next.substr(0, next.find('.')) != name.substr(dot + 1), "repeats a step of the wrap key");
+    }
+}
+
 void read_body(const Node &node, RequestSpec &request, const DestinationType &type) {
     require_present(node);
     if (json_is_object(node.value())) {
@@ -366,6 +392,7 @@ void read_body(const Node &node, RequestSpec &request, const DestinationType &ty
         }
         for (const auto &[name, text] : request.body_members)
             node.member("members").expect(name != request.wrap_key, "repeats the wrap key \"" + name + "\"");
+        check_nested_members(node, request);
         return;
     }
     request.body_members.clear();

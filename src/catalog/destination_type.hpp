@@ -262,8 +262,41 @@ struct FatalAnswer {
     std::string prefix;     // ... that starts with this
 };
 
+// An API that answers a request with a job to poll (Klaviyo's bulk profile
+// import: 202 and a job id), whose errors name the records that failed once
+// it is done (catalog/job_definition.hpp reads the "job" block). The job's
+// records are neither delivered nor failed until then.
+struct JobSpec {
+    std::vector<long> statuses;          // the answers that start a job (202)
+    JsonPath id;                         // the job's id in such an answer
+    // The job's URL: the text before {{job_id}} (settings only, starting with
+    // the base URL setting), the id percent-encoded, then `status_after`.
+    RequestTemplate status_url;
+    std::string status_after;
+    JsonPath state;                      // the job's state in the job's answer
+    std::vector<std::string> done;       // states of a job that ran: its errors are read
+    std::vector<std::string> failed;     // states of a job that did not: its records fail
+    JsonPath failed_count;               // optional: how many of its records failed
+    // Where its errors are (built like status_url), the list in an answer,
+    // the link to the next page (a URL under the errors URL), each error's
+    // keys (path inside an error -> the record key it is: {{fields.email}})
+    // and message.
+    RequestTemplate errors_url;
+    std::string errors_after;
+    JsonPath errors_list;
+    JsonPath errors_next;
+    std::vector<std::pair<JsonPath, RequestTemplate>> error_keys;
+    std::vector<JsonPath> message;
+    // How long a run waits for its jobs (an interval setting), and between
+    // polls of one job (milliseconds, doubled up to poll_max_ms).
+    Configurable<std::string> wait;
+    int poll_ms = 1000;
+    int poll_max_ms = 30000;
+};
+
 struct ResponseSpec {
     RecordOutcomeSpec records;
+    std::optional<JobSpec> job;   // absent: answers are final
     // Not empty: a 2xx answer whose body (spaces trimmed) is none of these
     // failed (Mixpanel's /engage answers 200 with "0").
     std::vector<std::string> success_bodies;

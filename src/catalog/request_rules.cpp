@@ -304,8 +304,43 @@ int64_t request_timeout_usec(const std::string &setting, const std::string &text
     return length->usec;
 }
 
+int64_t job_wait_usec(const std::string &setting, const std::string &text, const IntervalReader &read_interval) {
+    if (!read_interval)
+        throw Error(sqlstate::kInternalError, "no interval reader given for the job wait");
+    constexpr int64_t kMaxJobWaitUsec = int64_t{3600} * 1000 * 1000;
+    const std::optional<IntervalLength> length = read_interval(text);
+    if (!length || length->usec < 0 || length->usec > kMaxJobWaitUsec)
+        throw invalid("invalid value for setting " + quoted(setting) + ": " + quoted(text),
+                      length ? (length->usec < 0 ? "The interval is negative." : "The interval is longer than 1 hour.")
+                             : "",
+                      "Use an interval from 0 seconds to 1 hour, such as \"5 minutes\".");
+    return length->usec;
+}
+
+namespace {
+
+// Every asynchronous job's wait setting the type's actions read, checked
+// when the destination is saved rather than at its first run.
+void check_job_waits(const DestinationType &type, const json_t *settings, const IntervalReader &read_interval) {
+    const auto check = [&](const RequestSpec &request) {
+        if (!request.response.job || request.response.job->wait.setting.empty())
+            return;
+        const std::string &setting = request.response.job->wait.setting;
+        if (const std::optional<std::string> text = text_of(member_of(settings, setting)))
+            job_wait_usec(setting, *text, read_interval);
+    };
+    for (const ActionDef &action : type.actions) {
+        check(action.request);
+        for (const auto &[name, operation] : action.operations)
+            check(operation.request);
+    }
+}
+
+}  // namespace
+
 void check_request_settings(const DestinationType &type, const json_t *settings,
                             const IntervalReader &read_interval) {
+    check_job_waits(type, settings, read_interval);
     const RequestSpec &request = type.request;
     for (const auto &[header, text] : request.headers)
         check_template_settings(text, settings, header);

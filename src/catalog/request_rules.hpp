@@ -65,6 +65,11 @@ int64_t request_timeout_usec(const std::string &setting, const std::string &text
 // Standard Webhooks secret (with the algorithm the settings choose), the
 // request timeout. Settings that
 // are unset or of the wrong JSON type are skipped (the key checks report those).
+// The value of an asynchronous job's wait setting (JobSpec::wait), in
+// microseconds: an interval from 0 to 1 hour. Throws Error 22023 naming the
+// setting otherwise.
+int64_t job_wait_usec(const std::string &setting, const std::string &text, const IntervalReader &read_interval);
+
 void check_request_settings(const DestinationType &type, const json_t *settings,
                             const IntervalReader &read_interval);
 

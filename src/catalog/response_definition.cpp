@@ -1,6 +1,9 @@
 #include "catalog/response_definition.hpp"
 
+#include <algorithm>
 #include <utility>
+
+#include "catalog/job_definition.hpp"
 
 namespace reverse_etl::catalog::definition {
 
@@ -182,7 +185,7 @@ std::vector<FatalAnswer> read_fatal(const Node &node) {
 
 ResponseSpec read_response(const Node &node, const DestinationType &type) {
     node.expect(json_is_object(node.value()), "must be an object");
-    expect_only_keys(node, {"records", "success_bodies", "fatal", "exhausted", "retry"});
+    expect_only_keys(node, {"records", "success_bodies", "fatal", "exhausted", "retry", "job"});
     ResponseSpec spec;
     spec.records = read_records(node.member("records"), type);
     const Node bodies = node.member("success_bodies");
@@ -191,6 +194,13 @@ ResponseSpec read_response(const Node &node, const DestinationType &type) {
     spec.fatal = read_fatal(node.member("fatal"));
     spec.exhausted = read_fatal(node.member("exhausted"));
     spec.retry = read_fatal(node.member("retry"));
+    if (node.member("job").present())
+        spec.job = read_job(node.member("job"), type);
+    // An answer either starts a job or names the records itself.
+    for (const long status : spec.job ? spec.job->statuses : std::vector<long>())
+        node.member("job").expect(std::find(spec.records.statuses.begin(), spec.records.statuses.end(), status) ==
+                                      spec.records.statuses.end(),
+                                  "lists status " + std::to_string(status) + ", which records reads");
     // A success is never retried nor the end of a run.
     for (const char *member : {"exhausted", "retry"})
         for (const FatalAnswer &answer : member[0] == 'e' ? spec.exhausted : spec.retry)

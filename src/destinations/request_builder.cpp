@@ -1,6 +1,7 @@
 #include "destinations/request_builder.hpp"
 
 #include <algorithm>
+#include <tuple>
 #include <chrono>
 #include <deque>
 #include <memory>
@@ -468,6 +469,38 @@ std::string body_members_text(const catalog::RequestSpec &spec, const SettingVal
     return members;
 }
 
+// A wrap key that is a dotted path ("data.attributes.profiles.data",
+// Klaviyo's bulk import) nests the records' array in objects; a member
+// named "data.type" goes in the object at "data", before the next step.
+std::pair<std::string, std::string> nested_wrap(const catalog::RequestSpec &spec, const SettingValues &settings) {
+    std::vector<std::string> steps;
+    for (size_t start = 0;;) {
+        const size_t dot = spec.wrap_key.find('.', start);
+        steps.push_back(spec.wrap_key.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+        if (dot == std::string::npos)
+            break;
+        start = dot + 1;
+    }
+    std::string open, close = "]";
+    std::string parent;
+    for (const std::string &step : steps) {
+        open += "{";
+        for (const auto &[name, text] : spec.body_members) {
+            const size_t dot = name.rfind('.');
+            if ((dot == std::string::npos ? std::string() : name.substr(0, dot)) != parent || !all_set(text, settings))
+                continue;
+            const std::string value =
+                render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}));
+            open += json_string_text(dot == std::string::npos ? name : name.substr(dot + 1)) + ":" +
+                    (spec.literal_body_members.count(name) != 0 ? value : json_string_text(value)) + ",";
+        }
+        open += json_string_text(step) + ":";
+        close += "}";
+        parent += (parent.empty() ? "" : ".") + step;
+    }
+    return {open + "[", close};
+}
+
 // The key field a lookup finds records by; bound by now when an action
 // setting names it (catalog::bind_action_settings).
 const std::string &key_field_of(const catalog::ActionDef &action) {
@@ -595,6 +628,8 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     max_bytes_ = static_cast<size_t>(action.max_batch_bytes);
     max_record_bytes_ = static_cast<size_t>(action.max_record_bytes);
     init_body(spec, body_members_text(spec, settings));
+    if (spec.body == catalog::BodyShape::Wrapped && spec.wrap_key.find('.') != std::string::npos)
+        std::tie(body_open_, body_close_) = nested_wrap(spec, settings);
     if (query_list_) {
         const auto fixed = [&](const RequestTemplate &text) {
             return render_fixed(resolve_settings(text, settings, [](const auto &, const auto &) {}));
@@ -647,6 +682,10 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
         signing_ = std::move(signing);
     }
     timeout_ = configured_text(spec.timeout, settings);
+    if (response_.job) {
+        job_status_base_ = render_fixed(resolve_url(response_.job->status_url, settings));
+        job_errors_base_ = render_fixed(resolve_url(response_.job->errors_url, settings));
+    }
     if (spec.rate_limit) {
         const catalog::RateLimitSpec &declared = *spec.rate_limit;
         if (const std::optional<long long> requests = configured_count(declared.requests, settings)) {
@@ -744,6 +783,33 @@ std::string RequestBuilder::record_key(const OutgoingRecord &record) const {
 
 std::string RequestBuilder::list_key(const OutgoingRecord &record, size_t index) const {
     return key_text(response_.records.list_keys.at(index), record);
+}
+
+std::string RequestBuilder::job_error_key(const OutgoingRecord &record, size_t index) const {
+    if (!response_.job)
+        throw bug("the request starts no job");
+    return key_text(response_.job->error_keys.at(index).second, record);
+}
+
+http::HttpRequest RequestBuilder::job_get_request(std::string url) const {
+    http::HttpRequest request;
+    request.method = "GET";
+    request.url = std::move(url);
+    request.headers = headers_;
+    request.retry_also = retry_also_;
+    return request;
+}
+
+http::HttpRequest RequestBuilder::job_status_request(const std::string &job_id) const {
+    if (!response_.job)
+        throw bug("the request starts no job");
+    return job_get_request(job_status_base_ + http::percent_encode(job_id) + response_.job->status_after);
+}
+
+std::string RequestBuilder::job_errors_url(const std::string &job_id) const {
+    if (!response_.job)
+        throw bug("the request starts no job");
+    return job_errors_base_ + http::percent_encode(job_id) + response_.job->errors_after;
 }
 
 RequestBuilder::RecordUrl RequestBuilder::record_url(const OutgoingRecord &record) const {

@@ -90,6 +90,15 @@ class RequestBuilder {
     // The record's key as an answer read by key lists names it in the lists
     // whose key is response().records.list_keys[index]; "" without a value.
     std::string list_key(const OutgoingRecord &record, size_t index) const;
+    // The record's key as an asynchronous job's errors name it in the
+    // members whose key is response().job->error_keys[index].second.
+    std::string job_error_key(const OutgoingRecord &record, size_t index) const;
+    // A job's requests (response().job): its state, and the first page of
+    // its errors, with every request's headers (auth included); the job id
+    // percent-encoded into the URL. A later page of errors is `url` itself.
+    http::HttpRequest job_status_request(const std::string &job_id) const;
+    std::string job_errors_url(const std::string &job_id) const;
+    http::HttpRequest job_get_request(std::string url) const;
     // True if elements carry {{message_id}}, or requests a webhook-id made of
     // them (standard-webhooks signing): records then need a message_id.
     bool needs_message_id() const { return needs_message_id_; }
@@ -175,6 +184,8 @@ class RequestBuilder {
     bool is_masked_header(const std::string &name) const;
 
     catalog::ResponseSpec response_;
+    // response_.job's URLs before the job id, settings put in.
+    std::string job_status_base_, job_errors_base_;
     // Every request's HttpRequest::retry_also: the response block's retry answers.
     std::function<bool(const http::HttpResponse &)> retry_also_;
     std::string method_;

@@ -2,10 +2,13 @@
 
 #include <chrono>
 #include <deque>
+#include <map>
+#include <thread>
 #include <unordered_map>
 
 #include "catalog/field_mapping.hpp"
 #include "common/error.hpp"
+#include "destinations/job_reader.hpp"
 #include "destinations/request_builder.hpp"
 #include "destinations/response_reader.hpp"
 #include "engine/client_settings.hpp"
@@ -79,6 +82,27 @@ enum class Via : char {
     Lookup,   // finds the records' ids (catalog::LookupDef), sends nothing
     Create,   // the action's "add" operation, for records an upsert's lookup
               // did not find (LookupDef::Missing::Add)
+    JobState,   // polls an asynchronous job the send started (catalog::JobSpec)
+    JobErrors,  // reads a page of a done job's errors
+};
+
+// An asynchronous job a request started (catalog::JobSpec): its records are
+// neither delivered nor failed until it is done and its errors are read.
+struct PendingJob {
+    std::vector<uint64_t> keys;   // its records, still in records_
+    std::string id;
+    Clock::time_point deadline;   // the job_wait budget: no poll after it
+    Clock::time_point next_poll;
+    int poll_ms = 0;
+    bool in_flight = false;
+    bool reading_errors = false;
+    std::string errors_url;       // of its first page
+    // Records named by its errors, with their messages (several joined).
+    std::unordered_map<uint64_t, std::string> rejected;
+    bool unattributed = false;    // an error named no record of the job
+    std::optional<long long> failed_count;
+    // Per error key (JobSpec::error_keys): each record's key, ASCII lower-cased.
+    std::vector<std::unordered_multimap<std::string, uint64_t>> by_key;
 };
 
 struct PlannedBatch {
@@ -91,6 +115,7 @@ struct PlannedBatch {
 struct InFlight {
     std::vector<uint64_t> keys;
     Via via = Via::Send;
+    uint64_t job = 0;   // Via::JobState, JobErrors: which of jobs_
     // With an OAuth access token (http::AccessToken): the request as sent
     // and its token, to send again once after a 401 with a fresh token.
     std::optional<http::HttpRequest> request;
@@ -127,6 +152,8 @@ class DeliveryLoop {
         values_.json_values.resize(plan.model.columns.size());
         if (requests_.oauth())
             access_token_.emplace(*requests_.oauth(), plan.destination.id);
+        if (plan.job_wait_usec)
+            job_wait_ = std::chrono::microseconds(*plan.job_wait_usec);
         const auto operation = plan.action.operations.find(builder);
         if (operation != plan.action.operations.end() && operation->second.lookup) {
             lookup_ = &*operation->second.lookup;
@@ -154,7 +181,8 @@ class DeliveryLoop {
                         "delivery read " + std::to_string(rows_seen_) + " of " + std::to_string(counters_.outbox) +
                             " records to send",
                         "The records not read stay out of the checkpoint and go in the next run.");
-        if (!fatal_ && (!in_flight_.empty() || !records_.empty() || !ready_.empty() || !unplanned_.empty()))
+        if (!fatal_ && (!in_flight_.empty() || !records_.empty() || !ready_.empty() || !unplanned_.empty() ||
+                        !jobs_.empty()))
             throw Error(sqlstate::kInternalError,
                         "delivery ended with " + std::to_string(records_.size() + unplanned_.size()) +
                             " records unanswered",
@@ -163,6 +191,7 @@ class DeliveryLoop {
         DeliveryOutcome outcome;
         outcome.carried = rows_read_;
         outcome.fatal_error = fatal_;
+        outcome.awaiting_job = awaiting_job_;
         if (!fatal_ && counters_.succeeded == 0 && transport_failures_ > 0 && other_failures_ == 0)
             outcome.unreachable_error = "destination unreachable: " + last_failure_;
         return outcome;
@@ -190,7 +219,10 @@ class DeliveryLoop {
                 if (!load_chunk())
                     break;
             }
-            if (client_.pending() == 0 && (ready_.empty() || fatal_) && (outbox_done_ || fatal_))
+            if (!fatal_)
+                serve_jobs();
+            if (client_.pending() == 0 && (ready_.empty() || fatal_) && (outbox_done_ || fatal_) &&
+                (jobs_.empty() || fatal_))
                 return;
             // Read ahead while every slot is busy: reading and building a
             // chunk takes tens of milliseconds, and a destination that
@@ -199,6 +231,8 @@ class DeliveryLoop {
             if (!fatal_ && !outbox_done_ && client_.pending() >= window_ && ready_.size() < window_ &&
                 held_bytes_ <= kHeldBytes / 2)
                 load_chunk();
+            if (client_.pending() == 0)
+                wait_for_jobs();
             for (const http::Completion &completion : client_.poll(100))
                 handle(completion);
             if (results_.size() >= kFlushRecords || Clock::now() - last_flush_ >= kFlushInterval)
@@ -491,6 +525,10 @@ class DeliveryLoop {
         counters_.requests += completion.attempts;
         if (resent_with_new_token(sent, response.status))
             return;
+        if (sent.via == Via::JobState || sent.via == Via::JobErrors) {
+            job_answer(sent.job, sent.via, response, completion.attempts);
+            return;
+        }
         const std::vector<uint64_t> keys = std::move(sent.keys);
         const Via via = sent.via;
         const long status = response.status;
@@ -540,7 +578,9 @@ class DeliveryLoop {
         const long status = response.status;
         if (limit_answer(keys, reading, response, attempts))
             return;
-        if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
+        if (starts_job(builder_for(via), status)) {
+            job_started(keys, response, attempts, via);
+        } else if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
             per_record(keys, reading.outcomes, response, attempts, via);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
             if (keys.size() > 1) {
@@ -710,6 +750,235 @@ class DeliveryLoop {
             ready_.push_front(rebuild(again, via));
     }
 
+    // ---- asynchronous jobs (catalog::JobSpec: Klaviyo's bulk import) ----
+    //
+    // A request whose answer starts a job leaves its records pending: the
+    // job is polled (through the same client, so the rate limit holds) until
+    // it is done, then its errors are read and mapped back to records, and
+    // only then do they reach the results and the checkpoint. A job still
+    // running when the run's wait (job_wait) ends leaves its records
+    // unanswered: out of the checkpoint, sent again by the next run, never
+    // counted delivered unseen.
+
+    static bool starts_job(const destinations::RequestBuilder &builder, long status) {
+        const std::optional<catalog::JobSpec> &job = builder.response().job;
+        return job && std::find(job->statuses.begin(), job->statuses.end(), status) != job->statuses.end();
+    }
+
+    void job_started(const std::vector<uint64_t> &keys, const http::HttpResponse &response, int attempts, Via via) {
+        const destinations::RequestBuilder &builder = builder_for(via);
+        const std::optional<std::string> id = destinations::job_id_of(*builder.response().job, response.body);
+        if (!id) {
+            note_failure(response);
+            last_failure_ = "the destination's answer names no job: " + last_failure_;
+            for (const uint64_t key : keys)
+                undelivered(key, "failed", response, attempts);
+            return;
+        }
+        if (via != Via::Send)
+            throw Error(sqlstate::kInternalError, "a lookup's answer started a job at the destination");
+        PendingJob job;
+        job.keys = keys;
+        job.id = *id;
+        job.poll_ms = builder.response().job->poll_ms;
+        const Clock::time_point now = Clock::now();
+        job.deadline = now + job_wait_;
+        job.next_poll = now + std::chrono::milliseconds(job.poll_ms);
+        jobs_.emplace(next_job_++, std::move(job));
+    }
+
+    // Polls the jobs due (as request slots allow); leaves those past the
+    // run's wait unanswered.
+    void serve_jobs() {
+        const Clock::time_point now = Clock::now();
+        for (auto it = jobs_.begin(); it != jobs_.end();) {
+            PendingJob &job = it->second;
+            if (!job.in_flight && !job.reading_errors && now >= job.deadline) {
+                for (const uint64_t key : job.keys)
+                    forget(pending_record(key));
+                awaiting_job_ += static_cast<int64_t>(job.keys.size());
+                it = jobs_.erase(it);
+                continue;
+            }
+            if (!job.in_flight && !job.reading_errors && now >= job.next_poll && client_.pending() < window_) {
+                submit_job_request(it->first, requests_.job_status_request(job.id), Via::JobState);
+                if (fatal_)
+                    return;   // no access token to be had: give_up() emptied jobs_
+            }
+            ++it;
+        }
+    }
+
+    void submit_job_request(uint64_t number, http::HttpRequest request, Via via) {
+        InFlight sent;
+        sent.via = via;
+        sent.job = number;
+        if (access_token_ && !authorize(request, sent))
+            return;
+        jobs_.at(number).in_flight = true;
+        submit(std::move(request), std::move(sent));
+    }
+
+    // Nothing in flight and jobs waiting for their next poll: wait for the
+    // first of them (at most 100 ms at a time, so a cancel gets in).
+    void wait_for_jobs() {
+        if (jobs_.empty() || fatal_)
+            return;
+        Clock::time_point first = Clock::time_point::max();
+        for (const auto &[number, job] : jobs_)
+            first = std::min(first, std::min(job.next_poll, job.deadline));
+        const Clock::time_point until = std::min(first, Clock::now() + std::chrono::milliseconds(100));
+        if (until > Clock::now())
+            std::this_thread::sleep_for(until - Clock::now());
+        if (pg::cancel_requested() || pg::termination_requested())
+            throw Error("57014", "sync canceled");   // as http::HttpClient::poll
+    }
+
+    void job_answer(uint64_t number, Via via, const http::HttpResponse &response, int attempts) {
+        auto found = jobs_.find(number);
+        if (found == jobs_.end())
+            return;   // the run gave up on it
+        PendingJob &job = found->second;
+        job.in_flight = false;
+        const catalog::JobSpec &spec = *requests_.response().job;
+        const long status = response.status;
+        if (status < 200 || status >= 300) {
+            if (status == 401 || status == 403 ||
+                destinations::answer_matches(requests_.response().fatal, status, response.body)) {
+                credentials_refused(job.keys, response, attempts);
+            } else {
+                note_failure(response);
+                last_failure_ = "the destination's job " + quoted(secrets_.mask(job.id)) +
+                                " could not be read: " + last_failure_;
+                for (const uint64_t key : job.keys)
+                    undelivered(key, "failed", response, attempts);
+            }
+            jobs_.erase(found);
+            return;
+        }
+        if (via == Via::JobState)
+            job_state_answer(found, spec, response, attempts);
+        else
+            job_errors_answer(found, spec, response, attempts);
+    }
+
+    void job_state_answer(std::map<uint64_t, PendingJob>::iterator found, const catalog::JobSpec &spec,
+                          const http::HttpResponse &response, int attempts) {
+        PendingJob &job = found->second;
+        const destinations::JobState state = destinations::read_job_state(spec, response.body);
+        switch (state.phase) {
+        case destinations::JobState::Phase::Running:
+            job.next_poll = Clock::now() + std::chrono::milliseconds(job.poll_ms);
+            job.poll_ms = std::min(job.poll_ms * 2, spec.poll_max_ms);
+            return;
+        case destinations::JobState::Phase::Done:
+            job.reading_errors = true;
+            job.failed_count = state.failed_count;
+            job.errors_url = requests_.job_errors_url(job.id);
+            index_job_keys(job, spec);
+            submit_job_request(found->first, requests_.job_get_request(job.errors_url), Via::JobErrors);
+            return;
+        case destinations::JobState::Phase::Failed:
+            last_failure_ = "the destination's job " + quoted(secrets_.mask(job.id)) + " ended " +
+                            quoted(secrets_.mask(state.state));
+            break;
+        case destinations::JobState::Phase::Unreadable:
+            note_failure(response);
+            last_failure_ = "the destination's answer about job " + quoted(secrets_.mask(job.id)) +
+                            " has no state: " + last_failure_;
+            break;
+        }
+        for (const uint64_t key : job.keys)
+            undelivered(key, "failed", response, attempts);
+        jobs_.erase(found);
+    }
+
+    // Each record's keys as the job's errors name them (ASCII case ignored;
+    // an empty key names nothing).
+    void index_job_keys(PendingJob &job, const catalog::JobSpec &spec) {
+        job.by_key.assign(spec.error_keys.size(), {});
+        for (const uint64_t key : job.keys) {
+            const PendingRecord &pending = records_.at(key);
+            for (size_t index = 0; index < spec.error_keys.size(); ++index) {
+                std::string text =
+                    requests_.job_error_key({pending.record_id, pending.payload, pending.message_id, {}}, index);
+                if (!text.empty())
+                    job.by_key[index].emplace(lower_ascii(std::move(text)), key);
+            }
+        }
+    }
+
+    static std::string lower_ascii(std::string text) {
+        for (char &c : text)
+            if (c >= 'A' && c <= 'Z')
+                c = static_cast<char>(c - 'A' + 'a');
+        return text;
+    }
+
+    void job_errors_answer(std::map<uint64_t, PendingJob>::iterator found, const catalog::JobSpec &spec,
+                           const http::HttpResponse &response, int attempts) {
+        PendingJob &job = found->second;
+        const destinations::JobErrorsPage page = destinations::read_job_errors(spec, response.body);
+        if (!page.readable) {
+            note_failure(response);
+            last_failure_ = "the destination's answer about the errors of job " + quoted(secrets_.mask(job.id)) +
+                            " has no list: " + last_failure_;
+            for (const uint64_t key : job.keys)
+                undelivered(key, "failed", response, attempts);
+            jobs_.erase(found);
+            return;
+        }
+        for (const destinations::JobError &error : page.errors) {
+            std::vector<uint64_t> named;
+            for (size_t index = 0; index < error.keys.size() && index < job.by_key.size(); ++index) {
+                if (error.keys[index].empty())
+                    continue;
+                const auto range = job.by_key[index].equal_range(lower_ascii(error.keys[index]));
+                for (auto it = range.first; it != range.second; ++it)
+                    if (std::find(named.begin(), named.end(), it->second) == named.end())
+                        named.push_back(it->second);
+            }
+            if (named.empty())
+                job.unattributed = true;
+            for (const uint64_t key : named) {
+                std::string &message = job.rejected[key];
+                message += (message.empty() ? "" : "; ") + error.message;
+            }
+        }
+        if (page.next) {
+            if (destinations::next_page_allowed(job.errors_url, *page.next)) {
+                submit_job_request(found->first, requests_.job_get_request(*page.next), Via::JobErrors);
+                return;
+            }
+            job.unattributed = true;   // the rest of its errors cannot be read
+        }
+        job_done(found, response, attempts);
+    }
+
+    // Every error of a done job read: the records they name failed, the
+    // others were delivered, unless the job reports failures its errors do
+    // not pin on records: then those others fail too (and go in a later run)
+    // rather than count delivered unseen.
+    void job_done(std::map<uint64_t, PendingJob>::iterator found, const http::HttpResponse &response, int attempts) {
+        PendingJob &job = found->second;
+        const bool unexplained = job.unattributed || (job.failed_count && *job.failed_count >
+                                                          static_cast<long long>(job.rejected.size()));
+        for (const uint64_t key : job.keys) {
+            const auto rejected = job.rejected.find(key);
+            if (rejected != job.rejected.end()) {
+                last_failure_ = secrets_.mask(rejected->second);
+                undelivered(key, "rejected", response, attempts);
+            } else if (unexplained) {
+                last_failure_ = "the destination's job " + quoted(secrets_.mask(job.id)) +
+                                " reports failures its errors do not pin on records";
+                undelivered(key, "failed", response, attempts);
+            } else {
+                delivered(key);
+            }
+        }
+        jobs_.erase(found);
+    }
+
     // Nothing was sent: the destination's address is in
     // reverse_etl.blocked_networks. Like a host allowed_hosts refuses, the
     // run fails with the reason, and its records (no error of theirs) go in
@@ -725,6 +994,7 @@ class DeliveryLoop {
     void give_up() {
         ready_.clear();
         client_.abandon();
+        jobs_.clear();   // their records stay in records_: unanswered
     }
 
     // A batch refused as a whole with a 400 that names no record: send each
@@ -866,6 +1136,11 @@ class DeliveryLoop {
     Clock::time_point last_progress_ = Clock::now();
     std::optional<std::string> fatal_;
     std::string last_failure_;
+    // Asynchronous jobs (catalog::JobSpec), by number, oldest first.
+    std::map<uint64_t, PendingJob> jobs_;
+    uint64_t next_job_ = 0;
+    std::chrono::microseconds job_wait_{0};
+    int64_t awaiting_job_ = 0;   // records left unanswered at the end of the wait
     int64_t transport_failures_ = 0;
     int unreachable_in_a_row_ = 0;
     int64_t other_failures_ = 0;
@@ -884,10 +1159,13 @@ DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::stri
     DeliveryOutcome outcome;
     std::optional<std::string> unreachable;
     int64_t carried = 0;
+    int64_t awaiting_job = 0;
     for (const std::string &builder : builders) {
         DeliveryLoop loop(plan, run_id, synced_at, counters, builder);
         outcome = loop.run();
         carried += outcome.carried;
+        awaiting_job += outcome.awaiting_job;
+        outcome.awaiting_job = awaiting_job;
         if (outcome.fatal_error)
             return outcome;
         if (outcome.unreachable_error)

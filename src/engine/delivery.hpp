@@ -23,6 +23,10 @@ struct DeliveryOutcome {
     // or timeout: the destination was unreachable.
     std::optional<std::string> unreachable_error;
     int64_t carried = 0;   // outbox rows the delivery pass carried (delivered or not)
+    // Records sent in asynchronous jobs still running when the run's wait
+    // ended (catalog::JobSpec): neither delivered nor failed, they stay out
+    // of the checkpoint and go in the next run.
+    int64_t awaiting_job = 0;
 };
 
 // Runs in a background worker: opens and commits its own transactions.

@@ -53,6 +53,27 @@ void require_owner_can_use(const MappingPlan &plan) {
         throw refuse("destination", plan.destination.name);
 }
 
+// The wait of the first job block among the action's requests (a type
+// declares one wait setting for its jobs), from its setting or default.
+std::optional<int64_t> job_wait_of(const MappingPlan &plan) {
+    const catalog::JobSpec *job = plan.action.request.response.job ? &*plan.action.request.response.job : nullptr;
+    for (const auto &[name, operation] : plan.action.operations)
+        if (job == nullptr && operation.request.response.job)
+            job = &*operation.request.response.job;
+    if (job == nullptr)
+        return std::nullopt;
+    std::optional<std::string> text = job->wait.fallback;
+    if (!job->wait.setting.empty())
+        if (const json_t *value = json_object_get(plan.settings.get(), job->wait.setting.c_str());
+            value != nullptr && json_is_string(value))
+            text = json_string_value(value);
+    if (!text)
+        return std::nullopt;
+    // As validate_settings checked it when the destination was saved.
+    return catalog::job_wait_usec(job->wait.setting.empty() ? "wait" : job->wait.setting, *text,
+                                  pg::parse_interval_length);
+}
+
 }  // namespace
 
 MappingPlan load_mapping_plan(int64_t mapping_id) {
@@ -103,6 +124,7 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
                                                            pg::parse_interval_length);
         plan.destination_timeout_ms = static_cast<long>(usec / 1000);
     }
+    plan.job_wait_usec = job_wait_of(plan);
     return plan;
 }
 

@@ -51,6 +51,9 @@ struct MappingPlan {
     std::string checkpoint_table;           // schema-qualified
     // The destination's own request timeout setting, when it has one.
     std::optional<long> destination_timeout_ms;
+    // How long a run waits for the destination's asynchronous jobs
+    // (catalog::JobSpec::wait), when its requests start any.
+    std::optional<int64_t> job_wait_usec;
 };
 
 // Loads the mapping by id (as stored; visibility is the caller's business).

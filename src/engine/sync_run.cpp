@@ -45,7 +45,7 @@ std::string counts_summary(const RunCounters &c) {
            std::to_string(c.selected) + " to send";
 }
 
-std::string final_status(const RunCounters &counters, const DeliveryOutcome &outcome,
+std::string final_status(const RunCounters &counters, const DeliveryOutcome &outcome, const std::string &type_name,
                          std::optional<std::string> &error) {
     if (outcome.fatal_error) {
         error = outcome.fatal_error;
@@ -54,6 +54,15 @@ std::string final_status(const RunCounters &counters, const DeliveryOutcome &out
     if (outcome.unreachable_error) {
         error = outcome.unreachable_error;
         return "failed";
+    }
+    if (outcome.awaiting_job > 0) {
+        // Neither delivered nor failed: the destination has them in a job
+        // the run stopped waiting for (catalog::JobSpec).
+        error = std::to_string(outcome.awaiting_job) +
+                (outcome.awaiting_job == 1 ? " record awaits a " : " records await a ") + type_name +
+                " job that did not finish within job_wait; " + (outcome.awaiting_job == 1 ? "it goes" : "they go") +
+                " in the next run";
+        return "partially_succeeded";
     }
     if (counters.invalid > 0 || counters.failed > 0)
         return "partially_succeeded";
@@ -104,7 +113,7 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
         else if (state.counters.outbox > 0)
             clear_selection(plan);
     });
-    status = final_status(state.counters, outcome, error);
+    status = final_status(state.counters, outcome, plan.type.name, error);
 }
 
 // Records how a run ended; holds off interrupts so that even a shutdown in
