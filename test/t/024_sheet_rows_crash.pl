@@ -22,7 +22,7 @@ use PostgreSQL::Test::Utils;
 use ReverseEtlTest;
 use Test::More;
 
-my $mock = ReverseEtlTest::Mock->start(name => 'mock_023');
+my $mock = ReverseEtlTest::Mock->start(name => 'mock_024');
 my $node = new_node('sheet_rows_crash', naptime => '200ms');
 
 sub q1 { return $node->safe_psql('postgres', $_[0]); }
