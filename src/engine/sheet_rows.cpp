@@ -41,8 +41,13 @@ std::unordered_map<std::string, std::string> reserve(int64_t mapping_id, const s
                             std::to_string(kFirstRow - 1) + ") FROM " + table +
                             ") + pg_catalog.row_number() OVER (ORDER BY f.o) FROM fresh f",
                         {list});
+    // A join on the unnested list, not "= ANY ($1::text[])": that cast is
+    // evaluated again for every row the scan meets, parsing the whole list
+    // each time (quadratic as the index grows: 24 s of CPU at 100,000 rows).
     const pg::Result rows = pg::execute_catalog(
-        "SELECT record_id, sheet_row::text FROM " + table + " WHERE record_id = ANY ($1::text[])", {list});
+        "SELECT t.record_id, t.sheet_row::text FROM (SELECT DISTINCT u.id FROM pg_catalog.unnest($1::text[]) AS u(id)) "
+        "AS w JOIN " + table + " t ON t.record_id = w.id COLLATE \"C\"",
+        {list});
     std::unordered_map<std::string, std::string> found;
     for (const auto &row : rows.rows)
         found.emplace(*row[0], *row[1]);
