@@ -180,4 +180,25 @@ std::string read_header_name(const Node &node) {
     return name;
 }
 
+JsonPath read_dotted_path(const Node &node, const std::string &text, const char *whole_step_placeholder) {
+    JsonPath path;
+    if (text.empty())
+        return path;
+    size_t start = 0;
+    for (;;) {
+        const size_t dot = text.find('.', start);
+        path.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
+        node.expect(!path.back().empty(), "\"" + text + "\" has an empty step");
+        if (whole_step_placeholder)
+            node.expect(path.back() == whole_step_placeholder || path.back().find("{{") == std::string::npos,
+                        "\"" + text + "\" has a placeholder other than a whole step " + whole_step_placeholder);
+        else
+            node.expect(path.back().find("{{") == std::string::npos,
+                        "\"" + text + "\" has a placeholder: a path's steps are names");
+        if (dot == std::string::npos)
+            return path;
+        start = dot + 1;
+    }
+}
+
 }  // namespace reverse_etl::catalog::definition

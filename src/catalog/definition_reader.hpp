@@ -68,6 +68,11 @@ const Node &require_present(const Node &node);
 
 std::string read_string(const Node &node);
 
+// `text` as a dotted path into an answer (a.b.c); complaints name `node`. A
+// step may be `whole_step_placeholder` (e.g. {{key_field}}) when one is
+// given; no other step may hold a placeholder.
+JsonPath read_dotted_path(const Node &node, const std::string &text, const char *whole_step_placeholder = nullptr);
+
 std::string read_text(const Node &node);
 
 std::string read_snake_case(const Node &node);

@@ -8,21 +8,7 @@ namespace {
 
 constexpr const char *kJobIdMarker = "{{job_id}}";
 
-JsonPath path_of(const Node &node, const std::string &text) {
-    JsonPath path;
-    if (text.empty())
-        return path;
-    size_t start = 0;
-    for (;;) {
-        const size_t dot = text.find('.', start);
-        path.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-        node.expect(!path.back().empty() && path.back().find("{{") == std::string::npos,
-                    "\"" + text + "\" is not a dotted path");
-        if (dot == std::string::npos)
-            return path;
-        start = dot + 1;
-    }
-}
+JsonPath path_of(const Node &node, const std::string &text) { return read_dotted_path(node, text); }
 
 JsonPath read_job_path(const Node &node) { return path_of(node, read_string(node)); }
 

@@ -9,23 +9,7 @@ namespace reverse_etl::catalog::definition {
 
 namespace {
 
-// `text` as a dotted path; complaints name `node`.
-JsonPath path_of(const Node &node, const std::string &text) {
-    JsonPath path;
-    if (text.empty())
-        return path;
-    size_t start = 0;
-    for (;;) {
-        const size_t dot = text.find('.', start);
-        path.push_back(text.substr(start, dot == std::string::npos ? std::string::npos : dot - start));
-        node.expect(!path.back().empty(), "\"" + text + "\" has an empty step");
-        node.expect(path.back() == kKeyFieldStep || path.back().find("{{") == std::string::npos,
-                    "\"" + text + "\" has a placeholder other than a whole step " + kKeyFieldStep);
-        if (dot == std::string::npos)
-            return path;
-        start = dot + 1;
-    }
-}
+JsonPath path_of(const Node &node, const std::string &text) { return read_dotted_path(node, text, kKeyFieldStep); }
 
 JsonPath read_path(const Node &node) { return path_of(node, read_string(node)); }
 
