@@ -846,14 +846,13 @@ class DeliveryLoop {
             if (status == 401 || status == 403 ||
                 destinations::answer_matches(requests_.response().fatal, status, response.body)) {
                 credentials_refused(job.keys, response, attempts);
+                jobs_.erase(found);
             } else {
                 note_failure(response);
-                last_failure_ = "the destination's job " + quoted(secrets_.mask(job.id)) +
-                                " could not be read: " + last_failure_;
-                for (const uint64_t key : job.keys)
-                    undelivered(key, "failed", response, attempts);
+                fail_job(found, "the destination's job " + quoted(secrets_.mask(job.id)) + " could not be read: " +
+                                    last_failure_,
+                         response, attempts);
             }
-            jobs_.erase(found);
             return;
         }
         if (via == Via::JobState)
@@ -879,16 +878,27 @@ class DeliveryLoop {
             submit_job_request(found->first, requests_.job_get_request(job.errors_url), Via::JobErrors);
             return;
         case destinations::JobState::Phase::Failed:
-            last_failure_ = "the destination's job " + quoted(secrets_.mask(job.id)) + " ended " +
-                            quoted(secrets_.mask(state.state));
-            break;
+            fail_job(found,
+                     "the destination's job " + quoted(secrets_.mask(job.id)) + " ended " +
+                         quoted(secrets_.mask(state.state)),
+                     response, attempts);
+            return;
         case destinations::JobState::Phase::Unreadable:
             note_failure(response);
-            last_failure_ = "the destination's answer about job " + quoted(secrets_.mask(job.id)) +
-                            " has no state: " + last_failure_;
-            break;
+            fail_job(found,
+                     "the destination's answer about job " + quoted(secrets_.mask(job.id)) + " has no state: " +
+                         last_failure_,
+                     response, attempts);
+            return;
         }
-        for (const uint64_t key : job.keys)
+    }
+
+    // Every record of the job fails, `why` (kind failed: a later run sends
+    // them again), and the job is done with.
+    void fail_job(std::map<uint64_t, PendingJob>::iterator found, std::string why, const http::HttpResponse &response,
+                  int attempts) {
+        last_failure_ = std::move(why);
+        for (const uint64_t key : found->second.keys)
             undelivered(key, "failed", response, attempts);
         jobs_.erase(found);
     }
@@ -921,11 +931,10 @@ class DeliveryLoop {
         const destinations::JobErrorsPage page = destinations::read_job_errors(spec, response.body);
         if (!page.readable) {
             note_failure(response);
-            last_failure_ = "the destination's answer about the errors of job " + quoted(secrets_.mask(job.id)) +
-                            " has no list: " + last_failure_;
-            for (const uint64_t key : job.keys)
-                undelivered(key, "failed", response, attempts);
-            jobs_.erase(found);
+            fail_job(found,
+                     "the destination's answer about the errors of job " + quoted(secrets_.mask(job.id)) +
+                         " has no list: " + last_failure_,
+                     response, attempts);
             return;
         }
         for (const destinations::JobError &error : page.errors) {
