@@ -21,6 +21,7 @@ packages=(
     python3                      # mock destinations in test/
     nodejs npm                   # the reference verifiers of signed webhooks (test/verifiers, npm ci)
     curl                         # tests talk to the mocks from psql (COPY ... FROM PROGRAM)
+    openssl                      # the Google Sheets tests make a service account's key pair and the mock verifies its JWTs
     util-linux                   # runuser: the server runs as an unprivileged user
     git                          # the upgrade test builds each release from its commit
     "$@"
