@@ -640,9 +640,9 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
         // the text around them (a URL per record has no limit to keep: it
         // carries one record).
         url_base_bytes_ = (url_per_record_ ? 0 : render_fixed(url_).size()) + 2 +
-                          http::percent_encode(*query_list_).size() +
-                          (query_around_ ? http::percent_encode(query_around_->first).size() +
-                                               http::percent_encode(query_around_->second).size()
+                          http::percent_encoded_size(*query_list_) +
+                          (query_around_ ? http::percent_encoded_size(query_around_->first) +
+                                               http::percent_encoded_size(query_around_->second)
                                          : 0);
     }
 
@@ -689,11 +689,14 @@ RequestBuilder::RequestBuilder(const catalog::DestinationType &type, const catal
     if (spec.rate_limit) {
         const catalog::RateLimitSpec &declared = *spec.rate_limit;
         if (const std::optional<long long> requests = configured_count(declared.requests, settings)) {
-            const long long burst = configured_count(declared.burst, settings).value_or(1);
             // Settings are validated against their minimum when saved; a
             // value below 1 read here still never disables pacing.
-            rate_limit_ = http::RateLimit{std::max(1LL, *requests), int64_t{declared.per_seconds} * 1000,
-                                          std::clamp(burst, 1LL, std::max(1LL, *requests))};
+            const int64_t per_ms = int64_t{declared.per_seconds} * 1000;
+            if (const std::optional<long long> burst = configured_count(declared.burst, settings))
+                rate_limit_ = http::RateLimit{std::max(1LL, *requests), per_ms,
+                                              std::clamp(*burst, 1LL, std::max(1LL, *requests))};
+            else
+                rate_limit_ = http::with_catch_up(std::max(1LL, *requests), per_ms);
             rate_limit_scope_ = declared.scope;
         }
     }
@@ -918,7 +921,7 @@ std::string RequestBuilder::query_list_value(const std::vector<std::string_view>
 
 size_t RequestBuilder::query_cost(std::string_view element, bool first) const {
     const size_t separator = first ? 0 : query_around_ ? 3 : 1;   // "%2C" or ","
-    return separator + http::percent_encode(query_piece(element)).size();
+    return separator + http::percent_encoded_size(query_piece(element));
 }
 
 std::string RequestBuilder::body_of(const std::vector<std::string_view> &elements) const {

@@ -13,6 +13,14 @@ int64_t emission_interval_ns(const RateLimit &limit) {
     return (per_ns + limit.requests - 1) / limit.requests;
 }
 
+RateLimit with_catch_up(int64_t requests, int64_t per_ms) {
+    // Spaced 100 ms or more, a late wakeup costs under 1%.
+    if (requests < 3 || per_ms >= 100 * requests)
+        return RateLimit{requests, per_ms, 1};
+    const int64_t burst = std::max<int64_t>(2, requests / 100);
+    return RateLimit{requests - burst + 1, per_ms, burst};
+}
+
 namespace {
 
 // How far ahead of the steady rate a request may be: burst - 1 intervals.

@@ -29,6 +29,19 @@ struct RateLimit {
     int64_t burst = 1;
 };
 
+inline bool operator==(const RateLimit &a, const RateLimit &b) {
+    return a.requests == b.requests && a.per_ms == b.per_ms && a.burst == b.burst;
+}
+
+// A limit of `requests` per `per_ms` declared without a burst, as paced:
+// when requests are under 100 ms apart, a small burst B (1% of the requests,
+// at least 2) over a steady rate of requests - B + 1 per window. Any window of `per_ms` still
+// holds at most `requests`; the burst is what lets a run that woke up late
+// (the poll's millisecond rounding, the scheduler) send its next request at
+// once instead of losing that slot: evenly spaced at the full rate, a 1 ms
+// interval became ~2 ms in practice.
+RateLimit with_catch_up(int64_t requests, int64_t per_ms);
+
 // The spacing of requests at the declared rate, rounded up (never faster
 // than declared); 0 without a limit.
 int64_t emission_interval_ns(const RateLimit &limit);

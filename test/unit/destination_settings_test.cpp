@@ -4,6 +4,7 @@
 #include <string>
 #include <vector>
 
+#include <curl/curl.h>
 #include <gtest/gtest.h>
 
 #include "catalog/destination_type.hpp"
@@ -222,6 +223,21 @@ TEST(DestinationType, RequestTemplates) {
     for (const char *bad : {"", "X Key", "X:Key", "X\nKey", "Ä", "(x)", "a/b", "a\"b"})
         EXPECT_FALSE(http::is_token(bad)) << bad;
     EXPECT_EQ(http::percent_encode("a b/é~-._"), "a%20b%2F%C3%A9~-._");
+}
+
+// percent_encode replaced curl_easy_escape: every byte value encodes as libcurl
+// encodes it, and percent_encoded_size agrees with what percent_encode builds.
+TEST(DestinationSettings, PercentEncodingMatchesLibcurl) {
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c)
+        every_byte += static_cast<char>(c);
+    for (const std::string &text : {std::string(), every_byte, std::string(R"([{"a":"b c"},1.5])")}) {
+        char *const escaped = curl_easy_escape(nullptr, text.data(), static_cast<int>(text.size()));
+        ASSERT_NE(escaped, nullptr);
+        EXPECT_EQ(http::percent_encode(text), escaped);
+        curl_free(escaped);
+        EXPECT_EQ(http::percent_encoded_size(text), http::percent_encode(text).size());
+    }
 }
 
 // ---- settings

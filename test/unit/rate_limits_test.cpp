@@ -84,6 +84,45 @@ TEST(RateLimiter, BurstThenSteadyRate) {
     EXPECT_EQ(admitted(tat3, {2, 1000, 50}, {kStart, kStart, kStart})[2], kStart + 500 * kMs);
 }
 
+// The largest number of `times` (ascending) inside any half-open window of `window_ns`.
+size_t most_in_window(const std::vector<int64_t> &times, int64_t window_ns) {
+    size_t most = 0;
+    for (size_t first = 0, last = 0; last < times.size(); ++last) {
+        while (times[last] - times[first] >= window_ns)
+            ++first;
+        most = std::max(most, last - first + 1);
+    }
+    return most;
+}
+
+TEST(RateLimiter, CatchUpKeepsEveryWindowWithinTheDeclaredLimit) {
+    // Spaced 100 ms or more: evenly, as declared.
+    EXPECT_EQ(http::with_catch_up(4, 1000), (http::RateLimit{4, 1000, 1}));
+    EXPECT_EQ(http::with_catch_up(100, 10000), (http::RateLimit{100, 10000, 1}));
+    EXPECT_EQ(http::with_catch_up(2, 1), (http::RateLimit{2, 1, 1}));
+    EXPECT_EQ(http::with_catch_up(100, 1000), (http::RateLimit{99, 1000, 2}));
+    EXPECT_EQ(http::with_catch_up(3000, 3000), (http::RateLimit{2971, 3000, 30}));
+    for (const auto &[requests, per_ms] : {std::pair<int64_t, int64_t>{3000, 3000}, {100, 1000}, {25, 1000}}) {
+        const http::RateLimit paced = http::with_catch_up(requests, per_ms);
+        // Asked for all at once, and asked for late by up to 1.5 ms each
+        // time (the poll's rounding): never more than declared in a window.
+        int64_t tat = INT64_MIN;
+        const std::vector<int64_t> eager = admitted(tat, paced, std::vector<int64_t>(3 * requests, kStart));
+        EXPECT_LE(most_in_window(eager, per_ms * kMs), static_cast<size_t>(requests)) << requests;
+        int64_t tat_late = INT64_MIN;
+        std::vector<int64_t> late;
+        int64_t now = kStart;
+        for (int64_t i = 0; i < 3 * requests; ++i) {
+            late.push_back(admitted(tat_late, paced, {now})[0]);
+            now = late.back() + (i % 3) * kMs / 2;   // 0, 0.5 or 1 ms late for the next one
+        }
+        EXPECT_LE(most_in_window(late, per_ms * kMs), static_cast<size_t>(requests)) << requests;
+        // ... and the lateness is caught up: the 3 windows take no longer
+        // than at the paced rate, give or take the burst.
+        EXPECT_LE(late.back() - late.front(), (3 * requests - 1) * http::emission_interval_ns(paced)) << requests;
+    }
+}
+
 TEST(RateLimiter, TwoClientsShareOneState) {
     // Two runs alternating on one (shared) state together keep the rate.
     const http::RateLimit limit{5, 1000, 1};
@@ -285,15 +324,17 @@ TEST(RateLimitDefinition, RunsReadTheLimitFromSettings) {
     EXPECT_EQ(webhook_builder(R"({"url": "https://h.example"})").rate_limit(), std::nullopt);
     const destinations::RequestBuilder paced = webhook_builder(R"({"url": "https://h.example", "max_requests_per_second": 25})");
     ASSERT_TRUE(paced.rate_limit());
-    EXPECT_EQ(paced.rate_limit()->requests, 25);
+    // 40 ms apart: paced with a catch-up burst of 2 (with_catch_up).
+    EXPECT_EQ(paced.rate_limit()->requests, 24);
     EXPECT_EQ(paced.rate_limit()->per_ms, 1000);
-    EXPECT_EQ(paced.rate_limit()->burst, 1);
+    EXPECT_EQ(paced.rate_limit()->burst, 2);
     EXPECT_EQ(paced.rate_limit_scope(), "");
     const catalog::DestinationType braze = shipped("braze");
     const destinations::RequestBuilder deletes(braze, *braze.find_action("user_attributes"),
                                                json(R"({"endpoint": "https://rest.example", "api_key": "k"})").get(),
                                                "delete");
-    EXPECT_EQ(deletes.rate_limit()->requests, 20000);
+    EXPECT_EQ(deletes.rate_limit()->requests, 20000 - 200 + 1);
+    EXPECT_EQ(deletes.rate_limit()->burst, 200);
     EXPECT_EQ(deletes.rate_limit()->per_ms, 60000);
     EXPECT_EQ(deletes.rate_limit_scope(), "users/delete");
 }
