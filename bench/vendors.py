@@ -7,11 +7,14 @@ src/destinations/*.json at run time) whose vendor mock test/mocks/<type>.py
 exists, it maps a 100,000-row model to one of the type's batchable actions in
 an upsert (else add) mode and times a full first sync against the vendor mock;
 then the same records, sent by the generic `webhook` type with the same batch
-size, to the same mock server answering a plain 200. Each type is judged
-against its declared rate limit when it has one below what the machine does,
-else against the webhook. The mock's own ceiling (wrk replaying a body the
-product sent) is measured next to each, since the mock is single-threaded
-Python and may be slower than the product. Writes bench/results-vendors.md.
+size, to the same mock server answering a plain 200; and, for the mocks that
+have quick answers, the vendor sync again with the mock answering every request
+as the vendor does without checking it (`answer_only`), which measures the
+product rather than the mock. Each type is judged against its declared rate
+limit when it has one below what the machine does, else against the webhook.
+The mock's own ceiling (wrk replaying a body the product sent) is measured next
+to each, since the mock is single-threaded Python and may be slower than the
+product. Writes bench/results-vendors.md.
 """
 
 import argparse
@@ -208,6 +211,13 @@ def mock_options(repo, kind, settings, limit):
     return options
 
 
+def has_quick_answers(repo, kind):
+    """Whether the vendor mock takes answer_only (defines quick_answer)."""
+    sys.path.insert(0, os.path.join(repo, "test"))
+    base = importlib.import_module("mocks.base")
+    return importlib.import_module(f"mocks.{kind}").Mock.quick_answer is not base.VendorMock.quick_answer
+
+
 # --------------------------------------------------------------------------
 # The run
 # --------------------------------------------------------------------------
@@ -259,7 +269,7 @@ class VendorBench(bench.Bench):
                                              if k in ("authorization", "content-type")}}
         return summary
 
-    def timed_sync(self, mapping, label, group, config, is_webhook):
+    def timed_sync(self, mapping, label, group, config, is_webhook, kind=None):
         self.mock_configure(config)
         self.q("SELECT reverse_etl.reset_mapping(%s)", (mapping,))
         self.checkpoint()
@@ -276,8 +286,9 @@ class VendorBench(bench.Bench):
         time.sleep(0.5)  # the worker and the backend exit and are reaped
         step["cpu"] = {"mock": cpu_seconds(mock_pid) - cpu0[0],
                        "server": cpu_seconds(postmaster, children=True) - cpu0[1]}
-        step.pop("notices", None)
-        step.update(kind="webhook" if is_webhook else "vendor", group=group, rows=n)
+        # Extraction ends with the run's "N to send" notice; delivery follows.
+        step["extract_s"] = next((t for t, text in step.pop("notices", []) if " to send" in text), None)
+        step.update(kind=kind or ("webhook" if is_webhook else "vendor"), group=group, rows=n)
         step["mock"] = self.mock_summary(count_array_records=is_webhook)
         run, mock = step["run"], step["mock"]
         problems = []
@@ -380,6 +391,10 @@ class VendorBench(bench.Bench):
                     # machine's load hits both alike.
                     entry["steps"].append(self.timed_sync(f"{kind} bench", f"{kind} {entry['action']} rep {r + 1}",
                                                           kind, {"vendor": entry["mock_options"]}, False))
+                    if entry["quick"]:
+                        entry["steps"].append(self.timed_sync(
+                            f"{kind} bench", f"{kind} {entry['action']} (answering mock) rep {r + 1}", kind,
+                            {"vendor": dict(entry["mock_options"], answer_only=True)}, False, kind="quick"))
                     entry["steps"].append(self.timed_sync(f"{kind} webhook", f"{kind} webhook batch "
                                                           f"{entry['batch_size']} rep {r + 1}", kind, {}, True))
             except RuntimeError as e:  # reported with the first record error, the other types go on
@@ -438,6 +453,7 @@ class VendorBench(bench.Bench):
         entry.update(action=action["key"], sync_mode=mode, fields=fields, batch_size=batch,
                      max_batch_bytes=action.get("max_batch_bytes"), rate_limit=limit,
                      settings=sorted(settings), action_settings=action_settings, reps=reps,
+                     quick=has_quick_answers(self.args.repo, kind),
                      mock_options=mock_options(self.args.repo, kind, settings, limit))
 
 
@@ -460,12 +476,18 @@ def judge(entry, rows):
     out["allowed_rps"] = None
     if limit:
         out["allowed_rps"] = out["records_per_request"] * limit["requests"] / limit["per_seconds"]
-    if out["allowed_rps"] is not None and out["allowed_rps"] < out["webhook_rps"]:
+    # What the limit allows a sync: extracting as long as the webhook sync
+    # does (the same model, the same work), then sending at the declared rate,
+    # or as fast as the webhook sync sends where that is slower.
+    extract = statistics.median(s["extract_s"] for s in webhook) if all(s.get("extract_s") for s in webhook) else 0
+    allowed_s = extract + rows / out["allowed_rps"] if out["allowed_rps"] else 0
+    if allowed_s > w_time:
         out["basis"] = "declared rate limit"
-        out["ratio"] = out["vendor_rps"] / out["allowed_rps"]
+        out["allowed_sync_rps"] = rows / allowed_s
     else:
         out["basis"] = "webhook, same batch size" + (" (the declared limit is above it)" if limit else "")
-        out["ratio"] = out["vs_webhook"]
+        out["allowed_sync_rps"] = out["webhook_rps"]
+    out["ratio"] = out["vendor_rps"] / out["allowed_sync_rps"]
     out["pass"] = out["ratio"] >= PASS_LINE
     ceiling = entry["ceiling_vendor"]["records_per_s"]
     out["of_vendor_ceiling"] = out["vendor_rps"] / ceiling if ceiling else None
@@ -477,24 +499,16 @@ def judge(entry, rows):
     out["mock_bound_rps"] = rows / mid["cpu"]["mock"] if mid["cpu"]["mock"] else None
     w_mid = sorted(webhook, key=lambda s: s["elapsed"])[len(webhook) // 2]
     out["server_cpu_vs_webhook"] = mid["cpu"]["server"] / w_mid["cpu"]["server"] if w_mid["cpu"]["server"] else None
-    # Likewise for the product: the sync worker is one process, so rows / its
-    # (and its backend's) CPU time is what it could deliver to a mock costing
-    # nothing; below the pass line of the basis, no mock can make it pass.
-    out["server_bound_rps"] = rows / mid["cpu"]["server"] if mid["cpu"]["server"] else None
-    basis_rps = out["allowed_rps"] if out["basis"] == "declared rate limit" else out["webhook_rps"]
-    out["product_bound"] = out["server_bound_rps"] is not None and out["server_bound_rps"] < PASS_LINE * basis_rps
-    # The product's own ratio, for when the mock is the bottleneck: what the
-    # sync worker could deliver (rows / its CPU seconds) over what the basis
-    # needs from it: the allowed rate, or what the same worker delivers as the
-    # webhook type (rows / the webhook sync's CPU seconds).
-    out["product_ratio"] = None
-    if out["server_bound_rps"] is not None and w_mid["cpu"]["server"]:
-        webhook_bound_rps = rows / w_mid["cpu"]["server"]
-        needed = out["allowed_rps"] if out["basis"] == "declared rate limit" else webhook_bound_rps
-        out["product_ratio"] = out["server_bound_rps"] / needed
+    basis_rps = out["allowed_sync_rps"]
+    # The same sync against the mock answering without checking (answer_only):
+    # the product's work is the same (the same requests, the same answers to
+    # read), the mock's a fraction of it, so this figure is the product's.
+    quick = [s for s in entry["steps"] if s["kind"] == "quick"]
+    out["quick_rps"] = rows / statistics.median(s["elapsed"] for s in quick) if quick else None
+    out["quick_ratio"] = out["quick_rps"] / basis_rps if quick else None
     out["mock_bound"] = not out["pass"] and out["mock_busy"] >= MOCK_BUSY
     out["verdict"] = "pass" if out["pass"] else (
-        "pass (product)" if out["mock_bound"] and (out["product_ratio"] or 0) >= PASS_LINE else "fail")
+        "pass (answering mock)" if (out["quick_ratio"] or 0) >= PASS_LINE else "fail")
     plain = entry["ceiling_plain"]["records_per_s"]
     out["of_plain_ceiling"] = out["webhook_rps"] / plain if plain else None
     return out
@@ -530,18 +544,20 @@ def write(results, path):
         f"{results.get('mock_python', 'python3')}" + (f" ({results['mock_note']})" if results.get("mock_note") else ""),
         "",
         "## Targets", "",
-        f"Pass line {PASS_LINE:.2f}: achieved / allowed where a declared rate limit allows fewer records a second "
-        f"than the webhook does on this machine; else achieved / webhook (same batch size, same mock server "
-        f"answering a plain 200), where the issue asks for \"the same records per second\" and {PASS_LINE:.2f} "
-        "is the line used here too. Where that ratio misses the line with the mock busy "
-        f"{MOCK_BUSY:.0%} or more of the sync, the figure measures the mock (below) and the verdict is the "
-        "product's own ratio: \"pass (product)\" when the sync worker's capacity for the vendor type (rows / its "
-        "CPU seconds) is at least the pass line of what the basis needs from it (the allowed rate, or its "
-        "capacity for the webhook type at the same batch size).", "",
-        "| type | action (mode) | records/request | declared limit | allowed records/s | achieved records/s "
-        "| webhook records/s | basis | ratio | mock busy | product ratio | verdict | mock-bound records/s "
-        "| server CPU vs webhook | server-bound records/s |",
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+        f"Pass line {PASS_LINE:.2f}: the sync's records/s over what the basis allows a sync. A declared rate "
+        "limit allows extracting as long as the webhook sync does (the same model, the same work), then sending "
+        "at the declared rate (\"sending allowed\"): where that sync is slower than the webhook's, it is the "
+        "basis (\"sync allowed\"); else the webhook's records/s (same batch size, same mock server answering a "
+        f"plain 200), where the issue asks for \"the same records per second\" and {PASS_LINE:.2f} is the line "
+        "used here too. The checking mock (every request checked as the vendor would, every record "
+        "kept) costs the machine's other core up to several times what the product does; so each type with "
+        "quick answers is also synced against the mock answering every request as the vendor does without "
+        "checking it (`answer_only`: same status, body and rate-limit headers, per-record results included): "
+        "\"pass (answering mock)\" when that sync reaches the line, the product's own figure.", "",
+        "| type | action (mode) | records/request | declared limit | sending allowed records/s | achieved records/s "
+        "| webhook records/s | basis | sync allowed records/s | ratio | mock busy | answering mock records/s | ratio (answering mock) "
+        "| verdict | mock-bound records/s | server CPU vs webhook |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     judged = {}
     for entry in results["types"]:
@@ -552,33 +568,29 @@ def write(results, path):
         limit_text = f"{limit['requests']:,} per {limit['per_seconds']} s" if limit else "none"
         lines.append(f"| {entry['type']} | {entry['action']} ({entry['sync_mode']}) | "
                      f"{j['records_per_request']:.1f} | {limit_text} | {n(j['allowed_rps'])} | "
-                     f"{n(j['vendor_rps'])} | {n(j['webhook_rps'])} | {j['basis']} | {r2(j['ratio'])} | "
-                     f"{j['mock_busy']:.0%} | {r2(j.get('product_ratio'))} | **{j['verdict']}** | "
-                     f"{n(j['mock_bound_rps'])} | {r2(j['server_cpu_vs_webhook'])}× | {n(j.get('server_bound_rps'))} |")
+                     f"{n(j['vendor_rps'])} | {n(j['webhook_rps'])} | {j['basis']} | {n(j['allowed_sync_rps'])} | "
+                     f"{r2(j['ratio'])} | "
+                     f"{j['mock_busy']:.0%} | {n(j['quick_rps'])} | {r2(j['quick_ratio'])} | **{j['verdict']}** | "
+                     f"{n(j['mock_bound_rps'])} | {r2(j['server_cpu_vs_webhook'])}× |")
     lines += ["", "\"mock busy\": the mock's CPU time over the vendor sync's wall time (median repetition); the "
               "mock is one Python process under one interpreter lock, so it can use one core at most: near 100% "
               "(and on 2 shared cores, well before), the mock is the bottleneck and the ratio measures the mock, not "
               "the product. \"mock-bound records/s\": rows / the mock's CPU seconds, what the mock could take from a "
               "product costing nothing. \"server CPU vs webhook\": CPU seconds of the sync worker and its backend for "
-              "the vendor sync over those of the webhook sync: what the vendor's payload and request building and "
-              "answer reading cost the product more than the webhook's. \"server-bound records/s\": rows / those "
-              "CPU seconds, what the product's one sync worker could deliver to a mock costing nothing."]
+              "the vendor sync (checking mock) over those of the webhook sync. It overstates the vendor's own cost: on "
+              "these 2 shared cores the same work costs the worker more CPU time while a busy neighbour (the "
+              "checking mock) runs on the other core (a webhook sync measured 1.20 CPU s alone, 1.60 s next to a "
+              "Python process building and parsing JSON)."]
     bound = [t for t, j in judged.items() if j.get("mock_bound")]
     if bound:
         lines += ["", "**Mock-bound**: " + ", ".join(f"`{t}`" for t in bound) + " missed the line with the mock "
                   f"busy {MOCK_BUSY:.0%} or more of the sync: the figure is the mock's ceiling under this load, not "
-                  "the product's; the product's own cost is in \"server CPU vs webhook\" and \"product ratio\"."]
-    product = [t for t, j in judged.items() if j["verdict"] == "fail" and j.get("product_bound")]
-    if product:
-        lines += ["", "**Product-bound**: " + ", ".join(f"`{t}`" for t in product) + ": the product's own CPU "
-                  "time for the sync (\"server-bound records/s\") is already below the pass line of the basis, so "
-                  "no mock, however fast, would let it pass on this machine; the cost is the vendor's payload, "
-                  "request and answer handling in the sync worker (\"server CPU vs webhook\")."]
-    neither = [t for t, j in judged.items() if not j["pass"] and t not in bound and t not in product]
-    if neither:
-        lines += ["", "**Neither alone**: " + ", ".join(f"`{t}`" for t in neither) + ": the mock was busy less "
-                  f"than {MOCK_BUSY:.0%} of the sync and the product's CPU time alone would pass: the two together on the "
-                  "shared cores, and the product waiting for the mock's answers, set the figure."]
+                  "the product's; the product's own figure is the answering mock's."]
+    failed = [t for t, j in judged.items() if j["verdict"] == "fail"]
+    if failed:
+        lines += ["", "**Failing**: " + ", ".join(f"`{t}`" for t in failed) + (
+                  ": below the line against the checking mock and, where it has quick answers, against the "
+                  "answering mock too: the product's own work for the type is what to look at.")]
     skipped = [e for e in results["types"] if e.get("skip")]
     if skipped:
         lines += ["", "Skipped: " + "; ".join(f"`{e['type']}` ({e['skip']})" for e in skipped) + "."]
@@ -601,16 +613,19 @@ def write(results, path):
         j = judged[entry["type"]]
         for kind, label, ceiling, rps, ratio in (
                 ("vendor", f"{entry['action']}", entry["ceiling_vendor"], j["vendor_rps"], j["of_vendor_ceiling"]),
+                ("quick", f"{entry['action']}, answering mock", None, j["quick_rps"], None),
                 ("webhook", f"webhook batch_size {min(entry['batch_size'], 4000)}", entry["ceiling_plain"],
                  j["webhook_rps"], j["of_plain_ceiling"])):
             steps = [s for s in entry["steps"] if s["kind"] == kind]
+            if not steps:
+                continue
             mid = sorted(steps, key=lambda s: s["elapsed"])[len(steps) // 2]
             answers = ", ".join(f"{c}× {k}" for k, c in sorted(mid["mock"]["statuses"].items()))
             times = "/".join(f"{s['elapsed']:.2f}" for s in steps)
             lines.append(f"| {entry['type']} | {label} | {mid['run']['requests']:,} | {times} | {n(rps)} | "
                          f"{answers} | {mid['mock']['max_in_flight']} | {mid['mock']['body_bytes'] / 1e6:.1f} | "
                          f"{mid['cpu']['server']:.2f} | {mid['cpu']['mock']:.2f} | "
-                         f"{n(ceiling['requests_per_s'])} | {n(ceiling['records_per_s'])} | {r2(ratio)} |")
+                         f"{n(ceiling and ceiling['requests_per_s'])} | {n(ceiling and ceiling['records_per_s'])} | {r2(ratio)} |")
     if any(e.get("rate_limit") for e in results["types"] if not e.get("skip")):
         lines += ["", "The vendor ceiling of a type with a declared rate limit is measured with the mock's "
                   "rate limit off: it is what the mock can answer, not what the limit allows."]

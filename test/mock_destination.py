@@ -302,7 +302,8 @@ class Config:
             request = importlib.import_module("mocks.base").VendorRequest(method, path, headers or {}, body)
             source = f"vendor:{self.vendor.TYPE}"
             try:
-                answer = self.vendor.handle(request)
+                quick = self.vendor.answer_only and request.path != "/__vendor/state"
+                answer = self.vendor.quick_answer(request) if quick else self.vendor.handle(request)
                 _freeze()
                 return parse_answer(answer, f"vendor {self.vendor.TYPE} answer"), source
             except Exception:

@@ -78,6 +78,14 @@ class Mock(VendorMock):
             return self.identify(request)
         return _error(400, "Invalid request path")
 
+    def quick_answer(self, request):
+        if request.path == "/identify":
+            return answer(200, "success", TEXT)
+        events = (request.json() or {}).get("events") or []
+        return answer(200, {"code": 200, "events_ingested": len(events),
+                            "payload_size_bytes": len(request.body),
+                            "server_upload_time": int(time.time() * 1000)})
+
     # ---- /2/httpapi and /batch ------------------------------------------------
 
     def upload(self, request):

@@ -22,6 +22,13 @@ Options every vendor takes (besides its own, listed in OPTIONS):
       vendor's 429, with "Retry-After: R" when R is given (else without it).
   "unauthorized": true
       every request is answered as the vendor answers bad credentials.
+  "answer_only": true
+      every request gets the vendor's success answer for it, built by the
+      mock's quick_answer() without checking the request, applying it or
+      keeping anything (no rate limit either). For bench/vendors.py, which
+      measures the product's throughput: the checking mocks cost the machine's
+      other core several times what the product does. Only mocks defining
+      quick_answer take it.
 """
 
 import codecs
@@ -34,6 +41,8 @@ COMMON_OPTIONS = {
     "reject": "object of record key -> message: those records fail one by one",
     "rate_limit": "object {requests, window_s, retry_after}: the vendor's 429 beyond it",
     "unauthorized": "true: answer every request as with bad credentials",
+    "answer_only": "true: answer every request with the vendor's success answer for it (quick_answer), "
+                   "checking and keeping nothing; for throughput benchmarks",
 }
 
 
@@ -155,6 +164,9 @@ class VendorMock:
                 isinstance(v, str) for v in self.rejects.values()):
             raise ValueError("reject: must be an object of record key -> message")
         self.unauthorized = options.get("unauthorized", False) is True
+        self.answer_only = options.get("answer_only", False) is True
+        if self.answer_only and type(self).quick_answer is VendorMock.quick_answer:
+            raise ValueError(f"answer_only: the {self.TYPE} mock has no quick answers")
         self._limit = self._parse_rate_limit(options.get("rate_limit"))
         self._recent = deque()   # arrival times within the window
 
@@ -168,6 +180,12 @@ class VendorMock:
             raise ValueError("rate_limit: must be {requests: integer >= 0, window_s: seconds > 0"
                              "[, retry_after: seconds]}")
         return raw
+
+    def quick_answer(self, request):
+        """With answer_only: the answer the vendor gives this request when
+        everything in it is accepted, with the same status, headers and body
+        shape (per-record results included) as handle()'s."""
+        raise NotImplementedError
 
     def rejection(self, key):
         """The message a record with this key is refused with, or None."""

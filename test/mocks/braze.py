@@ -107,6 +107,18 @@ class Mock(VendorMock):
         self.next_braze_id = 1
         self.windows = {path: _Window(*limit) for path, limit in DEFAULT_LIMITS.items()}
 
+    def quick_answer(self, request):
+        doc = request.json() or {}
+        if request.path == "/users/delete":
+            ids = [i for name in ("external_ids", "user_aliases", "braze_ids", "email_addresses")
+                   for i in doc.get(name) or []]
+            return answer(201, {"deleted": len(ids), "message": "success"})
+        result = {"message": "success"}
+        for name in ("attributes", "events", "purchases"):
+            if isinstance(doc.get(name), list):
+                result[f"{name}_processed"] = len(doc[name])
+        return answer(201, result)
+
     # ---- request flow -------------------------------------------------------
 
     def handle(self, request):

@@ -97,6 +97,9 @@ class Mock(VendorMock):
         self.index = {}
         self.next_cio_id = 1
 
+    def quick_answer(self, request):
+        return answer(200, {})
+
     # ---- request flow -------------------------------------------------------
 
     def handle(self, request):
