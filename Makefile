@@ -21,10 +21,10 @@ DATA_built  = $(EXTENSION)--$(EXTVERSION).sql $(UPGRADES)
 
 PG_CONFIG  ?= pg_config
 
-PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir-server) -DREVERSE_ETL_VERSION='"$(EXTVERSION)"'
+PG_CPPFLAGS = -Isrc -I$(shell $(PG_CONFIG) --includedir-server) -I$(shell $(PG_CONFIG) --includedir) -DREVERSE_ETL_VERSION='"$(EXTVERSION)"'
 PG_CXXFLAGS = -std=c++17 -Wall -Wextra -Wno-unused-parameter -Wno-missing-field-initializers \
               -Wno-register -fno-omit-frame-pointer
-SHLIB_LINK  = -lcurl -ljansson -lcrypto -lstdc++
+SHLIB_LINK  = -lpq -lcurl -ljansson -lcrypto -lstdc++
 
 # PGXS would try to emit LLVM bitcode for every object with clang; we do not
 # ship JIT bitcode, and clang is not a build dependency.

@@ -11,6 +11,7 @@ packages=(
     postgresql-15-cron           # pg_cron 1.4: test/t/005_pg_cron.pl schedules run_due_syncs() with it
     libcurl4-openssl-dev         # HTTP delivery
     libjansson-dev               # JSON
+    libpq-dev                    # remote sources (libpq)
     libssl-dev                   # HMAC signing, base64 (OpenSSL, as libcurl uses)
     g++ make                     # the build (g++ also brings libasan and libubsan: scripts/sanitize.sh)
     libgtest-dev                 # GoogleTest: the unit tests of the server-free core (test/unit)

@@ -16,7 +16,8 @@ namespace reverse_etl::catalog {
 namespace {
 
 const char *const kModelColumns =
-    "model_id::text, name, query, primary_key, search_path, columns::text, owner::oid::text";
+    "model_id::text, name, query, primary_key, search_path, columns::text, source, owner::oid::text";
+const char *const kSourceColumns = "source_id::text, name, conninfo, settings::text, owner::oid::text";
 const char *const kDestinationColumns =
     "destination_id::text, name, type, settings::text, enabled::text, owner::oid::text";
 const char *const kMappingColumns =
@@ -43,8 +44,19 @@ ModelRow model_from(const Row &row) {
     model.primary_key = text_at(row, 3);
     model.search_path = text_at(row, 4);
     model.columns = columns_from_json(text_at(row, 5));
-    model.owner = oid_at(row, 6);
+    model.source = text_at(row, 6);
+    model.owner = oid_at(row, 7);
     return model;
+}
+
+SourceRow source_from(const Row &row) {
+    SourceRow source;
+    source.id = int_at(row, 0);
+    source.name = text_at(row, 1);
+    source.conninfo = text_at(row, 2);
+    source.settings_json = text_at(row, 3);
+    source.owner = oid_at(row, 4);
+    return source;
 }
 
 DestinationRow destination_from(const Row &row) {
@@ -118,6 +130,21 @@ ModelRow find_model(const std::string &name) {
     if (!row)
         throw_missing("model", name);
     return model_from(*row);
+}
+
+SourceRow find_source(const std::string &name) {
+    const auto row = visible_row_by_name("source_catalog", kSourceColumns, name);
+    if (!row)
+        throw_missing("source", name);
+    return source_from(*row);
+}
+
+SourceRow source_by_name(const std::string &name) {
+    const pg::Result result = pg::execute_catalog(
+        std::string("SELECT ") + kSourceColumns + " FROM reverse_etl.source_catalog WHERE name = $1", {name});
+    if (result.empty())
+        throw_missing("source", name);
+    return source_from(result.rows[0]);
 }
 
 DestinationRow find_destination(const std::string &name) {

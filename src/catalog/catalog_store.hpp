@@ -23,6 +23,15 @@ struct ModelRow {
     std::string primary_key;
     std::string search_path;
     ModelColumns columns;
+    std::string source = "local";   // "local", or a source_catalog name
+    unsigned int owner = 0;
+};
+
+struct SourceRow {
+    int64_t id = 0;
+    std::string name;
+    std::string conninfo;
+    std::string settings_json;
     unsigned int owner = 0;
 };
 
@@ -63,6 +72,10 @@ void check_object_name(const std::string &kind, const std::string &name);
 // so that names of other roles' objects do not leak through error messages.
 ModelRow find_model(const std::string &name);
 DestinationRow find_destination(const std::string &name);
+SourceRow find_source(const std::string &name);
+// The source a model names, whoever owns it (a run reads its model's source
+// with the rights the model's owner had when it was created).
+SourceRow source_by_name(const std::string &name);
 MappingRow find_mapping(const std::string &name);
 std::vector<MappingRow> mappings_of_model(int64_t model_id);
 std::vector<MappingRow> mappings_of_destination(int64_t destination_id);

@@ -1,6 +1,7 @@
 #include "catalog/models.hpp"
 
 #include <algorithm>
+#include <cctype>
 #include <set>
 
 #include "catalog/catalog_store.hpp"
@@ -8,6 +9,7 @@
 #include "catalog/mapping_state.hpp"
 #include "catalog/mappings.hpp"
 #include "catalog/name_matching.hpp"
+#include "catalog/sources.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "pg/filter_check.hpp"
@@ -21,12 +23,6 @@ namespace {
 
 constexpr int kMaxPreviewRows = 1000;
 
-void check_source(const std::string &source) {
-    if (source != "local")
-        throw Error(sqlstate::kUndefinedObject, "source " + quoted(source) + " does not exist", "",
-                    "Only the source \"local\" (this database) is available.");
-}
-
 void check_row_limit(int row_limit) {
     if (row_limit < 0 || row_limit > kMaxPreviewRows)
         throw Error(sqlstate::kInvalidParameterValue, "row_limit must be between 0 and 1000",
@@ -38,6 +34,40 @@ void check_row_limit(int row_limit) {
 pg::AnalyzedQuery analyze_for_model(const std::string &model_name, const std::string &query) {
     try {
         return pg::analyze_model_query(query);
+    } catch (const Error &error) {
+        throw error.with_message("model " + quoted(model_name) + ": " + error.message());
+    }
+}
+
+// The statement alone, as a local model's analysis keeps it: wrapped in a
+// subquery (a preview) or a cursor, a trailing semicolon would end it early.
+std::string without_trailing_semicolons(std::string text) {
+    while (!text.empty() && (text.back() == ';' || std::isspace(static_cast<unsigned char>(text.back()))))
+        text.pop_back();
+    return text;
+}
+
+// Preparing it makes the remote refuse more than one statement.
+pg::AnalyzedQuery describe_remote(const SourceRow &source, const std::string &query) {
+    const std::string text = without_trailing_semicolons(query);
+    return pg::AnalyzedQuery{text, describe_remote_query(source, text)};
+}
+
+// The remote source a model reads, or nullopt for "local" (this database).
+std::optional<SourceRow> remote_source(const std::string &source) {
+    if (source == "local")
+        return std::nullopt;
+    return usable_source(source);
+}
+
+// What a query returns: planned here, or by the remote source, which checks
+// it in its own dialect (its errors come back with its SQLSTATE).
+pg::AnalyzedQuery analyze_in_source(const std::string &model_name, const std::optional<SourceRow> &source,
+                                    const std::string &query) {
+    if (!source)
+        return analyze_for_model(model_name, query);
+    try {
+        return describe_remote(*source, query);
     } catch (const Error &error) {
         throw error.with_message("model " + quoted(model_name) + ": " + error.message());
     }
@@ -107,8 +137,8 @@ std::vector<std::string> fetch_json_rows(const std::string &query_text, int row_
 void create_model(const std::string &name, const std::string &query, const std::string &primary_key,
                   const std::string &source, const std::optional<std::string> &description) {
     check_object_name("model", name);
-    check_source(source);
-    const pg::AnalyzedQuery analyzed = analyze_for_model(name, query);
+    const std::optional<SourceRow> remote = remote_source(source);
+    const pg::AnalyzedQuery analyzed = analyze_in_source(name, remote, query);
     check_distinct_columns("model " + quoted(name), analyzed.columns);
     check_primary_key("model " + quoted(name), primary_key, analyzed.columns);
     check_name_free("model", "model_catalog", name);
@@ -129,7 +159,7 @@ void alter_model(const std::string &name, const std::optional<std::string> &quer
     std::string search_path = model.search_path;
     ModelColumns columns = model.columns;
     if (query) {
-        const pg::AnalyzedQuery analyzed = analyze_for_model(name, *query);
+        const pg::AnalyzedQuery analyzed = analyze_in_source(name, remote_source(model.source), *query);
         check_distinct_columns("model " + quoted(name), analyzed.columns);
         check_mappings_fit(name, mappings, analyzed.columns);
         query_text = analyzed.text;
@@ -173,6 +203,8 @@ std::vector<std::string> preview_model(const std::string &name, int row_limit) {
     // A model's query always runs as its owner, with the search_path it was written for.
     const pg::RoleScope as_owner(model.owner, model.search_path);
     try {
+        if (const std::optional<SourceRow> remote = remote_source(model.source))
+            return preview_remote_rows(*remote, model.query, model.columns, row_limit);
         return fetch_json_rows(model.query, row_limit);
     } catch (const Error &error) {
         throw error.with_message("model " + quoted(name) + ": " + error.message());
@@ -182,11 +214,13 @@ std::vector<std::string> preview_model(const std::string &name, int row_limit) {
 std::vector<std::string> preview_query(const std::string &query, const std::optional<std::string> &primary_key,
                                        int row_limit, const std::string &source) {
     check_row_limit(row_limit);
-    check_source(source);
-    const pg::AnalyzedQuery analyzed = pg::analyze_model_query(query);
+    const std::optional<SourceRow> remote = remote_source(source);
+    const pg::AnalyzedQuery analyzed = remote ? describe_remote(*remote, query) : pg::analyze_model_query(query);
     check_distinct_columns("query", analyzed.columns);
     if (primary_key)
         check_primary_key("the query", *primary_key, analyzed.columns);
+    if (remote)
+        return preview_remote_rows(*remote, analyzed.text, analyzed.columns, row_limit);
     return fetch_json_rows(analyzed.text, row_limit);
 }
 

@@ -471,6 +471,10 @@ std::string kept_object_id_sql() {
 std::string outbox_table() { return kOutbox; }
 
 void drop_work_tables() {
+    drop_own_temp_tables("'reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox'");
+}
+
+void drop_own_temp_tables(const std::string &quoted_names) {
     // Only those that exist (DROP ... IF EXISTS would NOTICE about each
     // missing one), and only our own: a session's user may have made
     // relations of these names before calling preview_mapping, and the
@@ -478,8 +482,7 @@ void drop_work_tables() {
     // on the name, which the message below explains first.
     const pg::Result existing = pg::execute_catalog(
         "SELECT c.relname::text, c.relkind = 'r' AND c.relowner = $1::oid FROM pg_catalog.pg_class c "
-        "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relname IN "
-        "('reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox')",
+        "WHERE c.relnamespace = pg_catalog.pg_my_temp_schema() AND c.relname IN (" + quoted_names + ")",
         {std::to_string(pg::catalog_owner_oid())});
     std::string ours;
     for (const auto &row : existing.rows) {

@@ -80,5 +80,8 @@ std::string kept_object_id_sql();
 std::string outbox_table();
 
 void drop_work_tables();
+// Drops those of the named temporary tables ('a', 'b': quoted SQL literals)
+// that exist and the catalog owner owns; 42P07 when another role owns one.
+void drop_own_temp_tables(const std::string &quoted_names);
 
 }  // namespace reverse_etl::engine

@@ -128,16 +128,6 @@ MappingPlan load_mapping_plan(int64_t mapping_id) {
     return plan;
 }
 
-std::string quote_identifier(const std::string &name) {
-    std::string quoted = "\"";
-    for (const char c : name) {
-        if (c == '"')
-            quoted += '"';
-        quoted += c;
-    }
-    return quoted + "\"";
-}
-
 std::string record_id_sql(const MappingPlan &plan) {
     // Byte-wise, like the checkpoint's record_id column.
     return "((m." + quote_identifier(plan.model.primary_key) + ")::text COLLATE \"C\")";

@@ -12,6 +12,7 @@
 #include "catalog/catalog_store.hpp"
 #include "catalog/destination_type.hpp"
 #include "common/json.hpp"
+#include "common/sql_text.hpp"
 
 namespace reverse_etl::engine {
 
@@ -80,7 +81,7 @@ void split_rendered_values(std::string_view text, size_t expected, std::vector<s
 // The model's query with the mapping's filter, as a subquery aliased `alias`.
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias);
 
-std::string quote_identifier(const std::string &name);
+using reverse_etl::quote_identifier;   // common/sql_text.hpp
 std::string quote_literal(const std::string &text);
 
 // Unique per (mapping, record, version) and the same every time that version

@@ -132,26 +132,6 @@ void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vecto
 
 }  // namespace
 
-std::string text_array_literal(const std::vector<std::optional<std::string>> &items) {
-    std::string literal = "{";
-    for (size_t i = 0; i < items.size(); i++) {
-        if (i > 0)
-            literal += ',';
-        if (!items[i]) {
-            literal += "NULL";
-            continue;
-        }
-        literal += '"';
-        for (const char c : *items[i]) {
-            if (c == '"' || c == '\\')
-                literal += '\\';
-            literal += c;
-        }
-        literal += '"';
-    }
-    return literal + "}";
-}
-
 bool has_record_errors(int64_t mapping_id) {
     return !pg::execute_catalog("SELECT 1 FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint LIMIT 1",
                                 {std::to_string(mapping_id)})

@@ -62,7 +62,6 @@ void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults 
 // Whether the mapping has any record error now.
 bool has_record_errors(int64_t mapping_id);
 
-// A PostgreSQL array literal of the given texts, each quoted.
-std::string text_array_literal(const std::vector<std::optional<std::string>> &items);
+using reverse_etl::text_array_literal;   // common/sql_text.hpp
 
 }  // namespace reverse_etl::engine

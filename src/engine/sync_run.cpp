@@ -17,6 +17,7 @@
 #include "engine/extract.hpp"
 #include "engine/mapping_plan.hpp"
 #include "engine/payload_builder.hpp"
+#include "engine/remote_model.hpp"
 #include "engine/run_record.hpp"
 #include "engine/sheet_rows.hpp"
 #include "http/http_client.hpp"
@@ -95,6 +96,7 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
             if (!plan.destination.enabled)
                 throw Error(sqlstate::kObjectNotInPrerequisiteState,
                             "destination " + catalog::quoted(plan.destination.name) + " is disabled");
+            read_remote_model(plan);
             state.counters = extract_and_classify(plan, state.run_id, false);
             save_counters(state.run_id, state.counters);
             set_phase(state.run_id, "delivering");
@@ -261,7 +263,8 @@ SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queu
 
 std::vector<PreviewRecord> preview_mapping(int64_t mapping_id, int row_limit) {
     const pg::StableFormatting formatting;
-    const MappingPlan plan = load_mapping_plan(mapping_id);
+    MappingPlan plan = load_mapping_plan(mapping_id);
+    read_remote_model(plan);
     extract_preview(plan, row_limit);
     const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, plan.model.columns);
     // One request builder per destination operation the records need.

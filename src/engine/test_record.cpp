@@ -9,6 +9,7 @@
 #include "destinations/request_builder.hpp"
 #include "engine/client_settings.hpp"
 #include "engine/mapping_plan.hpp"
+#include "engine/remote_model.hpp"
 #include "engine/payload_builder.hpp"
 #include "engine/sheet_rows.hpp"
 #include "engine/sync_run.hpp"
@@ -108,7 +109,8 @@ std::string report(const std::string &record_id, const http::HttpRequest &reques
 
 std::string send_test_record(int64_t mapping_id, const std::optional<std::string> &record_id) {
     const pg::StableFormatting formatting;
-    const MappingPlan plan = load_mapping_plan(mapping_id);
+    MappingPlan plan = load_mapping_plan(mapping_id);
+    read_remote_model(plan);
     const TestRecord record = find_record(plan, record_id);
 
     const PayloadBuilder payloads(plan.mapping.fields_json, plan.action, plan.model.columns);

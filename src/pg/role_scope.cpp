@@ -143,6 +143,10 @@ bool has_privileges_of_role(unsigned int member, unsigned int role) {
     return pg_guard([&] { return ::has_privs_of_role(member, role); });
 }
 
+bool is_superuser(unsigned int role) {
+    return pg_guard([&] { return ::superuser_arg(role); });
+}
+
 unsigned int role_oid_by_name(const std::string &name) {
     return pg_guard([&] { return get_role_oid(name.c_str(), false); });
 }

@@ -59,5 +59,6 @@ std::string role_name(unsigned int role_oid);
 // Whether `member` has the privileges of `role` (member with INHERIT, or superuser).
 bool has_privileges_of_role(unsigned int member, unsigned int role);
 unsigned int role_oid_by_name(const std::string &name);  // throws 42704 if missing
+bool is_superuser(unsigned int role);
 
 }  // namespace reverse_etl::pg

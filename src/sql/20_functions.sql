@@ -128,6 +128,32 @@ COMMENT ON FUNCTION reverse_etl.next_run_times(text, text, timestamptz, int) IS
 
 -- Internal: masks secret settings for the views; granted to PUBLIC below
 -- because a view's functions are executed with the querying role's rights.
+CREATE FUNCTION reverse_etl.create_source(name text, conninfo text, settings jsonb DEFAULT '{}')
+RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_create_source';
+COMMENT ON FUNCTION reverse_etl.create_source(text, text, jsonb) IS
+'Adds a remote warehouse that speaks the PostgreSQL protocol (libpq connection string); models with source => name run their query there.';
+
+CREATE FUNCTION reverse_etl.alter_source(name text, conninfo text DEFAULT NULL, settings jsonb DEFAULT NULL,
+                                         new_name text DEFAULT NULL)
+RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_alter_source';
+COMMENT ON FUNCTION reverse_etl.alter_source(text, text, jsonb, text) IS
+'Replaces a source''s connection string, merges its settings key by key (JSON null removes a key) and/or renames it.';
+
+CREATE FUNCTION reverse_etl.drop_source(name text, "cascade" boolean DEFAULT false)
+RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_drop_source';
+COMMENT ON FUNCTION reverse_etl.drop_source(text, boolean) IS
+'Drops a source. Fails while models use it unless cascade => true, which drops them (and their mappings) too.';
+
+CREATE FUNCTION reverse_etl.test_source(name text)
+RETURNS jsonb LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_test_source';
+COMMENT ON FUNCTION reverse_etl.test_source(text) IS
+'Connects to a source: its server version and how long connecting and a round trip took.';
+
+CREATE FUNCTION reverse_etl._mask_conninfo(conninfo text)
+RETURNS text LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'reverse_etl_mask_conninfo';
+COMMENT ON FUNCTION reverse_etl._mask_conninfo(text) IS
+'Internal: the connection string with its password shown as "********".';
+
 CREATE FUNCTION reverse_etl._mask_settings(type text, settings jsonb)
 RETURNS jsonb LANGUAGE c STABLE STRICT AS 'MODULE_PATHNAME', 'reverse_etl_mask_settings';
 COMMENT ON FUNCTION reverse_etl._mask_settings(text, jsonb) IS

@@ -26,6 +26,14 @@ SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
 COMMENT ON VIEW reverse_etl.models IS
 'Models you can see: their query, unique identifier column and result columns.';
 
+CREATE VIEW reverse_etl.sources WITH (security_barrier) AS
+SELECT s.name, reverse_etl._mask_conninfo(s.conninfo) AS conninfo, s.settings,
+       s.owner::text AS owner, s.created_at, s.updated_at
+  FROM reverse_etl.source_catalog s
+ WHERE reverse_etl._visible(s.owner);
+COMMENT ON VIEW reverse_etl.sources IS
+'Remote sources you can see, with the password of each connection string shown as "********".';
+
 CREATE VIEW reverse_etl.destinations WITH (security_barrier) AS
 SELECT d.name, d.type, reverse_etl._mask_settings(d.type, d.settings) AS settings,
        d.enabled, d.owner::text AS owner, d.created_at, d.updated_at
