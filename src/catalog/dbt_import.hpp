@@ -16,8 +16,9 @@ struct DbtImportResult {
 
 // Each opted-in node becomes (or updates) the model that keeps its unique_id,
 // reading the node's relation with SELECT * FROM schema.identifier; models
-// imported before (and visible to the caller) whose node is not among them are
-// reported "missing" and left as they are. Rows are ordered by model name.
+// imported before from a package (dbt project) of this manifest, visible to
+// the caller, whose node is not among them are reported "missing" and left as
+// they are. Rows are ordered by model name.
 // Any failing node aborts the whole import with an error naming it.
 std::vector<DbtImportResult> import_dbt_manifest(const std::string &manifest_json, const std::string &source);
 
