@@ -177,10 +177,10 @@ SELECT mock_reset();
 SELECT reverse_etl.notify_dbt_run(ARRAY['model.jaffle_shop.customers', 'model.jaffle_shop.stg_customers']) AS queued;
 SELECT reverse_etl.notify_dbt_run(ARRAY['model.jaffle_shop.customers']) AS queued_again;
 -- Every dbt model: orders too (customers has its queued run). Nothing
--- built, unknown nodes, a plain name and NULL elements queue nothing.
+-- built, unknown nodes, a plain name, NULL elements and odd text queue nothing.
 SELECT reverse_etl.notify_dbt_run(NULL) AS queued;
 SELECT reverse_etl.notify_dbt_run('{}') AS queued;
-SELECT reverse_etl.notify_dbt_run(ARRAY['model.jaffle_shop.nothing', 'customers', NULL]) AS queued;
+SELECT reverse_etl.notify_dbt_run(ARRAY['model.jaffle_shop.nothing', 'customers', NULL, 'a"b\c', '{x,y}']) AS queued;
 SELECT mapping, trigger, status FROM reverse_etl.sync_runs WHERE mapping LIKE 'dbt %' ORDER BY mapping;
 SELECT mapping, next_run_at FROM reverse_etl.mapping_status WHERE mapping LIKE 'dbt %' ORDER BY mapping;
 
