@@ -21,12 +21,6 @@ namespace {
 
 constexpr int kMaxPreviewRows = 1000;
 
-void check_source(const std::string &source) {
-    if (source != "local")
-        throw Error(sqlstate::kUndefinedObject, "source " + quoted(source) + " does not exist", "",
-                    "Only the source \"local\" (this database) is available.");
-}
-
 void check_row_limit(int row_limit) {
     if (row_limit < 0 || row_limit > kMaxPreviewRows)
         throw Error(sqlstate::kInvalidParameterValue, "row_limit must be between 0 and 1000",
@@ -104,10 +98,16 @@ std::vector<std::string> fetch_json_rows(const std::string &query_text, int row_
 
 }  // namespace
 
+void check_model_source(const std::string &source) {
+    if (source != "local")
+        throw Error(sqlstate::kUndefinedObject, "source " + quoted(source) + " does not exist", "",
+                    "Only the source \"local\" (this database) is available.");
+}
+
 void create_model(const std::string &name, const std::string &query, const std::string &primary_key,
                   const std::string &source, const std::optional<std::string> &description) {
     check_object_name("model", name);
-    check_source(source);
+    check_model_source(source);
     const pg::AnalyzedQuery analyzed = analyze_for_model(name, query);
     check_distinct_columns("model " + quoted(name), analyzed.columns);
     check_primary_key("model " + quoted(name), primary_key, analyzed.columns);
@@ -182,7 +182,7 @@ std::vector<std::string> preview_model(const std::string &name, int row_limit) {
 std::vector<std::string> preview_query(const std::string &query, const std::optional<std::string> &primary_key,
                                        int row_limit, const std::string &source) {
     check_row_limit(row_limit);
-    check_source(source);
+    check_model_source(source);
     const pg::AnalyzedQuery analyzed = pg::analyze_model_query(query);
     check_distinct_columns("query", analyzed.columns);
     if (primary_key)

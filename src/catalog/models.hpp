@@ -7,6 +7,10 @@
 
 namespace reverse_etl::catalog {
 
+// Sources a model can read from: only "local" (this database) for now;
+// another name is 42704.
+void check_model_source(const std::string &source);
+
 void create_model(const std::string &name, const std::string &query, const std::string &primary_key,
                   const std::string &source, const std::optional<std::string> &description);
 void alter_model(const std::string &name, const std::optional<std::string> &query,

@@ -55,13 +55,35 @@ COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, tex
 'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed). The checkpoint is kept.';
 REVOKE EXECUTE ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) FROM PUBLIC;
 
+-- dbt (import_dbt_manifest, notify_dbt_run): a model keeps the unique_id of
+-- the dbt node it was imported from. No default, so no missing value either.
+ALTER TABLE reverse_etl.model_catalog ADD COLUMN dbt_unique_id text UNIQUE;
+
+CREATE FUNCTION reverse_etl.import_dbt_manifest(manifest jsonb, source text DEFAULT 'local')
+RETURNS TABLE(model text, action text)
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_import_dbt_manifest';
+COMMENT ON FUNCTION reverse_etl.import_dbt_manifest(jsonb, text) IS
+'Creates or updates a model for each model node of a dbt manifest (target/manifest.json, schema v10-v12) that opts in with meta.reverse_etl.primary_key, config.unique_key or a unique test; each reads the node''s relation. Returns each model and what happened: created, updated, unchanged, or missing (imported before, no longer in the manifest; left in place).';
+REVOKE EXECUTE ON FUNCTION reverse_etl.import_dbt_manifest(jsonb, text) FROM PUBLIC;
+
+CREATE FUNCTION reverse_etl.notify_dbt_run(models text[] DEFAULT NULL)
+RETURNS integer LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_notify_dbt_run';
+COMMENT ON FUNCTION reverse_etl.notify_dbt_run(text[]) IS
+'For dbt''s on-run-end hook: queues a run (trigger dbt) of every enabled mapping with schedule dbt, of an enabled destination, whose model was imported from one of the dbt nodes named in models (unique_ids; NULL: every imported model), among the mappings you can use. Returns how many runs it queued.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.notify_dbt_run(text[]) FROM PUBLIC;
+
 -- The EXECUTE grants users gave on the old functions (README, "Letting other
 -- roles in") go to the new ones, as user grants: GRANT records shared
 -- dependencies on the roles, but run from this script it also records itself
 -- among the extension's initial privileges (pg_init_privs), which are put
 -- back to what the REVOKE above left, as a fresh install has them. Otherwise
 -- pg_dump would count the grants as the extension's own and a role allowed
--- to create mappings before the update would lose that right.
+-- to create mappings before the update would lose that right. The new dbt
+-- functions do nothing their callers could not do before: import_dbt_manifest
+-- creates and alters models as create_model and alter_model do, and
+-- notify_dbt_run queues runs as request_sync does. A role that could create
+-- models may import manifests, and one that could request syncs may notify
+-- dbt runs, as after GRANT EXECUTE ON ALL FUNCTIONS on a fresh install.
 DO $carry$
 DECLARE
     pair record;
@@ -74,7 +96,11 @@ BEGIN
                 ('reverse_etl._create_mapping_0_1_0(text, text, text, jsonb, text, text, text, text, text, boolean)'::pg_catalog.regprocedure,
                  'reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb)'::pg_catalog.regprocedure),
                 ('reverse_etl._alter_mapping_0_1_0(text, jsonb, text, text, text, text, text)'::pg_catalog.regprocedure,
-                 'reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb)'::pg_catalog.regprocedure))
+                 'reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb)'::pg_catalog.regprocedure),
+                ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
+                 'reverse_etl.import_dbt_manifest(jsonb, text)'::pg_catalog.regprocedure),
+                ('reverse_etl.request_sync(text)'::pg_catalog.regprocedure,
+                 'reverse_etl.notify_dbt_run(text[])'::pg_catalog.regprocedure))
                AS pairs (old_function, new_function)
     LOOP
         SELECT i.initprivs INTO initial
@@ -146,6 +172,14 @@ SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mappings IS
 'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run and action settings.';
+
+CREATE OR REPLACE VIEW reverse_etl.models WITH (security_barrier) AS
+SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
+       m.owner::text AS owner, m.created_at, m.updated_at, m.dbt_unique_id
+  FROM reverse_etl.model_catalog m
+ WHERE reverse_etl._visible(m.owner);
+COMMENT ON VIEW reverse_etl.models IS
+'Models you can see: their query, unique identifier column, result columns, and the dbt node a model was imported from (dbt_unique_id).';
 
 -- Each mapping's checkpoint keeps the destination key each record was last
 -- sent with (a deletion finds the record at the destination by it) and the
