@@ -626,6 +626,8 @@ const char *schedule_kind_name(Schedule::Kind kind) {
     return "unknown";
 }
 
+bool is_dbt_schedule(const std::string &text) { return lower(trim(text)) == "dbt"; }
+
 Schedule parse_schedule(const std::string &text, const IntervalParser &parse_interval) {
     try {
         return parse_trimmed(trim(text), parse_interval);

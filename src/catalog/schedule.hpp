@@ -56,6 +56,10 @@ const char *schedule_kind_name(Schedule::Kind kind);
 // it can tell and a hint listing the forms.
 Schedule parse_schedule(const std::string &text, const IntervalParser &parse_interval);
 
+// Whether a stored schedule is "dbt", read as parse_schedule reads it (case
+// and surrounding whitespace do not matter).
+bool is_dbt_schedule(const std::string &text);
+
 // The first time strictly after `after` (a TimestampTz) at which the schedule
 // fires; nullopt for Manual and Dbt. Interval: `after` + the interval, so pass
 // the previous run's start. DayAndTime and Cron: the earliest instant later

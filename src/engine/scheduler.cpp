@@ -5,9 +5,11 @@
 #include "catalog/catalog_store.hpp"
 #include "catalog/mappings.hpp"
 #include "catalog/run_lock.hpp"
+#include "catalog/schedule.hpp"
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
 #include "pg/messages.hpp"
+#include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 #include "pg/subtransaction.hpp"
 #include "pg/time_support.hpp"
@@ -89,6 +91,51 @@ int64_t queue_due_runs(const std::string &trigger) {
             pg::run_in_subtransaction([&] { queued += queue_due_run(*row[0], *row[1], *row[2], trigger, now); });
         if (problem)
             take_off_schedule(*row[0], *row[3], *problem);
+    }
+    return queued;
+}
+
+namespace {
+
+// A text[] literal: every element double-quoted, its quotes and backslashes escaped.
+std::string text_array_literal(const std::vector<std::string> &items) {
+    std::string literal = "{";
+    for (const std::string &item : items) {
+        if (literal.size() > 1)
+            literal += ',';
+        literal += '"';
+        for (const char c : item) {
+            if (c == '"' || c == '\\')
+                literal += '\\';
+            literal += c;
+        }
+        literal += '"';
+    }
+    return literal + "}";
+}
+
+}  // namespace
+
+int64_t queue_dbt_runs(const std::optional<std::vector<std::string>> &unique_ids) {
+    const pg::Result candidates = pg::execute_catalog(
+        "SELECT p.mapping_id::text, p.schedule, p.owner::oid::text FROM reverse_etl.mapping_catalog p "
+        "JOIN reverse_etl.model_catalog m USING (model_id) "
+        "JOIN reverse_etl.destination_catalog d USING (destination_id) "
+        "WHERE p.enabled AND d.enabled AND m.dbt_unique_id IS NOT NULL "
+        "AND ($1::text[] IS NULL OR m.dbt_unique_id = ANY ($1::text[])) ORDER BY p.mapping_id",
+        {unique_ids ? pg::Value(text_array_literal(*unique_ids)) : std::nullopt});
+    const unsigned int caller = pg::current_role_oid();
+    int64_t queued = 0;
+    for (const auto &row : candidates.rows) {
+        // The schedule is stored as written ("DBT", " dbt "): read as the parser reads it.
+        if (!catalog::is_dbt_schedule(*row[1]) ||
+            !pg::has_privileges_of_role(caller, number_from_sql<unsigned int>(*row[2])))
+            continue;
+        const pg::Result inserted = pg::execute_catalog(
+            "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) VALUES ($1::bigint, 'dbt', 'queued') "
+            "ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING",
+            {*row[0]});
+        queued += static_cast<int64_t>(inserted.processed);
     }
     return queued;
 }

@@ -26,6 +26,14 @@ int64_t request_run(int64_t mapping_id, const std::string &trigger);
 // Returns how many runs it queued.
 int64_t queue_due_runs(const std::string &trigger);
 
+// notify_dbt_run: queues a run (trigger "dbt") of every enabled mapping with
+// schedule "dbt", of an enabled destination, whose model was imported from a
+// dbt node in `unique_ids` (nullopt: any imported model), among the mappings
+// the current role may use (owned by a role whose privileges it has, as
+// request_sync requires). A mapping that has a queued run already gets no
+// other. Returns how many runs it queued.
+int64_t queue_dbt_runs(const std::optional<std::vector<std::string>> &unique_ids);
+
 // Queued runs whose mapping is not running, oldest first, at most `limit`,
 // leaving out `exclude` (runs whose worker was started already). Runs whose
 // model owner cannot log in, or no longer exists, fail with a clear error

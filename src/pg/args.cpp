@@ -3,6 +3,7 @@
 #include "pg/error_crossing.hpp"
 
 extern "C" {
+#include "utils/array.h"
 #include "utils/jsonb.h"
 }
 
@@ -68,6 +69,33 @@ std::string required_jsonb_text(FunctionCallInfo fcinfo, int arg, const char *ar
     if (!value)
         throw_null_argument(arg_name);
     return *value;
+}
+
+std::optional<std::vector<std::optional<std::string>>> optional_text_array(FunctionCallInfo fcinfo, int arg) {
+    if (PG_ARGISNULL(arg))
+        return std::nullopt;
+    struct Elements {
+        Datum *values;
+        bool *nulls;
+        int count;
+    };
+    const Elements elements = pg_guard([&] {
+        Elements result{nullptr, nullptr, 0};
+        deconstruct_array(PG_GETARG_ARRAYTYPE_P(arg), TEXTOID, -1, false, TYPALIGN_INT, &result.values,
+                          &result.nulls, &result.count);
+        return result;
+    });
+    std::vector<std::optional<std::string>> items;
+    for (int i = 0; i < elements.count; i++) {
+        if (elements.nulls[i]) {
+            items.emplace_back(std::nullopt);
+            continue;
+        }
+        char *cstring = pg_guard([&] { return TextDatumGetCString(elements.values[i]); });
+        items.emplace_back(std::string(cstring));
+        pfree(cstring);
+    }
+    return items;
 }
 
 Datum text_datum(const std::string &value) {

@@ -5,6 +5,7 @@
 
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "pg/postgres_headers.hpp"
 
@@ -18,6 +19,9 @@ int required_int32(FunctionCallInfo fcinfo, int arg, const char *arg_name);
 // jsonb arguments as JSON text.
 std::optional<std::string> optional_jsonb_text(FunctionCallInfo fcinfo, int arg);
 std::string required_jsonb_text(FunctionCallInfo fcinfo, int arg, const char *arg_name);
+// A text[] argument's elements in order (a multidimensional array flattened);
+// nullopt for a NULL array, nullopt elements for NULL elements.
+std::optional<std::vector<std::optional<std::string>>> optional_text_array(FunctionCallInfo fcinfo, int arg);
 
 Datum text_datum(const std::string &value);
 Datum jsonb_datum(const std::string &json_text);

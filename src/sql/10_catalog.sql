@@ -29,7 +29,11 @@ CREATE TABLE reverse_etl.model_catalog (
     -- regrole dumps and restores by role name, so pg_dump keeps owners.
     owner       regrole NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now()
+    updated_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    -- The unique_id of the dbt node the model was imported from
+    -- (import_dbt_manifest), so a re-import updates it in place and
+    -- notify_dbt_run finds it. Last, as ALTER TABLE added it in 0.2.0.
+    dbt_unique_id text UNIQUE
 );
 
 CREATE TABLE reverse_etl.destination_catalog (

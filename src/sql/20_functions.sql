@@ -37,6 +37,12 @@ RETURNS SETOF jsonb LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_previ
 COMMENT ON FUNCTION reverse_etl.preview_query(text, text, int, text) IS
 'Checks a would-be model query as create_model does and returns its first row_limit rows (0-1000, default 10) as jsonb objects.';
 
+CREATE FUNCTION reverse_etl.import_dbt_manifest(manifest jsonb, source text DEFAULT 'local')
+RETURNS TABLE(model text, action text)
+LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_import_dbt_manifest';
+COMMENT ON FUNCTION reverse_etl.import_dbt_manifest(jsonb, text) IS
+'Creates or updates a model for each model node of a dbt manifest (target/manifest.json, schema v10-v12) that opts in with meta.reverse_etl.primary_key, config.unique_key or a unique test; each reads the node''s relation. Returns each model and what happened: created, updated, unchanged, or missing (imported before, no longer in the manifest; left in place).';
+
 -- Destinations ---------------------------------------------------------------
 
 CREATE FUNCTION reverse_etl.create_destination(name text, type text,

@@ -20,11 +20,11 @@ COMMENT ON FUNCTION reverse_etl._visible(regrole) IS
 
 CREATE VIEW reverse_etl.models WITH (security_barrier) AS
 SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
-       m.owner::text AS owner, m.created_at, m.updated_at
+       m.owner::text AS owner, m.created_at, m.updated_at, m.dbt_unique_id
   FROM reverse_etl.model_catalog m
  WHERE reverse_etl._visible(m.owner);
 COMMENT ON VIEW reverse_etl.models IS
-'Models you can see: their query, unique identifier column and result columns.';
+'Models you can see: their query, unique identifier column, result columns, and the dbt node a model was imported from (dbt_unique_id).';
 
 CREATE VIEW reverse_etl.sources WITH (security_barrier) AS
 SELECT s.name, reverse_etl._mask_conninfo(s.conninfo) AS conninfo, s.settings,

@@ -132,6 +132,11 @@ RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_request_sy
 COMMENT ON FUNCTION reverse_etl.request_sync(text) IS
 'Queues a run of the mapping for the background worker (at most one queued run per mapping) and returns its run_id; the launcher starts it as soon as the mapping is free.';
 
+CREATE FUNCTION reverse_etl.notify_dbt_run(models text[] DEFAULT NULL)
+RETURNS integer LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_notify_dbt_run';
+COMMENT ON FUNCTION reverse_etl.notify_dbt_run(text[]) IS
+'For dbt''s on-run-end hook: queues a run (trigger dbt) of every enabled mapping with schedule dbt, of an enabled destination, whose model was imported from one of the dbt nodes named in models (unique_ids; NULL: every imported model), among the mappings you can use. Returns how many runs it queued.';
+
 CREATE FUNCTION reverse_etl.run_due_syncs()
 RETURNS integer LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_run_due_syncs';
 COMMENT ON FUNCTION reverse_etl.run_due_syncs() IS
