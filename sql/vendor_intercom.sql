@@ -65,12 +65,14 @@ SELECT k.record_id, k.object_id = c.key AS own_id
   LEFT JOIN jsonb_each(public.mock_vendor_state()->'contacts') AS c ON c.value->>'external_id' = k.dest_key::jsonb #>> '{}'
  ORDER BY k.record_id;
 
--- An update: by the kept ids, no search.
+-- An update: by the kept ids, no search (Bob, who has no id, is looked up
+-- first; the pass's requests then go concurrently: listed by path).
 UPDATE public.ic_people SET plan = 'enterprise' WHERE id IN (1, 3);
 SELECT max((r->>'seq')::int) AS before_seq FROM public.mock_requests() AS r \gset
 SELECT * FROM public.sync_outcome('Identify Contact');
 SELECT r->>'method' AS method, regexp_replace(r->>'path', '[0-9a-f]{24}', '<id>') AS path, r->'status' AS status
-  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq ORDER BY (r->>'seq')::int;
+  FROM public.mock_requests() AS r WHERE (r->>'seq')::int > :before_seq
+ ORDER BY r->>'path' <> '/contacts/search', 2, 1, (r->>'seq')::int;
 SELECT c.value->>'external_id' AS external_id, c.value->'custom_attributes'->>'plan' AS plan
   FROM jsonb_each(public.mock_vendor_state()->'contacts') AS c ORDER BY 1;
 

@@ -15,6 +15,7 @@ namespace sqlstate {
 inline constexpr const char *kInvalidParameterValue = "22023";
 inline constexpr const char *kConnectionFailure = "08006";
 inline constexpr const char *kUnableToConnect = "08001";
+inline constexpr const char *kExternalSystemError = "58000";
 inline constexpr const char *kNullValueNotAllowed = "22004";
 inline constexpr const char *kStringDataRightTruncation = "22001";
 inline constexpr const char *kSyntaxError = "42601";

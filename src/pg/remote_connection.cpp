@@ -252,6 +252,11 @@ struct RemoteConnection::Impl {
         std::string sqlstate = field(PG_DIAG_SQLSTATE);
         if (sqlstate.size() != 5)
             sqlstate = sqlstate::kConnectionFailure;
+        // The remote's operator intervention (its statement timeout, 57014;
+        // its shutdown, 57P01...) is not a cancel of this process: raised
+        // with its own code, a run would record it as canceled here.
+        if (sqlstate.compare(0, 2, "57") == 0)
+            sqlstate = sqlstate::kExternalSystemError;
         std::string message = field(PG_DIAG_MESSAGE_PRIMARY);
         if (message.empty())
             message = trimmed(PQresultErrorMessage(result));

@@ -190,6 +190,19 @@ $mock->reset;
 is(sync_status('slow_hook'), 'succeeded ' . ($rows - 1) . ' ', 'the next run starts clean and sends every record');
 is(checkpoint_count($node, 'slow_hook'), $rows - 1, 'and checkpoints them');
 
+# A statement that outlives the source's statement_timeout.
+$node->safe_psql('postgres', q{
+SELECT reverse_etl.create_model('sleepy', 'SELECT 1 AS id FROM pg_sleep(5)', 'id', source => 'wh');
+SELECT reverse_etl.create_mapping('sleepy', 'hook', 'send', '{"id": "id"}', name => 'sleepy_hook');
+SELECT reverse_etl.alter_source('wh', settings => '{"statement_timeout": "1 second"}');
+});
+like(sync_status('sleepy_hook'), qr/^failed 0 model "sleepy": source "wh": canceling statement due to statement timeout/,
+	'the source\'s statement_timeout ends a statement that runs too long, failing the run');
+is(checkpoint_count($node, 'sleepy_hook'), 0, 'with nothing checkpointed');
+$node->safe_psql('postgres', q{SELECT reverse_etl.alter_source('wh', settings => '{"statement_timeout": null}')});
+is($node->safe_psql('postgres', "SELECT settings FROM reverse_etl.sources WHERE name = 'wh'"), '{"fetch_rows": 1000}',
+	'a setting given as null is removed');
+
 # ---------------------------------------------------------------- drop
 ($ret, $out, $err) = $node->psql('postgres', "SELECT reverse_etl.drop_source('wh')");
 like($err, qr/cannot drop source "wh" because other objects depend on it/, 'a used source is not dropped');
