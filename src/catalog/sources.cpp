@@ -6,6 +6,7 @@
 #include "catalog/settings.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
+#include "common/parse_number.hpp"
 #include "common/sql_text.hpp"
 #include "pg/messages.hpp"
 #include "pg/role_scope.hpp"
@@ -120,8 +121,8 @@ void alter_source(const std::string &name, const std::optional<std::string> &con
 
 void drop_source(const std::string &name, bool cascade) {
     const SourceRow source = find_source(name);
-    const pg::Result models =
-        pg::execute_catalog("SELECT name FROM reverse_etl.model_catalog WHERE source = $1 ORDER BY name", {name});
+    const pg::Result models = pg::execute_catalog(
+        "SELECT name, model_id::text FROM reverse_etl.model_catalog WHERE source = $1 ORDER BY name", {name});
     if (!models.empty()) {
         std::string detail;
         for (const auto &row : models.rows)
@@ -131,8 +132,10 @@ void drop_source(const std::string &name, bool cascade) {
             throw Error(sqlstate::kDependentObjectsStillExist,
                         "cannot drop source " + quoted(name) + " because other objects depend on it", detail,
                         "Use cascade => true to drop the dependent models and their mappings too.");
+        // By id: a model another member of the owner's role made is the
+        // source's dependent too, visible to the caller or not.
         for (const auto &row : models.rows) {
-            const ModelRow model = find_model(row.at(0).value_or(""));
+            const ModelRow model = model_by_id(number_from_sql<int64_t>(row.at(1).value_or("0")));
             drop_dependent_mappings("model", model.name, mappings_of_model(model.id), true);
             pg::execute_catalog("DELETE FROM reverse_etl.model_catalog WHERE model_id = $1::bigint",
                                 {std::to_string(model.id)});

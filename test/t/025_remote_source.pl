@@ -203,6 +203,30 @@ $node->safe_psql('postgres', q{SELECT reverse_etl.alter_source('wh', settings =>
 is($node->safe_psql('postgres', "SELECT settings FROM reverse_etl.sources WHERE name = 'wh'"), '{"fetch_rows": 1000}',
 	'a setting given as null is removed');
 
+# A source owned by a group role: its members use it, and one member's
+# drop ... cascade also takes the models another member made on it.
+$node->safe_psql('postgres', qq{
+CREATE ROLE analysts NOLOGIN;
+GRANT analysts TO alice, bob;
+GRANT USAGE ON SCHEMA reverse_etl TO analysts;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reverse_etl TO analysts;
+SET ROLE analysts;
+SELECT reverse_etl.create_source('team wh', '$conninfo');
+RESET ROLE;
+SET ROLE alice;
+SELECT reverse_etl.create_model('alice users', 'SELECT id FROM public.users', 'id', source => 'team wh');
+RESET ROLE;
+});
+is($node->safe_psql('postgres', "SET ROLE bob; SELECT count(*) FROM reverse_etl.models WHERE name = 'alice users'"),
+	'0', "bob, a member of the source's owner, does not see alice's model");
+($ret, $out, $err) = psql_as('bob', "SELECT reverse_etl.drop_source('team wh')");
+like($err, qr/cannot drop source "team wh" because other objects depend on it\nDETAIL:  model "alice users" uses source "team wh"/,
+	"a member cannot drop the source while alice's model uses it");
+($ret, $out, $err) = psql_as('bob', "SELECT reverse_etl.drop_source('team wh', cascade => true)");
+is($ret, 0, 'with cascade, a member drops it') or diag($err);
+is($node->safe_psql('postgres', "SELECT count(*) FROM reverse_etl.model_catalog WHERE name = 'alice users'"),
+	'0', "and alice's model on it with it");
+
 # ---------------------------------------------------------------- drop
 ($ret, $out, $err) = $node->psql('postgres', "SELECT reverse_etl.drop_source('wh')");
 like($err, qr/cannot drop source "wh" because other objects depend on it/, 'a used source is not dropped');
