@@ -3,6 +3,7 @@
 #
 #   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]
 #   bench/run.sh --vendors [--rows N] [--reps N] [--mock-python P] [--keep]
+#   bench/run.sh --remote [--rows N] [--reps N] [--keep]
 #
 # Installs the packages (scripts/ and bench/install_deps.sh), builds and
 # installs the extension (scripts/build_and_install.sh), compiles the sink,
@@ -31,6 +32,10 @@
 #   --mock-python P   with --vendors, the interpreter of the mock destination:
 #                 python3 (default) or pypy3 (installed then; python3, with a
 #                 note in the report, when it cannot be)
+#   --remote      instead, the remote source group (issue 16): bench/remote.py
+#                 syncs the users table (--rows, default 1,000,000) through a
+#                 local model and through a model on a source that reaches it
+#                 over libpq, and writes bench/results-remote.md
 #
 # Environment: BENCH_PORT (54400), BENCH_SINK_PORT (18400; the slow sink
 # listens on the next port, the mock destination of --vendors on the one
@@ -46,6 +51,7 @@ command_line="bench/run.sh${*:+ $*}"
 keep=false
 profile=false
 vendors=false
+remote=false
 mock_python=python3
 driver_args=()
 types_given=false
@@ -57,10 +63,11 @@ while [ $# -gt 0 ]; do
         --profile) driver_args+=(--profile); profile=true; shift ;;
         --keep) keep=true; shift ;;
         --vendors) vendors=true; shift ;;
+        --remote) remote=true; shift ;;
         --mock-python) mock_python=$2; shift 2 ;;
         --types) driver_args+=(--types "$2"); types_given=true; shift 2 ;;
-        -h|--help) sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--types T,U] [--mock-python P]]" >&2; exit 2 ;;
+        -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--types T,U] [--mock-python P] | --remote]" >&2; exit 2 ;;
     esac
 done
 
@@ -195,6 +202,16 @@ if $vendors; then
         --mock-url "http://127.0.0.1:$mock_port" \
         --mock-python "$mock_python" --mock-note "$mock_note" \
         --output "$bench/results-vendors.md" --command "$command_line" "${driver_args[@]}"
+elif $remote; then
+    for option in "${driver_args[@]}"; do
+        case "$option" in
+            --with-10m|--profile|--types) echo "bench/run.sh: --remote takes --rows, --reps and --keep only" >&2; exit 2 ;;
+        esac
+    done
+    "$python" "$bench/remote.py" \
+        --repo "$repo" --work "$work" --host "$work" --port "$port" \
+        --sink-url "http://127.0.0.1:$sink_port" \
+        --output "$bench/results-remote.md" --command "$command_line" "${driver_args[@]}"
 else
 "$python" "$bench/bench.py" \
     --repo "$repo" --work "$work" --host "$work" --port "$port" \

@@ -47,7 +47,8 @@ SourceRow usable_source(const std::string &name);
 // named as the model's columns: "SELECT u.c1::type AS name, ... FROM ROWS
 // FROM (unnest($1::text[]), ...) AS u(c1, ...)" and its parameters, one array
 // per column. Only built-in types' input functions run (describe_remote_query
-// maps every other type to text).
+// maps every other type to text). For previews; a run stores its rows with
+// pg::TableLoader, which skips building and parsing the arrays.
 std::string remote_rows_select_sql(const std::vector<Column> &columns);
 pg::Params remote_rows_params(const std::vector<pg::RemoteConnection::Row> &rows, size_t width);
 

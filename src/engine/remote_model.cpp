@@ -5,11 +5,13 @@
 #include "engine/extract.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
+#include "pg/table_loader.hpp"
 
 namespace reverse_etl::engine {
 
 namespace {
 
+const char *const kRemoteRowsName = "reverse_etl_remote_rows";
 const char *const kRemoteRows = "pg_temp.reverse_etl_remote_rows";
 
 }  // namespace
@@ -30,15 +32,15 @@ void read_remote_model(MappingPlan &plan) {
     // Owned by the catalog owner, read by the model's owner (its filter runs
     // on it), as the run's other work tables.
     drop_own_temp_tables("'reverse_etl_remote_rows'");
-    pg::execute_catalog(std::string("CREATE TEMP TABLE ") + kRemoteRows + " (" + columns + ")");
+    // A heap: the loader's bulk insert state is the heap's.
+    pg::execute_catalog(std::string("CREATE TEMP TABLE ") + kRemoteRows + " (" + columns + ") USING heap");
     if (plan.model.owner != pg::catalog_owner_oid())
         pg::execute_catalog(std::string("GRANT SELECT ON ") + kRemoteRows + " TO " +
                             quote_identifier(pg::role_name(plan.model.owner)));
-    const std::string insert =
-        std::string("INSERT INTO ") + kRemoteRows + " " + catalog::remote_rows_select_sql(plan.model.columns);
     const catalog::SourceSettings settings = catalog::read_source_settings(source.settings_json);
-    const size_t width = plan.model.columns.size();
     try {
+        pg::TableLoader loader(kRemoteRowsName);
+        const size_t width = loader.width();
         catalog::connect_source(source)->stream(
             plan.model.query, static_cast<size_t>(settings.fetch_rows),
             [&](const std::vector<pg::RemoteConnection::Row> &rows) {
@@ -47,12 +49,16 @@ void read_remote_model(MappingPlan &plan) {
                                 "the query now returns " + std::to_string(rows.front().size()) +
                                     " columns, not the " + std::to_string(width) + " planned when it was saved",
                                 "", "Run alter_model(query => ...) to plan it again.");
-                pg::execute_catalog(insert, catalog::remote_rows_params(rows, width));
+                loader.append(rows);
             });
     } catch (const Error &error) {
         throw error.with_message(model + ": " + error.message());
     }
-    pg::execute_catalog(std::string("ANALYZE ") + kRemoteRows);
+    // The identifier's statistics are what the diff's join with the
+    // checkpoint is planned on; the other columns' (a sample's sort per
+    // column, jsonb's above all) cost more than they help.
+    pg::execute_catalog(std::string("ANALYZE ") + kRemoteRows + " (" +
+                        quote_identifier(plan.model.columns.at(plan.primary_key_column).name) + ")");
     plan.model.query = std::string("SELECT * FROM ") + kRemoteRows;
 }
 

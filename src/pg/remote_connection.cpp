@@ -311,14 +311,22 @@ void RemoteConnection::stream(const std::string &query, size_t chunk_rows,
     impl_->run("BEGIN READ ONLY");
     impl_->run("DECLARE reverse_etl_rows CURSOR FOR " + query);
     const std::string fetch = "FETCH FORWARD " + std::to_string(chunk_rows) + " FROM reverse_etl_rows";
+    const auto send_fetch = [&] {
+        if (!PQsendQuery(impl_->conn, fetch.c_str()))
+            impl_->fail(sqlstate::kConnectionFailure, "could not send a statement");
+    };
     std::vector<Row> rows;
+    send_fetch();
     for (;;) {
-        const Result result = impl_->run(fetch);
+        const Result result = impl_->last_result();
         if (PQresultStatus(result.get()) != PGRES_TUPLES_OK)
             impl_->fail(sqlstate::kConnectionFailure, "unexpected answer to FETCH");
         const int count = PQntuples(result.get());
         if (count == 0)
             break;
+        // The remote reads the next chunk while this one is stored: on a
+        // remote of its own, or a second core, the two overlap.
+        send_fetch();
         const int width = PQnfields(result.get());
         rows.assign(static_cast<size_t>(count), Row(static_cast<size_t>(width)));
         for (int r = 0; r < count; ++r)

@@ -122,7 +122,37 @@ Result collect_result() {
     return result;
 }
 
-// $1, $2, ... as SPI takes them: text datums, with nulls marked 'n'.
+// The memory of a statement's parameters, deleted with its owner.
+class ParameterMemory {
+  public:
+    ParameterMemory() = default;
+    ~ParameterMemory() {
+        if (context_ != nullptr)
+            MemoryContextDelete(context_);
+    }
+    ParameterMemory(const ParameterMemory &) = delete;
+    ParameterMemory &operator=(const ParameterMemory &) = delete;
+
+    // A text datum holding `contents`. Guarded.
+    Datum text_datum(const std::string &contents) {
+        if (context_ == nullptr)
+            context_ = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl statement parameters",
+                                             ALLOCSET_DEFAULT_SIZES);
+        text *value = static_cast<text *>(MemoryContextAlloc(context_, VARHDRSZ + contents.size()));
+        SET_VARSIZE(value, VARHDRSZ + contents.size());
+        memcpy(VARDATA(value), contents.data(), contents.size());
+        return PointerGetDatum(value);
+    }
+
+  private:
+    MemoryContext context_ = nullptr;
+};
+
+// $1, $2, ... as SPI takes them: text datums, with nulls marked 'n'. The
+// datums live as long as this object, not until SPI_finish: a loop of
+// statements in one call (a remote model's chunks of rows, each a few MB
+// of parameters) would otherwise keep every chunk's. SPI copies what it
+// keeps (a cursor's portal copies its parameters).
 struct SpiParams {
     explicit SpiParams(const Params &params)
         : count(static_cast<int>(params.size())), types(count, TEXTOID), values(count, 0), nulls(count, ' ') {
@@ -131,11 +161,11 @@ struct SpiParams {
                 nulls[i] = 'n';
                 continue;
             }
-            const std::string &text = *params[i];
-            values[i] = pg_guard([&] { return PointerGetDatum(cstring_to_text_with_len(text.data(), text.size())); });
+            values[i] = pg_guard([&] { return memory.text_datum(*params[i]); });
         }
     }
 
+    ParameterMemory memory;
     int count;
     std::vector<Oid> types;
     std::vector<Datum> values;
