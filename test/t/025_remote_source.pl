@@ -157,6 +157,14 @@ like(sync_status('to_hook'), qr/^failed 0 .*relation "public.users" does not exi
 	'a dropped table fails the run with the remote\'s message');
 $remote->safe_psql('postgres', 'ALTER TABLE public.users_away RENAME TO users');
 
+# A value the planned column type rejects, in the read's last chunk: the
+# chunks before it are already stored in the run's table when it fails.
+my $last_mrr = $remote->safe_psql('postgres', "SELECT mrr FROM public.users WHERE id = $rows");
+$remote->safe_psql('postgres', "ALTER TABLE public.users ALTER mrr TYPE text; UPDATE public.users SET mrr = 'lots' WHERE id = $rows");
+like(sync_status('to_hook'), qr/^failed 0 model "remote_users": invalid input syntax for type numeric: "lots"/,
+	'a value the local type rejects fails the run with its type\'s message');
+$remote->safe_psql('postgres', "UPDATE public.users SET mrr = '$last_mrr' WHERE id = $rows; ALTER TABLE public.users ALTER mrr TYPE numeric(10,2) USING mrr::numeric(10,2)");
+
 $mock->reset;
 is(sync_status('to_hook'), 'succeeded 9 ', 'nothing was checkpointed by the failed runs: the next one sends the 9 changes (ids 1 to 10 but the deleted 8)');
 is(checkpoint_count($node, 'to_hook'), $rows - 1, 'the checkpoint holds every remote record');
