@@ -155,6 +155,11 @@ RETURNS jsonb LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_test_source
 COMMENT ON FUNCTION reverse_etl.test_source(text) IS
 'Connects to a source: its server version and how long connecting and a round trip took.';
 
+CREATE FUNCTION reverse_etl.reassign_owner(from_role text, to_role text)
+RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner';
+COMMENT ON FUNCTION reverse_etl.reassign_owner(text, text) IS
+'Gives every source, model, destination and mapping of from_role (a role name, or the OID a dropped role''s objects show as owner) to to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
+
 CREATE FUNCTION reverse_etl._mask_conninfo(conninfo text)
 RETURNS text LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'reverse_etl_mask_conninfo';
 COMMENT ON FUNCTION reverse_etl._mask_conninfo(text) IS

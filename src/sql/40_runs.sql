@@ -75,7 +75,14 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        COALESCE(last.started_at, last.queued_at) AS last_run_at,
        (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
          WHERE e.mapping_id = p.mapping_id) AS failing_records,
-       p.schedule_error
+       p.schedule_error,
+       NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = p.owner::oid)
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = m.owner::oid)
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = d.owner::oid)
+       OR EXISTS (SELECT 1 FROM reverse_etl.source_catalog s
+                   WHERE s.name = m.source
+                     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = s.owner::oid))
+         AS owner_missing
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -85,7 +92,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.run_id DESC LIMIT 1) AS last ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, and why the scheduler could not plan its next run (schedule_error; NULL when it can).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), and whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role).';
 
 CREATE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
 SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,

@@ -112,6 +112,15 @@ COMMENT ON FUNCTION reverse_etl.test_source(text) IS
 'Connects to a source: its server version and how long connecting and a round trip took.';
 REVOKE EXECUTE ON FUNCTION reverse_etl.test_source(text) FROM PUBLIC;
 
+-- Owners that go away: reassign_owner gives a role's objects to another
+-- (REASSIGN OWNED does not see them). Not for PUBLIC, as on a fresh install;
+-- the grants of create_model carry over to it (below).
+CREATE FUNCTION reverse_etl.reassign_owner(from_role text, to_role text)
+RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner';
+COMMENT ON FUNCTION reverse_etl.reassign_owner(text, text) IS
+'Gives every source, model, destination and mapping of from_role (a role name, or the OID a dropped role''s objects show as owner) to to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.reassign_owner(text, text) FROM PUBLIC;
+
 CREATE FUNCTION reverse_etl._mask_conninfo(conninfo text)
 RETURNS text LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'reverse_etl_mask_conninfo';
 COMMENT ON FUNCTION reverse_etl._mask_conninfo(text) IS
@@ -132,8 +141,10 @@ GRANT EXECUTE ON FUNCTION reverse_etl._mask_conninfo(text) TO PUBLIC;
 -- models may import manifests, and one that could request syncs may notify
 -- dbt runs, as after GRANT EXECUTE ON ALL FUNCTIONS on a fresh install.
 -- Likewise a role that could create models may define the sources they read
--- (a non-superuser's sources are held to password authentication), and the
--- view helper _mask_conninfo carries _mask_settings's grants.
+-- (a non-superuser's sources are held to password authentication) and
+-- reassign objects (reassign_owner asks for the privileges of both roles, with
+-- which the caller could recreate the objects as the other role anyway), and
+-- the view helper _mask_conninfo carries _mask_settings's grants.
 DO $carry$
 DECLARE
     pair record;
@@ -159,6 +170,8 @@ BEGIN
                  'reverse_etl.drop_source(text, boolean)'::pg_catalog.regprocedure),
                 ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
                  'reverse_etl.test_source(text)'::pg_catalog.regprocedure),
+                ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
+                 'reverse_etl.reassign_owner(text, text)'::pg_catalog.regprocedure),
                 ('reverse_etl._mask_settings(text, jsonb)'::pg_catalog.regprocedure,
                  'reverse_etl._mask_conninfo(text)'::pg_catalog.regprocedure))
                AS pairs (old_function, new_function)
@@ -240,6 +253,32 @@ SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
  WHERE reverse_etl._visible(m.owner);
 COMMENT ON VIEW reverse_etl.models IS
 'Models you can see: their query, unique identifier column, result columns, and the dbt node a model was imported from (dbt_unique_id).';
+
+CREATE OR REPLACE VIEW reverse_etl.mapping_status WITH (security_barrier) AS
+SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.enabled,
+       d.enabled AS destination_enabled, p.schedule, p.next_run_at,
+       last.run_id AS last_run_id, last.status AS last_status,
+       COALESCE(last.started_at, last.queued_at) AS last_run_at,
+       (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
+         WHERE e.mapping_id = p.mapping_id) AS failing_records,
+       p.schedule_error,
+       NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = p.owner::oid)
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = m.owner::oid)
+       OR NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = d.owner::oid)
+       OR EXISTS (SELECT 1 FROM reverse_etl.source_catalog s
+                   WHERE s.name = m.source
+                     AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = s.owner::oid))
+         AS owner_missing
+  FROM reverse_etl.mapping_catalog p
+  JOIN reverse_etl.model_catalog m USING (model_id)
+  JOIN reverse_etl.destination_catalog d USING (destination_id)
+  LEFT JOIN LATERAL (SELECT r.run_id, r.status, r.started_at, r.queued_at
+                       FROM reverse_etl.run_catalog r
+                      WHERE r.mapping_id = p.mapping_id
+                      ORDER BY r.run_id DESC LIMIT 1) AS last ON true
+ WHERE reverse_etl._visible(p.owner);
+COMMENT ON VIEW reverse_etl.mapping_status IS
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), and whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role).';
 
 -- Each mapping's checkpoint keeps the destination key each record was last
 -- sent with (a deletion finds the record at the destination by it) and the

@@ -6,9 +6,13 @@
 // naptime, or a wake-up (request_sync, enabling a mapping, a worker ending).
 #include <algorithm>
 #include <cstring>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "catalog/owners.hpp"
+#include "common/text.hpp"
 #include "common/version.hpp"
 #include "engine/scheduler.hpp"
 #include "pg/error_crossing.hpp"
@@ -91,6 +95,36 @@ bool installed_version_matches() {
     return false;
 }
 
+// Dropped roles whose objects the launcher has reported, so that each gets
+// one warning, not one a naptime (and another after a restart).
+std::set<unsigned int> warned_owners;
+
+// DROP ROLE does not see our catalog rows: report the objects a dropped
+// role left behind, by role.
+void warn_about_orphaned_objects() {
+    constexpr size_t kNamed = 20;
+    std::map<unsigned int, std::vector<std::string>> by_owner;
+    for (const auto &object : reverse_etl::catalog::orphaned_objects())
+        by_owner[object.owner].push_back(object.kind + " " + reverse_etl::quoted(object.name));
+    for (auto it = warned_owners.begin(); it != warned_owners.end();)
+        it = by_owner.count(*it) != 0 ? std::next(it) : warned_owners.erase(it);
+    for (const auto &[owner, objects] : by_owner) {
+        if (!warned_owners.insert(owner).second)
+            continue;
+        std::string named;
+        for (size_t i = 0; i < objects.size() && i < kNamed; ++i)
+            named += (i > 0 ? ", " : "") + objects[i];
+        if (objects.size() > kNamed)
+            named += ", and " + std::to_string(objects.size() - kNamed) + " more";
+        const std::string role = std::to_string(owner);
+        reverse_etl::pg::warning(
+            "reverse_etl launcher: role " + role + " no longer exists but owns " + std::to_string(objects.size()) +
+                (objects.size() == 1 ? " object" : " objects"),
+            "Owned by the dropped role: " + named + ". Their syncs fail until they have an owner.",
+            "Give them to another role with SELECT reverse_etl.reassign_owner('" + role + "', 'new_owner').");
+    }
+}
+
 // One pass over the catalog; returns how long to sleep (milliseconds).
 // `first_pass` is cleared once the runs a restart interrupted are failed.
 long schedule_once(bool &first_pass) {
@@ -106,6 +140,7 @@ long schedule_once(bool &first_pass) {
         if (first_pass)
             reverse_etl::engine::fail_runs_interrupted_by_restart();
         first_pass = false;
+        warn_about_orphaned_objects();
         reverse_etl::engine::queue_due_runs("schedule");
         std::vector<int64_t> started;
         for (const LaunchedRun &run : launched)
