@@ -29,6 +29,57 @@ CREATE INDEX ON reverse_etl.run_catalog (mapping_id, run_id);
 CREATE INDEX ON reverse_etl.run_catalog (finished_at);
 CREATE INDEX ON reverse_etl.run_catalog (status) WHERE status IN ('queued', 'running');
 
+-- Alerts: NOTIFY reverse_etl_alerts when a run ends failed or
+-- partially_succeeded, and at the first success after such runs, so that
+-- LISTEN in any client hears of failing syncs without polling. Sent when the
+-- run's end commits. Every status change goes through here (the worker's
+-- finish, the launcher failing a run it cannot start, a restart failing the
+-- runs it interrupted). Any role connected to the database may LISTEN:
+-- reverse_etl.alert_details = off keeps mapping names, counts and errors
+-- out of the payload.
+CREATE FUNCTION reverse_etl._notify_run_end() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $notify$
+DECLARE
+    previous text;
+    payload json;
+BEGIN
+    IF NEW.status = 'succeeded' THEN
+        SELECT r.status INTO previous
+          FROM reverse_etl.run_catalog r
+         WHERE r.mapping_id = NEW.mapping_id AND r.run_id < NEW.run_id
+           AND r.status IN ('succeeded', 'partially_succeeded', 'failed')
+         ORDER BY r.run_id DESC LIMIT 1;
+        IF previous IS NULL OR previous = 'succeeded' THEN
+            RETURN NULL;
+        END IF;
+    END IF;
+    IF pg_catalog.current_setting('reverse_etl.alert_details', true) = 'off' THEN
+        payload := pg_catalog.json_build_object('run_id', NEW.run_id, 'status', NEW.status,
+                                                'recovered', NEW.status = 'succeeded');
+    ELSE
+        payload := pg_catalog.json_build_object(
+            'mapping', (SELECT p.name FROM reverse_etl.mapping_catalog p WHERE p.mapping_id = NEW.mapping_id),
+            'run_id', NEW.run_id, 'status', NEW.status, 'recovered', NEW.status = 'succeeded',
+            'trigger', NEW.trigger, 'started_at', NEW.started_at, 'finished_at', NEW.finished_at,
+            'records', pg_catalog.json_build_object(
+                'extracted', NEW.records_extracted, 'added', NEW.records_added,
+                'updated', NEW.records_updated, 'deleted', NEW.records_deleted,
+                'invalid', NEW.records_invalid, 'selected', NEW.records_selected,
+                'succeeded', NEW.records_succeeded, 'failed', NEW.records_failed),
+            -- A NOTIFY payload holds at most 8000 bytes.
+            'error', pg_catalog.left(NEW.error, 2000));
+    END IF;
+    PERFORM pg_catalog.pg_notify('reverse_etl_alerts', payload::text);
+    RETURN NULL;
+END
+$notify$;
+COMMENT ON FUNCTION reverse_etl._notify_run_end() IS
+'Internal: the trigger that sends NOTIFY reverse_etl_alerts when a run ends failed or partially_succeeded, and at the first success after such runs.';
+CREATE TRIGGER notify_run_end AFTER UPDATE OF status ON reverse_etl.run_catalog
+FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status
+                   AND NEW.status IN ('succeeded', 'partially_succeeded', 'failed'))
+EXECUTE FUNCTION reverse_etl._notify_run_end();
+
 -- The records of each mapping that are currently not delivered. A record has
 -- at most one row; NULL identifiers share one row (NULLS NOT DISTINCT).
 CREATE TABLE reverse_etl.record_error_catalog (
@@ -82,7 +133,11 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        OR EXISTS (SELECT 1 FROM reverse_etl.source_catalog s
                    WHERE s.name = m.source
                      AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_roles a WHERE a.oid = s.owner::oid))
-         AS owner_missing
+         AS owner_missing,
+       (SELECT pg_catalog.count(*) FROM reverse_etl.run_catalog f
+         WHERE f.mapping_id = p.mapping_id AND f.status = 'failed'
+           AND f.run_id > COALESCE(ok.run_id, 0)) AS consecutive_failures,
+       ok.finished_at AS last_success_at
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -90,9 +145,13 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                        FROM reverse_etl.run_catalog r
                       WHERE r.mapping_id = p.mapping_id
                       ORDER BY r.run_id DESC LIMIT 1) AS last ON true
+  LEFT JOIN LATERAL (SELECT r.run_id, r.finished_at
+                       FROM reverse_etl.run_catalog r
+                      WHERE r.mapping_id = p.mapping_id AND r.status IN ('succeeded', 'partially_succeeded')
+                      ORDER BY r.run_id DESC LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), and whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures) and when that one ended (last_success_at: succeeded or partially_succeeded).';
 
 CREATE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
 SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,
