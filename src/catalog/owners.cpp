@@ -21,8 +21,7 @@ const char *const kOwnedObjects =
     "UNION ALL SELECT 'destination', name, owner FROM reverse_etl.destination_catalog "
     "UNION ALL SELECT 'mapping', name, owner FROM reverse_etl.mapping_catalog";
 
-// The role `name` names, or none. Not through regrole: a dropped role's
-// OID written as text must not resolve.
+// The role named `name`, or none.
 std::optional<unsigned int> existing_role(const std::string &name) {
     const pg::Result role =
         pg::execute_catalog("SELECT oid::text FROM pg_catalog.pg_roles WHERE rolname = $1", {name});
@@ -36,32 +35,15 @@ bool role_exists(unsigned int oid) {
                 .empty();
 }
 
-bool all_digits(const std::string &text) {
-    return !text.empty() && text.size() <= 10 && text.find_first_not_of("0123456789") == std::string::npos;
-}
-
 [[noreturn]] void no_such_role(const std::string &name) {
     throw Error(sqlstate::kUndefinedObject, "role " + quoted(name) + " does not exist");
 }
 
-// The role whose objects move: a role by name, or by the OID its objects
-// show once it is gone.
+// The role whose objects move, and whether it is gone.
 struct FromRole {
     unsigned int oid = 0;
     bool dropped = false;
 };
-
-FromRole resolve_from_role(const std::string &from_role) {
-    if (const auto oid = existing_role(from_role))
-        return {*oid, false};
-    if (!all_digits(from_role))
-        no_such_role(from_role);
-    const auto oid = number_from_sql<int64_t>(from_role);
-    if (oid <= 0 || oid > 0xFFFFFFFFLL)
-        no_such_role(from_role);
-    const auto role = static_cast<unsigned int>(oid);
-    return {role, !role_exists(role)};
-}
 
 void check_may_reassign(const FromRole &from, unsigned int to, const std::string &from_role,
                         const std::string &to_role) {
@@ -109,12 +91,13 @@ std::vector<OrphanedObject> orphaned_objects() {
     return objects;
 }
 
-int64_t reassign_owner(const std::string &from_role, const std::string &to_role) {
-    const FromRole from = resolve_from_role(from_role);
+namespace {
+
+int64_t reassign(const FromRole &from, const std::string &from_label, const std::string &to_role) {
     const std::optional<unsigned int> to = existing_role(to_role);
     if (!to)
         no_such_role(to_role);
-    check_may_reassign(from, *to, from_role, to_role);
+    check_may_reassign(from, *to, from_label, to_role);
     if (from.oid == *to)
         return 0;
     const std::vector<std::string> params = {std::to_string(from.oid), std::to_string(*to)};
@@ -135,6 +118,20 @@ int64_t reassign_owner(const std::string &from_role, const std::string &to_role)
         mapping_ids.push_back(number_from_sql<int64_t>(row.at(0).value_or("0")));
     move_checkpoint_grants(mapping_ids, from, to_role);
     return moved;
+}
+
+}  // namespace
+
+int64_t reassign_owner(const std::string &from_role, const std::string &to_role) {
+    const std::optional<unsigned int> from = existing_role(from_role);
+    if (!from)
+        no_such_role(from_role);
+    return reassign(FromRole{*from, false}, from_role, to_role);
+}
+
+int64_t reassign_owner(unsigned int from_role, const std::string &to_role) {
+    const FromRole from{from_role, !role_exists(from_role)};
+    return reassign(from, from.dropped ? std::to_string(from_role) : pg::role_name(from_role), to_role);
 }
 
 }  // namespace reverse_etl::catalog

@@ -23,11 +23,15 @@ std::vector<OrphanedObject> orphaned_objects();
 
 // Gives every source, model, destination and mapping `from_role` owns to
 // `to_role`, and the grants the runs of its models need (SELECT on their
-// mappings' checkpoints) with them; returns how many objects moved.
-// `from_role` is a role name, or the OID a dropped role's objects show as
-// their owner ('16390'). Like REASSIGN OWNED, the caller needs the
-// privileges of both roles; only a superuser may reassign a dropped role's
-// objects. 42704 for a role that does not exist, 42501 when not allowed.
+// mappings' checkpoints) with them; returns how many objects moved. Like
+// REASSIGN OWNED, the caller needs the privileges of both roles. 42704 for
+// a role that does not exist, 42501 when not allowed.
 int64_t reassign_owner(const std::string &from_role, const std::string &to_role);
+
+// The same for the role with OID `from_role`, which may be gone: the OID a
+// dropped role's objects show as their owner. Only a superuser may reassign
+// a dropped role's objects. A separate entry, not a name that looks like a
+// number: a role may be named '16390'.
+int64_t reassign_owner(unsigned int from_role, const std::string &to_role);
 
 }  // namespace reverse_etl::catalog

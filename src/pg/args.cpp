@@ -52,6 +52,12 @@ int required_int32(FunctionCallInfo fcinfo, int arg, const char *arg_name) {
     return PG_GETARG_INT32(arg);
 }
 
+unsigned int required_oid(FunctionCallInfo fcinfo, int arg, const char *arg_name) {
+    if (PG_ARGISNULL(arg))
+        throw_null_argument(arg_name);
+    return PG_GETARG_OID(arg);
+}
+
 std::optional<std::string> optional_jsonb_text(FunctionCallInfo fcinfo, int arg) {
     if (PG_ARGISNULL(arg))
         return std::nullopt;

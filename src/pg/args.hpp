@@ -16,6 +16,7 @@ std::string required_text(FunctionCallInfo fcinfo, int arg, const char *arg_name
 std::optional<bool> optional_bool(FunctionCallInfo fcinfo, int arg);
 bool required_bool(FunctionCallInfo fcinfo, int arg, const char *arg_name);
 int required_int32(FunctionCallInfo fcinfo, int arg, const char *arg_name);
+unsigned int required_oid(FunctionCallInfo fcinfo, int arg, const char *arg_name);
 // jsonb arguments as JSON text.
 std::optional<std::string> optional_jsonb_text(FunctionCallInfo fcinfo, int arg);
 std::string required_jsonb_text(FunctionCallInfo fcinfo, int arg, const char *arg_name);

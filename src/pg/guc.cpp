@@ -23,7 +23,7 @@ char *history_retention_setting = nullptr;
 char *database_setting = nullptr;
 int max_parallel_syncs_setting = 2;
 int naptime_setting = 10000;  // milliseconds
-bool alert_details_setting = true;  // read in SQL by reverse_etl._notify_run_end
+bool alert_details_setting = false;  // read in SQL by reverse_etl._notify_run_end
 
 // Why a check hook refused a value. Static, so that no object with a
 // destructor lives in the frame that calls GUC_check_err*, which can ereport
@@ -130,14 +130,15 @@ void define_settings() {
     DefineCustomStringVariable("reverse_etl.history_retention", "How long run history is kept.", nullptr,
                                &history_retention_setting, "30 days", PGC_SUSET, 0, check_history_retention, nullptr,
                                nullptr);
-    // Read by the trigger that sends run alerts (src/sql/40_runs.sql); every
-    // role connected to the database may LISTEN to them.
+    // Read by the trigger that sends run alerts (src/sql/40_runs.sql). Off
+    // by default: every role connected to the database may LISTEN, and a
+    // role sees only its own mappings and runs elsewhere.
     DefineCustomBoolVariable("reverse_etl.alert_details",
                              "Whether NOTIFY reverse_etl_alerts payloads name the mapping and carry the run's "
                              "counts and error.",
-                             "Off: only the run's id and status, which a listener looks up in "
-                             "reverse_etl.sync_runs (where each role sees its own runs).",
-                             &alert_details_setting, true, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+                             "Off: only the run's id, status and whether it is a recovery, which a listener "
+                             "looks up in reverse_etl.sync_runs (where each role sees its own runs).",
+                             &alert_details_setting, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.max_parallel_syncs", "Syncs the launcher runs at once.", nullptr,
                             &max_parallel_syncs_setting, 2, 1, 64, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.naptime", "How often the launcher checks for due work.",

@@ -18,3 +18,13 @@ REVERSE_ETL_FUNCTION(reverse_etl_reassign_owner) {
     }
     PG_RETURN_INT64(moved);
 }
+
+REVERSE_ETL_FUNCTION(reverse_etl_reassign_owner_oid) {
+    int64_t moved = 0;
+    {
+        const pg::SpiConnection spi;
+        moved = catalog::reassign_owner(pg::required_oid(fcinfo, 0, "from_role"),
+                                        pg::required_text(fcinfo, 1, "to_role"));
+    }
+    PG_RETURN_INT64(moved);
+}

@@ -118,8 +118,9 @@ REVOKE EXECUTE ON FUNCTION reverse_etl.test_source(text) FROM PUBLIC;
 -- run's end commits. Every status change goes through here (the worker's
 -- finish, the launcher failing a run it cannot start, a restart failing the
 -- runs it interrupted). Any role connected to the database may LISTEN:
--- reverse_etl.alert_details = off keeps mapping names, counts and errors
--- out of the payload.
+-- mapping names, counts and errors go in the payload only with
+-- reverse_etl.alert_details = on. "Previous" is by the time runs ended: a
+-- run queued earlier may end after one sync() started later.
 CREATE FUNCTION reverse_etl._notify_run_end() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp AS $notify$
 DECLARE
@@ -129,14 +130,14 @@ BEGIN
     IF NEW.status = 'succeeded' THEN
         SELECT r.status INTO previous
           FROM reverse_etl.run_catalog r
-         WHERE r.mapping_id = NEW.mapping_id AND r.run_id < NEW.run_id
+         WHERE r.mapping_id = NEW.mapping_id AND r.run_id <> NEW.run_id
            AND r.status IN ('succeeded', 'partially_succeeded', 'failed')
-         ORDER BY r.run_id DESC LIMIT 1;
+         ORDER BY r.finished_at DESC NULLS LAST, r.run_id DESC LIMIT 1;
         IF previous IS NULL OR previous = 'succeeded' THEN
             RETURN NULL;
         END IF;
     END IF;
-    IF pg_catalog.current_setting('reverse_etl.alert_details', true) = 'off' THEN
+    IF pg_catalog.current_setting('reverse_etl.alert_details', true) IS DISTINCT FROM 'on' THEN
         payload := pg_catalog.json_build_object('run_id', NEW.run_id, 'status', NEW.status,
                                                 'recovered', NEW.status = 'succeeded');
     ELSE
@@ -149,8 +150,17 @@ BEGIN
                 'updated', NEW.records_updated, 'deleted', NEW.records_deleted,
                 'invalid', NEW.records_invalid, 'selected', NEW.records_selected,
                 'succeeded', NEW.records_succeeded, 'failed', NEW.records_failed),
-            -- A NOTIFY payload holds at most 8000 bytes.
             'error', pg_catalog.left(NEW.error, 2000));
+        -- A NOTIFY payload holds less than 8000 bytes, and escaping can
+        -- make 2000 characters of error many more (a NOTIFY that fails would
+        -- fail the run's end): 200 characters fit in any case.
+        IF pg_catalog.octet_length(payload::text) >= 8000 THEN
+            payload := pg_catalog.json_build_object(
+                'mapping', payload->'mapping', 'run_id', NEW.run_id, 'status', NEW.status,
+                'recovered', NEW.status = 'succeeded', 'trigger', NEW.trigger,
+                'started_at', NEW.started_at, 'finished_at', NEW.finished_at, 'records', payload->'records',
+                'error', pg_catalog.left(NEW.error, 200));
+        END IF;
     END IF;
     PERFORM pg_catalog.pg_notify('reverse_etl_alerts', payload::text);
     RETURN NULL;
@@ -170,8 +180,14 @@ REVOKE EXECUTE ON FUNCTION reverse_etl._notify_run_end() FROM PUBLIC;
 CREATE FUNCTION reverse_etl.reassign_owner(from_role text, to_role text)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner';
 COMMENT ON FUNCTION reverse_etl.reassign_owner(text, text) IS
-'Gives every source, model, destination and mapping of from_role (a role name, or the OID a dropped role''s objects show as owner) to to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
+'Gives every source, model, destination and mapping of role from_role to role to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
+
+CREATE FUNCTION reverse_etl.reassign_owner(from_role oid, to_role text)
+RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner_oid';
+COMMENT ON FUNCTION reverse_etl.reassign_owner(oid, text) IS
+'Gives every source, model, destination and mapping of the role with OID from_role, which may be gone (the OID its objects show as owner), to role to_role, and returns how many moved. Only superusers may reassign a dropped role''s objects.';
 REVOKE EXECUTE ON FUNCTION reverse_etl.reassign_owner(text, text) FROM PUBLIC;
+REVOKE EXECUTE ON FUNCTION reverse_etl.reassign_owner(oid, text) FROM PUBLIC;
 
 CREATE FUNCTION reverse_etl._mask_conninfo(conninfo text)
 RETURNS text LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'reverse_etl_mask_conninfo';
@@ -227,6 +243,8 @@ BEGIN
                  'reverse_etl.test_source(text)'::pg_catalog.regprocedure),
                 ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
                  'reverse_etl.reassign_owner(text, text)'::pg_catalog.regprocedure),
+                ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
+                 'reverse_etl.reassign_owner(oid, text)'::pg_catalog.regprocedure),
                 ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
                  'reverse_etl._notify_run_end()'::pg_catalog.regprocedure),
                 ('reverse_etl._mask_settings(text, jsonb)'::pg_catalog.regprocedure,
@@ -328,7 +346,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
          AS owner_missing,
        (SELECT pg_catalog.count(*) FROM reverse_etl.run_catalog f
          WHERE f.mapping_id = p.mapping_id AND f.status = 'failed'
-           AND f.run_id > COALESCE(ok.run_id, 0)) AS consecutive_failures,
+           AND (ok.finished_at IS NULL OR f.finished_at > ok.finished_at)) AS consecutive_failures,
        ok.finished_at AS last_success_at
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
@@ -337,10 +355,10 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                        FROM reverse_etl.run_catalog r
                       WHERE r.mapping_id = p.mapping_id
                       ORDER BY r.run_id DESC LIMIT 1) AS last ON true
-  LEFT JOIN LATERAL (SELECT r.run_id, r.finished_at
+  LEFT JOIN LATERAL (SELECT r.finished_at
                        FROM reverse_etl.run_catalog r
                       WHERE r.mapping_id = p.mapping_id AND r.status IN ('succeeded', 'partially_succeeded')
-                      ORDER BY r.run_id DESC LIMIT 1) AS ok ON true
+                      ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
 'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures) and when that one ended (last_success_at: succeeded or partially_succeeded).';

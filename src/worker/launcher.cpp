@@ -121,7 +121,7 @@ void warn_about_orphaned_objects() {
             "reverse_etl launcher: role " + role + " no longer exists but owns " + std::to_string(objects.size()) +
                 (objects.size() == 1 ? " object" : " objects"),
             "Owned by the dropped role: " + named + ". Their syncs fail until they have an owner.",
-            "Give them to another role with SELECT reverse_etl.reassign_owner('" + role + "', 'new_owner').");
+            "Give them to another role with SELECT reverse_etl.reassign_owner(" + role + ", 'new_owner').");
     }
 }
 

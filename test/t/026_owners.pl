@@ -64,9 +64,11 @@ like($err, qr/ERROR:  42704: role "nosuch" does not exist/, 'an unknown old owne
 like($err, qr/ERROR:  42704: role "nosuch" does not exist/, 'an unknown new owner is 42704');
 ($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT reverse_etl.reassign_owner('alice x', 'bob')");
 like($err, qr/ERROR:  42704: role "alice x" does not exist/, 'a name that is no role and no OID is 42704');
-($ret, $out, $err) = psql_as('bob', "SELECT reverse_etl.reassign_owner('4000000000', 'bob')");
+($ret, $out, $err) = psql_as('bob', "SELECT reverse_etl.reassign_owner(4000000000, 'bob')");
 like($err, qr/ERROR:  permission denied to reassign objects\nDETAIL:  Only superusers may reassign the objects of a role that no longer exists \(4000000000\)/,
-	'only a superuser reassigns the objects of a dropped role');
+	'only a superuser reassigns the objects of a dropped role (by OID)');
+($ret, $out, $err) = $node->psql('postgres', "\\set VERBOSITY verbose\nSELECT reverse_etl.reassign_owner('4000000000', 'bob')");
+like($err, qr/ERROR:  42704: role "4000000000" does not exist/, 'a number in quotes is a role name');
 
 # ---------------------------------------------------------------- alice goes
 my $alice = $node->safe_psql('postgres', "SELECT oid FROM pg_roles WHERE rolname = 'alice'");
@@ -82,7 +84,7 @@ ok(wait_until(sub { slurp_file($node->logfile, $log_offset) =~ /no longer exists
 	'the launcher notices at its next pass');
 my $log = slurp_file($node->logfile, $log_offset);
 like($log,
-	qr/WARNING:  reverse_etl launcher: role $alice no longer exists but owns 3 objects\n.*DETAIL:  Owned by the dropped role: destination "hook", mapping "people_hook", model "people"\. Their syncs fail until they have an owner\.\n.*HINT:  Give them to another role with SELECT reverse_etl\.reassign_owner\('$alice', 'new_owner'\)\./,
+	qr/WARNING:  reverse_etl launcher: role $alice no longer exists but owns 3 objects\n.*DETAIL:  Owned by the dropped role: destination "hook", mapping "people_hook", model "people"\. Their syncs fail until they have an owner\.\n.*HINT:  Give them to another role with SELECT reverse_etl\.reassign_owner\($alice, 'new_owner'\)\./,
 	'and warns naming the objects and the way out');
 $node->safe_psql('postgres', "SELECT reverse_etl.request_sync('people_hook')");
 ok(poll_sql($node,
@@ -95,8 +97,22 @@ my $warnings = () = slurp_file($node->logfile, $log_offset) =~ /no longer exists
 is($warnings, 1, 'one warning, not one a pass');
 
 # ---------------------------------------------------------------- to bob
-is($node->safe_psql('postgres', "SELECT reverse_etl.reassign_owner('$alice', 'bob')"), '3',
-	"a superuser gives the dropped role's three objects to bob");
+# A role named like the dropped role's OID, with an object of its own: the
+# OID form reaches the dropped role's objects, the name form this role's.
+$node->safe_psql('postgres', qq{
+CREATE ROLE "$alice" LOGIN;
+GRANT USAGE ON SCHEMA reverse_etl TO "$alice";
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reverse_etl TO "$alice";
+SET ROLE "$alice";
+SELECT reverse_etl.create_model('decoy', 'SELECT 1 AS id', 'id');
+RESET ROLE;
+});
+is($node->safe_psql('postgres', "SELECT reverse_etl.reassign_owner($alice, 'bob')"), '3',
+	"a superuser gives the dropped role's three objects to bob, by OID");
+is($node->safe_psql('postgres', "SELECT owner FROM reverse_etl.models WHERE name = 'decoy'"), qq{"$alice"},
+	'the role named like that OID keeps its model');
+is($node->safe_psql('postgres', "SELECT reverse_etl.reassign_owner('$alice', 'carol')"), '1',
+	'which the name form moves');
 is($node->safe_psql('postgres',
 		"SELECT owner_missing FROM reverse_etl.mapping_status WHERE mapping = 'people_hook'"),
 	'f', 'the flag goes');

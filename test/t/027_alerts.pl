@@ -2,7 +2,7 @@
 # hears every run that ends failed or partially_succeeded and the first
 # success after such runs, with a JSON payload, and nothing for successes in
 # a row; mapping_status counts the failures in a row and shows the last
-# success; reverse_etl.alert_details = off keeps names, counts and errors out.
+# success; names, counts and errors only with reverse_etl.alert_details = on.
 use strict;
 use warnings;
 use FindBin;
@@ -44,7 +44,19 @@ sub status_of { return $node->safe_psql('postgres',
 	"SELECT consecutive_failures || ' ' || (last_success_at IS NOT NULL) FROM reverse_etl.mapping_status WHERE mapping = 'items_hook'") }
 
 my $sync = "SELECT status FROM reverse_etl.sync('items_hook');";
-my @heard = alerts_during($sync, $sync);
+
+# By default (reverse_etl.alert_details = off) an alert says only which run
+# ended how: any role connected to the database may LISTEN.
+my @heard = alerts_during('ALTER TABLE public.items RENAME TO items_away;', $sync,
+	'ALTER TABLE public.items_away RENAME TO items;', $sync);
+is(scalar(@heard), 2, 'a failed run and the success after it send alerts, details off as well');
+is(join(',', sort keys %{ $heard[0] }), 'recovered,run_id,status', 'with only the run id, status and recovery flag');
+is("$heard[0]{status} $heard[1]{status}", 'failed succeeded', 'the statuses');
+ok(!$heard[0]{recovered} && $heard[1]{recovered}, 'the second a recovery');
+
+$node->safe_psql('postgres', "ALTER SYSTEM SET reverse_etl.alert_details = on; SELECT pg_reload_conf();");
+ok(poll_sql($node, 'SHOW reverse_etl.alert_details', 'on'), 'with alert_details on');
+@heard = alerts_during($sync, $sync);
 is(scalar(@heard), 0, 'successful runs send no alert');
 is(status_of(), '0 true', 'mapping_status: no failure, a last success');
 my $last_success = $node->safe_psql('postgres',
@@ -79,13 +91,21 @@ is(status_of(), '0 true', 'a partial success is not a failure');
 is(scalar(@heard), 1, 'the success after it is a recovery too');
 ok($heard[0]{recovered}, 'marked so');
 
-# Without details.
-$node->safe_psql('postgres', "ALTER SYSTEM SET reverse_etl.alert_details = off; SELECT pg_reload_conf();");
-ok(poll_sql($node, 'SHOW reverse_etl.alert_details', 'off'), 'the setting is reloaded');
-@heard = alerts_during('ALTER TABLE public.items RENAME TO items_away;', $sync);
-is(scalar(@heard), 1, 'with alert_details off, a failed run still sends an alert');
-is(join(',', sort keys %{ $heard[0] }), 'recovered,run_id,status', 'with only its id, status and recovery flag');
-is($heard[0]{status}, 'failed', 'the status');
+# An error whose escaped JSON would not fit a NOTIFY payload (under 8000
+# bytes): 2000 control characters take 12000 as \u0001. The alert carries
+# its first 200 characters, and the run still ends.
+$node->safe_psql('postgres', q{
+SELECT reverse_etl.create_model('bad', 'SELECT id, repeat(chr(1), 3000 + 0 * id)::int AS n FROM public.items', 'id');
+SELECT reverse_etl.create_mapping('bad', 'hook', 'send', '{"id": "id", "n": "n"}', name => 'bad_hook');
+});
+@heard = alerts_during("SELECT status FROM reverse_etl.sync('bad_hook');");
+is(scalar(@heard), 1, 'a run whose error is too long to send whole sends an alert');
+is($heard[0]{mapping}, 'bad_hook', '... for the run');
+like($heard[0]{error}, qr/^model "bad": invalid input syntax for type integer: "\x01+$/, '... with the start of its error');
+is(length($heard[0]{error}), 200, '... cut to 200 characters');
+is($node->safe_psql('postgres',
+		"SELECT status || ' ' || length(error) FROM reverse_etl.sync_runs WHERE mapping = 'bad_hook'"),
+	'failed 3054', 'the run ended failed with its whole error');
 
 ok(slurp_file($node->logfile) !~ /terminated by signal/, 'no server process crashed');
 $node->stop;
