@@ -1,6 +1,5 @@
 #include "catalog/owners.hpp"
 
-#include <optional>
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
@@ -21,22 +20,9 @@ const char *const kOwnedObjects =
     "UNION ALL SELECT 'destination', name, owner FROM reverse_etl.destination_catalog "
     "UNION ALL SELECT 'mapping', name, owner FROM reverse_etl.mapping_catalog";
 
-// The role named `name`, or none.
-std::optional<unsigned int> existing_role(const std::string &name) {
-    const pg::Result role =
-        pg::execute_catalog("SELECT oid::text FROM pg_catalog.pg_roles WHERE rolname = $1", {name});
-    if (role.empty())
-        return std::nullopt;
-    return number_from_sql<unsigned int>(role.scalar());
-}
-
 bool role_exists(unsigned int oid) {
     return !pg::execute_catalog("SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1::oid", {std::to_string(oid)})
                 .empty();
-}
-
-[[noreturn]] void no_such_role(const std::string &name) {
-    throw Error(sqlstate::kUndefinedObject, "role " + quoted(name) + " does not exist");
 }
 
 // The role whose objects move, and whether it is gone.
@@ -94,13 +80,11 @@ std::vector<OrphanedObject> orphaned_objects() {
 namespace {
 
 int64_t reassign(const FromRole &from, const std::string &from_label, const std::string &to_role) {
-    const std::optional<unsigned int> to = existing_role(to_role);
-    if (!to)
-        no_such_role(to_role);
-    check_may_reassign(from, *to, from_label, to_role);
-    if (from.oid == *to)
+    const unsigned int to = pg::role_oid_by_name(to_role);   // 42704 when there is none
+    check_may_reassign(from, to, from_label, to_role);
+    if (from.oid == to)
         return 0;
-    const std::vector<std::string> params = {std::to_string(from.oid), std::to_string(*to)};
+    const std::vector<std::string> params = {std::to_string(from.oid), std::to_string(to)};
     // The mappings of the models that move, before they move.
     const pg::Result moving_checkpoints = pg::execute_catalog(
         "SELECT p.mapping_id::text FROM reverse_etl.mapping_catalog p JOIN reverse_etl.model_catalog m "
@@ -123,10 +107,7 @@ int64_t reassign(const FromRole &from, const std::string &from_label, const std:
 }  // namespace
 
 int64_t reassign_owner(const std::string &from_role, const std::string &to_role) {
-    const std::optional<unsigned int> from = existing_role(from_role);
-    if (!from)
-        no_such_role(from_role);
-    return reassign(FromRole{*from, false}, from_role, to_role);
+    return reassign(FromRole{pg::role_oid_by_name(from_role), false}, from_role, to_role);
 }
 
 int64_t reassign_owner(unsigned int from_role, const std::string &to_role) {

@@ -133,15 +133,16 @@ class ParameterMemory {
     ParameterMemory(const ParameterMemory &) = delete;
     ParameterMemory &operator=(const ParameterMemory &) = delete;
 
-    // A text datum holding `contents`. Guarded.
+    // A text datum holding `contents`. Guarded (call_guarded puts the
+    // current memory context back if it raises).
     Datum text_datum(const std::string &contents) {
         if (context_ == nullptr)
             context_ = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl statement parameters",
                                              ALLOCSET_DEFAULT_SIZES);
-        text *value = static_cast<text *>(MemoryContextAlloc(context_, VARHDRSZ + contents.size()));
-        SET_VARSIZE(value, VARHDRSZ + contents.size());
-        memcpy(VARDATA(value), contents.data(), contents.size());
-        return PointerGetDatum(value);
+        const MemoryContext previous = MemoryContextSwitchTo(context_);
+        const Datum value = PointerGetDatum(cstring_to_text_with_len(contents.data(), contents.size()));
+        MemoryContextSwitchTo(previous);
+        return value;
     }
 
   private:
