@@ -22,7 +22,7 @@ const char *const kDestinationColumns =
     "destination_id::text, name, type, settings::text, enabled::text, owner::oid::text";
 const char *const kMappingColumns =
     "mapping_id::text, name, model_id::text, destination_id::text, action, sync_mode, fields::text, "
-    "filter, schedule, timezone, enabled::text, action_settings::text, owner::oid::text";  // owner last
+    "filter, schedule, timezone, enabled::text, action_settings::text, retry_failed_records::text, owner::oid::text";  // owner last
 
 using Row = std::vector<pg::Value>;
 
@@ -84,7 +84,8 @@ MappingRow mapping_from(const Row &row) {
     mapping.timezone = text_at(row, 9);
     mapping.enabled = bool_at(row, 10);
     mapping.action_settings_json = text_at(row, 11);
-    mapping.owner = oid_at(row, 12);
+    mapping.retry_failed_records = bool_at(row, 12);
+    mapping.owner = oid_at(row, 13);
     return mapping;
 }
 

@@ -57,6 +57,7 @@ struct MappingRow {
     std::string schedule;
     std::string timezone;
     bool enabled = false;
+    bool retry_failed_records = true;
     unsigned int owner = 0;
 };
 

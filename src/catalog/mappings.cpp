@@ -145,15 +145,16 @@ void require_usable_ends(const ModelRow &model, const DestinationRow &destinatio
 int64_t insert_mapping(const std::string &name, const ModelRow &model, const DestinationRow &destination,
                        const std::string &action, const std::string &sync_mode, const std::string &fields_json,
                        const std::optional<std::string> &filter, const std::string &schedule,
-                       const std::string &timezone, bool enabled, const std::string &action_settings_json) {
+                       const std::string &timezone, bool enabled, const std::string &action_settings_json,
+                       bool retry_failed_records) {
     const pg::Result result = pg::execute_catalog(
         "INSERT INTO reverse_etl.mapping_catalog (name, model_id, destination_id, action, sync_mode, fields, "
-        "filter, schedule, timezone, enabled, owner, action_settings) "
+        "filter, schedule, timezone, enabled, owner, action_settings, retry_failed_records) "
         "VALUES ($1, $2::bigint, $3::bigint, $4, $5, $6::jsonb, $7, $8, $9, $10::boolean, $11::oid::regrole, "
-        "$12::jsonb) RETURNING mapping_id::text",
+        "$12::jsonb, $13::boolean) RETURNING mapping_id::text",
         {name, std::to_string(model.id), std::to_string(destination.id), action, sync_mode, fields_json, filter,
          schedule, timezone, enabled ? "true" : "false", std::to_string(pg::current_role_oid()),
-         action_settings_json});
+         action_settings_json, retry_failed_records ? "true" : "false"});
     const int64_t mapping_id = number_from_sql<int64_t>(result.scalar());
     create_checkpoint(mapping_id, model.owner);
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
@@ -183,7 +184,8 @@ std::string create_mapping(const MappingDefinition &definition) {
         name = first_free_name(action.name);
     }
     insert_mapping(name, model, destination, action.key, sync_mode, definition.fields_json, filter,
-                   definition.schedule, definition.timezone, definition.enabled, dump_json(action_settings.get()));
+                   definition.schedule, definition.timezone, definition.enabled, dump_json(action_settings.get()),
+                   definition.retry_failed_records);
     return name;
 }
 
@@ -224,10 +226,11 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     }
     pg::execute_catalog(
         "UPDATE reverse_etl.mapping_catalog SET name = $2, sync_mode = $3, fields = $4::jsonb, filter = $5, "
-        "schedule = $6, timezone = $7, action_settings = $8::jsonb, updated_at = pg_catalog.now() "
-        "WHERE mapping_id = $1::bigint",
+        "schedule = $6, timezone = $7, action_settings = $8::jsonb, retry_failed_records = $9::boolean, "
+        "updated_at = pg_catalog.now() WHERE mapping_id = $1::bigint",
         {std::to_string(mapping.id), new_name, sync_mode, fields_json, filter, schedule, timezone,
-         action_settings_json});
+         action_settings_json,
+         changes.retry_failed_records.value_or(mapping.retry_failed_records) ? "true" : "false"});
     if (changes.schedule || changes.timezone)
         store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
 }
@@ -260,7 +263,8 @@ std::string duplicate_mapping(const std::string &name, const std::optional<std::
         check_object_name("mapping", copy_name);
     }
     insert_mapping(copy_name, model, destination, mapping.action, mapping.sync_mode, mapping.fields_json,
-                   mapping.filter, mapping.schedule, mapping.timezone, false, mapping.action_settings_json);
+                   mapping.filter, mapping.schedule, mapping.timezone, false, mapping.action_settings_json,
+                   mapping.retry_failed_records);
     return copy_name;
 }
 

@@ -23,6 +23,7 @@ struct MappingDefinition {
     std::string timezone;
     bool enabled = false;
     std::string action_settings_json = "{}";   // the action's settings (catalog/action_settings.hpp)
+    bool retry_failed_records = true;
 };
 
 struct MappingChanges {
@@ -33,6 +34,7 @@ struct MappingChanges {
     std::optional<std::string> timezone;
     std::optional<std::string> new_name;
     std::optional<std::string> action_settings_json;   // merged into the current ones key by key
+    std::optional<bool> retry_failed_records;
 };
 
 std::string create_mapping(const MappingDefinition &definition);  // returns the name

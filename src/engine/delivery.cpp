@@ -1063,7 +1063,7 @@ class DeliveryLoop {
         if (response.status != 0)
             status = response.status;
         results_.undelivered.push_back({found->second.record_id, found->second.change, kind, last_failure_, status,
-                                        kept_payload(found->second.payload), attempts});
+                                        kept_payload(found->second.payload), attempts, found->second.tid});
         forget(found);
     }
 

@@ -4,6 +4,7 @@
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
 #include "engine/delivery_log.hpp"
+#include "pg/guc.hpp"
 #include "pg/key_uniqueness.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
@@ -53,9 +54,11 @@ void create_work_tables(const MappingPlan &plan) {
     // dkey: the destination key (MappingPlan::destination_key_column): of a
     // deleted record, as the checkpoint keeps it; else the model's.
     // oid: the destination's id of the record, as the checkpoint keeps it.
+    // held: a change the sync mode sends that waits, as its record failed
+    // with these very values (see hold_failed_changes); never `selected`.
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_changes (rid text COLLATE \"C\", "
                                     "chg text, hash bigint, ver bigint, copies bigint, checkpointed boolean, "
-                                    "selected boolean, dkey text, oid text)"));
+                                    "selected boolean, dkey text, oid text, held boolean NOT NULL DEFAULT false)"));
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint, "
                                     "dkey text)"));
     pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
@@ -195,18 +198,70 @@ bool identifier_is_unique(const MappingPlan &plan) {
     return as_model_owner(plan, [&] { return pg::model_key_is_unique(plan.model.query, plan.model.primary_key); });
 }
 
+// Retry policy. A failed or rejected record is resent by every run, unless
+// the mapping says not to (retry_failed_records) or it has failed for longer
+// than reverse_etl.give_up_after: then a run leaves it alone while it is the
+// same change with the same values as the send that failed (its error's
+// sent_hash): it is "held", neither sent nor checkpointed, and its error
+// stays, marked given up. A change to its values, or retry_records(), which
+// clears the error's hash, sends it again. Judged afresh at every run, so
+// turning retries back on resends the held records.
+bool may_hold_failed_records(const MappingPlan &plan) {
+    return !plan.mapping.retry_failed_records || pg::give_up_after_seconds() > 0;
+}
+
+// Whether a record error `e` holds the change (rid, chg, hash) given;
+// parameters: $1 the mapping, $2 whether it retries, $3 give_up_after (s).
+std::string holds_change_sql(const std::string &rid, const std::string &chg, const std::string &hash) {
+    return "e.mapping_id = $1::bigint AND e.record_id = " + rid + " AND e.kind IN ('failed', 'rejected') "
+           "AND e.sent_hash = " + hash + " AND (e.change = 'deleted') = (" + chg + " = 'deleted') "
+           "AND (NOT $2::boolean OR ($3::int > 0 AND e.first_failed_at <= pg_catalog.now() - "
+           "$3::int * interval '1 second'))";
+}
+
+pg::Params hold_params(const MappingPlan &plan) {
+    return {std::to_string(plan.mapping.id), plan.mapping.retry_failed_records ? "true" : "false",
+            std::to_string(pg::give_up_after_seconds())};
+}
+
+// After the diff: selected changes that their record's error holds.
+void hold_failed_changes(const MappingPlan &plan) {
+    if (!may_hold_failed_records(plan))
+        return;
+    pg::execute_catalog(std::string("UPDATE ") + kChanges + " AS c SET selected = false, held = true "
+                        "FROM reverse_etl.record_error_catalog AS e WHERE c.selected AND " +
+                            holds_change_sql("c.rid", "c.chg", "c.hash"),
+                        hold_params(plan));
+}
+
+// A first run's outbox (or a preview's) loses the records held back; they
+// are noted among the changes, as held additions. Returns how many.
+int64_t hold_failed_in_outbox(const MappingPlan &plan) {
+    if (!may_hold_failed_records(plan))
+        return 0;
+    return static_cast<int64_t>(
+        pg::execute_catalog(std::string("WITH held AS (DELETE FROM ") + kOutbox +
+                                " AS o USING reverse_etl.record_error_catalog AS e WHERE " +
+                                holds_change_sql("o.rid", "o.chg", "o.hash") + " RETURNING o.rid, o.hash) "
+                                "INSERT INTO " + kChanges + " (rid, chg, hash, copies, checkpointed, selected, held) "
+                                "SELECT h.rid, 'added', h.hash, 1, false, false, true FROM held AS h",
+                            hold_params(plan))
+            .processed);
+}
+
 // Changes the sync mode does not send still move the checkpoint: a mapping of
-// added records does not resend a record when it changes later.
+// added records does not resend a record when it changes later. Held ones
+// are not delivered: they stay as they are.
 void checkpoint_unselected(const MappingPlan &plan) {
     // Their destination key too: a mapping that sends only deletions never
     // sends the records, yet deletes them by the key they have.
     pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key) "
-                        "SELECT c.rid, c.hash, c.dkey FROM " + kChanges + " c WHERE NOT c.selected "
+                        "SELECT c.rid, c.hash, c.dkey FROM " + kChanges + " c WHERE NOT c.selected AND NOT c.held "
                         "AND c.chg IN ('added', 'updated') ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
                         "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key, "
                         "object_id = " + kept_object_id_sql());
     pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " k USING " + kChanges +
-                        " c WHERE c.rid = k.record_id AND NOT c.selected AND c.chg = 'deleted'");
+                        " c WHERE c.rid = k.record_id AND NOT c.selected AND NOT c.held AND c.chg = 'deleted'");
 }
 
 // An outbox row's destination key: what a deletion was last sent with, or
@@ -271,8 +326,9 @@ int64_t set_aside_invalid_in_outbox() {
 
 // Unchanged records never reach a table: they are the checkpointed ones that
 // neither changed, went away, nor turned invalid. On a first run (`added` is
-// then the outbox) nothing was checkpointed.
-void count_changes(RunCounters &counters, int64_t checkpointed_before, std::optional<int64_t> first_run_added) {
+// then the outbox and the records held back) nothing was checkpointed.
+void count_changes(RunCounters &counters, int64_t checkpointed_before, std::optional<int64_t> first_run_added,
+                   int64_t first_run_held) {
     const pg::Result counts = pg::execute_catalog(
         std::string("SELECT count(*) FILTER (WHERE chg = 'added'), count(*) FILTER (WHERE chg = 'updated'), "
                     "count(*) FILTER (WHERE chg = 'deleted'), coalesce(sum(copies) FILTER (WHERE chg = 'invalid'), 0), "
@@ -283,7 +339,7 @@ void count_changes(RunCounters &counters, int64_t checkpointed_before, std::opti
     counters.updated = number_from_sql<int64_t>(*row[1]);
     counters.deleted = number_from_sql<int64_t>(*row[2]);
     counters.invalid = number_from_sql<int64_t>(*row[3]);
-    counters.selected = first_run_added.value_or(number_from_sql<int64_t>(*row[5]));
+    counters.selected = first_run_added ? *first_run_added - first_run_held : number_from_sql<int64_t>(*row[5]);
     // Every change of a checkpointed record (its row is also there when an
     // unacknowledged send makes it "added" again) is one fewer unchanged.
     const int64_t changed_checkpointed = number_from_sql<int64_t>(*row[4]);
@@ -293,17 +349,28 @@ void count_changes(RunCounters &counters, int64_t checkpointed_before, std::opti
 
 // Invalid-record errors follow the records: kept (with when first seen)
 // while still invalid, gone once fixed; failed and rejected ones stay while
-// their record still needs delivery.
-// `selected`: the table of records this run sends (the outbox on a first
-// run, else the selected changes).
+// their record still needs delivery (selected now, or held back), and say
+// whether runs gave up on it (given_up_at).
+// The records this run sends: on a first run the outbox, else the selected
+// changes.
 void refresh_record_errors(const MappingPlan &plan, int64_t run_id, bool first_run) {
     const std::string mapping_id = std::to_string(plan.mapping.id);
-    const std::string still_selected = first_run ? std::string("SELECT 1 FROM ") + kOutbox + " s WHERE s.rid = e.record_id"
-                                                 : std::string("SELECT 1 FROM ") + kChanges +
-                                                       " s WHERE s.rid = e.record_id AND s.selected";
+    const std::string not_in_outbox =
+        first_run ? std::string("NOT EXISTS (SELECT 1 FROM ") + kOutbox + " s WHERE s.rid = e.record_id) AND " : "";
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint "
-                        "AND e.record_id IS NOT NULL AND NOT EXISTS (" + still_selected + ") AND NOT EXISTS "
-                        "(SELECT 1 FROM " + std::string(kChanges) + " i WHERE i.rid = e.record_id AND i.chg = 'invalid')",
+                        "AND e.record_id IS NOT NULL AND " + not_in_outbox + "NOT EXISTS (SELECT 1 FROM " + kChanges +
+                        " s WHERE s.rid = e.record_id AND (s.selected OR s.held OR s.chg = 'invalid'))",
+                        {mapping_id});
+    if (may_hold_failed_records(plan))
+        pg::execute_catalog("UPDATE reverse_etl.record_error_catalog e SET given_up_at = pg_catalog.now() FROM " +
+                                std::string(kChanges) + " h WHERE h.held AND h.rid = e.record_id "
+                                "AND e.mapping_id = $1::bigint AND e.given_up_at IS NULL",
+                            {mapping_id});
+    // Records sent again (retries turned back on, retry_records) are no
+    // longer given up.
+    pg::execute_catalog("UPDATE reverse_etl.record_error_catalog e SET given_up_at = NULL "
+                        "WHERE e.mapping_id = $1::bigint AND e.given_up_at IS NOT NULL AND NOT EXISTS "
+                        "(SELECT 1 FROM " + std::string(kChanges) + " h WHERE h.rid = e.record_id AND h.held)",
                         {mapping_id});
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint "
                         "AND e.record_id IS NULL AND NOT EXISTS (SELECT 1 FROM " + std::string(kChanges) +
@@ -371,6 +438,8 @@ void extract_preview(const MappingPlan &plan, int64_t limit) {
             found = fill_preview_present(plan, limit);
         if (plan.sends_deleted && found < limit)
             fill_preview_deleted(plan, limit - found);
+        // Shows fewer than `limit` records when some are held back.
+        hold_failed_in_outbox(plan);
         if (identifier_is_unique(plan))  // still (see identifier_is_unique)
             return;
     }
@@ -399,11 +468,13 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         catalog::drop_checkpoint_key(plan.mapping.id);
     const bool proven_unique = identifier_is_unique(plan);
     std::optional<int64_t> first_run_added;
+    int64_t first_run_held = 0;
     if (first_run) {
         const int64_t filled = fill_outbox_from_model(plan, run_id);
         const bool unique = proven_unique && identifier_is_unique(plan);
         first_run_added = unique ? filled : filled - set_aside_invalid_in_outbox();
-        counters.outbox = *first_run_added;
+        first_run_held = hold_failed_in_outbox(plan);
+        counters.outbox = *first_run_added - first_run_held;
         counters.first_run = true;
     } else {
         bool unique = proven_unique;
@@ -415,10 +486,11 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         }
         if (!unique)
             classify_grouped(plan, run_id);
+        hold_failed_changes(plan);
         analyze(kChanges);
         counters.outbox = fill_outbox_from_changes(plan, outbox_limit);
     }
-    count_changes(counters, checkpointed, first_run_added);
+    count_changes(counters, checkpointed, first_run_added, first_run_held);
     if (!dry_run) {
         if (!first_run)  // a first run sends every change
             checkpoint_unselected(plan);

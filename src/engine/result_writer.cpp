@@ -103,7 +103,7 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
 }
 
 void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered) {
-    std::vector<std::optional<std::string>> ids, changes, kinds, errors, statuses, payloads, attempts;
+    std::vector<std::optional<std::string>> ids, changes, kinds, errors, statuses, payloads, attempts, tids;
     for (const UndeliveredRecord &record : undelivered) {
         ids.emplace_back(record.record_id);
         changes.emplace_back(record.change);
@@ -113,21 +113,29 @@ void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vecto
                                                  : std::nullopt);
         payloads.emplace_back(record.payload);
         attempts.emplace_back(std::to_string(record.attempts));
+        tids.emplace_back(record.tid.empty() ? std::nullopt : std::optional<std::string>(record.tid));
     }
+    // The hash a failed send carried is its outbox row's, found by TID (the
+    // outbox lives until the run ends): a retry of the same values carries
+    // the same hash, which is how a run tells an unchanged record
+    // (retry_failed_records, give_up_after).
     pg::execute_catalog(
         "INSERT INTO reverse_etl.record_error_catalog AS e "
-        "(mapping_id, record_id, run_id, change, kind, error, http_status, payload, attempts) "
-        "SELECT $1::bigint, u.record_id, $2::bigint, u.change, u.kind, u.error, u.http_status, u.payload, u.attempts "
+        "(mapping_id, record_id, run_id, change, kind, error, http_status, payload, attempts, sent_hash) "
+        "SELECT $1::bigint, u.record_id, $2::bigint, u.change, u.kind, u.error, u.http_status, u.payload, u.attempts, "
+        "(SELECT o.hash FROM " + outbox_table() + " AS o WHERE o.ctid = u.tid) "
         "FROM ROWS FROM (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), "
         "pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::int[]), pg_catalog.unnest($8::jsonb[]), "
-        "pg_catalog.unnest($9::int[])) "
-        "AS u(record_id, change, kind, error, http_status, payload, attempts) "
+        "pg_catalog.unnest($9::int[]), pg_catalog.unnest($10::tid[])) "
+        "AS u(record_id, change, kind, error, http_status, payload, attempts, tid) "
         "ON CONFLICT (mapping_id, record_id) DO UPDATE SET run_id = EXCLUDED.run_id, change = EXCLUDED.change, "
         "kind = EXCLUDED.kind, error = EXCLUDED.error, http_status = EXCLUDED.http_status, "
-        "payload = EXCLUDED.payload, attempts = e.attempts + EXCLUDED.attempts, last_failed_at = pg_catalog.now()",
+        "payload = EXCLUDED.payload, attempts = e.attempts + EXCLUDED.attempts, last_failed_at = pg_catalog.now(), "
+        "sent_hash = EXCLUDED.sent_hash",
         {std::to_string(plan.mapping.id), std::to_string(run_id), text_array_literal(ids),
          text_array_literal(changes), text_array_literal(kinds), text_array_literal(errors),
-         text_array_literal(statuses), text_array_literal(payloads), text_array_literal(attempts)});
+         text_array_literal(statuses), text_array_literal(payloads), text_array_literal(attempts),
+         text_array_literal(tids)});
 }
 
 }  // namespace

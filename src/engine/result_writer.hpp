@@ -33,6 +33,9 @@ struct UndeliveredRecord {
     std::optional<long> http_status;
     std::optional<std::string> payload;  // JSON text, when one was built
     int attempts = 0;
+    // Its outbox row, of a record whose send failed: the error keeps the
+    // hash it went out with (retry_failed_records). Empty for invalid ones.
+    std::string tid;
 };
 
 struct RecordResults {

@@ -23,7 +23,8 @@ char *history_retention_setting = nullptr;
 char *database_setting = nullptr;
 int max_parallel_syncs_setting = 2;
 int naptime_setting = 10000;  // milliseconds
-bool alert_details_setting = false;  // read in SQL by reverse_etl._notify_run_end
+bool alert_details_setting = false;
+int give_up_after_setting = 0;  // seconds (GUC_UNIT_S); 0: never  // read in SQL by reverse_etl._notify_run_end
 
 // Why a check hook refused a value. Static, so that no object with a
 // destructor lives in the frame that calls GUC_check_err*, which can ereport
@@ -139,6 +140,15 @@ void define_settings() {
                              "Off: only the run's id, status and whether it is a recovery, which a listener "
                              "looks up in reverse_etl.sync_runs (where each role sees its own runs).",
                              &alert_details_setting, false, PGC_SUSET, 0, nullptr, nullptr, nullptr);
+    // Scheduled runs take it as their worker connects (postgresql.conf,
+    // ALTER DATABASE/ROLE ... SET for the model's owner); sync() carries the
+    // caller's. INT_MAX - 1: sync() passes it plus one (see SyncWorkerArgs).
+    DefineCustomIntVariable("reverse_etl.give_up_after",
+                            "How long runs keep resending a failed or rejected record that does not change.",
+                            "Counted from its first failure; then the record is listed as given up "
+                            "(record_errors.given_up_at) until it changes or retry_records() is called. "
+                            "0: forever.",
+                            &give_up_after_setting, 0, 0, INT_MAX - 1, PGC_USERSET, GUC_UNIT_S, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.max_parallel_syncs", "Syncs the launcher runs at once.", nullptr,
                             &max_parallel_syncs_setting, 2, 1, 64, PGC_SIGHUP, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.naptime", "How often the launcher checks for due work.",
@@ -167,5 +177,6 @@ std::string history_retention() { return history_retention_setting ? history_ret
 std::string launcher_database() { return database_setting ? database_setting : "postgres"; }
 int max_parallel_syncs() { return max_parallel_syncs_setting; }
 int naptime_ms() { return naptime_setting; }
+int give_up_after_seconds() { return give_up_after_setting; }
 
 }  // namespace reverse_etl::pg

@@ -17,5 +17,6 @@ std::string history_retention();  // interval text, as checked when set (pg/hist
 std::string launcher_database();
 int max_parallel_syncs();
 int naptime_ms();
+int give_up_after_seconds();   // 0: never give up
 
 }  // namespace reverse_etl::pg

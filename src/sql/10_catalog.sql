@@ -73,7 +73,10 @@ CREATE TABLE reverse_etl.mapping_catalog (
     updated_at     timestamptz NOT NULL DEFAULT pg_catalog.now(),
     -- Values of the settings the action declares (the object a many-object
     -- action writes to...). Last, as ALTER TABLE added it in 0.2.0.
-    action_settings jsonb NOT NULL DEFAULT '{}'
+    action_settings jsonb NOT NULL DEFAULT '{}',
+    -- false: failed and rejected records wait until their values change (or
+    -- retry_records) instead of being sent again by every run. Added in 0.2.0.
+    retry_failed_records boolean NOT NULL DEFAULT true
 );
 
 CREATE INDEX ON reverse_etl.mapping_catalog (model_id);

@@ -83,10 +83,11 @@ CREATE FUNCTION reverse_etl.create_mapping(model text, destination text, action 
                                            filter text DEFAULT NULL,
                                            timezone text DEFAULT 'UTC',
                                            enabled boolean DEFAULT false,
-                                           action_settings jsonb DEFAULT '{}')
+                                           action_settings jsonb DEFAULT '{}',
+                                           retry_failed_records boolean DEFAULT true)
 RETURNS text LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_create_mapping';
-COMMENT ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb) IS
-'Maps a model to a destination action: which records go (sync_mode), how columns become fields, which rows (filter) and when (schedule, in timezone); action_settings are the settings the action declares (such as the object it writes to). Returns the mapping''s name, by default the action''s display name.';
+COMMENT ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb, boolean) IS
+'Maps a model to a destination action: which records go (sync_mode), how columns become fields, which rows (filter) and when (schedule, in timezone); action_settings are the settings the action declares (such as the object it writes to); retry_failed_records => false leaves failed and rejected records alone until they change. Returns the mapping''s name, by default the action''s display name.';
 
 CREATE FUNCTION reverse_etl.alter_mapping(name text, fields jsonb DEFAULT NULL,
                                           sync_mode text DEFAULT NULL,
@@ -94,10 +95,11 @@ CREATE FUNCTION reverse_etl.alter_mapping(name text, fields jsonb DEFAULT NULL,
                                           filter text DEFAULT NULL,
                                           timezone text DEFAULT NULL,
                                           new_name text DEFAULT NULL,
-                                          action_settings jsonb DEFAULT NULL)
+                                          action_settings jsonb DEFAULT NULL,
+                                          retry_failed_records boolean DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_alter_mapping';
-COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) IS
-'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed). The checkpoint is kept.';
+COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb, boolean) IS
+'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed; retry_failed_records => false: later runs resend failed and rejected records only when they change). The checkpoint is kept.';
 
 CREATE FUNCTION reverse_etl.enable_mapping(name text)
 RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_enable_mapping';

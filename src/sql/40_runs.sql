@@ -104,7 +104,14 @@ CREATE TABLE reverse_etl.record_error_catalog (
     attempts        int NOT NULL DEFAULT 1,
     first_failed_at timestamptz NOT NULL DEFAULT pg_catalog.now(),
     last_failed_at  timestamptz NOT NULL DEFAULT pg_catalog.now(),
-    UNIQUE NULLS NOT DISTINCT (mapping_id, record_id)
+    UNIQUE NULLS NOT DISTINCT (mapping_id, record_id),
+    -- The hash of the values the failed send carried (of a deletion: the
+    -- checkpoint's): the record "changed" when its hash no longer matches.
+    -- NULL (errors of 0.1.0, retry_records) never matches: retried.
+    sent_hash       bigint,
+    -- Since when runs leave the record alone (retry_failed_records off, or
+    -- failing for longer than reverse_etl.give_up_after); NULL while retried.
+    given_up_at     timestamptz
 );
 
 REVOKE ALL ON reverse_etl.run_catalog, reverse_etl.record_error_catalog FROM PUBLIC;
@@ -122,12 +129,12 @@ COMMENT ON VIEW reverse_etl.sync_runs IS
 
 CREATE VIEW reverse_etl.record_errors WITH (security_barrier) AS
 SELECT p.name AS mapping, e.record_id, e.run_id, e.change, e.kind, e.error, e.http_status,
-       e.payload, e.attempts, e.first_failed_at, e.last_failed_at
+       e.payload, e.attempts, e.first_failed_at, e.last_failed_at, e.given_up_at
   FROM reverse_etl.record_error_catalog e
   JOIN reverse_etl.mapping_catalog p USING (mapping_id)
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.record_errors IS
-'Records not delivered yet: invalid (not sendable), rejected (4xx) or failed (retries exhausted). A row disappears when its record is delivered or no longer needs delivery.';
+'Records not delivered yet: invalid (not sendable), rejected (4xx) or failed (retries exhausted). A row disappears when its record is delivered or no longer needs delivery. given_up_at: since when runs no longer resend the record (retry_failed_records off, or failing longer than reverse_etl.give_up_after) until it changes or retry_records asks for it.';
 
 CREATE VIEW reverse_etl.mapping_status WITH (security_barrier) AS
 SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.enabled,
@@ -147,7 +154,9 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        (SELECT pg_catalog.count(*) FROM reverse_etl.run_catalog f
          WHERE f.mapping_id = p.mapping_id AND f.status = 'failed'
            AND (ok.finished_at IS NULL OR f.finished_at > ok.finished_at)) AS consecutive_failures,
-       ok.finished_at AS last_success_at
+       ok.finished_at AS last_success_at,
+       (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
+         WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -161,7 +170,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures) and when that one ended (last_success_at: succeeded or partially_succeeded).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), and how many of the failing records runs no longer resend (given_up_records).';
 
 CREATE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
 SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,
@@ -200,6 +209,11 @@ COMMENT ON FUNCTION reverse_etl.send_test_record(text, text) IS
 
 -- At most one queued run per mapping (request_sync queues one more behind a
 -- running run, not a pile), and never two running ones.
+CREATE FUNCTION reverse_etl.retry_records(mapping text, record_ids text[] DEFAULT NULL)
+RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_retry_records';
+COMMENT ON FUNCTION reverse_etl.retry_records(text, text[]) IS
+'Makes the next run of the mapping send its failed and rejected records again (those of record_ids; NULL: all), even those it had given up on or that have not changed, and restarts their reverse_etl.give_up_after clock. Returns how many records it marked.';
+
 CREATE UNIQUE INDEX run_catalog_one_queued ON reverse_etl.run_catalog (mapping_id) WHERE status = 'queued';
 CREATE UNIQUE INDEX run_catalog_one_running ON reverse_etl.run_catalog (mapping_id) WHERE status = 'running';
 

@@ -129,6 +129,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_create_mapping) {
     definition.timezone = pg::required_text(fcinfo, 8, "timezone");
     definition.enabled = pg::required_bool(fcinfo, 9, "enabled");
     definition.action_settings_json = pg::required_jsonb_text(fcinfo, 10, "action_settings");
+    definition.retry_failed_records = pg::required_bool(fcinfo, 11, "retry_failed_records");
     std::string name;
     {
         const pg::SpiConnection spi;
@@ -147,6 +148,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_alter_mapping) {
     changes.timezone = pg::optional_text(fcinfo, 5);
     changes.new_name = pg::optional_text(fcinfo, 6);
     changes.action_settings_json = pg::optional_jsonb_text(fcinfo, 7);
+    changes.retry_failed_records = pg::optional_bool(fcinfo, 8);
     const pg::SpiConnection spi;
     catalog::alter_mapping(name, changes);
     PG_RETURN_VOID();

@@ -1,10 +1,11 @@
 // SQL entry points that run or inspect syncs: sync, cancel_sync,
-// reset_mapping, preview_mapping, send_test_record.
+// reset_mapping, retry_records, preview_mapping, send_test_record.
 #include <csignal>
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
 #include "common/parse_number.hpp"
+#include "common/sql_text.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/sync_run.hpp"
 #include "pg/guc.hpp"
@@ -116,6 +117,30 @@ REVERSE_ETL_FUNCTION(reverse_etl_reset_mapping) {
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint",
                         {std::to_string(mapping.id)});
     PG_RETURN_VOID();
+}
+
+// Marks failed and rejected records for the next run: without a hash
+// (record_error_catalog.sent_hash) no run takes them as unchanged, and their
+// give_up_after clock starts again. Invalid records are not sends that
+// failed: every run judges them afresh. A run under way may still fail a
+// marked record again; it then counts as failed anew, with its new hash.
+REVERSE_ETL_FUNCTION(reverse_etl_retry_records) {
+    const std::string name = pg::required_text(fcinfo, 0, "mapping");
+    const auto record_ids = pg::optional_text_array(fcinfo, 1);
+    const pg::SpiConnection spi;
+    const catalog::MappingRow mapping = catalog::find_mapping(name);
+    pg::Params params{std::to_string(mapping.id)};
+    std::string which;
+    if (record_ids) {
+        params.push_back(text_array_literal(*record_ids));
+        which = " AND e.record_id = ANY ($2::text[])";
+    }
+    const pg::Result marked = pg::execute_catalog(
+        "UPDATE reverse_etl.record_error_catalog AS e SET sent_hash = NULL, given_up_at = NULL, "
+        "first_failed_at = pg_catalog.now() WHERE e.mapping_id = $1::bigint AND e.kind IN ('failed', 'rejected')" +
+            which,
+        params);
+    PG_RETURN_INT64(static_cast<int64_t>(marked.processed));
 }
 
 REVERSE_ETL_FUNCTION(reverse_etl_preview_mapping) {

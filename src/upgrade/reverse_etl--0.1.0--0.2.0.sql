@@ -21,6 +21,17 @@ UPDATE reverse_etl.mapping_catalog SET action_settings = '{}';
 ALTER TABLE reverse_etl.mapping_catalog ALTER COLUMN action_settings SET DEFAULT '{}',
                                         ALTER COLUMN action_settings SET NOT NULL;
 
+-- Retry policy: whether runs resend failed records that did not change, and
+-- what a record error needs to tell (the hash of the values that failed,
+-- since when runs leave the record alone). Errors of 0.1.0 have no hash:
+-- they are retried, as they were.
+ALTER TABLE reverse_etl.mapping_catalog ADD COLUMN retry_failed_records boolean;
+UPDATE reverse_etl.mapping_catalog SET retry_failed_records = true;
+ALTER TABLE reverse_etl.mapping_catalog ALTER COLUMN retry_failed_records SET DEFAULT true,
+                                        ALTER COLUMN retry_failed_records SET NOT NULL;
+ALTER TABLE reverse_etl.record_error_catalog ADD COLUMN sent_hash bigint,
+                                             ADD COLUMN given_up_at timestamptz;
+
 -- create_mapping and alter_mapping take them as a last parameter: new
 -- signatures, so new functions replace the old ones, which are renamed first
 -- to carry their grants over (below) and then dropped.
@@ -37,11 +48,12 @@ CREATE FUNCTION reverse_etl.create_mapping(model text, destination text, action 
                                            filter text DEFAULT NULL,
                                            timezone text DEFAULT 'UTC',
                                            enabled boolean DEFAULT false,
-                                           action_settings jsonb DEFAULT '{}')
+                                           action_settings jsonb DEFAULT '{}',
+                                           retry_failed_records boolean DEFAULT true)
 RETURNS text LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_create_mapping';
-COMMENT ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb) IS
-'Maps a model to a destination action: which records go (sync_mode), how columns become fields, which rows (filter) and when (schedule, in timezone); action_settings are the settings the action declares (such as the object it writes to). Returns the mapping''s name, by default the action''s display name.';
-REVOKE EXECUTE ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb, boolean) IS
+'Maps a model to a destination action: which records go (sync_mode), how columns become fields, which rows (filter) and when (schedule, in timezone); action_settings are the settings the action declares (such as the object it writes to); retry_failed_records => false leaves failed and rejected records alone until they change. Returns the mapping''s name, by default the action''s display name.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb, boolean) FROM PUBLIC;
 
 CREATE FUNCTION reverse_etl.alter_mapping(name text, fields jsonb DEFAULT NULL,
                                           sync_mode text DEFAULT NULL,
@@ -49,11 +61,18 @@ CREATE FUNCTION reverse_etl.alter_mapping(name text, fields jsonb DEFAULT NULL,
                                           filter text DEFAULT NULL,
                                           timezone text DEFAULT NULL,
                                           new_name text DEFAULT NULL,
-                                          action_settings jsonb DEFAULT NULL)
+                                          action_settings jsonb DEFAULT NULL,
+                                          retry_failed_records boolean DEFAULT NULL)
 RETURNS void LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_alter_mapping';
-COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) IS
-'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed). The checkpoint is kept.';
-REVOKE EXECUTE ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb) FROM PUBLIC;
+COMMENT ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb, boolean) IS
+'Changes a mapping (NULL keeps the current value; filter => '''' removes the filter; action_settings are merged key by key, a key given as null is removed; retry_failed_records => false: later runs resend failed and rejected records only when they change). The checkpoint is kept.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb, boolean) FROM PUBLIC;
+
+CREATE FUNCTION reverse_etl.retry_records(mapping text, record_ids text[] DEFAULT NULL)
+RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_retry_records';
+COMMENT ON FUNCTION reverse_etl.retry_records(text, text[]) IS
+'Makes the next run of the mapping send its failed and rejected records again (those of record_ids; NULL: all), even those it had given up on or that have not changed, and restarts their reverse_etl.give_up_after clock. Returns how many records it marked.';
+REVOKE EXECUTE ON FUNCTION reverse_etl.retry_records(text, text[]) FROM PUBLIC;
 
 -- dbt (import_dbt_manifest, notify_dbt_run): a model keeps the unique_id of
 -- the dbt node it was imported from. No default, so no missing value either.
@@ -213,6 +232,8 @@ GRANT EXECUTE ON FUNCTION reverse_etl._mask_conninfo(text) TO PUBLIC;
 -- reassign objects (reassign_owner asks for the privileges of both roles, with
 -- which the caller could recreate the objects as the other role anyway), and
 -- the view helper _mask_conninfo carries _mask_settings's grants. EXECUTE on
+-- A role that could reset a mapping (resend every record) may ask for its
+-- failed records to be resent (retry_records). EXECUTE on
 -- the alert trigger's function means nothing (a trigger fires whoever
 -- updates the table); it is carried too, so that an updated database grants
 -- what GRANT ... ON ALL FUNCTIONS gives on a fresh install.
@@ -226,9 +247,11 @@ BEGIN
         SELECT old_function, new_function
           FROM (VALUES
                 ('reverse_etl._create_mapping_0_1_0(text, text, text, jsonb, text, text, text, text, text, boolean)'::pg_catalog.regprocedure,
-                 'reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb)'::pg_catalog.regprocedure),
+                 'reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb, boolean)'::pg_catalog.regprocedure),
                 ('reverse_etl._alter_mapping_0_1_0(text, jsonb, text, text, text, text, text)'::pg_catalog.regprocedure,
-                 'reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb)'::pg_catalog.regprocedure),
+                 'reverse_etl.alter_mapping(text, jsonb, text, text, text, text, text, jsonb, boolean)'::pg_catalog.regprocedure),
+                ('reverse_etl.reset_mapping(text)'::pg_catalog.regprocedure,
+                 'reverse_etl.retry_records(text, text[])'::pg_catalog.regprocedure),
                 ('reverse_etl.create_model(text, text, text, text, text)'::pg_catalog.regprocedure,
                  'reverse_etl.import_dbt_manifest(jsonb, text)'::pg_catalog.regprocedure),
                 ('reverse_etl.request_sync(text)'::pg_catalog.regprocedure,
@@ -313,13 +336,13 @@ COMMENT ON VIEW reverse_etl.destination_actions IS
 CREATE OR REPLACE VIEW reverse_etl.mappings WITH (security_barrier) AS
 SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
        p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
-       p.next_run_at, p.created_at, p.updated_at, p.action_settings
+       p.next_run_at, p.created_at, p.updated_at, p.action_settings, p.retry_failed_records
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mappings IS
-'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run and action settings.';
+'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run, action settings and whether runs resend failed records that did not change (retry_failed_records).';
 
 CREATE OR REPLACE VIEW reverse_etl.models WITH (security_barrier) AS
 SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
@@ -347,7 +370,9 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        (SELECT pg_catalog.count(*) FROM reverse_etl.run_catalog f
          WHERE f.mapping_id = p.mapping_id AND f.status = 'failed'
            AND (ok.finished_at IS NULL OR f.finished_at > ok.finished_at)) AS consecutive_failures,
-       ok.finished_at AS last_success_at
+       ok.finished_at AS last_success_at,
+       (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
+         WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -361,7 +386,16 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures) and when that one ended (last_success_at: succeeded or partially_succeeded).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), and how many of the failing records runs no longer resend (given_up_records).';
+
+CREATE OR REPLACE VIEW reverse_etl.record_errors WITH (security_barrier) AS
+SELECT p.name AS mapping, e.record_id, e.run_id, e.change, e.kind, e.error, e.http_status,
+       e.payload, e.attempts, e.first_failed_at, e.last_failed_at, e.given_up_at
+  FROM reverse_etl.record_error_catalog e
+  JOIN reverse_etl.mapping_catalog p USING (mapping_id)
+ WHERE reverse_etl._visible(p.owner);
+COMMENT ON VIEW reverse_etl.record_errors IS
+'Records not delivered yet: invalid (not sendable), rejected (4xx) or failed (retries exhausted). A row disappears when its record is delivered or no longer needs delivery. given_up_at: since when runs no longer resend the record (retry_failed_records off, or failing longer than reverse_etl.give_up_after) until it changes or retry_records asks for it.';
 
 -- Each mapping's checkpoint keeps the destination key each record was last
 -- sent with (a deletion finds the record at the destination by it) and the

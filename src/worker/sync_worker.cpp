@@ -70,16 +70,19 @@ void size_work_memory() {
 }
 
 void apply_caller_settings(const SyncWorkerArgs &args) {
+    // -1: keep the server's value (see SyncWorkerArgs).
+    const auto given = [](int32_t value) { return value > 0 ? value : -1; };
     const struct {
         const char *name;
         int32_t value;
     } settings[] = {
-        {"reverse_etl.max_concurrent_requests", args.max_concurrent_requests},
-        {"reverse_etl.request_timeout", args.request_timeout_ms},
-        {"reverse_etl.max_request_attempts", args.max_request_attempts},
+        {"reverse_etl.max_concurrent_requests", given(args.max_concurrent_requests)},
+        {"reverse_etl.request_timeout", given(args.request_timeout_ms)},
+        {"reverse_etl.max_request_attempts", given(args.max_request_attempts)},
+        {"reverse_etl.give_up_after", args.give_up_after_s_plus_one - 1},
     };
     for (const auto &setting : settings) {
-        if (setting.value <= 0)
+        if (setting.value < 0)
             continue;
         char value[32];
         snprintf(value, sizeof(value), "%d", setting.value);

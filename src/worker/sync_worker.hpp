@@ -21,6 +21,8 @@ struct SyncWorkerArgs {
     int32_t max_concurrent_requests;
     int32_t request_timeout_ms;
     int32_t max_request_attempts;
+    // reverse_etl.give_up_after in seconds plus one, as 0 is a value of it.
+    int32_t give_up_after_s_plus_one;
 };
 
 // How a run ended, as the waiting sync() call needs to know.
