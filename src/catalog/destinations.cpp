@@ -1,5 +1,6 @@
 #include "catalog/destinations.hpp"
 
+#include "catalog/alerts.hpp"
 #include "catalog/catalog_store.hpp"
 #include "catalog/mappings.hpp"
 #include "catalog/settings.hpp"
@@ -70,6 +71,7 @@ void set_destination_enabled(const std::string &name, bool enabled) {
 void drop_destination(const std::string &name, bool cascade) {
     const DestinationRow destination = find_destination(name);
     drop_dependent_mappings("destination", name, mappings_of_destination(destination.id), cascade);
+    drop_alerts_to_destination(destination, cascade);
     pg::execute_catalog("DELETE FROM reverse_etl.destination_catalog WHERE destination_id = $1::bigint",
                         {std::to_string(destination.id)});
 }

@@ -18,7 +18,8 @@ const char *const kOwnedObjects =
     "SELECT 'source' AS kind, name, owner FROM reverse_etl.source_catalog "
     "UNION ALL SELECT 'model', name, owner FROM reverse_etl.model_catalog "
     "UNION ALL SELECT 'destination', name, owner FROM reverse_etl.destination_catalog "
-    "UNION ALL SELECT 'mapping', name, owner FROM reverse_etl.mapping_catalog";
+    "UNION ALL SELECT 'mapping', name, owner FROM reverse_etl.mapping_catalog "
+    "UNION ALL SELECT 'alert', name, owner FROM reverse_etl.alert_catalog";
 
 bool role_exists(unsigned int oid) {
     return !pg::execute_catalog("SELECT 1 FROM pg_catalog.pg_roles WHERE oid = $1::oid", {std::to_string(oid)})
@@ -91,7 +92,8 @@ int64_t reassign(const FromRole &from, const std::string &from_label, const std:
         "USING (model_id) WHERE m.owner::oid = $1::oid ORDER BY 1",
         {params[0]});
     int64_t moved = 0;
-    for (const char *table : {"source_catalog", "model_catalog", "destination_catalog", "mapping_catalog"})
+    for (const char *table : {"source_catalog", "model_catalog", "destination_catalog", "mapping_catalog",
+                              "alert_catalog"})
         moved += static_cast<int64_t>(
             pg::execute_catalog(std::string("UPDATE reverse_etl.") + table +
                                     " SET owner = $2::oid::regrole WHERE owner::oid = $1::oid",

@@ -13,7 +13,7 @@ namespace reverse_etl::catalog {
 
 // A catalog object whose owner no longer exists.
 struct OrphanedObject {
-    std::string kind;   // "source", "model", "destination" or "mapping"
+    std::string kind;   // "source", "model", "destination", "mapping" or "alert"
     std::string name;
     unsigned int owner = 0;   // the dropped role's OID
 };
@@ -21,7 +21,7 @@ struct OrphanedObject {
 // Every orphaned object, by owner, kind and name. Reads as the catalog owner.
 std::vector<OrphanedObject> orphaned_objects();
 
-// Gives every source, model, destination and mapping `from_role` owns to
+// Gives every source, model, destination, mapping and alert `from_role` owns to
 // `to_role`, and the grants the runs of its models need (SELECT on their
 // mappings' checkpoints) with them; returns how many objects moved. Like
 // REASSIGN OWNED, the caller needs the privileges of both roles. 42704 for

@@ -5,6 +5,7 @@
 extern "C" {
 #include "utils/array.h"
 #include "utils/jsonb.h"
+#include "utils/lsyscache.h"
 }
 
 namespace reverse_etl::pg {
@@ -50,6 +51,20 @@ int required_int32(FunctionCallInfo fcinfo, int arg, const char *arg_name) {
     if (PG_ARGISNULL(arg))
         throw_null_argument(arg_name);
     return PG_GETARG_INT32(arg);
+}
+
+std::optional<std::string> optional_value_text(FunctionCallInfo fcinfo, int arg) {
+    if (PG_ARGISNULL(arg))
+        return std::nullopt;
+    char *cstring = pg_guard([&] {
+        Oid output_function = InvalidOid;
+        bool is_varlena = false;
+        getTypeOutputInfo(get_fn_expr_argtype(fcinfo->flinfo, arg), &output_function, &is_varlena);
+        return OidOutputFunctionCall(output_function, PG_GETARG_DATUM(arg));
+    });
+    std::string value(cstring);
+    pfree(cstring);
+    return value;
 }
 
 unsigned int required_oid(FunctionCallInfo fcinfo, int arg, const char *arg_name) {

@@ -17,6 +17,9 @@ std::optional<bool> optional_bool(FunctionCallInfo fcinfo, int arg);
 bool required_bool(FunctionCallInfo fcinfo, int arg, const char *arg_name);
 int required_int32(FunctionCallInfo fcinfo, int arg, const char *arg_name);
 unsigned int required_oid(FunctionCallInfo fcinfo, int arg, const char *arg_name);
+// Any argument as its type's output function writes it (an interval, a
+// number...), for SQL that casts it back: nullopt when NULL.
+std::optional<std::string> optional_value_text(FunctionCallInfo fcinfo, int arg);
 // jsonb arguments as JSON text.
 std::optional<std::string> optional_jsonb_text(FunctionCallInfo fcinfo, int arg);
 std::string required_jsonb_text(FunctionCallInfo fcinfo, int arg, const char *arg_name);

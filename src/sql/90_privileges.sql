@@ -8,4 +8,5 @@ GRANT EXECUTE ON FUNCTION reverse_etl._mask_conninfo(text) TO PUBLIC;
 GRANT SELECT ON reverse_etl.models, reverse_etl.destinations, reverse_etl.destination_types,
                 reverse_etl.sync_runs, reverse_etl.record_errors, reverse_etl.mapping_status,
                 reverse_etl.sync_progress,
-                reverse_etl.destination_actions, reverse_etl.mappings, reverse_etl.sources TO PUBLIC;
+                reverse_etl.destination_actions, reverse_etl.mappings, reverse_etl.sources,
+                reverse_etl.alerts, reverse_etl.alert_events TO PUBLIC;

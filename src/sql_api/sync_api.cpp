@@ -6,6 +6,7 @@
 #include "catalog/mapping_state.hpp"
 #include "common/parse_number.hpp"
 #include "common/sql_text.hpp"
+#include "engine/alert_sender.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/sync_run.hpp"
 #include "pg/guc.hpp"
@@ -204,6 +205,9 @@ REVERSE_ETL_FUNCTION(reverse_etl_run_due_syncs) {
                 break;
             started++;
         }
+        // Without the launcher, alerts that could not be posted at the end
+        // of their run are tried again here.
+        engine::post_pending_alerts(engine::AlertPosting{});
     }
     PG_RETURN_INT32(started);
 }

@@ -14,6 +14,7 @@
 #include "catalog/owners.hpp"
 #include "common/text.hpp"
 #include "common/version.hpp"
+#include "engine/alert_sender.hpp"
 #include "engine/scheduler.hpp"
 #include "pg/error_crossing.hpp"
 #include "pg/extension_version.hpp"
@@ -125,11 +126,23 @@ void warn_about_orphaned_objects() {
     }
 }
 
+// Alerts the sync workers could not post when their runs ended (the
+// endpoint down, the worker killed): tried again at every pass, a few at a
+// time, each request bounded (engine/alert_sender.hpp). A shutdown stops it.
+void post_pending_alerts() {
+    reverse_etl::pg::run_in_transaction([&] {
+        reverse_etl::engine::AlertPosting posting;
+        posting.should_stop = [] { return ShutdownRequestPending != 0; };
+        reverse_etl::engine::post_pending_alerts(posting);
+    });
+}
+
 // One pass over the catalog; returns how long to sleep (milliseconds).
 // `first_pass` is cleared once the runs a restart interrupted are failed.
 long schedule_once(bool &first_pass) {
     long sleep_ms = reverse_etl::pg::naptime_ms();
     std::vector<reverse_etl::engine::StartableRun> runs;
+    bool catalog_ready = false;
     reverse_etl::pg::run_in_transaction([&] {
         if (!reverse_etl::engine::extension_installed()) {
             first_pass = false;
@@ -137,6 +150,7 @@ long schedule_once(bool &first_pass) {
         }
         if (!installed_version_matches())
             return;
+        catalog_ready = true;
         if (first_pass)
             reverse_etl::engine::fail_runs_interrupted_by_restart();
         first_pass = false;
@@ -154,6 +168,8 @@ long schedule_once(bool &first_pass) {
         if (!start_worker(run))
             break;  // no free worker slot: the run stays queued for the next pass
     }
+    if (catalog_ready)
+        post_pending_alerts();
     return sleep_ms;
 }
 

@@ -7,8 +7,10 @@
 
 #include <cstring>
 
+#include "engine/alert_sender.hpp"
 #include "engine/sync_run.hpp"
 #include "pg/error_crossing.hpp"
+#include "pg/messages.hpp"
 #include "pg/postgres_headers.hpp"
 #include "pg/stable_formatting.hpp"
 #include "pg/transaction.hpp"
@@ -98,6 +100,22 @@ reverse_etl::engine::SyncResult run(const SyncWorkerArgs &args) {
     return reverse_etl::engine::run_sync(args.mapping_id, trigger, args.queued_run_id);
 }
 
+// The alerts the run's end queued, posted at once (before a waiting sync()
+// returns). A failure to post is no failure of the run: the alert stays
+// queued for the launcher, and the reason is logged.
+void post_alerts_of_run(int64_t mapping_id) {
+    try {
+        reverse_etl::pg::run_in_transaction([&] {
+            reverse_etl::engine::AlertPosting posting;
+            posting.mapping_id = mapping_id;
+            reverse_etl::engine::post_pending_alerts(posting);
+        });
+    } catch (const reverse_etl::Error &error) {
+        reverse_etl::pg::warning("reverse_etl: could not post the alerts of mapping " + std::to_string(mapping_id) +
+                                 ": " + error.message());
+    }
+}
+
 void report(SyncWorkerShared *shared, const reverse_etl::engine::SyncResult &result) {
     if (shared == nullptr)
         return;
@@ -169,7 +187,11 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
     // an abort, and a restart of every session of the server. Anything run()
     // did not turn into the run's outcome becomes an ERROR here, after the
     // C++ objects are gone: logged, and the worker exits with code 1.
-    if (!reverse_etl::pg::run_catching([&] { report(shared, run(args)); }))
+    if (!reverse_etl::pg::run_catching([&] {
+            const reverse_etl::engine::SyncResult result = run(args);
+            post_alerts_of_run(args.mapping_id);
+            report(shared, result);
+        }))
         reverse_etl::pg::raise_kept_error();
     proc_exit(0);
 }
