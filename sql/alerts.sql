@@ -209,8 +209,16 @@ SELECT reverse_etl.drop_destination('al slack');
 \echo :LAST_ERROR_SQLSTATE
 SELECT reverse_etl.drop_destination('al slack', cascade => true);
 SELECT name FROM reverse_etl.alerts ORDER BY name;
+-- reassign_owner moves alert rules with the rest (the test gives one to a
+-- role first, as if that role had created it).
+CREATE ROLE al_owner;
+CREATE ROLE al_new;
+UPDATE reverse_etl.alert_catalog SET owner = 'al_owner'::regrole WHERE name = 'al share';
+SELECT reverse_etl.reassign_owner('al_owner', 'al_new');
+SELECT name, owner = 'al_new' AS moved FROM reverse_etl.alerts ORDER BY name;
 SELECT reverse_etl.drop_alert('al share');
 SELECT name FROM reverse_etl.alerts ORDER BY name;
+DROP ROLE al_owner, al_new;
 SELECT reverse_etl.drop_mapping('al');
 SELECT count(*) AS rules, (SELECT count(*) FROM reverse_etl.alert_event_catalog) AS events
   FROM reverse_etl.alert_catalog;

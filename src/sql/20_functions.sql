@@ -160,12 +160,12 @@ COMMENT ON FUNCTION reverse_etl.test_source(text) IS
 CREATE FUNCTION reverse_etl.reassign_owner(from_role text, to_role text)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner';
 COMMENT ON FUNCTION reverse_etl.reassign_owner(text, text) IS
-'Gives every source, model, destination and mapping of role from_role to role to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
+'Gives every source, model, destination, mapping and alert rule of role from_role to role to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
 
 CREATE FUNCTION reverse_etl.reassign_owner(from_role oid, to_role text)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner_oid';
 COMMENT ON FUNCTION reverse_etl.reassign_owner(oid, text) IS
-'Gives every source, model, destination and mapping of the role with OID from_role, which may be gone (the OID its objects show as owner), to role to_role, and returns how many moved. Only superusers may reassign a dropped role''s objects.';
+'Gives every source, model, destination, mapping and alert rule of the role with OID from_role, which may be gone (the OID its objects show as owner), to role to_role, and returns how many moved. Only superusers may reassign a dropped role''s objects.';
 
 CREATE FUNCTION reverse_etl._mask_conninfo(conninfo text)
 RETURNS text LANGUAGE c IMMUTABLE STRICT AS 'MODULE_PATHNAME', 'reverse_etl_mask_conninfo';

@@ -375,12 +375,12 @@ GRANT SELECT ON reverse_etl.alerts, reverse_etl.alert_events TO PUBLIC;
 CREATE FUNCTION reverse_etl.reassign_owner(from_role text, to_role text)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner';
 COMMENT ON FUNCTION reverse_etl.reassign_owner(text, text) IS
-'Gives every source, model, destination and mapping of role from_role to role to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
+'Gives every source, model, destination, mapping and alert rule of role from_role to role to_role, and returns how many moved. Run it before REASSIGN OWNED and DROP ROLE, which do not see these objects.';
 
 CREATE FUNCTION reverse_etl.reassign_owner(from_role oid, to_role text)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_reassign_owner_oid';
 COMMENT ON FUNCTION reverse_etl.reassign_owner(oid, text) IS
-'Gives every source, model, destination and mapping of the role with OID from_role, which may be gone (the OID its objects show as owner), to role to_role, and returns how many moved. Only superusers may reassign a dropped role''s objects.';
+'Gives every source, model, destination, mapping and alert rule of the role with OID from_role, which may be gone (the OID its objects show as owner), to role to_role, and returns how many moved. Only superusers may reassign a dropped role''s objects.';
 REVOKE EXECUTE ON FUNCTION reverse_etl.reassign_owner(text, text) FROM PUBLIC;
 REVOKE EXECUTE ON FUNCTION reverse_etl.reassign_owner(oid, text) FROM PUBLIC;
 
