@@ -24,10 +24,12 @@ LANGUAGE sql AS $$
       FROM reverse_etl.sync(mapping) AS r
 $$;
 
--- The records the mock got since the last reset: "id:name" in order.
+-- The records the mock got since the last reset: "id:name" by id (requests
+-- run concurrently: their order of arrival varies).
 CREATE FUNCTION rp_sent() RETURNS text
 LANGUAGE sql AS $$
-    SELECT coalesce(string_agg((record->>'id') || ':' || coalesce(record->>'name', '-'), ' ' ORDER BY seq), '')
+    SELECT coalesce(string_agg((record->>'id') || ':' || coalesce(record->>'name', '-'), ' '
+                               ORDER BY (record->>'id')::int, seq), '')
       FROM mock_records()
 $$;
 
