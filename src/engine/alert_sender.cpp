@@ -71,69 +71,89 @@ void record_outcome(const PendingAlert &alert, bool posted, const std::string &e
     const int attempts = alert.attempts + 1;
     const char *status = posted ? "sent" : (give_up || attempts >= kAttempts ? "failed" : "pending");
     pg::execute_catalog("UPDATE reverse_etl.alert_event_catalog SET status = $2, attempts = $3::int, "
-                        "last_attempt_at = pg_catalog.now(), sent_at = CASE WHEN $2 = 'sent' THEN pg_catalog.now() END, error = NULLIF($4, '') "
+                        "last_attempt_at = pg_catalog.now(), "
+                        "sent_at = CASE WHEN $2 = 'sent' THEN pg_catalog.now() END, error = NULLIF($4, '') "
                         "WHERE event_id = $1::bigint",
                         {alert.event_id, status, std::to_string(attempts), error});
 }
 
-// One attempt; returns whether the destination took it. Settings that can
-// make no request, a disabled destination, a host the server's settings
-// forbid: failed at once, as no later attempt would do better.
-bool post(const PendingAlert &alert, const AlertPosting &posting) {
+// An alert's request, built as a run builds its records' (the destination's
+// URL, headers, token, signing), with the secrets that mask what comes back.
+struct AlertRequest {
+    http::HttpRequest request;
+    destinations::SecretMasker secrets;
+};
+
+// nullopt, with the outcome recorded, when no request can be made: a
+// disabled destination, settings that make none. No later attempt would do
+// better, so the alert is failed at once.
+std::optional<AlertRequest> request_for(const PendingAlert &alert) {
     if (!alert.destination_enabled) {
         record_outcome(alert, false, "destination " + quoted(alert.destination) + " is disabled", true);
-        return false;
+        return std::nullopt;
     }
-    const std::shared_ptr<const catalog::DestinationType> type = catalog::cached_destination_type(alert.type);
-    const JsonPtr settings = parse_json(alert.settings, "settings");
-    std::optional<destinations::RequestBuilder> requests;
-    http::HttpRequest request;
     try {
-        requests.emplace(*type, type->actions.at(0), settings.get());
+        const std::shared_ptr<const catalog::DestinationType> type = catalog::cached_destination_type(alert.type);
+        const JsonPtr settings = parse_json(alert.settings, "settings");
+        const destinations::RequestBuilder requests(*type, type->actions.at(0), settings.get());
         const std::vector<destinations::OutgoingRecord> records{
             {"alert-" + alert.event_id, record_of(alert), "retl-alert-" + alert.event_id, ""}};
-        const destinations::ElementResult element = requests->element(records[0]);
+        const destinations::ElementResult element = requests.element(records[0]);
         if (!element.valid)
             throw Error(sqlstate::kInvalidParameterValue, element.invalid_reason);
-        request = requests->build(records, {0}).request;
+        return AlertRequest{requests.build(records, {0}).request, requests.secrets()};
     } catch (const Error &error) {
         record_outcome(alert, false, error.message(), true);
-        return false;
+        return std::nullopt;
     }
+}
+
+std::string failure_of(const http::HttpResponse &response, const destinations::SecretMasker &secrets) {
+    if (response.refused)
+        return secrets.mask(response.refused->message());
+    if (response.status == 0)
+        return secrets.mask(response.transport_error.empty() ? "no response" : response.transport_error);
+    return "HTTP " + std::to_string(response.status) +
+           (response.body.empty() ? "" : ": " + secrets.mask_prefix(response.body, kErrorBodyChars));
+}
+
+}  // namespace
+
+// The alerts go out together, one attempt each: however many there are, a
+// call waits at most one request's timeout.
+int post_pending_alerts(const AlertPosting &posting) {
+    const std::vector<PendingAlert> alerts = claim_pending(posting);
+    if (alerts.empty())
+        return 0;
     http::ClientOptions options = client_options_from_settings();
-    options.max_concurrent = 1;
+    options.max_concurrent = static_cast<int>(alerts.size());
     options.max_attempts = 1;
     options.request_timeout_ms = std::min(options.request_timeout_ms, kTimeoutMs);
     if (posting.should_stop)
         options.should_stop = posting.should_stop;
     http::HttpClient client(options);
-    http::HttpResponse response;
-    try {
-        response = client.perform_once(std::move(request));
-    } catch (const Error &error) {
-        if (error.sqlstate() == std::string(sqlstate::kQueryCanceled))
-            throw;   // stopping: the alert stays pending, untouched
-        record_outcome(alert, false, requests->secrets().mask(error.message()), true);
-        return false;
+    std::vector<std::optional<destinations::SecretMasker>> sent(alerts.size());
+    for (size_t i = 0; i < alerts.size(); i++) {
+        std::optional<AlertRequest> request = request_for(alerts[i]);
+        if (!request)
+            continue;
+        try {
+            client.submit(i, std::move(request->request));
+            sent[i] = std::move(request->secrets);
+        } catch (const Error &error) {   // a URL the client refuses
+            record_outcome(alerts[i], false, request->secrets.mask(error.message()), true);
+        }
     }
-    const bool posted = response.status >= 200 && response.status < 300;
-    std::string error;
-    if (response.status == 0)
-        error = requests->secrets().mask(response.transport_error.empty() ? "no response" : response.transport_error);
-    else if (!posted)
-        error = "HTTP " + std::to_string(response.status) +
-                (response.body.empty() ? "" : ": " + requests->secrets().mask_prefix(response.body, kErrorBodyChars));
-    record_outcome(alert, posted, error, false);
-    return posted;
-}
-
-}  // namespace
-
-int post_pending_alerts(const AlertPosting &posting) {
     int posted = 0;
-    for (const PendingAlert &alert : claim_pending(posting)) {
-        if (post(alert, posting))
-            posted++;
+    // Stopping (57014) leaves the alerts not yet answered pending, untouched.
+    while (client.pending() > 0) {
+        for (const http::Completion &done : client.poll(1000)) {
+            const PendingAlert &alert = alerts.at(done.tag);
+            const bool ok = !done.response.refused && done.response.status >= 200 && done.response.status < 300;
+            record_outcome(alert, ok, ok ? std::string() : failure_of(done.response, *sent.at(done.tag)),
+                           done.response.refused.has_value());
+            posted += ok ? 1 : 0;
+        }
     }
     return posted;
 }

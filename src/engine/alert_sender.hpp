@@ -6,8 +6,9 @@
 // posting one twice; the claim and the outcome commit with the caller's
 // transaction. One attempt per alert and call; a failed post waits for its
 // next try (30 s, then twice as long each time, 8 attempts), which the
-// launcher's passes make. Each attempt is bounded (10 s): an alert endpoint
-// that hangs delays the launcher by seconds, not minutes.
+// launcher's passes make. The alerts of a call are posted together, each
+// attempt bounded (10 s): an alert endpoint that hangs delays the launcher
+// by seconds, not minutes, however many alerts wait.
 #pragma once
 
 #include <cstdint>
