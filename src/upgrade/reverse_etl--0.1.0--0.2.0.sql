@@ -262,6 +262,10 @@ DECLARE
     kind text;
     reason text;
 BEGIN
+    -- Most mappings have no rule: spare their run ends the history scan.
+    IF NOT EXISTS (SELECT 1 FROM reverse_etl.alert_catalog a WHERE a.mapping_id = NEW.mapping_id) THEN
+        RETURN NULL;
+    END IF;
     SELECT p.name INTO mapping_name FROM reverse_etl.mapping_catalog p WHERE p.mapping_id = NEW.mapping_id;
     SELECT pg_catalog.count(*) INTO failed_in_a_row
       FROM reverse_etl.run_catalog f
