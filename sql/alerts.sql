@@ -15,9 +15,11 @@ SELECT reverse_etl.create_destination(name => 'al data', type => 'webhook',
 SELECT reverse_etl.create_mapping(model => 'al people', destination => 'al data', action => 'send',
     fields => '{"id": "id", "name": "name"}', name => 'al');
 -- Where alerts go: a webhook (with a bearer token, to show alerts take the
--- destination's own settings) and a Slack incoming webhook.
+-- destination's own settings; its batch size and method are for records:
+-- an alert is one object, POSTed) and a Slack incoming webhook.
 SELECT reverse_etl.create_destination(name => 'al hook', type => 'webhook',
-    settings => jsonb_build_object('url', mock_url('/alerts'), 'bearer_token', 'al-token-Zq81x'),
+    settings => jsonb_build_object('url', mock_url('/alerts'), 'bearer_token', 'al-token-Zq81x',
+                                   'batch_size', 10, 'method', 'PUT'),
     enabled => true);
 SELECT reverse_etl.create_destination(name => 'al slack', type => 'slack',
     settings => jsonb_build_object('webhook_url', mock_url('/slack/T0/B0/secret')), enabled => true);
@@ -60,7 +62,8 @@ CREATE FUNCTION al_sync() RETURNS text
 LANGUAGE sql AS $$ SELECT status FROM reverse_etl.sync('al') $$;
 
 -- The alerts queued so far (in order), and what the mock received on the
--- alert paths since its last reset.
+-- alert paths since its last reset, by path and alert (the alerts of one
+-- pass are posted at once: they arrive in any order).
 CREATE FUNCTION al_events()
 RETURNS TABLE(alert text, kind text, status text, attempts int, reason text, error text)
 LANGUAGE sql AS $$
@@ -79,10 +82,11 @@ LANGUAGE sql AS $$
     ELSE body END
 $$;
 CREATE FUNCTION al_posts()
-RETURNS TABLE(path text, status int, authorization_header text, body jsonb)
+RETURNS TABLE(method text, path text, status int, authorization_header text, body jsonb)
 LANGUAGE sql AS $$
-    SELECT r->>'path', (r->>'status')::int, r->'headers'->>'authorization', al_mask((r->>'body')::jsonb)
-      FROM mock_requests() AS r WHERE r->>'path' NOT LIKE '/data%' ORDER BY (r->>'seq')::int
+    SELECT r->>'method', r->>'path', (r->>'status')::int, r->'headers'->>'authorization', al_mask((r->>'body')::jsonb)
+      FROM mock_requests() AS r WHERE r->>'path' NOT LIKE '/data%'
+     ORDER BY r->>'path', (r->>'body')::jsonb->>'alert', (r->>'seq')::int
 $$;
 
 -- 2. The first failed run (the data destination refuses the credentials):
@@ -93,7 +97,7 @@ SELECT mock_reset();
 SELECT mock_config('{"per_path": {"/data": {"status": 401, "body": "bad credentials"}}}');
 SELECT al_sync();
 SELECT * FROM al_events();
-SELECT path, status, authorization_header, body FROM al_posts();
+SELECT method, path, status, authorization_header, body FROM al_posts();
 SELECT name, firing, firing_since IS NOT NULL AS since, last_alert_at IS NOT NULL AS alerted
   FROM reverse_etl.alerts ORDER BY name;
 SELECT consecutive_failures FROM reverse_etl.mapping_status WHERE mapping = 'al';
@@ -132,7 +136,16 @@ SELECT name, firing, firing_since IS NOT NULL AS since FROM reverse_etl.alerts O
 SELECT consecutive_failures, last_success_at IS NOT NULL AS succeeded_once
   FROM reverse_etl.mapping_status WHERE mapping = 'al';
 
--- 7. Everything delivered: "al share" resolves.
+-- 6b. A failed run says nothing of the share: "al share" keeps firing and
+-- its reminder, once due (the test moves its last alert back), says so;
+-- "al fail" fires again.
+UPDATE reverse_etl.alert_catalog SET last_alert_at = last_alert_at - interval '2 days' WHERE name = 'al share';
+SELECT mock_reset();
+SELECT mock_config('{"per_path": {"/data": {"status": 401, "body": "bad credentials"}}}');
+SELECT al_sync();
+SELECT path, body->>'alert' AS alert, body->>'kind' AS kind, body->>'text' AS text FROM al_posts();
+
+-- 7. Everything delivered: both resolve.
 SELECT mock_reset();
 SELECT al_sync();
 SELECT path, body->>'alert' AS alert, body->>'kind' AS kind, body->'records' AS records FROM al_posts();
@@ -190,6 +203,19 @@ SELECT al_sync();
 SELECT alert, kind, status, attempts, error FROM reverse_etl.alert_events
  WHERE alert = 'al twice' ORDER BY event_id DESC LIMIT 1;
 SELECT reverse_etl.enable_destination('al slack');
+
+-- A rule whose owner may no longer use its mapping or destination (the
+-- test gives it to a role without those rights, as a revoked membership
+-- would leave it): its alerts are failed, not posted.
+CREATE ROLE al_nobody;
+UPDATE reverse_etl.alert_catalog SET owner = 'al_nobody'::regrole WHERE name = 'al fail';
+SELECT mock_reset();
+SELECT al_sync();
+SELECT alert, kind, status, error FROM reverse_etl.alert_events
+ WHERE status <> 'sent' ORDER BY event_id DESC LIMIT 1;
+SELECT path, body->>'text' AS text FROM al_posts();
+UPDATE reverse_etl.alert_catalog SET owner = current_user::regrole WHERE name = 'al fail';
+DROP ROLE al_nobody;
 
 -- 10. Other roles see none of it; dropping an alert destination needs
 -- cascade; dropping the mapping drops its rules and their history.

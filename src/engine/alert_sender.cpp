@@ -25,12 +25,16 @@ constexpr size_t kErrorBodyChars = 200;
 
 struct PendingAlert {
     std::string event_id;
+    std::string alert;     // the rule's name
     std::string payload;   // the JSON object the rule queued
     std::string type;      // of its destination
     std::string settings;  // the destination's, secrets included
     bool destination_enabled = false;
     std::string destination;
     int attempts = 0;
+    // Whether the rule's owner may still use its mapping and destination
+    // (membership can be revoked, and roles dropped, after create_alert).
+    bool owner_may_use = false;
 };
 
 std::vector<PendingAlert> claim_pending(const AlertPosting &posting) {
@@ -41,9 +45,15 @@ std::vector<PendingAlert> claim_pending(const AlertPosting &posting) {
         of_mapping = " AND a.mapping_id = $2::bigint";
     }
     const pg::Result rows = pg::execute_catalog(
-        "SELECT e.event_id::text, e.payload::text, d.type, d.settings::text, d.enabled::text, d.name, "
-        "e.attempts::text FROM reverse_etl.alert_event_catalog e "
+        "SELECT e.event_id::text, a.name, e.payload::text, d.type, d.settings::text, d.enabled::text, d.name, "
+        "e.attempts::text, EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = a.owner::oid) "
+        "AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = p.owner::oid) "
+        "AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = d.owner::oid) "
+        "AND pg_catalog.pg_has_role(a.owner::oid, p.owner::oid, 'USAGE') "
+        "AND pg_catalog.pg_has_role(a.owner::oid, d.owner::oid, 'USAGE') "
+        "FROM reverse_etl.alert_event_catalog e "
         "JOIN reverse_etl.alert_catalog a USING (alert_id) "
+        "JOIN reverse_etl.mapping_catalog p ON p.mapping_id = a.mapping_id "
         "JOIN reverse_etl.destination_catalog d ON d.destination_id = a.destination_id "
         "WHERE e.status = 'pending' AND (e.last_attempt_at IS NULL OR e.last_attempt_at <= pg_catalog.now() - "
         "interval '" + std::string(kFirstRetryDelay) + "' * pg_catalog.power(2, e.attempts - 1))" + of_mapping +
@@ -51,13 +61,14 @@ std::vector<PendingAlert> claim_pending(const AlertPosting &posting) {
         params);
     std::vector<PendingAlert> alerts;
     for (const auto &row : rows.rows)
-        alerts.push_back({*row[0], *row[1], *row[2], *row[3], *row[4] == "true", *row[5],
-                          number_from_sql<int>(*row[6])});
+        alerts.push_back({*row[0], *row[1], *row[2], *row[3], *row[4], *row[5] == "true", *row[6],
+                          number_from_sql<int>(*row[7]), *row[8] == "t"});
     return alerts;
 }
 
 // What the destination's action receives: Slack's message takes a "text"
-// (and refuses other keys); a webhook takes the whole alert.
+// (and refuses other keys); a webhook takes the whole alert (one object, by
+// POST: see settings_for).
 std::string record_of(const PendingAlert &alert) {
     if (alert.type != "slack")
         return alert.payload;
@@ -87,23 +98,46 @@ struct AlertRequest {
 // nullopt, with the outcome recorded, when no request can be made: a
 // disabled destination, settings that make none. No later attempt would do
 // better, so the alert is failed at once.
+// A webhook's batch size and method are for records; an alert is one JSON
+// object, POSTed, whatever they say.
+JsonPtr settings_for(const PendingAlert &alert) {
+    JsonPtr settings = parse_json(alert.settings, "settings");
+    if (alert.type == "webhook") {
+        json_object_set_new(settings.get(), "batch_size", json_integer(1));
+        json_object_set_new(settings.get(), "method", json_string("POST"));
+    }
+    return settings;
+}
+
 std::optional<AlertRequest> request_for(const PendingAlert &alert) {
+    if (!alert.owner_may_use) {
+        record_outcome(alert, false, "the owner of alert " + quoted(alert.alert) +
+                                         " may no longer use its mapping or destination", true);
+        return std::nullopt;
+    }
     if (!alert.destination_enabled) {
         record_outcome(alert, false, "destination " + quoted(alert.destination) + " is disabled", true);
         return std::nullopt;
     }
+    std::optional<destinations::RequestBuilder> requests;
     try {
         const std::shared_ptr<const catalog::DestinationType> type = catalog::cached_destination_type(alert.type);
-        const JsonPtr settings = parse_json(alert.settings, "settings");
-        const destinations::RequestBuilder requests(*type, type->actions.at(0), settings.get());
-        const std::vector<destinations::OutgoingRecord> records{
-            {"alert-" + alert.event_id, record_of(alert), "retl-alert-" + alert.event_id, ""}};
-        const destinations::ElementResult element = requests.element(records[0]);
-        if (!element.valid)
-            throw Error(sqlstate::kInvalidParameterValue, element.invalid_reason);
-        return AlertRequest{requests.build(records, {0}).request, requests.secrets()};
+        const JsonPtr settings = settings_for(alert);
+        // Its errors name settings, never their values.
+        requests.emplace(*type, type->actions.at(0), settings.get());
     } catch (const Error &error) {
         record_outcome(alert, false, error.message(), true);
+        return std::nullopt;
+    }
+    try {
+        const std::vector<destinations::OutgoingRecord> records{
+            {"alert-" + alert.event_id, record_of(alert), "retl-alert-" + alert.event_id, ""}};
+        const destinations::ElementResult element = requests->element(records[0]);
+        if (!element.valid)
+            throw Error(sqlstate::kInvalidParameterValue, element.invalid_reason);
+        return AlertRequest{requests->build(records, {0}).request, requests->secrets()};
+    } catch (const Error &error) {
+        record_outcome(alert, false, requests->secrets().mask(error.message()), true);
         return std::nullopt;
     }
 }
@@ -145,15 +179,21 @@ int post_pending_alerts(const AlertPosting &posting) {
         }
     }
     int posted = 0;
-    // Stopping (57014) leaves the alerts not yet answered pending, untouched.
-    while (client.pending() > 0) {
-        for (const http::Completion &done : client.poll(1000)) {
-            const PendingAlert &alert = alerts.at(done.tag);
-            const bool ok = !done.response.refused && done.response.status >= 200 && done.response.status < 300;
-            record_outcome(alert, ok, ok ? std::string() : failure_of(done.response, *sent.at(done.tag)),
-                           done.response.refused.has_value());
-            posted += ok ? 1 : 0;
+    try {
+        while (client.pending() > 0) {
+            for (const http::Completion &done : client.poll(1000)) {
+                const PendingAlert &alert = alerts.at(done.tag);
+                const bool ok = !done.response.refused && done.response.status >= 200 && done.response.status < 300;
+                record_outcome(alert, ok, ok ? std::string() : failure_of(done.response, *sent.at(done.tag)),
+                               done.response.refused.has_value());
+                posted += ok ? 1 : 0;
+            }
         }
+    } catch (const Error &error) {
+        // Stopping: the outcomes recorded stand (the caller commits them);
+        // the alerts not answered yet stay pending, untouched.
+        if (error.sqlstate() != std::string(sqlstate::kQueryCanceled))
+            throw;
     }
     return posted;
 }

@@ -5,6 +5,7 @@
 #include "http/network_blocklist.hpp"
 #include "pg/history_retention.hpp"
 #include "pg/postgres_headers.hpp"
+#include "pg/spi.hpp"
 
 extern "C" {
 #include "utils/timestamp.h"
@@ -23,8 +24,8 @@ char *history_retention_setting = nullptr;
 char *database_setting = nullptr;
 int max_parallel_syncs_setting = 2;
 int naptime_setting = 10000;  // milliseconds
-bool alert_details_setting = false;
-int give_up_after_setting = 0;  // seconds (GUC_UNIT_S); 0: never  // read in SQL by reverse_etl._notify_run_end
+bool alert_details_setting = false;  // read in SQL by reverse_etl._notify_run_end
+int give_up_after_setting = 0;  // seconds (GUC_UNIT_S); 0: never
 
 // Why a check hook refused a value. Static, so that no object with a
 // destructor lives in the frame that calls GUC_check_err*, which can ereport
@@ -178,5 +179,11 @@ std::string launcher_database() { return database_setting ? database_setting : "
 int max_parallel_syncs() { return max_parallel_syncs_setting; }
 int naptime_ms() { return naptime_setting; }
 int give_up_after_seconds() { return give_up_after_setting; }
+
+bool set_in_session(const std::string &name) {
+    const Result source = execute("SELECT source IN ('session', 'client') FROM pg_catalog.pg_settings WHERE name = $1",
+                                  {name});
+    return !source.empty() && source.scalar() == "t";
+}
 
 }  // namespace reverse_etl::pg

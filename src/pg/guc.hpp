@@ -19,4 +19,8 @@ int max_parallel_syncs();
 int naptime_ms();
 int give_up_after_seconds();   // 0: never give up
 
+// Whether the session gave the setting its value (SET, or the connection's
+// options), rather than the server, the database or the role. Needs SPI.
+bool set_in_session(const std::string &name);
+
 }  // namespace reverse_etl::pg

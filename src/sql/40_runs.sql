@@ -207,13 +207,13 @@ RETURNS jsonb LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_send_test_r
 COMMENT ON FUNCTION reverse_etl.send_test_record(text, text) IS
 'Builds and sends one record (the model''s first, or record_id) and returns the request and the response, secrets masked. Leaves the checkpoint and history alone.';
 
--- At most one queued run per mapping (request_sync queues one more behind a
--- running run, not a pile), and never two running ones.
 CREATE FUNCTION reverse_etl.retry_records(mapping text, record_ids text[] DEFAULT NULL)
 RETURNS bigint LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_retry_records';
 COMMENT ON FUNCTION reverse_etl.retry_records(text, text[]) IS
 'Makes the next run of the mapping send its failed and rejected records again (those of record_ids; NULL: all), even those it had given up on or that have not changed, and restarts their reverse_etl.give_up_after clock. Returns how many records it marked.';
 
+-- At most one queued run per mapping (request_sync queues one more behind a
+-- running run, not a pile), and never two running ones.
 CREATE UNIQUE INDEX run_catalog_one_queued ON reverse_etl.run_catalog (mapping_id) WHERE status = 'queued';
 CREATE UNIQUE INDEX run_catalog_one_running ON reverse_etl.run_catalog (mapping_id) WHERE status = 'running';
 

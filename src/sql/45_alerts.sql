@@ -19,7 +19,8 @@ CREATE TABLE reverse_etl.alert_catalog (
     -- Fires when this many runs in a row failed (NULL: not watched).
     failures       int CHECK (failures >= 1),
     -- Fires when a run's records_failed / records_selected is above this
-    -- (NULL: not watched). Failed runs tell nothing about it.
+    -- (NULL: not watched). Failed runs, and runs that sent nothing, tell
+    -- nothing about it.
     rejected_share float8 CHECK (rejected_share >= 0 AND rejected_share < 1),
     -- While firing, at most one reminder this often (NULL: none).
     remind_every   interval CHECK (remind_every > interval '0'),
@@ -95,8 +96,8 @@ BEGIN
                  ORDER BY a.alert_id FOR UPDATE
     LOOP
         failures_now := rule.failures IS NOT NULL AND failed_in_a_row >= rule.failures;
-        share_now := CASE WHEN NEW.status = 'failed' THEN rule.share_firing
-                          ELSE rule.rejected_share IS NOT NULL AND COALESCE(share > rule.rejected_share, false) END;
+        share_now := CASE WHEN share IS NULL THEN rule.share_firing
+                          ELSE rule.rejected_share IS NOT NULL AND share > rule.rejected_share END;
         kind := NULL;
         IF (failures_now OR share_now) AND NOT (rule.failures_firing OR rule.share_firing) THEN
             kind := 'firing';
@@ -111,10 +112,15 @@ BEGIN
         ELSIF failures_now THEN
             reason := pg_catalog.format('%s run(s) in a row failed; the last: %s', failed_in_a_row,
                                         COALESCE(pg_catalog.left(NEW.error, 500), 'no error recorded'));
-        ELSE
+        ELSIF share IS NOT NULL THEN
             reason := pg_catalog.format('run %s: %s of %s records rejected or failed (%s%%, above %s%%)',
                                         NEW.run_id, NEW.records_failed, NEW.records_selected,
                                         pg_catalog.round((share * 100)::numeric, 1),
+                                        pg_catalog.round((rule.rejected_share * 100)::numeric, 1));
+        ELSE
+            -- A reminder at a run that tells nothing of the share.
+            reason := pg_catalog.format('run %s %s; the last run that sent records had more than %s%% rejected or failed',
+                                        NEW.run_id, NEW.status,
                                         pg_catalog.round((rule.rejected_share * 100)::numeric, 1));
         END IF;
         UPDATE reverse_etl.alert_catalog a

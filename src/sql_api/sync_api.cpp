@@ -14,7 +14,9 @@
 #include "pg/args.hpp"
 #include "pg/error_crossing.hpp"
 #include "pg/role_scope.hpp"
+#include "pg/messages.hpp"
 #include "pg/spi.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/srf.hpp"
 #include "worker/worker_launch.hpp"
 
@@ -206,8 +208,10 @@ REVERSE_ETL_FUNCTION(reverse_etl_run_due_syncs) {
             started++;
         }
         // Without the launcher, alerts that could not be posted at the end
-        // of their run are tried again here.
-        engine::post_pending_alerts(engine::AlertPosting{});
+        // of their run are tried again here; in a subtransaction, so that a
+        // failure there costs neither the runs queued nor those to start.
+        if (const auto failed = pg::run_in_subtransaction([] { engine::post_pending_alerts(engine::AlertPosting{}); }))
+            pg::warning("reverse_etl: could not post pending alerts: " + failed->message());
     }
     PG_RETURN_INT32(started);
 }

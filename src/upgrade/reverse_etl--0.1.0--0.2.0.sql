@@ -205,7 +205,8 @@ CREATE TABLE reverse_etl.alert_catalog (
     -- Fires when this many runs in a row failed (NULL: not watched).
     failures       int CHECK (failures >= 1),
     -- Fires when a run's records_failed / records_selected is above this
-    -- (NULL: not watched). Failed runs tell nothing about it.
+    -- (NULL: not watched). Failed runs, and runs that sent nothing, tell
+    -- nothing about it.
     rejected_share float8 CHECK (rejected_share >= 0 AND rejected_share < 1),
     -- While firing, at most one reminder this often (NULL: none).
     remind_every   interval CHECK (remind_every > interval '0'),
@@ -281,8 +282,8 @@ BEGIN
                  ORDER BY a.alert_id FOR UPDATE
     LOOP
         failures_now := rule.failures IS NOT NULL AND failed_in_a_row >= rule.failures;
-        share_now := CASE WHEN NEW.status = 'failed' THEN rule.share_firing
-                          ELSE rule.rejected_share IS NOT NULL AND COALESCE(share > rule.rejected_share, false) END;
+        share_now := CASE WHEN share IS NULL THEN rule.share_firing
+                          ELSE rule.rejected_share IS NOT NULL AND share > rule.rejected_share END;
         kind := NULL;
         IF (failures_now OR share_now) AND NOT (rule.failures_firing OR rule.share_firing) THEN
             kind := 'firing';
@@ -297,10 +298,15 @@ BEGIN
         ELSIF failures_now THEN
             reason := pg_catalog.format('%s run(s) in a row failed; the last: %s', failed_in_a_row,
                                         COALESCE(pg_catalog.left(NEW.error, 500), 'no error recorded'));
-        ELSE
+        ELSIF share IS NOT NULL THEN
             reason := pg_catalog.format('run %s: %s of %s records rejected or failed (%s%%, above %s%%)',
                                         NEW.run_id, NEW.records_failed, NEW.records_selected,
                                         pg_catalog.round((share * 100)::numeric, 1),
+                                        pg_catalog.round((rule.rejected_share * 100)::numeric, 1));
+        ELSE
+            -- A reminder at a run that tells nothing of the share.
+            reason := pg_catalog.format('run %s %s; the last run that sent records had more than %s%% rejected or failed',
+                                        NEW.run_id, NEW.status,
                                         pg_catalog.round((rule.rejected_share * 100)::numeric, 1));
         END IF;
         UPDATE reverse_etl.alert_catalog a
@@ -411,12 +417,12 @@ GRANT EXECUTE ON FUNCTION reverse_etl._mask_conninfo(text) TO PUBLIC;
 -- (a non-superuser's sources are held to password authentication) and
 -- reassign objects (reassign_owner asks for the privileges of both roles, with
 -- which the caller could recreate the objects as the other role anyway), and
--- the view helper _mask_conninfo carries _mask_settings's grants. EXECUTE on
--- A role that could create mappings may create alert rules (a rule needs a
--- mapping and a destination the role may use, as a mapping does) and one
--- that could drop mappings may drop them. A role that could reset a mapping (resend every record) may ask for its
--- failed records to be resent (retry_records). EXECUTE on
--- the alert trigger's function means nothing (a trigger fires whoever
+-- the view helper _mask_conninfo carries _mask_settings's grants. A role
+-- that could create mappings may create alert rules (a rule needs a mapping
+-- and a destination the role may use, as a mapping does), and one that
+-- could drop mappings may drop them. A role that could reset a mapping
+-- (resend every record) may ask for its failed records to be resent
+-- (retry_records). EXECUTE on the alert trigger's function means nothing (a trigger fires whoever
 -- updates the table); it is carried too, so that an updated database grants
 -- what GRANT ... ON ALL FUNCTIONS gives on a fresh install.
 DO $carry$

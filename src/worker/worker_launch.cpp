@@ -208,7 +208,9 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     args.max_concurrent_requests = max_concurrent_requests();
     args.request_timeout_ms = static_cast<int32_t>(request_timeout_ms());
     args.max_request_attempts = max_request_attempts();
-    args.give_up_after_s_plus_one = give_up_after_seconds() + 1;
+    // Only a value the caller SET: the model owner's own (ALTER ROLE ... SET)
+    // applies otherwise, as for scheduled runs.
+    args.give_up_after_s_plus_one = set_in_session("reverse_etl.give_up_after") ? give_up_after_seconds() + 1 : 0;
     const std::string hosts = allowed_hosts();
     const std::string networks = blocked_networks();
     const CallerSettings settings{hosts.c_str(), networks.c_str()};
