@@ -83,6 +83,9 @@ SELECT given_up_at = :'first_given_up' AS same_given_up_at
 -- longer given up until the next run finds it unchanged).
 UPDATE rp_people SET name = 'Anne' WHERE id = 1;
 SELECT count(*) AS previewed FROM reverse_etl.preview_mapping('rp');
+-- The held record 2 comes before record 1 in the table: a preview of one
+-- record still shows the one the run will send.
+SELECT record_id, change FROM reverse_etl.preview_mapping('rp', 1);
 SELECT * FROM rp_sync();
 SELECT rp_sent();
 SELECT * FROM rp_errors();

@@ -234,8 +234,8 @@ void hold_failed_changes(const MappingPlan &plan) {
                         hold_params(plan));
 }
 
-// A first run's outbox (or a preview's) loses the records held back; they
-// are noted among the changes, as held additions. Returns how many.
+// A first run's outbox loses the records held back; they are noted among
+// the changes, as held additions. Returns how many.
 int64_t hold_failed_in_outbox(const MappingPlan &plan) {
     if (!may_hold_failed_records(plan))
         return 0;
@@ -431,15 +431,15 @@ void extract_preview(const MappingPlan &plan, int64_t limit) {
     // With a proven unique identifier no record is invalid: each row of the
     // model is a record, and the first changes found are changes. Otherwise
     // only the whole model, grouped, tells the duplicates apart: the full diff.
-    if (identifier_is_unique(plan)) {
+    // So does a mapping that may hold failed records back: the first changes
+    // found may be held ones, which the full diff takes out before the limit.
+    if (!may_hold_failed_records(plan) && identifier_is_unique(plan)) {
         create_work_tables(plan);
         int64_t found = 0;
         if (plan.sends_added || plan.sends_updated)
             found = fill_preview_present(plan, limit);
         if (plan.sends_deleted && found < limit)
             fill_preview_deleted(plan, limit - found);
-        // Shows fewer than `limit` records when some are held back.
-        hold_failed_in_outbox(plan);
         if (identifier_is_unique(plan))  // still (see identifier_is_unique)
             return;
     }

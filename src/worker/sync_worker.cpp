@@ -12,6 +12,7 @@
 #include "pg/error_crossing.hpp"
 #include "pg/messages.hpp"
 #include "pg/postgres_headers.hpp"
+#include "pg/spi.hpp"
 #include "pg/stable_formatting.hpp"
 #include "pg/transaction.hpp"
 
@@ -106,6 +107,10 @@ reverse_etl::engine::SyncResult run(const SyncWorkerArgs &args) {
 void post_alerts_of_run(int64_t mapping_id) {
     try {
         reverse_etl::pg::run_in_transaction([&] {
+            // The run's end is committed: let the mapping go (its run lock,
+            // else held until this process exits) before posting, which
+            // can take seconds; drop_mapping or the next run need not wait.
+            reverse_etl::pg::execute("SELECT pg_catalog.pg_advisory_unlock_all()");
             reverse_etl::engine::AlertPosting posting;
             posting.mapping_id = mapping_id;
             reverse_etl::engine::post_pending_alerts(posting);
