@@ -214,8 +214,16 @@ SELECT al_sync();
 SELECT alert, kind, status, error FROM reverse_etl.alert_events
  WHERE status <> 'sent' ORDER BY event_id DESC LIMIT 1;
 SELECT path, body->>'text' AS text FROM al_posts();
-UPDATE reverse_etl.alert_catalog SET owner = current_user::regrole WHERE name = 'al fail';
+-- The same when the owner role is gone (DROP ROLE does not see our rows).
 DROP ROLE al_nobody;
+UPDATE al_people SET name = 'Anne' WHERE id = 1;
+SELECT mock_reset();
+SELECT mock_config('{"per_path": {"/data": {"status": 401, "body": "bad credentials"}}}');
+SELECT al_sync();
+SELECT alert, kind, status, error FROM reverse_etl.alert_events
+ WHERE status <> 'sent' ORDER BY event_id DESC LIMIT 1;
+SELECT count(*) AS alert_posts FROM al_posts();
+UPDATE reverse_etl.alert_catalog SET owner = current_user::regrole WHERE name = 'al fail';
 
 -- 10. Other roles see none of it; dropping an alert destination needs
 -- cascade; dropping the mapping drops its rules and their history.

@@ -46,11 +46,12 @@ std::vector<PendingAlert> claim_pending(const AlertPosting &posting) {
     }
     const pg::Result rows = pg::execute_catalog(
         "SELECT e.event_id::text, a.name, e.payload::text, d.type, d.settings::text, d.enabled::text, d.name, "
-        "e.attempts::text, EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = a.owner::oid) "
-        "AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = p.owner::oid) "
-        "AND EXISTS (SELECT 1 FROM pg_catalog.pg_roles r WHERE r.oid = d.owner::oid) "
-        "AND pg_catalog.pg_has_role(a.owner::oid, p.owner::oid, 'USAGE') "
-        "AND pg_catalog.pg_has_role(a.owner::oid, d.owner::oid, 'USAGE') "
+        // CASE: pg_has_role only once every role is known to exist.
+        "e.attempts::text, CASE WHEN (SELECT pg_catalog.count(*) FROM pg_catalog.pg_roles r "
+        "WHERE r.oid IN (a.owner::oid, p.owner::oid, d.owner::oid)) = "
+        "(SELECT pg_catalog.count(DISTINCT o) FROM (VALUES (a.owner::oid), (p.owner::oid), (d.owner::oid)) AS v(o)) "
+        "THEN pg_catalog.pg_has_role(a.owner::oid, p.owner::oid, 'USAGE') "
+        "AND pg_catalog.pg_has_role(a.owner::oid, d.owner::oid, 'USAGE') ELSE false END "
         "FROM reverse_etl.alert_event_catalog e "
         "JOIN reverse_etl.alert_catalog a USING (alert_id) "
         "JOIN reverse_etl.mapping_catalog p ON p.mapping_id = a.mapping_id "

@@ -422,9 +422,10 @@ GRANT EXECUTE ON FUNCTION reverse_etl._mask_conninfo(text) TO PUBLIC;
 -- and a destination the role may use, as a mapping does), and one that
 -- could drop mappings may drop them. A role that could reset a mapping
 -- (resend every record) may ask for its failed records to be resent
--- (retry_records). EXECUTE on the alert trigger's function means nothing (a trigger fires whoever
--- updates the table); it is carried too, so that an updated database grants
--- what GRANT ... ON ALL FUNCTIONS gives on a fresh install.
+-- (retry_records). EXECUTE on the alert trigger's functions means nothing
+-- (a trigger fires whoever updates the table); it is carried too, so that
+-- an updated database grants what GRANT ... ON ALL FUNCTIONS gives on a
+-- fresh install.
 DO $carry$
 DECLARE
     pair record;
