@@ -1,7 +1,6 @@
 #include "catalog/alerts.hpp"
 
 #include "common/error.hpp"
-#include "common/parse_number.hpp"
 #include "pg/messages.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
@@ -44,23 +43,6 @@ void check_conditions(const AlertDefinition &definition) {
                     "The value given is " + *definition.remind_every + ".", "Use NULL for no reminders.");
 }
 
-struct AlertRow {
-    std::string id;
-    unsigned int owner = 0;
-};
-
-// An alert the current role may manage; others are reported as missing.
-AlertRow find_alert(const std::string &name) {
-    const pg::Result rows = pg::execute_catalog(
-        "SELECT alert_id::text, owner::oid::text FROM reverse_etl.alert_catalog WHERE name = $1", {name});
-    if (!rows.empty()) {
-        AlertRow alert{*rows.rows[0][0], number_from_sql<unsigned int>(*rows.rows[0][1])};
-        if (pg::has_privileges_of_role(pg::current_role_oid(), alert.owner))
-            return alert;
-    }
-    throw Error(sqlstate::kUndefinedObject, "alert " + quoted(name) + " does not exist");
-}
-
 }  // namespace
 
 void create_alert(const AlertDefinition &definition) {
@@ -79,8 +61,8 @@ void create_alert(const AlertDefinition &definition) {
 }
 
 void drop_alert(const std::string &name) {
-    const AlertRow alert = find_alert(name);
-    pg::execute_catalog("DELETE FROM reverse_etl.alert_catalog WHERE alert_id = $1::bigint", {alert.id});
+    pg::execute_catalog("DELETE FROM reverse_etl.alert_catalog WHERE alert_id = $1::bigint",
+                        {std::to_string(find_alert_id(name))});
 }
 
 void drop_alerts_to_destination(const DestinationRow &destination, bool cascade) {

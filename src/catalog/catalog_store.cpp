@@ -155,6 +155,13 @@ DestinationRow find_destination(const std::string &name) {
     return destination_from(*row);
 }
 
+int64_t find_alert_id(const std::string &name) {
+    const auto row = visible_row_by_name("alert_catalog", "alert_id::text, owner::oid::text", name);
+    if (!row)
+        throw_missing("alert", name);
+    return int_at(*row, 0);
+}
+
 MappingRow find_mapping(const std::string &name) {
     const auto row = visible_row_by_name("mapping_catalog", kMappingColumns, name);
     if (!row)

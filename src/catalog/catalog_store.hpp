@@ -78,6 +78,7 @@ SourceRow find_source(const std::string &name);
 // with the rights the model's owner had when it was created).
 SourceRow source_by_name(const std::string &name);
 MappingRow find_mapping(const std::string &name);
+int64_t find_alert_id(const std::string &name);   // alert rules (catalog/alerts.hpp)
 std::vector<MappingRow> mappings_of_model(int64_t model_id);
 std::vector<MappingRow> mappings_of_destination(int64_t destination_id);
 ModelRow model_by_id(int64_t model_id);

@@ -9,6 +9,7 @@
 #include "common/parse_number.hpp"
 #include "destinations/request_builder.hpp"
 #include "engine/client_settings.hpp"
+#include "engine/delivery.hpp"
 #include "http/http_client.hpp"
 #include "pg/spi.hpp"
 
@@ -21,7 +22,6 @@ namespace {
 constexpr int kAttempts = 8;
 constexpr const char *kFirstRetryDelay = "30 seconds";
 constexpr long kTimeoutMs = 10000;
-constexpr size_t kErrorBodyChars = 200;
 
 struct PendingAlert {
     std::string event_id;
@@ -144,12 +144,7 @@ std::optional<AlertRequest> request_for(const PendingAlert &alert) {
 }
 
 std::string failure_of(const http::HttpResponse &response, const destinations::SecretMasker &secrets) {
-    if (response.refused)
-        return secrets.mask(response.refused->message());
-    if (response.status == 0)
-        return secrets.mask(response.transport_error.empty() ? "no response" : response.transport_error);
-    return "HTTP " + std::to_string(response.status) +
-           (response.body.empty() ? "" : ": " + secrets.mask_prefix(response.body, kErrorBodyChars));
+    return response.refused ? secrets.mask(response.refused->message()) : describe_failure(response, secrets);
 }
 
 }  // namespace

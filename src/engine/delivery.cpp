@@ -123,19 +123,6 @@ struct InFlight {
     bool token_refreshed = false;
 };
 
-// What went wrong, for run history and record errors: secrets the
-// destination echoed back, in whatever form, are masked before anything is
-// stored. Only the start of the body is read, so this stays cheap however
-// big the answer.
-std::string describe_failure(const http::HttpResponse &response, const destinations::SecretMasker &secrets) {
-    if (response.status == 0)
-        return secrets.mask(response.transport_error.empty() ? "no response" : response.transport_error);
-    std::string text = "HTTP " + std::to_string(response.status);
-    if (!response.body.empty())
-        text += ": " + secrets.mask_prefix(response.body, kErrorBodyChars);
-    return text;
-}
-
 bool is_retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
 // One pass over the outbox per request builder the run's changes need (most
@@ -1156,6 +1143,17 @@ class DeliveryLoop {
 };
 
 }  // namespace
+
+// Only the start of the body is read, so this stays cheap however big the
+// answer.
+std::string describe_failure(const http::HttpResponse &response, const destinations::SecretMasker &secrets) {
+    if (response.status == 0)
+        return secrets.mask(response.transport_error.empty() ? "no response" : response.transport_error);
+    std::string text = "HTTP " + std::to_string(response.status);
+    if (!response.body.empty())
+        text += ": " + secrets.mask_prefix(response.body, kErrorBodyChars);
+    return text;
+}
 
 DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
                         RunCounters &counters) {

@@ -9,7 +9,9 @@
 #include <optional>
 #include <string>
 
+#include "destinations/secret_masker.hpp"
 #include "engine/mapping_plan.hpp"
+#include "http/http_types.hpp"
 #include "engine/run_record.hpp"
 
 namespace reverse_etl::engine {
@@ -35,5 +37,10 @@ struct DeliveryOutcome {
 // destination had acknowledged.
 DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
                         RunCounters &counters);
+
+// What went wrong with a request, for run history, record errors and alert
+// events: "HTTP 503: <start of the body>" or the transport error, with the
+// destination's secrets masked in whatever form it echoed them back.
+std::string describe_failure(const http::HttpResponse &response, const destinations::SecretMasker &secrets);
 
 }  // namespace reverse_etl::engine
