@@ -118,6 +118,38 @@ UPDATE public.{t}
 # Memory: RssAnon of every server process.
 # --------------------------------------------------------------------------
 
+# S5's adaptive variants: (name, the slow sink's /config, settings before sync()).
+S5_ADAPTIVE = (
+    ("fixed 8", "latency_ms=50&latency_max_ms=200&capacity=0",
+     "SET reverse_etl.adaptive_concurrency = off;\nSET reverse_etl.max_concurrent_requests = 8;\n"),
+    ("adaptive, up to 64", "latency_ms=50&latency_max_ms=200&capacity=0", ""),
+    ("adaptive, up to 64, 429 beyond 24 at once", "latency_ms=50&latency_max_ms=200&capacity=24", ""),
+)
+
+
+class SinkSampler(threading.Thread):
+    """Samples a sink's /stats every 100 ms while a sync runs: the answers it
+    holds (requests in flight at the destination) and its 429s over time."""
+
+    def __init__(self, bench, base, interval=0.1):
+        super().__init__(daemon=True)
+        self.bench, self.base, self.interval = bench, base, interval
+        self.points = []
+        self.stopping = threading.Event()
+        self.start()
+
+    def run(self):
+        t0 = time.time()
+        while not self.stopping.wait(self.interval):
+            stats = self.bench.sink(self.base, "/stats")
+            self.points.append([round(time.time() - t0, 2), stats["held"], stats["refused"], stats["requests"]])
+
+    def stop(self):
+        self.stopping.set()
+        self.join()
+        return self.points
+
+
 def process_kind(pid, postmaster_pid):
     if pid == postmaster_pid:
         return "postmaster"
@@ -328,9 +360,11 @@ class Bench:
         self.record(step)
         return step
 
-    def sync(self, mapping, label, group, expect_sent, rows, sink_base=None, settings="", reps_key=None):
+    def sync(self, mapping, label, group, expect_sent, rows, sink_base=None, settings="", reps_key=None,
+             curve=False):
         sink_base = sink_base or self.args.sink_url
         self.sink(sink_base, "/reset")
+        sampler = SinkSampler(self, sink_base) if curve else None
         if self.args.profile:
             self.q("SELECT pg_stat_statements_reset()")
         statement = ("SELECT 'BENCH_RUN ' || json_build_object('run_id', r.run_id, 'status', r.status, "
@@ -340,8 +374,14 @@ class Bench:
                      "'run_seconds', extract(epoch FROM r.finished_at - r.started_at), "
                      "'started_at', extract(epoch FROM r.started_at), 'error', r.error) "
                      f"FROM reverse_etl.sync('{mapping}') r")
-        step = self.psql_timed(statement, label, settings=settings, expect_run=True)
+        try:
+            step = self.psql_timed(statement, label, settings=settings, expect_run=True)
+        finally:
+            if sampler:
+                step_curve = sampler.stop()
         sink = self.sink(sink_base, "/stats")
+        if sampler:
+            step["curve"] = step_curve
         if self.args.profile:
             step["statements"] = [list(r) for r in self.q(
                 "SELECT calls, total_exec_time / 1000, rows, left(regexp_replace(query, '\\s+', ' ', 'g'), 150) "
@@ -590,13 +630,29 @@ class Bench:
             self.checkpoint()
             self.baseline(f"B1 (S2) rep {r + 1}", "B1-S2", "users", expect_sent=0, rows=n)
 
-        # S5: 50 ms a request, batch 100, concurrency 1, 4, 8, 16
+        # S5: 50 ms a request, batch 100, fixed concurrency 1, 4, 8, 16
+        self.sink(a.slow_sink_url, "/config?latency_ms=50&latency_max_ms=0&capacity=0")
         for c in (1, 4, 8, 16):
             self.q("SELECT reverse_etl.reset_mapping('s5')")
             self.checkpoint()
             step = self.sync("s5", f"S5 concurrency {c}", "5", expect_sent=s5_rows, rows=s5_rows,
-                             sink_base=a.slow_sink_url, settings=f"SET reverse_etl.max_concurrent_requests = {c};\n")
+                             sink_base=a.slow_sink_url,
+                             settings=f"SET reverse_etl.adaptive_concurrency = off;\n"
+                                      f"SET reverse_etl.max_concurrent_requests = {c};\n")
             step["concurrency"] = c
+        # S5 adaptive: 50 to 200 ms a request; the fixed 8 of earlier
+        # releases, then adaptive concurrency (the defaults: from 8 up to 64),
+        # then the same against a destination that answers 429 to requests
+        # beyond 24 at once.
+        for name, sink_config, settings in S5_ADAPTIVE:
+            self.sink(a.slow_sink_url, "/config?" + sink_config)
+            self.q("SELECT reverse_etl.reset_mapping('s5')")
+            self.checkpoint()
+            step = self.sync("s5", f"S5 adaptive: {name}", "5a", expect_sent=s5_rows, rows=s5_rows,
+                             sink_base=a.slow_sink_url, settings=settings, curve=True)
+            step["variant"] = name
+            step["sink_config"] = sink_config
+        self.sink(a.slow_sink_url, "/config?latency_ms=50&latency_max_ms=0&capacity=0")
 
         # S4: S1 and S2 at 10M
         if a.with_10m:

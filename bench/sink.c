@@ -6,12 +6,19 @@
  * bytes and records (the values of a top-level JSON array, or 1 for any other
  * body) and answers 200 {"ok":true}. With --latency-ms N each answer is held
  * for N ms after its request arrived, on a timer, so a slow answer never holds
- * up other connections. "Expect: 100-continue" is honoured.
+ * up other connections; with --latency-max-ms M too, for a time drawn
+ * uniformly from [N, M] for each request. With --capacity C, a request that
+ * arrives while C answers are held is refused at once with a 429 (as an API
+ * that limits concurrent requests does; counted as refused, not as a
+ * request). "Expect: 100-continue" is honoured.
  *
  *   GET /stats   the counters as JSON (not counted themselves)
  *   GET /reset   the counters as JSON, then zeroes them
+ *   GET /config?latency_ms=N&latency_max_ms=M&capacity=C
+ *                changes those settings (any of them), then as /stats
  *
- *   sink --port N [--host 127.0.0.1] [--latency-ms N] [--pid-file F]
+ *   sink --port N [--host 127.0.0.1] [--latency-ms N] [--latency-max-ms M]
+ *        [--capacity C] [--pid-file F]
  *
  * It prints "listening on HOST:PORT" once ready; SIGTERM or SIGINT stops it.
  * Build: gcc -O2 -Wall -Wextra -o sink sink.c
@@ -65,7 +72,7 @@ struct conn {
     size_t line_len;
     uint64_t body_left;
     int keep_alive;
-    int control; /* 0 counted, 1 /stats, 2 /reset, 3 not found */
+    int control; /* 0 counted, 1 /stats, 2 /reset, 3 not found, 4 /config */
     struct json_scan scan;
     uint64_t req_bytes;
     uint64_t req_records;
@@ -84,12 +91,13 @@ struct conn {
 
 static struct {
     uint64_t requests, bytes, records, accepted, open, max_open, in_flight, max_in_flight, bad;
+    uint64_t held, max_held, refused; /* answers being held for the latency; 429s for --capacity */
     double first_at, last_at; /* wall clock of the first request and of the last answer */
 } stats;
 
 static int epfd;
-static long latency_ms;
-static struct conn *pending_head, *pending_tail;
+static long latency_ms, latency_max_ms, capacity;
+static struct conn *pending_head; /* held answers, soonest due first */
 static struct conn *graveyard; /* closed connections, freed after each round of events */
 static volatile sig_atomic_t stopping;
 
@@ -210,13 +218,16 @@ static void stats_json(char *buf, size_t size) {
     snprintf(buf, size,
              "{\"requests\": %llu, \"body_bytes\": %llu, \"records\": %llu, \"bad_requests\": %llu, "
              "\"connections_accepted\": %llu, \"open_connections\": %llu, \"max_open_connections\": %llu, "
-             "\"in_flight\": %llu, \"max_in_flight\": %llu, \"latency_ms\": %ld, "
+             "\"in_flight\": %llu, \"max_in_flight\": %llu, \"held\": %llu, \"max_held\": %llu, "
+             "\"refused\": %llu, \"latency_ms\": %ld, \"latency_max_ms\": %ld, \"capacity\": %ld, "
              "\"first_request_at\": %.6f, \"last_answer_at\": %.6f}",
              (unsigned long long) stats.requests, (unsigned long long) stats.bytes,
              (unsigned long long) stats.records, (unsigned long long) stats.bad,
              (unsigned long long) stats.accepted, (unsigned long long) stats.open,
              (unsigned long long) stats.max_open, (unsigned long long) stats.in_flight,
-             (unsigned long long) stats.max_in_flight, latency_ms, stats.first_at, stats.last_at);
+             (unsigned long long) stats.max_in_flight, (unsigned long long) stats.held,
+             (unsigned long long) stats.max_held, (unsigned long long) stats.refused, latency_ms, latency_max_ms,
+             capacity, stats.first_at, stats.last_at);
 }
 
 static void prepare_answer(struct conn *c, int status, const char *reason, const char *body) {
@@ -282,15 +293,47 @@ static void send_answer(struct conn *c) {
     }
 }
 
+/* Into the list of held answers, which is kept in order of due time. */
+static void hold_answer(struct conn *c) {
+    c->in_pending = 1;
+    stats.held++;
+    if (stats.held > stats.max_held)
+        stats.max_held = stats.held;
+    struct conn **link = &pending_head;
+    while (*link && (*link)->due_ns <= c->due_ns)
+        link = &(*link)->next_pending;
+    c->next_pending = *link;
+    *link = c;
+}
+
+/* /config?latency_ms=N&latency_max_ms=M&capacity=C: the ones given change. */
+static void apply_config(const char *query) {
+    static const struct {
+        const char *name;
+        long *value;
+    } settings[] = {{"latency_ms", &latency_ms}, {"latency_max_ms", &latency_max_ms}, {"capacity", &capacity}};
+    for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
+        for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
+            size_t len = strlen(settings[i].name);
+            if (strncmp(p, settings[i].name, len) == 0 && p[len] == '=') {
+                long v = strtol(p + len + 1, NULL, 10);
+                if (v >= 0)
+                    *settings[i].value = v;
+            }
+        }
+    }
+}
+
 static void request_complete(struct conn *c) {
     char body[1024];
-    if (c->control == 1 || c->control == 2) {
+    if (c->control == 1 || c->control == 2 || c->control == 4) {
         stats_json(body, sizeof body);
         if (c->control == 2) {
-            uint64_t open = stats.open, in_flight = stats.in_flight;
+            uint64_t open = stats.open, in_flight = stats.in_flight, held = stats.held;
             memset(&stats, 0, sizeof stats);
             stats.open = stats.max_open = open;
             stats.in_flight = stats.max_in_flight = in_flight;
+            stats.held = stats.max_held = held;
         }
         prepare_answer(c, 200, "OK", body);
         send_answer(c);
@@ -301,20 +344,23 @@ static void request_complete(struct conn *c) {
         send_answer(c);
         return;
     }
+    if (capacity > 0 && stats.held >= (uint64_t) capacity) {
+        stats.refused++;
+        prepare_answer(c, 429, "Too Many Requests", "{\"error\":\"too many concurrent requests\"}");
+        send_answer(c);
+        return;
+    }
     stats.requests++;
     stats.bytes += c->req_bytes;
     stats.records += c->req_records;
     prepare_answer(c, 200, "OK", "{\"ok\":true}");
-    if (latency_ms > 0) {
+    long hold_ms = latency_ms;
+    if (latency_max_ms > latency_ms)
+        hold_ms += (long) (drand48() * (double) (latency_max_ms - latency_ms + 1));
+    if (hold_ms > 0) {
         c->state = S_WAITING;
-        c->due_ns = now_ns() + (uint64_t) latency_ms * 1000000u;
-        c->next_pending = NULL;
-        c->in_pending = 1;
-        if (pending_tail)
-            pending_tail->next_pending = c;
-        else
-            pending_head = c;
-        pending_tail = c;
+        c->due_ns = now_ns() + (uint64_t) hold_ms * 1000000u;
+        hold_answer(c);
         set_interest(c, EPOLLRDHUP);
         return;
     }
@@ -383,9 +429,13 @@ static int parse_head(struct conn *c) {
     c->close_after = !c->keep_alive;
     char *query = strchr(path, '?');
     if (query)
-        *query = '\0';
+        *query++ = '\0';
     if (strcmp(path, "/stats") == 0)
         c->control = 1;
+    else if (strcmp(path, "/config") == 0) {
+        c->control = 4;
+        apply_config(query);
+    }
     else if (strcmp(path, "/reset") == 0)
         c->control = 2;
     else
@@ -608,9 +658,8 @@ static void release_due(void) {
     while (pending_head && (pending_head->dead || pending_head->due_ns <= now)) {
         struct conn *c = pending_head;
         pending_head = c->next_pending;
-        if (!pending_head)
-            pending_tail = NULL;
         c->in_pending = 0;
+        stats.held--;
         if (c->dead) {
             c->next_dead = graveyard;
             graveyard = c;
@@ -621,7 +670,8 @@ static void release_due(void) {
 }
 
 static void usage(void) {
-    fprintf(stderr, "usage: sink --port N [--host 127.0.0.1] [--latency-ms N] [--pid-file F]\n");
+    fprintf(stderr, "usage: sink --port N [--host 127.0.0.1] [--latency-ms N] [--latency-max-ms M] [--capacity C] "
+                    "[--pid-file F]\n");
     exit(2);
 }
 
@@ -638,12 +688,16 @@ int main(int argc, char **argv) {
             host = argv[++i];
         else if (strcmp(argv[i], "--latency-ms") == 0)
             latency_ms = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--latency-max-ms") == 0)
+            latency_max_ms = strtol(argv[++i], NULL, 10);
+        else if (strcmp(argv[i], "--capacity") == 0)
+            capacity = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--pid-file") == 0)
             pid_file = argv[++i];
         else
             usage();
     }
-    if (port < 0 || port > 65535 || latency_ms < 0)
+    if (port < 0 || port > 65535 || latency_ms < 0 || latency_max_ms < 0 || capacity < 0)
         usage();
 
     struct sigaction sa;

@@ -195,6 +195,10 @@ def _guess_content_type(body):
         return "text/plain; charset=utf-8"
 
 
+# What a mock over its "capacity" answers.
+CAPACITY_ANSWER = parse_answer({"status": 429, "body": {"error": "too many concurrent requests"}}, "capacity")
+
+
 class Config:
     """The parsed answer configuration plus its consumable state.
 
@@ -202,7 +206,7 @@ class Config:
     Config is mutated; every access happens under State.lock.
     """
 
-    TOP_KEYS = ("default", "script", "records", "per_path", "vendor")
+    TOP_KEYS = ("default", "script", "records", "per_path", "vendor", "capacity")
     RECORD_KEYS = ("match", "rules", "items")
 
     def __init__(self, raw):
@@ -215,6 +219,13 @@ class Config:
         self.raw = raw
 
         self.default = parse_answer(raw.get("default", BUILTIN_DEFAULT), "default")
+
+        # A destination that limits concurrent requests: one arriving while
+        # this many are unanswered gets a 429 at once, before anything else.
+        self.capacity = raw.get("capacity")
+        if self.capacity is not None and (isinstance(self.capacity, bool) or not isinstance(self.capacity, int)
+                                          or self.capacity < 1):
+            raise ConfigError("capacity: must be an integer >= 1")
 
         script = raw.get("script", [])
         if not isinstance(script, list):
@@ -417,8 +428,11 @@ class State:
 
     def record_and_choose(self, entry, body):
         with self.lock:
-            answer, source = self.config.choose(entry["path"], body, entry["method"],
-                                                entry["headers"])
+            if self.config.capacity is not None and self.in_flight >= self.config.capacity:
+                answer, source = CAPACITY_ANSWER, "capacity"
+            else:
+                answer, source = self.config.choose(entry["path"], body, entry["method"],
+                                                    entry["headers"])
             self.seq += 1
             entry["seq"] = self.seq
             # Counts this request too; it is answered (and uncounted) by answered().

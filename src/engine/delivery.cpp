@@ -195,7 +195,7 @@ class DeliveryLoop {
 
     void drive() {
         for (;;) {
-            while (!fatal_ && client_.pending() < window_) {
+            while (!fatal_ && client_.pending() < window()) {
                 if (!ready_.empty()) {
                     submit_next();
                     continue;
@@ -215,7 +215,7 @@ class DeliveryLoop {
             // chunk takes tens of milliseconds, and a destination that
             // answers faster than that would otherwise wait for the next
             // request each time the previous chunk's ran out.
-            if (!fatal_ && !outbox_done_ && client_.pending() >= window_ && ready_.size() < window_ &&
+            if (!fatal_ && !outbox_done_ && client_.pending() >= window() && ready_.size() < window() &&
                 held_bytes_ <= kHeldBytes / 2)
                 load_chunk();
             if (client_.pending() == 0)
@@ -236,7 +236,7 @@ class DeliveryLoop {
     bool load_chunk() {
         if (outbox_done_)
             return false;
-        const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window_ * 2);
+        const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
         const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
         size_t records = 0;
         const size_t held_before = held_bytes_;
@@ -787,7 +787,7 @@ class DeliveryLoop {
                 it = jobs_.erase(it);
                 continue;
             }
-            if (!job.in_flight && !job.reading_errors && now >= job.next_poll && client_.pending() < window_) {
+            if (!job.in_flight && !job.reading_errors && now >= job.next_poll && client_.pending() < window()) {
                 submit_job_request(it->first, requests_.job_status_request(job.id), Via::JobState);
                 if (fatal_)
                     return;   // no access token to be had: give_up() emptied jobs_
@@ -1087,11 +1087,14 @@ class DeliveryLoop {
         last_progress_ = Clock::now();
         pg::notice("run " + std::to_string(run_id_) + ": sent " + std::to_string(counters_.sent) + " of " +
                    std::to_string(counters_.selected) + " records (" + std::to_string(counters_.succeeded) +
-                   " delivered, " + std::to_string(counters_.failed) + " not delivered)");
+                   " delivered, " + std::to_string(counters_.failed) + " not delivered; up to " +
+                   std::to_string(window()) + " requests at once)");
     }
 
+    // Requests the run keeps in flight now (http::ConcurrencyLimit).
+    size_t window() const { return static_cast<size_t>(client_.concurrency().current()); }
+
     const MappingPlan &plan_;
-    const size_t window_ = static_cast<size_t>(pg::max_concurrent_requests());
     const int64_t run_id_;
     RunCounters &counters_;
     const PayloadBuilder payloads_;

@@ -65,6 +65,7 @@ struct Transfer {
     size_t max_body_bytes = 0;
     HttpResponse response;     // of the current attempt
     Clock::time_point started_at{};
+    bool filled_limit = false;     // this attempt took the last slot ConcurrencyLimit allowed when it started
     Clock::time_point ready_at{};  // a retry waits until then
     std::array<char, CURL_ERROR_SIZE> error_buffer{};
     std::string host;  // as check_url read it, for a refusal's message
@@ -340,13 +341,15 @@ void http_global_init() {
 struct HttpClient::Impl {
     explicit Impl(ClientOptions client_options)
         : options(checked(std::move(client_options))), allowlist(options.allowed_hosts),
-          blocklist(options.blocked_networks), multi(new_multi_handle(options)) {}
+          blocklist(options.blocked_networks), multi(new_multi_handle(options)),
+          limit(options.initial_concurrent, options.max_concurrent, options.adaptive_concurrency) {}
     ~Impl() { abort_all(); }
 
     const ClientOptions options;
     const HostAllowlist allowlist;
     const NetworkBlocklist blocklist;
     const MultiPtr multi;  // declared before the transfers; abort_all detaches them first
+    ConcurrencyLimit limit;
     std::deque<std::unique_ptr<Transfer>> queued;        // not started yet, in order
     std::vector<std::unique_ptr<Transfer>> backing_off;  // failed, waiting for ready_at
     std::vector<std::unique_ptr<Transfer>> running;      // attached to `multi`
@@ -371,6 +374,7 @@ struct HttpClient::Impl {
         return transfer.request.retry_also && !transfer.response.refused && transfer.response.status != 0 &&
                transfer.request.retry_also(transfer.response);
     }
+    void tell_limit(const Transfer &transfer);
     std::unique_ptr<Transfer> next_ready(Clock::time_point now);
     void start_attempt(std::unique_ptr<Transfer> transfer);
     void drive();
@@ -439,7 +443,7 @@ void HttpClient::Impl::start_ready() {
     const auto now = Clock::now();
     if (now < hold_until)
         return;
-    while (running.size() < static_cast<size_t>(options.max_concurrent) && has_ready(now)) {
+    while (running.size() < static_cast<size_t>(limit.current()) && has_ready(now)) {
         if (paced(now))
             return;
         start_attempt(next_ready(now));
@@ -472,6 +476,17 @@ void HttpClient::Impl::take_notice(const HttpResponse &response, bool retryable)
         options.pacer->hold(Clock::now() + std::chrono::milliseconds(*notice.pause_ms));
     if (notice.exhausted && !exhausted)
         exhausted = notice.exhausted;
+}
+
+// What the attempt's answer says of the destination's load. A connection
+// blocked_networks refused never reached it: it says nothing.
+void HttpClient::Impl::tell_limit(const Transfer &transfer) {
+    const HttpResponse &response = transfer.response;
+    if (response.refused)
+        return;
+    const bool overloaded = is_retryable(response) || retried_anyway(transfer);
+    limit.on_answer(overloaded ? ConcurrencyLimit::Signal::Overloaded : ConcurrencyLimit::Signal::Answered,
+                    response.duration_ms, transfer.filled_limit, transfer.started_at, Clock::now());
 }
 
 // Due retries go first: they were submitted before anything still queued.
@@ -521,6 +536,7 @@ void HttpClient::Impl::start_attempt(std::unique_ptr<Transfer> transfer) {
     attempt.started_at = Clock::now();
     // Owned by `running` before libcurl sees it, so no path leaves it attached and unowned.
     running.push_back(std::move(transfer));
+    attempt.filled_limit = running.size() >= static_cast<size_t>(limit.current());
     const CURLMcode code = curl_multi_add_handle(multi.get(), attempt.easy.get());
     if (code != CURLM_OK) {
         running.pop_back();
@@ -544,6 +560,7 @@ void HttpClient::Impl::harvest(std::vector<Completion> &out) {
         std::unique_ptr<Transfer> transfer = detach(easy);
         record_outcome(*transfer, result);
         take_notice(transfer->response, retried_anyway(*transfer));
+        tell_limit(*transfer);
         settle(std::move(transfer), out);
     }
 }
@@ -582,7 +599,7 @@ void HttpClient::Impl::schedule_retry(std::unique_ptr<Transfer> transfer) {
 
 // When a waiting request may next start; nullopt if none waits or no slot is free.
 std::optional<Clock::time_point> HttpClient::Impl::next_start_time() const {
-    if (running.size() >= static_cast<size_t>(options.max_concurrent))
+    if (running.size() >= static_cast<size_t>(limit.current()))
         return std::nullopt;
     std::optional<Clock::time_point> earliest;
     if (!queued.empty())
@@ -633,6 +650,8 @@ std::vector<Completion> HttpClient::poll(long timeout_ms) {
 }
 
 size_t HttpClient::pending() const { return impl_->pending(); }
+
+const ConcurrencyLimit &HttpClient::concurrency() const { return impl_->limit; }
 
 void HttpClient::abandon() { impl_->abort_all(); }
 

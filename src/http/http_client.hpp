@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "http/concurrency_limit.hpp"
 #include "http/http_types.hpp"
 #include "http/network_blocklist.hpp"
 #include "http/rate_limiter.hpp"
@@ -24,6 +25,10 @@ void http_global_init();
 
 struct ClientOptions {
     int max_concurrent = 8;          // transfers in flight at once; also the connection limits
+    // Adapt the transfers in flight between 1 and max_concurrent to the
+    // destination's answers, starting at initial_concurrent (ConcurrencyLimit).
+    bool adaptive_concurrency = false;
+    int initial_concurrent = 8;
     long connect_timeout_ms = 10000;
     long request_timeout_ms = 30000; // whole transfer, per attempt
     int max_attempts = 5;            // per request, including the first
@@ -81,6 +86,10 @@ class HttpClient {
 
     // Submitted and not yet returned by poll().
     size_t pending() const;
+
+    // How many transfers may be in flight now (max_concurrent unless
+    // adaptive_concurrency), and how that limit has moved.
+    const ConcurrencyLimit &concurrency() const;
 
     // Drops every queued and in-flight request without an answer (the
     // caller gives up on a destination). The client stays usable.

@@ -15,7 +15,8 @@ namespace reverse_etl::pg {
 
 namespace {
 
-int max_concurrent_requests_setting = 8;
+int max_concurrent_requests_setting = 64;
+bool adaptive_concurrency_setting = true;
 int request_timeout_setting = 30000;  // milliseconds (GUC_UNIT_MS)
 int max_request_attempts_setting = 5;
 char *allowed_hosts_setting = nullptr;
@@ -109,8 +110,16 @@ bool check_history_retention(char **newval, void **extra, GucSource source) {
 
 void define_settings() {
     DefineCustomIntVariable("reverse_etl.max_concurrent_requests",
-                            "HTTP requests a sync keeps in flight at once.", nullptr,
-                            &max_concurrent_requests_setting, 8, 1, 256, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+                            "Most HTTP requests a sync keeps in flight at once.",
+                            "With reverse_etl.adaptive_concurrency a sync starts at 8 (or this, if lower) and "
+                            "adapts to the destination's answers; without it, it keeps this many.",
+                            &max_concurrent_requests_setting, 64, 1, 256, PGC_USERSET, 0, nullptr, nullptr, nullptr);
+    DefineCustomBoolVariable("reverse_etl.adaptive_concurrency",
+                             "Whether a sync adapts the HTTP requests it keeps in flight to the destination.",
+                             "On: more while answers come back as fast as before, half as many after a 429, "
+                             "5xx or timeout (AIMD), never more than reverse_etl.max_concurrent_requests. "
+                             "Off: always reverse_etl.max_concurrent_requests.",
+                             &adaptive_concurrency_setting, true, PGC_USERSET, 0, nullptr, nullptr, nullptr);
     DefineCustomIntVariable("reverse_etl.request_timeout", "Time limit of one HTTP request (connect: 10 s).",
                             nullptr, &request_timeout_setting, 30000, 100, 3600 * 1000, PGC_USERSET, GUC_UNIT_MS,
                             nullptr, nullptr, nullptr);
@@ -168,6 +177,7 @@ void define_settings() {
 }
 
 int max_concurrent_requests() { return max_concurrent_requests_setting; }
+bool adaptive_concurrency() { return adaptive_concurrency_setting; }
 long request_timeout_ms() { return request_timeout_setting; }
 int max_request_attempts() { return max_request_attempts_setting; }
 std::string allowed_hosts() { return allowed_hosts_setting ? allowed_hosts_setting : "*"; }

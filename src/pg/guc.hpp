@@ -9,6 +9,7 @@ namespace reverse_etl::pg {
 void define_settings();
 
 int max_concurrent_requests();
+bool adaptive_concurrency();
 long request_timeout_ms();
 int max_request_attempts();
 std::string allowed_hosts();

@@ -91,6 +91,9 @@ void apply_caller_settings(const SyncWorkerArgs &args) {
         snprintf(value, sizeof(value), "%d", setting.value);
         SetConfigOption(setting.name, value, PGC_USERSET, PGC_S_SESSION);
     }
+    if (args.adaptive_concurrency > 0)
+        SetConfigOption("reverse_etl.adaptive_concurrency", args.adaptive_concurrency == 2 ? "on" : "off",
+                        PGC_USERSET, PGC_S_SESSION);
 }
 
 // The run itself is C++ that records every failure in the run's row;

@@ -23,6 +23,8 @@ struct SyncWorkerArgs {
     int32_t max_request_attempts;
     // reverse_etl.give_up_after in seconds plus one, as 0 is a value of it.
     int32_t give_up_after_s_plus_one;
+    // reverse_etl.adaptive_concurrency: 0 the server's, 1 off, 2 on.
+    int32_t adaptive_concurrency;
 };
 
 // How a run ended, as the waiting sync() call needs to know.

@@ -206,6 +206,7 @@ int64_t run_sync_in_worker(unsigned int role, int64_t mapping_id, const std::str
     args.mapping_id = mapping_id;
     strlcpy(args.trigger, trigger.c_str(), sizeof(args.trigger));
     args.max_concurrent_requests = max_concurrent_requests();
+    args.adaptive_concurrency = adaptive_concurrency() ? 2 : 1;
     args.request_timeout_ms = static_cast<int32_t>(request_timeout_ms());
     args.max_request_attempts = max_request_attempts();
     // Only a value the caller SET: the model owner's own (ALTER ROLE ... SET)
