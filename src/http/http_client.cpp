@@ -479,10 +479,12 @@ void HttpClient::Impl::take_notice(const HttpResponse &response, bool retryable)
 }
 
 // What the attempt's answer says of the destination's load. A connection
-// blocked_networks refused never reached it: it says nothing.
+// blocked_networks refused never reached it, and perform_once's request (an
+// OAuth token's, often from another host) is not one of the destination's
+// batches: they say nothing.
 void HttpClient::Impl::tell_limit(const Transfer &transfer) {
     const HttpResponse &response = transfer.response;
-    if (response.refused)
+    if (response.refused || transfer.synchronous)
         return;
     const bool overloaded = is_retryable(response) || retried_anyway(transfer);
     limit.on_answer(overloaded ? ConcurrencyLimit::Signal::Overloaded : ConcurrencyLimit::Signal::Answered,
