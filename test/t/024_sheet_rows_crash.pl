@@ -30,8 +30,11 @@ sub q1 { return $node->safe_psql('postgres', $_[0]); }
 my $endpoint = $mock->url('');
 my $update = '/v4/spreadsheets/s1/values:batchUpdate';
 # One configuration for the whole test (a new one would start an empty
-# spreadsheet): the first write's answer waits 5 s, the write itself done.
-$mock->config({ vendor => { type => 'google_sheets', access_token => 'tok', delay_ms => { $update => [5000] } } });
+# spreadsheet): the first write's answer waits 5 s, the write itself done;
+# the third's waits 3 s, so that the test holds the checkpoint before the
+# answer's acknowledgement can reach it (see kill_before_checkpoint).
+$mock->config(
+	{ vendor => { type => 'google_sheets', access_token => 'tok', delay_ms => { $update => [ 5000, 0, 3000 ] } } });
 q1(qq{
 CREATE TABLE public.people (id int PRIMARY KEY, name text);
 INSERT INTO public.people SELECT g, 'P' || g FROM generate_series(1, 30) AS g;
@@ -101,6 +104,8 @@ is(q1("SELECT min(sheet_row) || '-' || max(sheet_row) || ' ' || count(*) FROM $r
 q1("UPDATE public.people SET name = name || '+' WHERE id <= 10");
 q1("INSERT INTO public.people SELECT g, 'N' || g FROM generate_series(31, 35) AS g");
 q1("DELETE FROM public.people WHERE id IN (29, 30)");
+is(scalar(grep { $_->{path} eq $update } @{ $mock->requests }), 2,
+	'two writes so far: the third, the next run\'s, is the one whose answer waits 3 s');
 kill_before_checkpoint($node, q1("SELECT reverse_etl.request_sync('people')"), $checkpoint, 'second run');
 my %written = map { ($_->[0] => 1) } grep { @$_ && $_->[0] ne '' } @{ sheet() };
 is(scalar(grep { $written{$_} } 31 .. 35), 5, 'the destination has the 5 new records already');
