@@ -13,7 +13,12 @@
 //   - no growth while the answers' latency rises above what it was at a lower
 //     limit (the destination is queueing our requests: more in flight would
 //     only wait longer), nor while the run sends fewer than the limit (paced
-//     by a rate limit, or nothing to send: the limit would grow untested);
+//     by a rate limit, or nothing to send: the limit would grow untested),
+//     nor while the run is the bottleneck rather than the destination: it
+//     grows only while the run spends most of its time between answers
+//     waiting for them with every slot busy (a destination that answers at
+//     once leaves a run busy building requests; more of them in flight would
+//     only hold more memory);
 //   - multiplicative decrease: an overload answer (429, 408, 5xx, a timeout or
 //     a lost connection, a vendor's "too many concurrent requests") halves the
 //     limit, once per round trip: the answers to requests sent before the cut
@@ -51,8 +56,13 @@ class ConcurrencyLimit {
     void on_answer(Signal signal, double latency_ms, bool filled_limit, Clock::time_point started,
                    Clock::time_point now);
 
+    // The run waited `waited` for answers, with every slot busy if `slots_full`.
+    void on_wait(Clock::duration waited, bool slots_full);
+
   private:
-    void on_prompt_answer(double latency_ms, bool filled_limit);
+    void on_prompt_answer(double latency_ms, bool filled_limit, Clock::time_point now);
+    void note_waiting_share(Clock::time_point now);
+    bool mostly_waiting() const;
     bool latency_is_flat() const;
 
     const int maximum_;
@@ -67,6 +77,13 @@ class ConcurrencyLimit {
     double baseline_ms_ = 0;
     int64_t answers_ = 0;
     Clock::time_point last_decrease_{};
+    // How long the run waited for answers with every slot busy, and how much
+    // time passed, both decaying (the last second or so counts most); their
+    // ratio is the share of its time the run spends waiting on the destination.
+    double waited_full_s_ = 0;
+    double elapsed_s_ = 0;
+    Clock::time_point last_answer_at_{};
+    Clock::duration waited_full_{};
     int peak_;
     int decreases_ = 0;
 };

@@ -622,8 +622,10 @@ void HttpClient::Impl::wait(Clock::time_point deadline) {
         wake = std::min(wake, *start);
     // Rounded up, so a due retry is not missed by a hair and the loop does not spin.
     const auto timeout = std::max<int64_t>(0, std::chrono::ceil<std::chrono::milliseconds>(wake - now).count());
+    const bool slots_full = running.size() >= static_cast<size_t>(limit.current());
     check_multi(curl_multi_poll(multi.get(), nullptr, 0, static_cast<int>(timeout), nullptr),
                 "waiting for HTTP responses failed");
+    limit.on_wait(Clock::now() - now, slots_full);
 }
 
 HttpClient::HttpClient(ClientOptions options) : impl_(std::make_unique<Impl>(std::move(options))) {}

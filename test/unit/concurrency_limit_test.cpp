@@ -16,11 +16,13 @@ using std::chrono::milliseconds;
 const ConcurrencyLimit::Clock::time_point kStart{std::chrono::seconds(1000)};
 
 // Answers `count` requests that each took the last free slot and took
-// `latency_ms`; the clock moves on by that much for each.
+// `latency_ms`, which the run spent waiting for it with every slot busy (a
+// destination that is the bottleneck); the clock moves on by that much.
 void answer_busy(ConcurrencyLimit &limit, int count, double latency_ms, ConcurrencyLimit::Clock::time_point &now) {
     for (int i = 0; i < count; i++) {
         const auto started = now;
         now += milliseconds(static_cast<int>(latency_ms));
+        limit.on_wait(milliseconds(static_cast<int>(latency_ms)), true);
         limit.on_answer(Signal::Answered, latency_ms, true, started, now);
     }
 }
@@ -68,6 +70,30 @@ TEST(ConcurrencyLimit, NoGrowthWhenTheLimitWasNotReached) {
     EXPECT_EQ(limit.current(), 8);
 }
 
+TEST(ConcurrencyLimit, NoGrowthWhenTheRunIsTheBottleneck) {
+    ConcurrencyLimit limit(8, 64, true);
+    auto now = kStart;
+    // A destination that answers in 2 ms while the run takes 20 ms to build
+    // the next requests: every slot was busy when each request left, but the
+    // run hardly waited for answers. More in flight would only hold memory.
+    for (int i = 0; i < 200; i++) {
+        const auto started = now;
+        limit.on_wait(milliseconds(1), true);
+        now += milliseconds(20);
+        limit.on_answer(Signal::Answered, 2, true, started, now);
+    }
+    EXPECT_LE(limit.current(), 9);   // at most the one growth of the first answers
+    // Once the run waits on the destination (for the better part of a
+    // second: the share is of the last second or so), it grows.
+    for (int i = 0; i < 60; i++) {
+        const auto started = now;
+        limit.on_wait(milliseconds(19), true);
+        now += milliseconds(20);
+        limit.on_answer(Signal::Answered, 2, true, started, now);
+    }
+    EXPECT_GT(limit.current(), 12);
+}
+
 TEST(ConcurrencyLimit, RisingLatencyStopsGrowth) {
     ConcurrencyLimit limit(8, 64, true);
     auto now = kStart;
@@ -98,6 +124,7 @@ TEST(ConcurrencyLimit, LatencyThatWandersIsFlat) {
     for (int i = 0; i < 300; i++) {
         const auto started = now;
         now += milliseconds(10);
+        limit.on_wait(milliseconds(10), true);
         limit.on_answer(Signal::Answered, latencies[i % 10], true, started, now);
     }
     EXPECT_EQ(limit.current(), 64);
