@@ -15,16 +15,25 @@ using std::chrono::milliseconds;
 
 const ConcurrencyLimit::Clock::time_point kStart{std::chrono::seconds(1000)};
 
-// Answers `count` requests that each took the last free slot and took
-// `latency_ms`, which the run spent waiting for it with every slot busy (a
-// destination that is the bottleneck); the clock moves on by that much.
-void answer_busy(ConcurrencyLimit &limit, int count, double latency_ms, ConcurrencyLimit::Clock::time_point &now) {
+// Answers `count` requests, one every `gap_ms` (the clock moves on by that
+// much), each taking `latency_ms`, whose request took the last free slot if
+// `filled_limit`; before each, the run waited `waited_ms` with every slot busy.
+void answer_each(ConcurrencyLimit &limit, int count, int gap_ms, int waited_ms, double latency_ms, bool filled_limit,
+                 ConcurrencyLimit::Clock::time_point &now) {
     for (int i = 0; i < count; i++) {
         const auto started = now;
-        now += milliseconds(static_cast<int>(latency_ms));
-        limit.on_wait(milliseconds(static_cast<int>(latency_ms)), true);
-        limit.on_answer(Signal::Answered, latency_ms, true, started, now);
+        limit.on_wait(milliseconds(waited_ms), true);
+        now += milliseconds(gap_ms);
+        limit.on_answer(Signal::Answered, latency_ms, filled_limit, started, now);
     }
+}
+
+// Answers `count` requests that each took the last free slot and took
+// `latency_ms`, which the run spent waiting for it with every slot busy (a
+// destination that is the bottleneck).
+void answer_busy(ConcurrencyLimit &limit, int count, double latency_ms, ConcurrencyLimit::Clock::time_point &now) {
+    const int ms = static_cast<int>(latency_ms);
+    answer_each(limit, count, ms, ms, latency_ms, true, now);
 }
 
 TEST(ConcurrencyLimit, FixedWhenNotAdaptive) {
@@ -62,11 +71,7 @@ TEST(ConcurrencyLimit, NoGrowthWhenTheLimitWasNotReached) {
     ConcurrencyLimit limit(8, 64, true);
     auto now = kStart;
     // Paced by a rate limit, or little to send: requests start with slots free.
-    for (int i = 0; i < 100; i++) {
-        const auto started = now;
-        now += milliseconds(100);
-        limit.on_answer(Signal::Answered, 100, false, started, now);
-    }
+    answer_each(limit, 100, 100, 0, 100, false, now);
     EXPECT_EQ(limit.current(), 8);
 }
 
@@ -76,21 +81,11 @@ TEST(ConcurrencyLimit, NoGrowthWhenTheRunIsTheBottleneck) {
     // A destination that answers in 2 ms while the run takes 20 ms to build
     // the next requests: every slot was busy when each request left, but the
     // run hardly waited for answers. More in flight would only hold memory.
-    for (int i = 0; i < 200; i++) {
-        const auto started = now;
-        limit.on_wait(milliseconds(1), true);
-        now += milliseconds(20);
-        limit.on_answer(Signal::Answered, 2, true, started, now);
-    }
+    answer_each(limit, 200, 20, 1, 2, true, now);
     EXPECT_LE(limit.current(), 9);   // at most the one growth of the first answers
     // Once the run waits on the destination (for the better part of a
     // second: the share is of the last second or so), it grows.
-    for (int i = 0; i < 60; i++) {
-        const auto started = now;
-        limit.on_wait(milliseconds(19), true);
-        now += milliseconds(20);
-        limit.on_answer(Signal::Answered, 2, true, started, now);
-    }
+    answer_each(limit, 60, 20, 19, 2, true, now);
     EXPECT_GT(limit.current(), 12);
 }
 
@@ -121,12 +116,8 @@ TEST(ConcurrencyLimit, LatencyThatWandersIsFlat) {
     auto now = kStart;
     // 50 to 200 ms at random is one destination's normal, not queueing.
     const double latencies[] = {50, 200, 125, 80, 170, 60, 190, 110, 140, 95};
-    for (int i = 0; i < 300; i++) {
-        const auto started = now;
-        now += milliseconds(10);
-        limit.on_wait(milliseconds(10), true);
-        limit.on_answer(Signal::Answered, latencies[i % 10], true, started, now);
-    }
+    for (int i = 0; i < 300; i++)
+        answer_each(limit, 1, 10, 10, latencies[i % 10], true, now);
     EXPECT_EQ(limit.current(), 64);
 }
 
