@@ -118,6 +118,13 @@ UPDATE public.{t}
 # Memory: RssAnon of every server process.
 # --------------------------------------------------------------------------
 
+# B2 sends a request per row: at pg_net's pace a million would take many
+# minutes; its rate is measured on this many rows and compared per row.
+B2_ROWS = 50_000
+# pg_net's per-request time limit in B2/B2b (its default is 5 s): the
+# engine's own default (reverse_etl.request_timeout), so neither is cut short.
+PG_NET_TIMEOUT_MS = 30000
+
 # S5's adaptive variants: (name, the slow sink's /config, settings before sync()).
 S5_ADAPTIVE = (
     ("fixed 8", "latency_ms=50&latency_max_ms=200&capacity=0",
@@ -404,6 +411,75 @@ class Bench:
         self.record(step)
         return step
 
+    def pg_net_baseline(self, label, group, statement, rows, expect_requests):
+        """B2/B2b: a do-it-yourself sync with pg_net. `statement` queues the
+        requests (net.http_post); the time runs from just before it until
+        pg_net has recorded an answer to every request. Checked: every
+        answer a 200, and the sink got every record."""
+        self.sink(self.args.sink_url, "/reset")
+        self.q("TRUNCATE net._http_response")
+        if self.sampler:
+            self.sampler.label = label
+        t0 = time.time()
+        try:
+            queued = self.q1(statement)
+            answered = ok = 0
+            deadline = t0 + 3600
+            while time.time() < deadline:
+                answered, ok = self.q("SELECT count(*), count(*) FILTER (WHERE status_code = 200) "
+                                      "FROM net._http_response")[0]
+                if answered >= expect_requests:
+                    break
+                time.sleep(0.05)
+            elapsed = time.time() - t0
+        finally:
+            if self.sampler:
+                self.sampler.label = None
+        sink = self.sink(self.args.sink_url, "/stats")
+        problems = []
+        if queued != expect_requests:
+            problems.append(f"queued {queued} requests, expected {expect_requests}")
+        if answered < expect_requests:
+            problems.append(f"only {answered} of {expect_requests} requests answered within an hour")
+        if ok != expect_requests:
+            errors = self.q("SELECT coalesce(status_code::text, error_msg), count(*) FROM net._http_response "
+                            "WHERE status_code IS DISTINCT FROM 200 GROUP BY 1 ORDER BY 2 DESC LIMIT 3")
+            problems.append(f"{ok} of {expect_requests} requests answered 200 (others: {errors})")
+        if sink["records"] != rows:
+            problems.append(f"the sink received {sink['records']} records, expected {rows}")
+        if problems:
+            raise RuntimeError(f"{label}: " + "; ".join(problems))
+        step = {"label": label, "kind": "pg_net", "group": group, "rows": rows, "elapsed": elapsed,
+                "requests": expect_requests, "sink": sink}
+        self.record(step)
+        return step
+
+    def pg_net_scenarios(self, n):
+        """B2 (one net.http_post per row) on the first B2_ROWS rows, B2b (500
+        rows a request) on the whole model: the DIY patterns pg_net users
+        write, against the same sink. Neither diffs, checkpoints or retries."""
+        self.q("CREATE EXTENSION IF NOT EXISTS pg_net")
+        self.results["pg_net"] = {
+            "version": self.q1("SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'pg_net'"),
+            "settings": {name: self.q1(f"SHOW {name}") for name in ("pg_net.batch_size", "pg_net.ttl")},
+            "timeout_ms": PG_NET_TIMEOUT_MS}
+        url = self.args.sink_url + "/diy"
+        b2_rows = min(n, B2_ROWS)
+        self.checkpoint()
+        self.pg_net_baseline(
+            f"B2 per-row pg_net ({b2_rows:,} rows)", "B2",
+            f"SELECT count(net.http_post(url := '{url}', body := to_jsonb(m), "
+            f"timeout_milliseconds := {PG_NET_TIMEOUT_MS})) FROM ({model_sql('users', f'id <= {b2_rows}')}) AS m",
+            b2_rows, b2_rows)
+        self.checkpoint()
+        self.pg_net_baseline(
+            "B2b pg_net, 500 rows a request", "B2b",
+            f"SELECT count(net.http_post(url := '{url}', body := b.batch, "
+            f"timeout_milliseconds := {PG_NET_TIMEOUT_MS})) FROM (SELECT jsonb_agg(r.j) AS batch FROM "
+            f"(SELECT (row_number() OVER () - 1) / 500 AS g, to_jsonb(m) AS j FROM ({model_sql('users')}) AS m) AS r "
+            f"GROUP BY r.g) AS b",
+            n, -(-n // 500))
+
     def baseline(self, label, group, table, expect_sent, rows):
         self.sink(self.args.sink_url, "/reset")
         dsn = f"host={self.args.host} port={self.args.port} user=postgres dbname=bench"
@@ -570,7 +646,7 @@ class Bench:
         self.sampler.start()
         self.results["machine"] = self.machine()
         self.results["args"] = {"rows": a.rows, "reps": a.reps, "with_10m": a.with_10m, "command": a.command,
-                                "profile": a.profile}
+                                "profile": a.profile, "pg_net": a.pg_net}
         self.results["load_before"] = os.getloadavg()
 
         n = a.rows
@@ -629,6 +705,10 @@ class Bench:
         for r in range(a.reps):
             self.checkpoint()
             self.baseline(f"B1 (S2) rep {r + 1}", "B1-S2", "users", expect_sent=0, rows=n)
+
+        # B2, B2b: do-it-yourself syncs with pg_net (bench/run.sh --pg-net-source)
+        if a.pg_net:
+            self.pg_net_scenarios(n)
 
         # S5: 50 ms a request, batch 100, fixed concurrency 1, 4, 8, 16
         self.sink(a.slow_sink_url, "/config?latency_ms=50&latency_max_ms=0&capacity=0")
@@ -696,6 +776,7 @@ def main():
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--with-10m", action="store_true")
+    parser.add_argument("--pg-net", action="store_true", help="also B2 and B2b (pg_net is preloaded)")
     parser.add_argument("--profile", action="store_true",
                         help="pg_stat_statements is loaded (track = all): list each sync's costliest statements")
     args = parser.parse_args()

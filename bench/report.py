@@ -34,6 +34,44 @@ def verdict(ok):
     return "–" if ok is None else ("**met**" if ok else "**missed**")
 
 
+def pg_net_ratios(group, s1, rows):
+    """(B2/S1 per row, B2b/S1), or (None, None) when they were not run."""
+    b2, b2b = group("B2", "pg_net"), group("B2b", "pg_net")
+    if not b2 or not b2b or not s1:
+        return None, None
+    per_row_s1 = s1 / rows
+    return (b2[0]["elapsed"] / b2[0]["rows"]) / per_row_s1, b2b[0]["elapsed"] / s1
+
+
+def write_pg_net(w, results, group, s1, rows):
+    info = results.get("pg_net", {})
+    settings = ", ".join(f"`{k} = {v}`" for k, v in info.get("settings", {}).items())
+    w("## Do-it-yourself with pg_net (B2, B2b)")
+    w("")
+    w(f"pg_net {info.get('version', '?')}, built from its release's source as the bench ran, preloaded in the "
+      f"same cluster, its worker in the benchmark's database; {settings} (its defaults), "
+      f"`timeout_milliseconds := {info.get('timeout_ms', '?')}` on each call (the engine's own default request "
+      "timeout; pg_net's is 5 s). The time runs from just before the statement that queues the requests until "
+      "pg_net has recorded an answer to each (`net._http_response`); every answer was checked to be a 200 and "
+      "the sink's record count to be the rows'. B2 is `SELECT net.http_post(url, to_jsonb(m)) FROM (model) m`, "
+      "one request a row, on the first rows only (a million would take many minutes; compared per row); B2b "
+      "sends the whole model as `jsonb_agg` arrays of 500 rows, one request each.")
+    w("")
+    w("Neither is a sync: no diff (every run sends every row again, changed or not, and never a deletion), "
+      "no checkpoint (a crash or a failed request loses track of what was sent), no retries (a 429, 5xx or "
+      "timeout is only recorded in `net._http_response`, and dropped after `pg_net.ttl`), no batching by the "
+      "destination's limits, no pacing. They measure only the cost of getting the rows out.")
+    w("")
+    w("| step | rows | requests | time (s) | rows/s | S1 time for as many rows (s) | ratio to S1 |")
+    w("|---|---|---|---|---|---|---|")
+    for step in group("B2", "pg_net") + group("B2b", "pg_net"):
+        s1_same = s1 * step["rows"] / rows if s1 else None
+        w(f"| {step['label']} | {step['rows']:,} | {step['requests']:,} | {fmt_s(step['elapsed'])} | "
+          f"{fmt_n(step['rows'] / step['elapsed'])} | {fmt_s(s1_same)} | "
+          f"{fmt_ratio(ratio(step['elapsed'], s1_same))}× |")
+    w("")
+
+
 def write_s5_adaptive(w, steps):
     w("## S5 adaptive: a destination that takes 50 to 200 ms per request")
     w("")
@@ -200,6 +238,16 @@ def write(results, path):
         w(f"| S5 adaptive: 50-200 ms a request, adaptive concurrency (8 up to 64) vs a fixed 8 | "
           f"{fmt_ratio(s5a_speedup)}× faster | ≥ 3× | {verdict(s5a_speedup >= 3)} |")
     sp1, sp2 = ratio(b1_s1, s1), ratio(b1_s2, s2)
+    b2, b2b = pg_net_ratios(group, s1, rows)
+    if b2 is None:
+        w("| B2/S1: per-row pg_net (one `net.http_post` a row) vs the first sync, per row | not run (add "
+          "`--pg-net-source DIR`) | ≥ 100× | – |")
+        w("| B2b/S1: pg_net with 500 rows a request vs the first sync | not run | ≥ 2× | – |")
+    else:
+        w(f"| B2/S1: per-row pg_net (one `net.http_post` a row) vs the first sync, per row | {fmt_ratio(b2)}× | "
+          f"≥ 100× | {verdict(b2 >= 100)} |")
+        w(f"| B2b/S1: pg_net with 500 rows a request vs the first sync | {fmt_ratio(b2b)}× | ≥ 2× | "
+          f"{verdict(b2b >= 2)} |")
     w(f"| B1 on S1: hand-written job time / engine time | {fmt_ratio(sp1)}× | ≥ 5× | "
       f"{verdict(None if sp1 is None else sp1 >= 5)} |")
     w(f"| B1 on S2: hand-written job time / engine time | {fmt_ratio(sp2)}× | ≥ 5× | "
@@ -262,6 +310,8 @@ def write(results, path):
 
     if s5a:
         write_s5_adaptive(w, s5a)
+    if group("B2", "pg_net"):
+        write_pg_net(w, results, group, s1, rows)
 
     w("## Memory")
     w("")

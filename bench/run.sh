@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The benchmarks, in one command (as root, on Debian 12):
 #
-#   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep]
+#   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--pg-net-source DIR]
 #   bench/run.sh --vendors [--rows N] [--reps N] [--mock-python P] [--keep]
 #   bench/run.sh --remote [--rows N] [--reps N] [--keep]
 #
@@ -21,6 +21,12 @@
 #                 each sync, the statements its worker spent the most time in
 #                 (adds a little overhead to every statement)
 #   --keep        leave the cluster and the sinks running
+#   --pg-net-source DIR   also B2 and B2b, the do-it-yourself syncs with
+#                 pg_net: DIR is a pg_net release's source tree (pg_net is
+#                 not packaged in Debian); it is copied to /tmp, built and
+#                 installed there as the bench runs, and preloaded in the
+#                 throwaway cluster. Without it, B2 and B2b are reported as
+#                 not run.
 #   --vendors     instead of the scenarios above, the vendor group (issue 14):
 #                 also starts the mock destination (test/mock_destination.py),
 #                 and bench/vendors.py times a first sync of 100,000 rows
@@ -53,6 +59,7 @@ profile=false
 vendors=false
 remote=false
 mock_python=python3
+pg_net_source=""
 driver_args=()
 types_given=false
 while [ $# -gt 0 ]; do
@@ -62,11 +69,12 @@ while [ $# -gt 0 ]; do
         --with-10m) driver_args+=(--with-10m); shift ;;
         --profile) driver_args+=(--profile); profile=true; shift ;;
         --keep) keep=true; shift ;;
+        --pg-net-source) pg_net_source=$(cd "$2" && pwd); shift 2 ;;
         --vendors) vendors=true; shift ;;
         --remote) remote=true; shift ;;
         --mock-python) mock_python=$2; shift 2 ;;
         --types) driver_args+=(--types "$2"); types_given=true; shift 2 ;;
-        -h|--help) sed -n '2,42p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        -h|--help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
         *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--types T,U] [--mock-python P] | --remote]" >&2; exit 2 ;;
     esac
 done
@@ -126,6 +134,22 @@ fi
 # logs and bench/work/results.json stay.
 $keep || trap 'stop_everything; rm -rf "$work/data"' EXIT
 
+preload=reverse_etl
+if [ -n "$pg_net_source" ]; then
+    if $vendors || $remote; then
+        echo "bench/run.sh: --pg-net-source goes with the main scenarios" >&2
+        exit 2
+    fi
+    echo "== build and install pg_net from $pg_net_source (in /tmp)"
+    pg_net_build=$(mktemp -d /tmp/reverse_etl_bench_pg_net.XXXXXX)
+    cp -r "$pg_net_source"/. "$pg_net_build"
+    make -s -C "$pg_net_build" PG_CONFIG="$(command -v pg_config)" >"$work/pg_net_build.log" 2>&1
+    make -s -C "$pg_net_build" PG_CONFIG="$(command -v pg_config)" install >>"$work/pg_net_build.log" 2>&1
+    rm -rf "$pg_net_build"
+    preload="reverse_etl,pg_net"
+    driver_args+=(--pg-net)
+fi
+
 echo "== compile the sink"
 gcc -O2 -Wall -Wextra -Werror -o "$work/sink" "$bench/sink.c"
 
@@ -137,7 +161,7 @@ cat >>"$work/data/postgresql.conf" <<CONF
 port = $port
 listen_addresses = ''
 unix_socket_directories = '$work'
-shared_preload_libraries = 'reverse_etl'
+shared_preload_libraries = '$preload'
 reverse_etl.database = 'postgres'   # the launcher idles there: the benchmark runs in "bench"
 reverse_etl.allowed_hosts = '127.0.0.1'  # the sinks; reverse_etl.blocked_networks refuses loopback otherwise
 shared_buffers = 1GB
@@ -146,9 +170,12 @@ checkpoint_timeout = 30min
 timezone = 'UTC'
 log_line_prefix = '%m [%p] %b '
 CONF
+if [ -n "$pg_net_source" ]; then
+    echo "pg_net.database_name = 'bench'   # its worker serves the benchmark's database" >>"$work/data/postgresql.conf"
+fi
 if $profile; then
     cat >>"$work/data/postgresql.conf" <<CONF
-shared_preload_libraries = 'reverse_etl,pg_stat_statements'
+shared_preload_libraries = '$preload,pg_stat_statements'
 pg_stat_statements.track = all
 CONF
 fi
