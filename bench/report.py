@@ -14,6 +14,10 @@ def median(values):
     return statistics.median(values) if values else None
 
 
+def ratio(a, b):
+    return a / b if a is not None and b else None
+
+
 def fmt_s(seconds):
     return "–" if seconds is None else f"{seconds:.2f}"
 
@@ -49,24 +53,28 @@ def write_pg_net(w, results, group, s1, rows):
     w("## Do-it-yourself with pg_net (B2, B2b)")
     w("")
     w(f"pg_net {info.get('version', '?')}, built from its release's source as the bench ran, preloaded in the "
-      f"same cluster, its worker in the benchmark's database; {settings} (its defaults), "
-      f"`timeout_milliseconds := {info.get('timeout_ms', '?')}` on each call (the engine's own default request "
-      "timeout; pg_net's is 5 s). The time runs from just before the statement that queues the requests until "
-      "pg_net has recorded an answer to each (`net._http_response`); every answer was checked to be a 200 and "
-      "the sink's record count to be the rows'. B2 is `SELECT net.http_post(url, to_jsonb(m)) FROM (model) m`, "
-      "one request a row, on the first rows only (a million would take many minutes; compared per row); B2b "
-      "sends the whole model as `jsonb_agg` arrays of 500 rows, one request each.")
+      f"same cluster, its worker in the benchmark's database, with its defaults ({settings}, 5 s a request). "
+      "The time runs from just before the statement that queues the requests until every part (row, batch) "
+      "has an answer 200 in `net._http_response`: pg_net records a timeout or an error and moves on, so the "
+      "driver sends the failed parts again, as its user would have to (\"resent\" below). Use the v0.20.5 "
+      "release or later (its `extversion` still says 0.20.4): before it, pg_net's epoll loop waited only "
+      "for reads when libcurl wanted to read and write, and a request body larger than the socket's buffer "
+      "(B2b's 145 kB) stalled until its timeout. B2 is `SELECT net.http_post(url, to_jsonb(m)) FROM (model) m`, one "
+      "request a row, on the first rows only (compared per row); B2b sends the whole model as `jsonb_agg` "
+      "arrays of 500 rows, one request each.")
     w("")
     w("Neither is a sync: no diff (every run sends every row again, changed or not, and never a deletion), "
-      "no checkpoint (a crash or a failed request loses track of what was sent), no retries (a 429, 5xx or "
-      "timeout is only recorded in `net._http_response`, and dropped after `pg_net.ttl`), no batching by the "
-      "destination's limits, no pacing. They measure only the cost of getting the rows out.")
+      "no checkpoint (a crash loses track of what was sent), no retries of its own (a 429, 5xx or timeout is "
+      "only recorded in `net._http_response`, dropped after `pg_net.ttl`: the bench's driver does the "
+      "resending), no batching by the destination's limits, no pacing. They measure only the cost of getting "
+      "the rows out.")
     w("")
-    w("| step | rows | requests | time (s) | rows/s | S1 time for as many rows (s) | ratio to S1 |")
-    w("|---|---|---|---|---|---|---|")
+    w("| step | rows | requests | resent | time (s) | rows/s | S1 time for as many rows (s) | ratio to S1 |")
+    w("|---|---|---|---|---|---|---|---|")
     for step in group("B2", "pg_net") + group("B2b", "pg_net"):
         s1_same = s1 * step["rows"] / rows if s1 else None
-        w(f"| {step['label']} | {step['rows']:,} | {step['requests']:,} | {fmt_s(step['elapsed'])} | "
+        w(f"| {step['label']} | {step['rows']:,} | {step['requests']:,} | {step.get('resent', 0):,} | "
+          f"{fmt_s(step['elapsed'])} | "
           f"{fmt_n(step['rows'] / step['elapsed'])} | {fmt_s(s1_same)} | "
           f"{fmt_ratio(ratio(step['elapsed'], s1_same))}× |")
     w("")
@@ -144,9 +152,6 @@ def write(results, path):
     big = args["with_10m"]
     s1_10, f1_10 = med("4-1", "sync"), med("4-1", "F1")
     s2_10, f2_10 = med("4-2", "sync"), med("4-2", "F2")
-
-    def ratio(a, b):
-        return a / b if a is not None and b else None
 
     memory = results.get("memory", {})
 
