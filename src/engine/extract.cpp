@@ -56,12 +56,9 @@ void create_work_tables(const MappingPlan &plan) {
     // oid: the destination's id of the record, as the checkpoint keeps it.
     // held: a change the sync mode sends that waits, as its record failed
     // with these very values (see hold_failed_changes); never `selected`.
-    // vals: a selected change's values as the outbox takes them, when the
-    // diff rendered them (classify_unique); NULL otherwise.
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_changes (rid text COLLATE \"C\", "
                                     "chg text, hash bigint, ver bigint, copies bigint, checkpointed boolean, "
-                                    "selected boolean, dkey text, oid text, held boolean NOT NULL DEFAULT false, "
-                                    "vals text)"));
+                                    "selected boolean, dkey text, oid text, held boolean NOT NULL DEFAULT false)"));
     pg::execute_catalog(std::string("CREATE TEMP TABLE pg_temp.reverse_etl_current (rid text COLLATE \"C\", hash bigint, "
                                     "dkey text)"));
     pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
@@ -172,35 +169,23 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
 
 // When the identifier is a NOT NULL column with a unique index of the one
 // table the model reads (pg::model_key_is_unique), there are no duplicates or
-// NULLs to find: the model's rows go straight into the hash join with the
-// checkpoint, in one statement, with no work table and no grouping. The
-// checkpoint is the join's narrow side; the model's rows stream past it,
-// and only those that come out changed have their values rendered (into
-// `vals`, for the selected ones), so the outbox needs no second read of the
-// model: the values are those of the very rows the diff hashed.
+// NULLs to find: the model's narrow rows go straight into the hash join, in
+// one statement, with no work table and no grouping.
 void classify_unique(const MappingPlan &plan, int64_t run_id) {
-    const std::string rid = record_id_sql(plan);
-    const std::string hash = record_hash_sql(plan);
-    const std::string absent = "m.reverse_etl_present IS NULL";
-    const std::string &key_type = plan.model.columns[plan.primary_key_column].type;
-    // A deletion's values are its identifier alone, from the checkpoint.
-    const std::string vals = rendered_values_sql(
-        plan, "CASE WHEN " + absent + " THEN k.record_id::" + key_type + " ELSE m." +
-                  quote_identifier(plan.model.primary_key) + " END");
-    const std::string dkey = plan.destination_key_column
-                                 ? "CASE WHEN " + absent + " THEN k.dest_key ELSE " + destination_key_sql(plan) + " END"
-                                 : std::string("NULL::text");
+    const std::string current = "SELECT " + record_id_sql(plan) + " AS rid, " + record_hash_sql(plan) +
+                                " AS hash, 1 AS copies" +
+                                (plan.destination_key_column ? ", " + destination_key_sql(plan) + " AS dkey" : "") +
+                                " FROM " + filtered_model_sql(plan, "m");
     as_model_owner(plan, [&] {
         pg::execute(std::string("INSERT INTO ") + kChanges +
-                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey, oid, vals) "
+                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey, oid) "
                     "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    ", d.dkey, d.oid, CASE WHEN " + selected_sql(plan, "d.chg") + " THEN d.vals END "
-                    "FROM (SELECT coalesce(" + rid + ", k.record_id) AS rid, coalesce(" + hash + ", k.hash) AS hash, "
-                    "CASE WHEN " + absent + " THEN NULL ELSE 1 END AS copies, k.record_id IS NOT NULL AS checkpointed, " +
-                    change_version_sql(absent, run_id, hash) + " AS ver, CASE " + change_kind_sql(absent) + " AS chg, " +
-                    dkey + " AS dkey, " + change_object_id_sql(plan) + " AS oid, " + vals + " AS vals "
-                    "FROM " + filtered_model_sql(plan, "m") + " FULL JOIN " + plan.checkpoint_table +
-                    " AS k ON k.record_id = " + rid + " WHERE " + differs_sql(hash) + ") AS d");
+                    ", d.dkey, d.oid FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
+                    "c.copies, k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.rid IS NULL", run_id) +
+                    " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg, " +
+                    change_destination_key_sql(plan, "c.rid IS NULL") + " AS dkey, " + change_object_id_sql(plan) +
+                    " AS oid FROM (" + current + ") AS c "
+                    "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
     });
 }
 
@@ -293,13 +278,7 @@ std::string outbox_destination_key_sql(const MappingPlan &plan) {
 // the next run classifies it afresh. The hash checkpointed is the diff's: if
 // the record changed in between, the next run sees it differ and sends it
 // again (at least once, never lost).
-int64_t fill_outbox_from_changes(const MappingPlan &plan, bool values_in_changes, std::optional<int64_t> limit) {
-    if (values_in_changes)   // classify_unique rendered them
-        return static_cast<int64_t>(
-            pg::execute_catalog(std::string("INSERT INTO ") + kOutbox +
-                                " (rid, chg, hash, ver, vals, dkey, oid) SELECT c.rid, c.chg, c.hash, c.ver, c.vals, "
-                                "c.dkey, c.oid FROM " + kChanges + " c WHERE c.selected" + limit_sql(limit))
-                .processed);
+int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t> limit) {
     // Nothing to send (a resync without changes): spare the model a second read.
     if (pg::execute_catalog(std::string("SELECT 1 FROM ") + kChanges + " WHERE selected LIMIT 1").empty())
         return 0;
@@ -509,7 +488,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
             classify_grouped(plan, run_id);
         hold_failed_changes(plan);
         analyze(kChanges);
-        counters.outbox = fill_outbox_from_changes(plan, unique, outbox_limit);
+        counters.outbox = fill_outbox_from_changes(plan, outbox_limit);
     }
     count_changes(counters, checkpointed, first_run_added, first_run_held);
     if (!dry_run) {
