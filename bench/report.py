@@ -442,7 +442,8 @@ def write(results, path):
 
     w("## Method")
     w("")
-    w("- One throwaway cluster (bench/work/, Unix socket only), `shared_preload_libraries = 'reverse_etl'`, the "
+    preload = "reverse_etl,pg_net" if args.get("pg_net") else "reverse_etl"
+    w(f"- One throwaway cluster (bench/work/, Unix socket only), `shared_preload_libraries = '{preload}'`, the "
       "launcher pointed at the `postgres` database where it idles; everything runs in the `bench` database as "
       "the superuser `postgres`.")
     w("- Before the timed steps: the floors run once untimed (cache warm). A `CHECKPOINT` before each sync and "
