@@ -6,17 +6,9 @@
 
 namespace reverse_etl::engine {
 
-namespace {
-// Where an adaptive run starts: the fixed concurrency of earlier releases,
-// which every destination type was tested with.
-constexpr int kInitialConcurrentRequests = 8;
-}  // namespace
-
 http::ClientOptions client_options_from_settings() {
     http::ClientOptions options;
     options.max_concurrent = pg::max_concurrent_requests();
-    options.adaptive_concurrency = pg::adaptive_concurrency();
-    options.initial_concurrent = kInitialConcurrentRequests;
     options.request_timeout_ms = pg::request_timeout_ms();
     options.max_attempts = pg::max_request_attempts();
     options.allowed_hosts = split_setting_list(pg::allowed_hosts());

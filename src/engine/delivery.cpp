@@ -57,6 +57,9 @@ constexpr size_t kHeldBytes = 32 * 1024 * 1024;
 // A held record's bookkeeping beyond its payload (identifiers, TID, map
 // entry): counted so that many small records are bounded too.
 constexpr size_t kRecordOverheadBytes = 256;
+// Where an adaptive run starts (http::ConcurrencyLimit): the fixed
+// concurrency of earlier releases, which every destination type was tested with.
+constexpr int kInitialConcurrentRequests = 8;
 
 struct PendingRecord {
     std::string tid;
@@ -190,6 +193,9 @@ class DeliveryLoop {
         if (plan_.destination_timeout_ms)
             options.request_timeout_ms = *plan_.destination_timeout_ms;
         options.pacer = request_pacer(plan_, requests_);  // the destination's rate limit (request_pacing.hpp)
+        // Records' requests only: alerts and test records go out at once.
+        options.adaptive_concurrency = pg::adaptive_concurrency();
+        options.initial_concurrent = kInitialConcurrentRequests;
         return options;
     }
 

@@ -92,6 +92,22 @@ ok(poll_sql($node, "SELECT status FROM reverse_etl.alert_events WHERE run_id = $
 $posts = alert_posts();
 is($posts->[-1]{kind} . ' ' . $posts->[-1]{error}, 'firing interrupted by server restart', 'saying why');
 
+# 5. A pass posts all its alerts at once (one request's timeout at most,
+# however many): ten rules fire at one failed run, and their ten posts,
+# each answered after 1.5 s, are all in flight together. (Adaptive
+# concurrency, which starts at 8, is for records' requests only.)
+q1("SELECT reverse_etl.create_alert('items down ' || g, 'items', 'alerts') FROM generate_series(1, 10) AS g");
+$mock->reset;
+$mock->config({ per_path => { '/data' => { status => 401, body => 'bad credentials' },
+	'/alerts' => { status => 200, delay_ms => 1500 } } });
+is(q1("SELECT status FROM reverse_etl.sync('items')"), 'failed', 'a run fails');
+my @alert_requests = grep { $_->{path} eq '/alerts' } @{ $mock->requests };
+is(scalar(@alert_requests), 10, 'the ten new rules\' alerts are posted');
+# The mock counts every request it has not answered (of any path): all ten
+# arrived before the first answer when their counts are ten in a row.
+my @counts = sort { $a <=> $b } map { $_->{in_flight} } @alert_requests;
+is($counts[-1] - $counts[0], 9, 'all ten in flight at once') or diag(join(',', @counts));
+
 $node->stop;
 my $log = slurp_file($node->logfile);
 my @signals = ($log =~ /terminated by signal (\d+)/g);
