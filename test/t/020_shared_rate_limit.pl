@@ -58,7 +58,18 @@ sub start_sync
 	return \%p;
 }
 
+# The two runs must overlap, and on a loaded machine one sync worker can
+# start seconds after the other: a lock on both models' tables holds each
+# run at its model query until both are there, then lets them go together.
+my $gate = $node->background_psql('postgres');
+$gate->query_safe('BEGIN; LOCK public.a, public.b IN ACCESS EXCLUSIVE MODE');
 my @calls = (start_sync('ma'), start_sync('mb'));
+ok( poll_sql($node,
+		"SELECT count(DISTINCT relation) FROM pg_locks WHERE NOT granted "
+		  . "AND relation IN ('public.a'::regclass, 'public.b'::regclass)", '2', 60),
+	'both runs wait at their model query');
+$gate->query_safe('COMMIT');
+$gate->quit;
 $_->{h}->finish for @calls;
 is($calls[0]{stdout}, "succeeded $per_mapping\n", 'the first mapping delivered every record')
   or diag($calls[0]{stderr});
