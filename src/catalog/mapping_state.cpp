@@ -10,8 +10,10 @@ std::string checkpoint_table(int64_t mapping_id) {
     return "reverse_etl_state.checkpoint_" + std::to_string(mapping_id);
 }
 
-std::string sending_table(int64_t mapping_id) {
-    return "reverse_etl_state.sending_" + std::to_string(mapping_id);
+std::string sending_table(int64_t mapping_id) { return "reverse_etl_state." + sending_table_name(mapping_id); }
+
+std::string sending_table_name(int64_t mapping_id) {
+    return "sending_" + std::to_string(mapping_id);
 }
 
 std::string sheet_rows_table(int64_t mapping_id) {

@@ -37,6 +37,7 @@ void drop_checkpoint_key(int64_t mapping_id);     // only while the checkpoint i
 enum class KeyRepair { None, RemoveDuplicates };
 void ensure_checkpoint_key(int64_t mapping_id, KeyRepair repair);
 std::string sending_table(int64_t mapping_id);  // schema-qualified name
+std::string sending_table_name(int64_t mapping_id);  // in reverse_etl_state
 // sheet_rows_<id> (record_id, sheet_row): the row index of a row_index
 // action (engine/sheet_rows.hpp), made on first use. reset_checkpoint keeps
 // it (the rows are the destination's: a record sent again after a reset

@@ -7,6 +7,7 @@
 #include "pg/guc.hpp"
 #include "pg/key_uniqueness.hpp"
 #include "pg/role_scope.hpp"
+#include "pg/select_into_table.hpp"
 #include "pg/spi.hpp"
 
 namespace reverse_etl::engine {
@@ -16,6 +17,10 @@ namespace {
 const char *const kCurrent = "pg_temp.reverse_etl_current";
 const char *const kChanges = "pg_temp.reverse_etl_changes";
 const char *const kOutbox = "pg_temp.reverse_etl_outbox";
+// Without the schema, for pg::select_into_table: the fills that read only
+// the model, whose SELECT may then be planned with parallel workers.
+const char *const kCurrentName = "reverse_etl_current";
+const char *const kOutboxName = "reverse_etl_outbox";
 
 int64_t count_of(const pg::Result &result) { return number_from_sql<int64_t>(result.scalar()); }
 
@@ -146,8 +151,8 @@ std::string change_object_id_sql(const MappingPlan &plan) {
 // are never materialised twice.
 void classify_grouped(const MappingPlan &plan, int64_t run_id) {
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kCurrent + " (rid, hash, dkey) SELECT " + record_id_sql(plan) + ", " +
-                    record_hash_sql(plan) + ", " + destination_key_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
+        pg::select_into_table("pg_temp", kCurrentName, "SELECT " + record_id_sql(plan) + ", " + record_hash_sql(plan) + ", " +
+                                                destination_key_sql(plan) + " FROM " + filtered_model_sql(plan, "m"));
     });
     analyze(kCurrent);
     {
@@ -299,13 +304,10 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
 // added, so one pass over the model fills the outbox directly.
 int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id) {
     return as_model_owner(plan, [&] {
-        return static_cast<int64_t>(
-            pg::execute(std::string("INSERT INTO ") + kOutbox +
-                        " (rid, chg, hash, ver, vals, dkey) SELECT " + record_id_sql(plan) +
-                        ", 'added', " + record_hash_sql(plan) + ", " + std::to_string(run_id) +
-                        rendered_values(plan, false) + ", " + destination_key_sql(plan) + " FROM " +
-                        filtered_model_sql(plan, "m"))
-                .processed);
+        return static_cast<int64_t>(pg::select_into_table(
+            "pg_temp", kOutboxName, "SELECT " + record_id_sql(plan) + ", 'added'::text, " + record_hash_sql(plan) + ", " +
+                             std::to_string(run_id) + "::bigint" + rendered_values(plan, false) + ", " +
+                             destination_key_sql(plan) + ", NULL::text FROM " + filtered_model_sql(plan, "m")));
     });
 }
 

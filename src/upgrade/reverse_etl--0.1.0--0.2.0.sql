@@ -622,3 +622,8 @@ SELECT s.name, reverse_etl._mask_conninfo(s.conninfo) AS conninfo, s.settings,
 COMMENT ON VIEW reverse_etl.sources IS
 'Remote sources you can see, with the password of each connection string shown as "********".';
 GRANT SELECT ON reverse_etl.sources TO PUBLIC;
+
+-- What rendering and hashing a record cost, for the planner: a first sync's
+-- extraction can then be planned with parallel workers (src/sql/16_render_values.sql).
+ALTER FUNCTION reverse_etl_state.render_values("any") COST 100;
+ALTER FUNCTION reverse_etl_state.record_hash(bigint, "any") COST 20;

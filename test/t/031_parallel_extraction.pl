@@ -1,0 +1,148 @@
+# Parallel extraction (docs/performance.md): a first sync reads the model
+# with a SELECT that PostgreSQL may plan with parallel workers
+# (pg::select_into_table), as it does for a large model. Here the planner's
+# parallel costs are set to nothing so that a small table gets such a plan,
+# and auto_explain shows the workers the run's statement launched.
+#
+#  - The workers run the model's query as its owner (current_user in the
+#    records sent), read-only: a model whose function, marked PARALLEL SAFE,
+#    writes a table fails its run, and the table stays empty.
+#  - Every record reaches the destination once, and the checkpoint holds them.
+#  - A diff of a model whose ids are not proven unique reads the ids and
+#    hashes with parallel workers too, and finds the records changed.
+#  - A parallel worker killed (kill -9) in the middle of the extraction: the
+#    server restarts, the run is recorded as interrupted, nothing was sent,
+#    and the next run sends every record once.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use ReverseEtlTest;
+use Test::More;
+
+my $rows = 3000;
+my $mock = ReverseEtlTest::Mock->start(name => 'mock_031');
+my $node = new_node(
+	'parallel_extraction',
+	conf => qq{
+shared_preload_libraries = 'reverse_etl,auto_explain'
+max_parallel_workers_per_gather = 2
+parallel_setup_cost = 0
+parallel_tuple_cost = 0
+min_parallel_table_scan_size = 0
+auto_explain.log_min_duration = 0
+auto_explain.log_analyze = on
+auto_explain.log_nested_statements = on
+});
+
+sub q1 { return $node->safe_psql('postgres', $_[0]); }
+
+my $url = $mock->url('/items');
+q1(qq{
+CREATE ROLE alice LOGIN;
+GRANT USAGE ON SCHEMA reverse_etl TO alice;
+GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA reverse_etl TO alice;
+CREATE SCHEMA AUTHORIZATION alice;
+SELECT reverse_etl.create_destination('hook', 'webhook', '{"url": "$url", "batch_size": 100}', enabled => true);
+SET ROLE alice;
+CREATE TABLE alice.items (id int PRIMARY KEY, label text NOT NULL);
+INSERT INTO alice.items SELECT g, 'item ' || g FROM generate_series(1, $rows) g;
+ANALYZE alice.items;
+CREATE TABLE alice.written (id int);
+-- Marked PARALLEL SAFE, yet it writes: PostgreSQL trusts the label.
+CREATE FUNCTION alice.sneaky(int) RETURNS int LANGUAGE plpgsql PARALLEL SAFE
+  AS \$\$ BEGIN INSERT INTO alice.written VALUES (\$1); RETURN \$1; END \$\$;
+-- Two milliseconds a row: an extraction that lasts a few seconds.
+CREATE FUNCTION alice.slowly(int) RETURNS int LANGUAGE sql PARALLEL SAFE
+  AS 'SELECT \$1 FROM pg_catalog.pg_sleep(0.002)';
+SELECT reverse_etl.create_model('items', 'SELECT id, label, current_user AS who FROM alice.items', 'id');
+SELECT reverse_etl.create_model('sneaky', 'SELECT alice.sneaky(id) AS id, label FROM alice.items', 'id');
+SELECT reverse_etl.create_model('slow', 'SELECT alice.slowly(id) AS id, label FROM alice.items', 'id');
+-- An id the engine can not prove unique: a diff groups the ids first.
+SELECT reverse_etl.create_model('grouped', 'SELECT id + 0 AS id, label FROM alice.items', 'id');
+RESET ROLE;
+SELECT reverse_etl.create_mapping('items', 'hook', 'send', '{"id": "id", "label": "label", "who": "who"}',
+    name => 'items');
+SELECT reverse_etl.create_mapping('sneaky', 'hook', 'send', '{"id": "id"}', name => 'sneaky');
+SELECT reverse_etl.create_mapping('slow', 'hook', 'send', '{"id": "id"}', name => 'slow');
+SELECT reverse_etl.create_mapping('grouped', 'hook', 'send', '{"id": "id", "label": "label"}', name => 'grouped');
+});
+
+# The first statement matching $pattern that auto_explain logged after
+# $offset of the server log: its text and plan.
+sub logged_plan
+{
+	my ($offset, $pattern) = @_;
+	my $log = slurp_file($node->logfile, $offset);
+	my @plans = grep { /$pattern/ } split /\n(?=\S.*LOG:  duration: )/, $log;
+	return $plans[0] // '';
+}
+
+# The statement that filled a first run's outbox from the model.
+sub outbox_fill_plan { return logged_plan($_[0], qr/'added'::text, reverse_etl_state.record_hash.*render_values/); }
+
+# ---------------------------------------------------------------- a parallel first sync
+my $offset = -s $node->logfile;
+is(q1("SELECT status || ' ' || records_added || ' ' || records_succeeded FROM reverse_etl.sync('items')"),
+	"succeeded $rows $rows", 'a first sync sends every record');
+my $plan = outbox_fill_plan($offset);
+like($plan, qr/Workers Launched: [1-9]/, 'its extraction ran with parallel workers')
+  or diag($plan);
+my @records = $mock->records;
+is(scalar(@records), $rows, 'the destination received each record once');
+is(join(',', sort { $a <=> $b } map { $_->{id} } @records), join(',', 1 .. $rows), '... every one of them');
+is(join(',', sort keys %{ { map { $_->{who} => 1 } @records } }), 'alice',
+	"the model's query ran as its owner, in the workers too");
+is((grep { $_->{label} ne "item $_->{id}" } @records), 0, 'every record carries its own values');
+is(checkpoint_count($node, 'items'), $rows, 'the checkpoint holds every record');
+
+# ---------------------------------------------------------------- a parallel diff
+$mock->reset;
+is(q1("SELECT records_added FROM reverse_etl.sync('grouped')"), $rows, 'a model of unproven ids: first sync');
+q1("UPDATE alice.items SET label = 'changed ' || id WHERE id % 100 = 0");
+$mock->reset;
+$offset = -s $node->logfile;
+is(q1("SELECT records_updated || ' ' || records_unchanged || ' ' || records_succeeded FROM reverse_etl.sync('grouped')"),
+	'30 2970 30', '... the next run finds the 30 records changed among the ids and hashes it grouped');
+like(logged_plan($offset, qr/Query Text: SELECT \(\(m."id"\)::text COLLATE "C"\), reverse_etl_state.record_hash/),
+	qr/Workers Launched: [1-9]/, "... which parallel workers read from the model");
+is(join(',', sort map { "$_->{id}:$_->{label}" } $mock->records),
+	join(',', sort map { "$_:changed $_" } grep { $_ % 100 == 0 } 1 .. $rows), '... and sends them, changed');
+
+# ---------------------------------------------------------------- read-only in the workers
+$mock->reset;
+my $sneaky = q1("SELECT status || ': ' || error FROM reverse_etl.sync('sneaky')");
+like($sneaky, qr/^failed: .*(read-only transaction|parallel)/,
+	"a model's function that writes fails the run ($sneaky)");
+is(q1('SELECT count(*) FROM alice.written'), '0', '... and the table it writes stays empty');
+is(scalar(@{ $mock->requests }), 0, '... and nothing was sent');
+
+# ---------------------------------------------------------------- a worker killed mid-extraction
+$mock->reset;
+my $run = q1("SELECT reverse_etl.request_sync('slow')");
+ok( poll_sql($node,
+		"SELECT count(*) > 0 FROM pg_stat_activity a JOIN reverse_etl.sync_progress p ON a.leader_pid = p.pid "
+		  . "WHERE p.run_id = $run AND a.backend_type = 'parallel worker'"),
+	'the run extracts with a parallel worker');
+my $worker = q1("SELECT a.pid FROM pg_stat_activity a JOIN reverse_etl.sync_progress p ON a.leader_pid = p.pid "
+	  . "WHERE p.run_id = $run AND a.backend_type = 'parallel worker' LIMIT 1");
+kill 'KILL', $worker;
+ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
+		'failed: interrupted by server restart', 60),
+	'after kill -9 of the parallel worker the run is recorded as interrupted');
+is(scalar(@{ $mock->requests }), 0, 'nothing was sent before the extraction ended');
+is(checkpoint_count($node, 'slow'), '0', 'nothing is checkpointed');
+is(q1("SELECT status || ' ' || records_added || ' ' || records_succeeded FROM reverse_etl.sync('slow')"),
+	"succeeded $rows $rows", 'the next run sends every record');
+@records = $mock->records;
+is(join(',', sort { $a <=> $b } map { $_->{id} } @records), join(',', 1 .. $rows), '... each once');
+is(checkpoint_count($node, 'slow'), $rows, '... and checkpoints them');
+
+my @signals = grep { !/signal 9/ } (slurp_file($node->logfile) =~ /^.*terminated by signal.*$/mg);
+is(scalar(@signals), 0, 'no process ended by a signal other than the test\'s kill -9') or diag(join("\n", @signals));
+
+$node->stop;
+$mock->stop;
+done_testing();
