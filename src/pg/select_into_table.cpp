@@ -11,6 +11,7 @@ extern "C" {
 #include "catalog/pg_class.h"
 #include "executor/spi.h"
 #include "executor/tuptable.h"
+#include "miscadmin.h"
 #include "nodes/makefuncs.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
@@ -36,6 +37,10 @@ struct TableReceiver {
     // the executor's, current in its callbacks, ends with the statement.
     TupleTableSlot *slots[kBatchRows];
     MemoryContext slot_memory;
+    // What storing a batch allocates (the heap's array of tuples, toasted
+    // copies), reset after each: in the executor's memory it would last
+    // until the statement ends, growing with the rows stored.
+    MemoryContext batch_memory;
     int buffered;
     Size buffered_bytes;
     uint64 stored;
@@ -79,8 +84,11 @@ void check_not_null(Relation relation, TupleTableSlot *slot) {
 void store_batch(TableReceiver *receiver) {
     if (receiver->buffered == 0)
         return;
+    const MemoryContext previous = MemoryContextSwitchTo(receiver->batch_memory);
     table_multi_insert(receiver->relation, receiver->slots, receiver->buffered, receiver->command, 0,
                        receiver->bulk);
+    MemoryContextSwitchTo(previous);
+    MemoryContextReset(receiver->batch_memory);
     for (int i = 0; i < receiver->buffered; i++)
         ExecClearTuple(receiver->slots[i]);
     receiver->stored += static_cast<uint64>(receiver->buffered);
@@ -130,6 +138,10 @@ void run(void *argument) {
     RangeVar *range = makeRangeVar(pstrdup(call->schema), pstrdup(call->table_name), -1);
     receiver->relation = table_openrv(range, RowExclusiveLock);
     check_plain_table(receiver->relation);
+    // As INSERT would (temporary tables are exempt): the rows bypass the
+    // executor's check.
+    if (receiver->relation->rd_rel->relpersistence != RELPERSISTENCE_TEMP)
+        PreventCommandIfReadOnly("INSERT");
     // A parallel plan runs in parallel mode, where no transaction id or
     // command id may be taken: both before it starts.
     (void)GetCurrentTransactionId();
@@ -137,6 +149,8 @@ void run(void *argument) {
     receiver->bulk = GetBulkInsertState();
     receiver->slot_memory = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl rows to store",
                                                   ALLOCSET_DEFAULT_SIZES);
+    receiver->batch_memory = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl rows being stored",
+                                                   ALLOCSET_DEFAULT_SIZES);
     SPIExecuteOptions options;
     memset(&options, 0, sizeof(options));
     options.dest = &receiver->base;
@@ -150,6 +164,7 @@ void run(void *argument) {
         if (slot != nullptr)
             ExecDropSingleTupleTableSlot(slot);
     MemoryContextDelete(receiver->slot_memory);
+    MemoryContextDelete(receiver->batch_memory);
     table_close(receiver->relation, NoLock);
     call->stored = receiver->stored;
     pfree(receiver);
