@@ -9,9 +9,9 @@
 namespace reverse_etl::engine {
 
 void log_selection(const MappingPlan &plan) {
-    // A thousand rows a WAL record page by page, as COPY writes them, not
-    // one a row: at a million records the log's INSERT took a fifth of a
-    // first sync (docs/performance.md).
+    // Stored as COPY stores rows, a WAL record a page rather than one a row:
+    // at a million records the log's INSERT took a fifth of a first sync
+    // (docs/performance.md).
     const pg::CatalogRoleScope as_catalog_owner;
     pg::select_into_table("reverse_etl_state", catalog::sending_table_name(plan.mapping.id),
                           "SELECT o.rid, o.chg, o.hash, o.ver, o.dkey FROM " + outbox_table() + " AS o");

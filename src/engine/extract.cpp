@@ -14,13 +14,13 @@ namespace reverse_etl::engine {
 
 namespace {
 
-const char *const kCurrent = "pg_temp.reverse_etl_current";
-const char *const kChanges = "pg_temp.reverse_etl_changes";
-const char *const kOutbox = "pg_temp.reverse_etl_outbox";
-// Without the schema, for pg::select_into_table: the fills that read only
+// Without the schema for pg::select_into_table: the fills that read only
 // the model, whose SELECT may then be planned with parallel workers.
 const char *const kCurrentName = "reverse_etl_current";
 const char *const kOutboxName = "reverse_etl_outbox";
+const std::string kCurrent = std::string("pg_temp.") + kCurrentName;
+const char *const kChanges = "pg_temp.reverse_etl_changes";
+const std::string kOutbox = std::string("pg_temp.") + kOutboxName;
 
 int64_t count_of(const pg::Result &result) { return number_from_sql<int64_t>(result.scalar()); }
 
@@ -36,7 +36,7 @@ auto with_model_name(const MappingPlan &plan, Body &&body) -> decltype(body()) {
 
 // Temporary tables get no autovacuum: without statistics the planner takes a
 // million-row table for a small one and sorts instead of hashing.
-void analyze(const char *table) { pg::execute_catalog(std::string("ANALYZE ") + table); }
+void analyze(const std::string &table) { pg::execute_catalog("ANALYZE " + table); }
 
 // The model's query runs as its owner, with the search_path it was written
 // for, as a security-restricted operation.
