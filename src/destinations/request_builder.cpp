@@ -1003,7 +1003,8 @@ bool RequestBuilder::fits(size_t count, size_t body_bytes, size_t element_bytes,
 }
 
 std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecord> &records,
-                                                 std::vector<InvalidRecord> *invalid) const {
+                                                 std::vector<InvalidRecord> *invalid,
+                                                 const std::function<void()> &after_each) const {
     std::vector<PlannedRequest> requests;
     std::vector<size_t> group;
     // Views of the records' payloads, or of `spliced` when the destination
@@ -1017,6 +1018,8 @@ std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecor
         group.clear();
         elements.clear();
         spliced.clear();
+        if (after_each)
+            after_each();
     };
     for (size_t i = 0; i < records.size(); ++i) {
         std::string storage;

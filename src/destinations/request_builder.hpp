@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -112,9 +113,12 @@ class RequestBuilder {
 
     // Groups the records into requests, in input order, each within the batch size
     // and max_bytes_per_request. Invalid records (element()) go in no request; they
-    // are appended to `invalid` when given.
+    // are appended to `invalid` when given. `after_each`, when given, is called
+    // after each request is assembled (the delivery loop serves its requests
+    // in flight meanwhile).
     std::vector<PlannedRequest> plan(const std::vector<OutgoingRecord> &records,
-                                     std::vector<InvalidRecord> *invalid = nullptr) const;
+                                     std::vector<InvalidRecord> *invalid = nullptr,
+                                     const std::function<void()> &after_each = {}) const;
 
     // Exactly records[indexes...] in one request, in that order: for splitting a
     // rejected batch in halves. Throws Error XX000 if an index is out of range, there

@@ -1,7 +1,9 @@
 #include "engine/delivery.hpp"
 
+#include <algorithm>
 #include <chrono>
 #include <deque>
+#include <iterator>
 #include <map>
 #include <thread>
 #include <unordered_map>
@@ -32,6 +34,12 @@ using Clock = std::chrono::steady_clock;
 constexpr auto kFlushInterval = std::chrono::seconds(1);
 constexpr auto kProgressInterval = std::chrono::seconds(5);
 constexpr size_t kFlushRecords = 5000;
+// A flush writes its delivered records in statements of this many, so that
+// the run can keep its requests going between them (DeliveryLoop::pump).
+constexpr size_t kFlushSliceRecords = 1000;
+// How often the run's database work stops to serve its requests: well under
+// what a quick destination takes to answer the requests in flight.
+constexpr auto kPumpInterval = std::chrono::milliseconds(1);
 constexpr size_t kErrorBodyChars = 500;
 // Requests in a row that exhausted their retries without reaching the
 // destination at all: it is down, and the rest of the run would only spend
@@ -162,6 +170,7 @@ class DeliveryLoop {
             if (pg::cancel_requested())
                 pg::clear_cancel_request();
             const pg::InterruptHoldoff hold;
+            stopping_ = true;   // no pump: its poll would throw the cancel again, and lose this flush
             flush();
             throw;
         }
@@ -214,8 +223,8 @@ class DeliveryLoop {
             }
             if (!fatal_)
                 serve_jobs();
-            if (client_.pending() == 0 && (ready_.empty() || fatal_) && (outbox_done_ || fatal_) &&
-                (jobs_.empty() || fatal_))
+            if (client_.pending() == 0 && deferred_.empty() && (ready_.empty() || fatal_) &&
+                (outbox_done_ || fatal_) && (jobs_.empty() || fatal_))
                 return;
             // Read ahead while every slot is busy: reading and building a
             // chunk takes tens of milliseconds, and a destination that
@@ -224,14 +233,46 @@ class DeliveryLoop {
             if (!fatal_ && !outbox_done_ && client_.pending() >= window() && ready_.size() < window() &&
                 held_bytes_ <= kHeldBytes / 2)
                 load_chunk();
-            if (client_.pending() == 0)
+            if (client_.pending() == 0 && deferred_.empty())
                 wait_for_jobs();
-            for (const http::Completion &completion : client_.poll(100))
+            for (const http::Completion &completion : answers())
                 handle(completion);
             if (results_.size() >= kFlushRecords || Clock::now() - last_flush_ >= kFlushInterval)
                 flush();
             report_progress();
         }
+    }
+
+    // The answers to handle now: those the pumps took, then the client's
+    // (waiting up to 100 ms for one only when the pumps took none).
+    std::vector<http::Completion> answers() {
+        std::vector<http::Completion> done;
+        done.swap(deferred_);
+        for (http::Completion &completion : client_.poll(done.empty() ? 100 : 0))
+            done.push_back(std::move(completion));
+        return done;
+    }
+
+    // Keeps the destination busy while the run reads a chunk or writes a
+    // flush, the work between two polls of drive() that takes longest: it
+    // takes the answers that came (drive() handles them, outside these
+    // transactions) and starts ready requests in the slots they freed.
+    // Without it a destination answering in a few milliseconds sat idle
+    // through every chunk and every flush, and the run's database work and
+    // its requests took turns instead of overlapping. Requests needing an
+    // OAuth access token wait for drive(): fetching one is a request of its
+    // own, not for the middle of a transaction.
+    void pump(bool now = false) {
+        if (fatal_ || stopping_ || (client_.pending() == 0 && ready_.empty()))
+            return;
+        const Clock::time_point at = Clock::now();
+        if (!now && at - last_pump_ < kPumpInterval)
+            return;
+        last_pump_ = at;
+        for (http::Completion &completion : client_.poll(0))
+            deferred_.push_back(std::move(completion));
+        while (!access_token_ && !ready_.empty() && client_.pending() < window())
+            submit_next();
     }
 
     // Reads the next outbox chunk (one short transaction) and builds its
@@ -253,6 +294,7 @@ class DeliveryLoop {
                     chunk_cut_short_ = records < wanted;
                     return false;
                 }
+                pump();
                 rows_seen_++;
                 last_tid_.assign(row.tid);
                 if (operation_of_change(plan_, std::string(row.change)) != builder_)
@@ -281,7 +323,8 @@ class DeliveryLoop {
     void plan_requests() {
         plan_lookups();
         std::vector<destinations::InvalidRecord> refused;
-        std::vector<destinations::PlannedRequest> planned_requests = requests_.plan(unplanned_, &refused);
+        std::vector<destinations::PlannedRequest> planned_requests =
+            requests_.plan(unplanned_, &refused, [this] { pump(); });
         enum class Fate : char { Send, Refused, Wait };
         std::vector<Fate> fates(unplanned_.size(), Fate::Send);
         for (const destinations::InvalidRecord &invalid : refused) {
@@ -1077,9 +1120,24 @@ class DeliveryLoop {
     void flush() {
         last_flush_ = Clock::now();
         pg::run_in_transaction([&] {
+            pump(true);
             if (!may_have_errors_)
                 may_have_errors_ = has_record_errors(plan_.mapping.id);
-            write_results(plan_, run_id_, results_, {may_have_errors_, counters_.first_run});
+            // In slices, pumping between them (see pump()).
+            const ResultWriteOptions options{may_have_errors_, counters_.first_run};
+            RecordResults slice;
+            const std::vector<DeliveredRecord> &delivered = results_.delivered;
+            for (size_t from = 0; from < delivered.size(); from += kFlushSliceRecords) {
+                const size_t to = std::min(delivered.size(), from + kFlushSliceRecords);
+                // Copies: a pump may throw a cancel, and the flush the run
+                // then ends with writes these records again.
+                slice.delivered.assign(delivered.begin() + from, delivered.begin() + to);
+                write_results(plan_, run_id_, slice, options);
+                pump();
+            }
+            slice.delivered.clear();
+            slice.undelivered = results_.undelivered;
+            write_results(plan_, run_id_, slice, options);
             save_counters(run_id_, counters_);
         });
         // Errors written now must be cleared when their records go through.
@@ -1138,6 +1196,10 @@ class DeliveryLoop {
     bool outbox_done_ = false;
     RecordResults results_;
     Clock::time_point last_flush_ = Clock::now();
+    Clock::time_point last_pump_{};
+    bool stopping_ = false;   // the run is ending on an error: its last flush pumps nothing
+    // Answers a pump took, for drive() to handle (see pump()).
+    std::vector<http::Completion> deferred_;
     Clock::time_point last_progress_ = Clock::now();
     std::optional<std::string> fatal_;
     std::string last_failure_;

@@ -1,0 +1,134 @@
+# A flush writes the acknowledged records to the checkpoint in slices of
+# 1,000, and between the slices the run takes answers and sends the requests
+# that are ready (DeliveryLoop::pump in src/engine/delivery.cpp), so a flush
+# is no longer one statement. It is still one transaction:
+# - kill -9 of the sync worker in the middle of a flush (a trigger on the
+#   checkpoint holds the flush's second slice): nothing of the flush is
+#   checkpointed, the run is recorded as interrupted, and the next run sends
+#   every record that was not checkpointed;
+# - a cancel in the middle of a flush (the trigger cancels the worker's own
+#   statement at the second slice): the run ends canceled, and the flush it
+#   ends with checkpoints every record the run counted as delivered, with
+#   the hash and key its outbox row had, once.
+use strict;
+use warnings;
+use FindBin;
+use lib $FindBin::RealBin;
+use PostgreSQL::Test::Cluster;
+use PostgreSQL::Test::Utils;
+use ReverseEtlTest;
+use Test::More;
+
+my $rows = 6000;
+my $mock = ReverseEtlTest::Mock->start(name => 'mock_032');
+my $node = new_node('flush_slices', naptime => '200ms');
+
+sub q1 { return $node->safe_psql('postgres', $_[0]); }
+
+my $url = $mock->url('/items');
+q1(qq{
+CREATE TABLE public.items (id int PRIMARY KEY, v text);
+INSERT INTO public.items SELECT g, 'value ' || g FROM generate_series(1, $rows) AS g;
+SELECT reverse_etl.create_model('items', 'SELECT id, v FROM public.items', 'id');
+SELECT reverse_etl.create_destination('hook', 'webhook', '{"url": "$url", "batch_size": 250}', enabled => true);
+SELECT reverse_etl.create_mapping('items', 'hook', 'send', '{"id": "id", "v": "v"}', name => 'items');
+CREATE SEQUENCE public.slice_holds;
+CREATE TABLE public.slice_action (action text);
+});
+my $id = mapping_id($node, 'items');
+my $checkpoint = "reverse_etl_state.checkpoint_$id";
+
+# The test's hold on a flush: at the second checkpoint statement of a
+# transaction (a flush with more than one slice), once, do what
+# public.slice_action says. The statements are counted in a table, by
+# transaction; the once is a sequence, which a rollback does not undo, so
+# the flush a canceled run ends with passes.
+q1(qq{
+CREATE TABLE public.slice_log (xid xid8);
+CREATE FUNCTION public.hold_second_slice() RETURNS trigger LANGUAGE plpgsql AS \$\$
+BEGIN
+    INSERT INTO public.slice_log VALUES (pg_catalog.pg_current_xact_id());
+    IF (SELECT count(*) FROM public.slice_log WHERE xid = pg_catalog.pg_current_xact_id()) = 2
+       AND nextval('public.slice_holds') = 1 THEN
+        CASE (SELECT action FROM public.slice_action)
+            WHEN 'sleep' THEN PERFORM pg_catalog.pg_sleep(120);
+            WHEN 'cancel' THEN PERFORM pg_catalog.pg_cancel_backend(pg_catalog.pg_backend_pid());
+            ELSE NULL;
+        END CASE;
+    END IF;
+    RETURN NULL;
+END
+\$\$;
+CREATE TRIGGER hold_second_slice AFTER INSERT ON $checkpoint
+    FOR EACH STATEMENT EXECUTE FUNCTION public.hold_second_slice();
+});
+
+sub hold
+{
+	my ($action) = @_;
+	q1("SELECT pg_catalog.setval('public.slice_holds', 1, false); "
+		  . "DELETE FROM public.slice_action; INSERT INTO public.slice_action VALUES ('$action')");
+}
+
+# Every record the mock received, each id once, as a count and a check that
+# it is the whole table.
+sub received_everything
+{
+	my @ids = $mock->record_ids('id');
+	return scalar(@ids) == $rows && $ids[0] == 1 && (sort { $a <=> $b } @ids)[-1] == $rows;
+}
+
+# ---- kill -9 in the middle of a flush ---------------------------------------
+
+hold('sleep');
+my $run = q1("SELECT reverse_etl.request_sync('items')");
+ok(poll_sql($node, "SELECT phase FROM reverse_etl.sync_progress WHERE run_id = $run", 'delivering'),
+	'kill: the run is delivering');
+my $pid = q1("SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
+ok(poll_sql($node, "SELECT wait_event FROM pg_stat_activity WHERE pid = $pid", 'PgSleep'),
+	'kill: the flush wrote its first slice and is held at its second');
+cmp_ok(scalar($mock->records), '>', 1000, 'kill: the destination has acknowledged the records of both slices');
+kill 'KILL', $pid;
+ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
+		'failed: interrupted by server restart', 60),
+	'kill: after the restart the run is recorded as interrupted');
+is(checkpoint_count($node, 'items'), '0', 'kill: nothing of the interrupted flush is checkpointed, not even its first slice');
+
+hold('none');
+my $sent_before = scalar($mock->records);
+is( q1("SELECT status || ' ' || records_succeeded FROM reverse_etl.sync('items')"),
+	"succeeded $rows", 'kill: the next run delivers every record');
+is(scalar($mock->records) - $sent_before, $rows, 'kill: it sent each record once');
+is(checkpoint_count($node, 'items'), $rows, 'kill: every record is checkpointed');
+ok(received_everything(), 'kill: the destination received every record');
+
+# ---- a cancel in the middle of a flush ---------------------------------------
+
+q1("SELECT reverse_etl.reset_mapping('items')");
+$mock->reset;
+hold('cancel');
+my ($status, $succeeded) = split /\|/, q1(
+	"SELECT status, records_succeeded FROM reverse_etl.sync('items')");
+is($status, 'canceled', 'cancel: the run canceled in its flush ends canceled');
+cmp_ok($succeeded, '>', 1000, 'cancel: it had delivered the records of the two slices at least');
+is(checkpoint_count($node, 'items'), $succeeded,
+	'cancel: the flush it ended with checkpointed every record it counted as delivered');
+is( q1("SELECT count(*) FROM $checkpoint AS k JOIN public.items AS i ON k.record_id = i.id::text "
+		  . "WHERE k.hash IS NOT NULL AND k.version IS NULL AND k.unconfirmed IS NULL"),
+	$succeeded, 'cancel: each checkpoint row names a record of the model, with its hash');
+my $acknowledged = scalar($mock->records);
+cmp_ok($acknowledged, '>=', $succeeded, 'cancel: the destination received at least those');
+
+hold('none');
+my $left = $rows - $succeeded;
+is( q1("SELECT records_selected || ' ' || records_succeeded FROM reverse_etl.sync('items')"),
+	"$left $left", 'cancel: the next run sends the records not checkpointed, and only those');
+is(checkpoint_count($node, 'items'), $rows, 'cancel: every record is checkpointed');
+ok(received_everything(), 'cancel: the destination received every record');
+is(q1("SELECT records_selected FROM reverse_etl.sync('items')"), '0', 'cancel: a later run finds nothing to send');
+is(scalar($mock->records), $acknowledged + $left, 'cancel: and sends nothing');
+
+ok(!$node->log_contains('terminated by signal 11|terminated by signal 6'), 'no backend crashed');
+$node->stop;
+$mock->stop;
+done_testing();
