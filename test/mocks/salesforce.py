@@ -53,6 +53,7 @@ without authentication or rate limiting.
 """
 
 import base64
+import functools
 import hashlib
 import hmac
 import re
@@ -95,6 +96,22 @@ def id18(id15):
         bits = sum(1 << n for n, c in enumerate(chunk) if "A" <= c <= "Z")
         suffix += "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"[bits]
     return id15 + suffix
+
+
+@functools.lru_cache(maxsize=None)
+def _head_with_checksum(head):
+    """A 5-character id start and its checksum letter (see id18)."""
+    return head, id18(head + "0" * 10)[15]
+
+
+def serial_id(prefix, serial):
+    """The id the mock gives the serial-th record it creates: the key prefix,
+    "RM", the serial in 10 decimal digits and the case-safe suffix. Digits
+    have no upper case, so the checksum letters of the last two chunks are
+    "A": only the first chunk's is computed, once per prefix (the quick
+    answers name 100,000 records a second in the benchmark)."""
+    head, checksum = _head_with_checksum(prefix + "RM")
+    return f"{head}{serial:010d}{checksum}AA"
 
 
 def normalize_id(raw):
@@ -291,11 +308,7 @@ class Mock(VendorMock):
 
     def _quick_id(self, sobject):
         self.counter += 1
-        serial, digits = self.counter, ""
-        while serial:
-            serial, digit = divmod(serial, 62)
-            digits = BASE62[digit] + digits
-        return id18(KEY_PREFIXES.get(sobject, "a00") + "RM" + digits.rjust(10, "0"))
+        return serial_id(KEY_PREFIXES.get(sobject, "a00"), self.counter)
 
     # ---- OAuth 2.0 refresh token flow ------------------------------------------------
 
@@ -622,11 +635,7 @@ class Mock(VendorMock):
 
     def _insert(self, sobject, fields):
         self.counter += 1
-        serial, digits = self.counter, ""
-        while serial:
-            serial, digit = divmod(serial, 62)
-            digits = BASE62[digit] + digits
-        record_id = id18(self._sobject(sobject, in_body=True) + "RM" + digits.rjust(10, "0"))
+        record_id = serial_id(self._sobject(sobject, in_body=True), self.counter)
         if self.journal is not None:
             self.journal.append(("insert", sobject, record_id, sobject not in self.records))
         self.records.setdefault(sobject, {})[record_id] = dict(fields, Id=record_id)

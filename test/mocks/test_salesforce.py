@@ -12,7 +12,7 @@ import testing
 # discover puts test/mocks itself on the path; the mocks import each other as
 # the server does, as the package `mocks` of test/.
 sys.path.insert(0, os.path.dirname(testing.HERE))
-from mocks.salesforce import id18, normalize_id  # noqa: E402
+from mocks.salesforce import id18, normalize_id, serial_id  # noqa: E402
 
 API = "/services/data/v59.0"
 AUTH = {"Authorization": "Bearer good-token"}
@@ -54,6 +54,12 @@ class SalesforceTest(testing.MockServerCase):
         self.assertEqual(normalize_id("001RM000003oLrH"), "001RM000003oLrHYAU")
         self.assertIsNone(normalize_id("001RM000003oLrHAAA"))
         self.assertIsNone(normalize_id("not-an-id"))
+
+    def test_serial_ids_are_case_safe_ids(self):
+        for prefix in ("001", "003", "a0A"):
+            for serial in (1, 9, 10, 61, 62, 99999, 9999999999):
+                self.assertEqual(serial_id(prefix, serial), id18(f"{prefix}RM{serial:010d}"), (prefix, serial))
+        self.assertEqual(normalize_id(serial_id("a0A", 7)), serial_id("a0A", 7))
 
     # ---- success bodies and stored state --------------------------------------------
 
