@@ -162,20 +162,45 @@ class Mock(VendorMock):
                 continue
             member = existing if existing is not None and existing["status"] != "archived" else None
             if member is None:
-                member = {"id": key, "email_address": email, "unique_email_id": key[:10], "status": status,
-                          "merge_fields": {}, "list_id": list_id}
+                member = self._new_member(item, list_id)
                 members[key] = member
                 created.append(member)
             else:
                 updated.append(member)
-            for name, value in item.items():
-                if name == "merge_fields" and isinstance(value, dict):
-                    member["merge_fields"].update(value)
-                elif name not in ("email_address", "merge_fields"):
-                    member[name] = value
+                self._apply(member, item)
         return answer(200, {"new_members": created, "updated_members": updated, "errors": errors,
                             "total_created": len(created), "total_updated": len(updated),
                             "error_count": len(errors), "_links": []})
+
+    def quick_answer(self, request):
+        """Batch subscribe answers every member as created (what a first
+        subscribe of valid members gets), archiving 204; anything else is
+        answered by handle()."""
+        list_match, member_match = LIST_PATH.match(request.path), MEMBER_PATH.match(request.path)
+        if member_match and request.method == "DELETE":
+            return answer(204)
+        if not list_match or request.method != "POST":
+            return self.handle(request)
+        created = [self._new_member(item, list_match.group(1))
+                   for item in (request.json() or {}).get("members") or []]
+        return answer(200, {"new_members": created, "updated_members": [], "errors": [],
+                            "total_created": len(created), "total_updated": 0, "error_count": 0, "_links": []})
+
+    @staticmethod
+    def _new_member(item, list_id):
+        key = subscriber_hash(item["email_address"])
+        member = {"id": key, "email_address": item["email_address"], "unique_email_id": key[:10],
+                  "status": item.get("status"), "merge_fields": {}, "list_id": list_id}
+        Mock._apply(member, item)
+        return member
+
+    @staticmethod
+    def _apply(member, item):
+        for name, value in item.items():
+            if name == "merge_fields" and isinstance(value, dict):
+                member["merge_fields"].update(value)
+            elif name not in ("email_address", "merge_fields"):
+                member[name] = value
 
     def archive(self, list_id, key):
         member = self.lists.get(list_id, {}).get(key)

@@ -37,6 +37,12 @@ CASES = {
         {"type": "customerio", "site_id": "s", "api_key": "k"}, "POST", "/api/v2/batch",
         {"batch": [{"type": "person", "action": "identify", "identifiers": {"id": "p1"},
                     "attributes": {"plan": "pro"}}]}, basic("s", "k"), ()),
+    "mailchimp batch subscribe": (
+        {"type": "mailchimp", "api_key": "key-us6"}, "POST", "/3.0/lists/aud1",
+        {"members": [{"email_address": "ann@one.example", "status": "subscribed", "merge_fields": {"FNAME": "Ann"}},
+                     {"email_address": "Bo@Two.example", "status": "pending", "language": "fr"}],
+         "update_existing": True},
+        basic("any", "key-us6"), ()),
     "mixpanel engage": (
         {"type": "mixpanel", "project_token": "t"}, "POST", "/engage?strict=1",
         [{"$token": "t", "$distinct_id": "u1", "$set": {"plan": "pro"}},
