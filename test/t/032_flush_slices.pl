@@ -10,6 +10,10 @@
 #   statement at the second slice): the run ends canceled, and the flush it
 #   ends with checkpoints every record the run counted as delivered, with
 #   the hash and key its outbox row had, once.
+# And the point of the slices: with each slice taking 0.3 s (the trigger
+# sleeps), requests reach the destination between a flush's first slice and
+# its last, which the loop without pumps never did (it sent only between
+# flushes).
 use strict;
 use warnings;
 use FindBin;
@@ -19,7 +23,7 @@ use PostgreSQL::Test::Utils;
 use ReverseEtlTest;
 use Test::More;
 
-my $rows = 6000;
+my $rows = 20000;
 my $mock = ReverseEtlTest::Mock->start(name => 'mock_032');
 my $node = new_node('flush_slices', naptime => '200ms');
 
@@ -40,15 +44,19 @@ my $checkpoint = "reverse_etl_state.checkpoint_$id";
 
 # The test's hold on a flush: at the second checkpoint statement of a
 # transaction (a flush with more than one slice), once, do what
-# public.slice_action says. The statements are counted in a table, by
-# transaction; the once is a sequence, which a rollback does not undo, so
-# the flush a canceled run ends with passes.
+# public.slice_action says; with 'pace', every statement takes 0.3 s. The
+# statements are counted (and timed) in a table, by transaction; the once is
+# a sequence, which a rollback does not undo, so the flush a canceled run
+# ends with passes.
 q1(qq{
-CREATE TABLE public.slice_log (xid xid8);
+CREATE TABLE public.slice_log (xid xid8, at float8);
 CREATE FUNCTION public.hold_second_slice() RETURNS trigger LANGUAGE plpgsql AS \$\$
 BEGIN
-    INSERT INTO public.slice_log VALUES (pg_catalog.pg_current_xact_id());
-    IF (SELECT count(*) FROM public.slice_log WHERE xid = pg_catalog.pg_current_xact_id()) = 2
+    INSERT INTO public.slice_log
+        VALUES (pg_catalog.pg_current_xact_id(), extract(epoch FROM pg_catalog.clock_timestamp()));
+    IF (SELECT action FROM public.slice_action) = 'pace' THEN
+        PERFORM pg_catalog.pg_sleep(0.3);
+    ELSIF (SELECT count(*) FROM public.slice_log WHERE xid = pg_catalog.pg_current_xact_id()) = 2
        AND nextval('public.slice_holds') = 1 THEN
         CASE (SELECT action FROM public.slice_action)
             WHEN 'sleep' THEN PERFORM pg_catalog.pg_sleep(120);
@@ -127,6 +135,26 @@ is(checkpoint_count($node, 'items'), $rows, 'cancel: every record is checkpointe
 ok(received_everything(), 'cancel: the destination received every record');
 is(q1("SELECT records_selected FROM reverse_etl.sync('items')"), '0', 'cancel: a later run finds nothing to send');
 is(scalar($mock->records), $acknowledged + $left, 'cancel: and sends nothing');
+
+# ---- requests during a flush ----------------------------------------------------
+
+q1("SELECT reverse_etl.reset_mapping('items'); TRUNCATE public.slice_log");
+$mock->reset;
+hold('pace');
+is(q1("SELECT status || ' ' || records_succeeded FROM reverse_etl.sync('items')"),
+	"succeeded $rows", 'pumps: a run whose checkpoint statements take 0.3 s each delivers every record');
+my ($first_slice, $last_slice) = split /\|/, q1(
+	"SELECT min(at), max(at) FROM public.slice_log WHERE xid = "
+	  . "(SELECT xid FROM public.slice_log GROUP BY xid HAVING count(*) >= 3 ORDER BY min(at) LIMIT 1)");
+ok(defined $last_slice && $last_slice ne '', 'pumps: a flush wrote three slices or more');
+# The first slice's statement ends at $first_slice, and then sleeps 0.3 s:
+# a request arriving after that and before the last slice's statement left
+# during the flush.
+my @during = grep { $_->{epoch} > $first_slice + 0.3 && $_->{epoch} < $last_slice } @{ $mock->requests };
+cmp_ok(scalar(@during), '>', 0, 'pumps: requests reached the destination between the slices of a flush')
+  or diag("slices from $first_slice to $last_slice; requests at "
+	  . join(' ', map { $_->{epoch} } @{ $mock->requests }));
+is(checkpoint_count($node, 'items'), $rows, 'pumps: every record is checkpointed');
 
 ok(!$node->log_contains('terminated by signal 11|terminated by signal 6'), 'no backend crashed');
 $node->stop;
