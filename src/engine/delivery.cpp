@@ -259,9 +259,11 @@ class DeliveryLoop {
     // transactions) and starts ready requests in the slots they freed.
     // Without it a destination answering in a few milliseconds sat idle
     // through every chunk and every flush, and the run's database work and
-    // its requests took turns instead of overlapping. Requests needing an
-    // OAuth access token wait for drive(): fetching one is a request of its
-    // own, not for the middle of a transaction.
+    // its requests took turns instead of overlapping. Requests of a
+    // destination with an OAuth access token wait for drive() while the
+    // token would have to be fetched first: fetching one is a request of its
+    // own, not for the middle of a transaction. (A token that expires between
+    // held() and the submit is fetched here, as drive() would.)
     void pump(bool now = false) {
         if (fatal_ || stopping_ || (client_.pending() == 0 && ready_.empty()))
             return;
@@ -271,7 +273,7 @@ class DeliveryLoop {
         last_pump_ = at;
         for (http::Completion &completion : client_.poll(0))
             deferred_.push_back(std::move(completion));
-        while (!access_token_ && !ready_.empty() && client_.pending() < window())
+        while (!ready_.empty() && client_.pending() < window() && (!access_token_ || access_token_->held()))
             submit_next();
     }
 

@@ -120,6 +120,8 @@ const std::string &AccessToken::get(const TokenSender &send) {
     return fetch(send);
 }
 
+bool AccessToken::held() const { return !token_.empty() && !expired(expires_at_); }
+
 const std::string &AccessToken::refresh(const TokenSender &send, const std::string &refused) {
     if (!token_.empty() && token_ != refused)
         return token_;

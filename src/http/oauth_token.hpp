@@ -70,6 +70,10 @@ class AccessToken {
     // The token held now; empty before get().
     const std::string &current() const { return token_; }
 
+    // Whether get() has a token to give without asking the token endpoint
+    // (one is held and not about to expire).
+    bool held() const;
+
   private:
     const std::string &fetch(const TokenSender &send);
 

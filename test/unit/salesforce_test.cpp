@@ -363,5 +363,34 @@ TEST(OAuthToken, CachedPerDestinationAndCredentialsRefreshedOnce) {
     http::forget_access_tokens();
 }
 
+// What the delivery loop asks before it sends from inside a transaction.
+TEST(OAuthToken, HeldOnlyWhileGetNeedsNoGrant) {
+    http::forget_access_tokens();
+    const http::OAuthGrant grant{"https://org.example/t", "c", "s", "r"};
+    const http::TokenSender lasting = [](http::HttpRequest) {
+        return answer(200, R"({"access_token":"tok-long","expires_in":3600})");
+    };
+    http::AccessToken token(grant, 7);
+    EXPECT_FALSE(token.held());
+    EXPECT_EQ(token.get(lasting), "tok-long");
+    EXPECT_TRUE(token.held());
+    // A token about to expire (within the margin get() keeps) is not held:
+    // get() would ask for a new one.
+    http::forget_access_tokens();
+    const http::TokenSender brief = [](http::HttpRequest) {
+        return answer(200, R"({"access_token":"tok-brief","expires_in":1})");
+    };
+    http::AccessToken expiring(grant, 8);
+    EXPECT_EQ(expiring.get(brief), "tok-brief");
+    EXPECT_FALSE(expiring.held());
+    // After a refused refresh nothing is held.
+    const http::TokenSender refuse = [](http::HttpRequest) {
+        return answer(400, R"({"error":"invalid_grant"})");
+    };
+    error_of([&] { token.refresh(refuse, "tok-long"); });
+    EXPECT_FALSE(token.held());
+    http::forget_access_tokens();
+}
+
 }  // namespace
 }  // namespace reverse_etl::destinations
