@@ -7,6 +7,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "catalog/destination_type.hpp"
 
@@ -37,8 +38,19 @@ class ElementRenderer {
     bool render(const std::string &payload, const RecordIds &ids, std::string &out, std::string &problem) const;
 
   private:
+    // The payload with the root's own members appended as text, when that is
+    // what rendering gives: see splice_members_of.
+    bool render_spliced(const std::string &payload, std::string &out) const;
+
     catalog::ElementNode root_;   // settings resolved: Text nodes hold no Setting parts
     bool needs_message_id_ = false;
+    // An element that is every payload field plus constant members
+    // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those
+    // members as JSON text, and each one's key as it would open a payload
+    // member.
+    bool splices_ = false;
+    std::string spliced_members_;
+    std::vector<std::string> spliced_key_marks_;
 };
 
 // The record's message id as a UUID-shaped string (36 characters of lower-case

@@ -930,10 +930,21 @@ std::string RequestBuilder::body_of(const std::vector<std::string_view> &element
     if (single_record_body_)
         return std::string(elements.front());
     if (form_prefix_) {
-        std::string array = "[";
-        for (size_t i = 0; i < elements.size(); ++i)
-            (array += i > 0 ? "," : "") += elements[i];
-        return *form_prefix_ + http::percent_encode(array + "]");
+        // The JSON array, encoded piece by piece: "[" "," "]" are %5B %2C %5D.
+        size_t most = form_prefix_->size() + 3 * (elements.size() + 1);
+        for (const std::string_view element : elements)
+            most += 3 * element.size() + 1;
+        std::string body;
+        body.reserve(most);
+        body += *form_prefix_;
+        body += "%5B";
+        for (size_t i = 0; i < elements.size(); ++i) {
+            if (i > 0)
+                body += "%2C";
+            http::append_percent_encoded(body, elements[i]);
+        }
+        body += "%5D";
+        return body;
     }
     size_t size = body_open_.size() + body_close_.size() + elements.size();
     for (const std::string_view element : elements)

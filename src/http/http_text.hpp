@@ -16,6 +16,9 @@ bool is_token(const std::string &text);
 // neither end a path segment nor start a query.
 std::string percent_encode(std::string_view text);
 
+// percent_encode(text) appended to `out`.
+void append_percent_encoded(std::string &out, std::string_view text);
+
 // The size percent_encode(text) has, without building it.
 size_t percent_encoded_size(std::string_view text);
 

@@ -294,15 +294,21 @@ class Mock(VendorMock):
         if rest != "/composite/sobjects" and not upsert:
             return self.handle(request)
         self.api_usage += 1
+        records = (request.json() or {}).get("records") or []
+        if upsert:
+            # Written as text: building 200 dicts and dumping them was most of
+            # the mock's time per answer (the same bytes json.dumps gives).
+            prefix = KEY_PREFIXES.get(upsert.group(1), "a00")
+            first, self.counter = self.counter + 1, self.counter + len(records)
+            text = ",".join('{"id":"%s","success":true,"errors":[],"created":true}' % serial_id(prefix, n)
+                            for n in range(first, self.counter + 1))
+            return answer(200, "[" + text + "]", dict(self._limit_info(), **{"Content-Type": "application/json"}))
         results = []
-        for record in (request.json() or {}).get("records") or []:
-            sobject = upsert.group(1) if upsert else self._type_of(record)
-            if request.method == "PATCH" and not upsert:
+        for record in records:
+            if request.method == "PATCH":
                 result = {"id": record.get("Id"), "success": True, "errors": []}
             else:
-                result = {"id": self._quick_id(sobject), "success": True, "errors": []}
-            if upsert:
-                result["created"] = True
+                result = {"id": self._quick_id(self._type_of(record)), "success": True, "errors": []}
             results.append(result)
         return answer(200, results, self._limit_info())
 

@@ -69,6 +69,30 @@ TEST(Salesforce, UpsertsByTheExternalIdFieldTheMappingNames) {
     EXPECT_EQ(reading.outcomes[1].message, "FIELD_CUSTOM_VALIDATION_EXCEPTION: no");
 }
 
+// The element is the payload with "attributes" spliced in as text
+// (ElementRenderer's fast way); a payload member it overrides takes the way
+// that parses the payload, and both write the same element.
+TEST(Salesforce, ElementsSpliceAttributesIntoThePayload) {
+    const DestinationType &type = shipped_type("salesforce");
+    const RequestBuilder upserts(type, bound("account", R"({"external_id_field": "Ext__c"})"),
+                                 json(kTokenSettings).get(), "upsert");
+    const auto element = [&](const std::string &payload) {
+        const ElementResult result = upserts.element(record("1", payload));
+        EXPECT_TRUE(result.valid) << result.invalid_reason;
+        return result.element;
+    };
+    EXPECT_EQ(element(R"({"Ext__c":"A-1","n":49.00,"o":{"a": [1, 2]}})"),
+              R"({"Ext__c":"A-1","n":49.00,"o":{"a": [1, 2]},"attributes":{"type":"Account"}})");
+    EXPECT_EQ(element("{}"), R"({"attributes":{"type":"Account"}})");
+    // A field named "attributes" is overridden, wherever it is.
+    EXPECT_EQ(element(R"({"attributes":{"type":"Lead"},"Ext__c":"A-1"})"),
+              R"({"Ext__c":"A-1","attributes":{"type":"Account"}})");
+    EXPECT_EQ(element(R"({"Ext__c":"A-1","attributes":"x"})"), R"({"Ext__c":"A-1","attributes":{"type":"Account"}})");
+    // The key's text inside a value is not a member: kept as it is.
+    EXPECT_EQ(element(R"({"Ext__c":"A-1","o":{"attributes":1},"s":"\"attributes\":"})"),
+              R"({"Ext__c":"A-1","o":{"attributes":1},"s":"\"attributes\":","attributes":{"type":"Account"}})");
+}
+
 TEST(Salesforce, CustomObjectsAddsUpdatesAndDeletes) {
     const DestinationType &type = shipped_type("salesforce");
     const catalog::ActionDef action =
