@@ -14,7 +14,8 @@ void log_selection(const MappingPlan &plan) {
     // (docs/performance.md).
     const pg::CatalogRoleScope as_catalog_owner;
     pg::select_into_table("reverse_etl_state", catalog::sending_table_name(plan.mapping.id),
-                          "SELECT o.rid, o.chg, o.hash, o.ver, o.dkey FROM " + outbox_table() + " AS o");
+                          "SELECT o.rid, o.chg, o.hash, o.ver, " + outbox_destination_key_sql(plan, "o") +
+                              " AS dkey FROM " + outbox_table() + " AS o");
 }
 
 void settle_selection(const MappingPlan &plan) {

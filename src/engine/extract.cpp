@@ -56,8 +56,10 @@ void create_work_tables(const MappingPlan &plan) {
     // chg: added | updated | deleted | invalid (an identifier seen more than
     // once, or NULL: `copies` says how many records it stands for).
     // ver: the version the record goes out as (see message_id).
-    // dkey: the destination key (MappingPlan::destination_key_column): of a
-    // deleted record, as the checkpoint keeps it; else the model's.
+    // dkey (changes, current): the destination key
+    // (MappingPlan::destination_key_column): of a deleted record, as the
+    // checkpoint keeps it; else the model's. In the outbox, a sent record's
+    // is NULL where its rendered values hold it: outbox_destination_key_sql.
     // oid: the destination's id of the record, as the checkpoint keeps it.
     // held: a change the sync mode sends that waits, as its record failed
     // with these very values (see hold_failed_changes); never `selected`.
@@ -269,13 +271,21 @@ void checkpoint_unselected(const MappingPlan &plan) {
                         " c WHERE c.rid = k.record_id AND NOT c.selected AND NOT c.held AND c.chg = 'deleted'");
 }
 
-// An outbox row's destination key: what a deletion was last sent with, or
-// what the record goes out with now (the model may have changed since the
-// diff: the key kept must be the one sent).
-std::string outbox_destination_key_sql(const MappingPlan &plan) {
+// What an outbox row of a record sent (not deleted) stores as its
+// destination key: nothing when its rendered values hold the key (the
+// outbox of a first sync to Amplitude was a tenth larger for the copy, and
+// its key column rendered twice), else the model row's `m`.
+std::string sent_destination_key_sql(const MappingPlan &plan) {
+    return destination_key_field(plan) ? "NULL::text" : destination_key_sql(plan);
+}
+
+// An outbox row's destination key, from the changes table `c`: what a
+// deletion was last sent with, or what the record goes out with now (the
+// model may have changed since the diff: the key kept must be the one sent).
+std::string stored_destination_key_sql(const MappingPlan &plan) {
     if (!plan.destination_key_column)
         return "NULL::text";
-    return "CASE WHEN c.chg = 'deleted' THEN c.dkey ELSE " + destination_key_sql(plan) + " END";
+    return "CASE WHEN c.chg = 'deleted' THEN c.dkey ELSE " + sent_destination_key_sql(plan) + " END";
 }
 
 // Pass 2, as the model's owner: the selected changes' current values. A
@@ -291,7 +301,7 @@ int64_t fill_outbox_from_changes(const MappingPlan &plan, std::optional<int64_t>
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox +
                         " (rid, chg, hash, ver, vals, dkey, oid) SELECT c.rid, c.chg, c.hash, c.ver" +
-                        rendered_values(plan, true) + ", " + outbox_destination_key_sql(plan) + ", c.oid FROM " + kChanges +
+                        rendered_values(plan, true) + ", " + stored_destination_key_sql(plan) + ", c.oid FROM " + kChanges +
                         " c LEFT JOIN " +
                         filtered_model_sql(plan, "m") + " ON c.chg <> 'deleted' AND " + record_id_sql(plan) +
                         " = c.rid WHERE c.selected AND (c.chg = 'deleted' OR m.reverse_etl_present)" +
@@ -307,7 +317,7 @@ int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id) {
         return static_cast<int64_t>(pg::select_into_table(
             "pg_temp", kOutboxName, "SELECT " + record_id_sql(plan) + ", 'added'::text, " + record_hash_sql(plan) + ", " +
                              std::to_string(run_id) + "::bigint" + rendered_values(plan, false) + ", " +
-                             destination_key_sql(plan) + ", NULL::text FROM " + filtered_model_sql(plan, "m")));
+                             sent_destination_key_sql(plan) + ", NULL::text FROM " + filtered_model_sql(plan, "m")));
     });
 }
 
@@ -404,7 +414,7 @@ int64_t fill_preview_present(const MappingPlan &plan, int64_t limit) {
         return static_cast<int64_t>(
             pg::execute(std::string("INSERT INTO ") + kOutbox + " (rid, chg, hash, ver, vals, dkey, oid) SELECT " +
                         rid + ", " + kind + ", " + hash + ", " + change_version_sql("false", 0, hash) + ", " +
-                        rendered_values_sql(plan) + ", " + destination_key_sql(plan) + ", " +
+                        rendered_values_sql(plan) + ", " + sent_destination_key_sql(plan) + ", " +
                         change_object_id_sql(plan) + " FROM " + filtered_model_sql(plan, "m") + " LEFT JOIN " +
                         plan.checkpoint_table + " AS k ON k.record_id = " + rid + " WHERE " + differs_sql(hash) +
                         " AND " + selected_sql(plan, kind) + limit_sql(limit))
@@ -543,6 +553,14 @@ std::string kept_object_id_sql() {
 }
 
 std::string outbox_table() { return kOutbox; }
+
+std::string outbox_destination_key_sql(const MappingPlan &plan, const std::string &alias) {
+    const std::optional<size_t> field = destination_key_field(plan);
+    if (!field)
+        return plan.destination_key_column ? alias + ".dkey" : "NULL::text";
+    return "CASE WHEN " + alias + ".chg = 'deleted' THEN " + alias + ".dkey ELSE NULLIF(pg_catalog.split_part(" +
+           alias + ".vals, E'\\x1f', " + std::to_string(*field) + "), '') END";
+}
 
 void drop_work_tables() {
     drop_own_temp_tables("'reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox'");

@@ -79,6 +79,12 @@ std::string kept_object_id_sql();
 // The outbox, for statements that join delivered records back to it.
 std::string outbox_table();
 
+// The destination key an outbox row `alias` goes out with (NULL::text when
+// the mapping keeps none): a deletion's is the checkpoint's, kept in the row;
+// a sent record's is taken from its rendered values when they hold it (see
+// destination_key_field), which the row then does not store a second time.
+std::string outbox_destination_key_sql(const MappingPlan &plan, const std::string &alias);
+
 void drop_work_tables();
 // Drops those of the named temporary tables ('a', 'b': quoted SQL literals)
 // that exist and the catalog owner owns; 42P07 when another role owns one.

@@ -183,6 +183,15 @@ std::string destination_key_sql(const MappingPlan &plan) {
            render_argument(column, "m." + quote_identifier(column.name)) + "), '')";
 }
 
+std::optional<size_t> destination_key_field(const MappingPlan &plan) {
+    if (!plan.destination_key_column)
+        return std::nullopt;
+    const auto found = std::find(plan.value_columns.begin(), plan.value_columns.end(), *plan.destination_key_column);
+    if (found == plan.value_columns.end())
+        return std::nullopt;
+    return static_cast<size_t>(found - plan.value_columns.begin()) + 1;
+}
+
 void split_rendered_values(std::string_view text, size_t expected, std::vector<std::optional<std::string_view>> &values) {
     values.clear();
     size_t start = 0;

@@ -74,6 +74,11 @@ std::string rendered_values_sql(const MappingPlan &plan, const std::optional<std
 // The destination key of the model row `m` (see destination_key_column),
 // rendered as a value of rendered_values_sql; NULL::text when none is kept.
 std::string destination_key_sql(const MappingPlan &plan);
+// Where the destination key is among a record's rendered values (1-based, as
+// split_part counts): the key column is one of plan.value_columns, so its
+// rendered value is the destination key itself. nullopt when none is kept or
+// the key column is not sent.
+std::optional<size_t> destination_key_field(const MappingPlan &plan);
 // The values of one such text, one per plan.value_columns entry.
 std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected);
 // The same as views of `text`, into `values` (cleared first): no copy.

@@ -18,7 +18,7 @@ constexpr size_t kMaxTidRanges = 32;
 // parameters appended to `params`. Usually one TID range scan per run of
 // consecutive ordinals (a few per flush: whole requests of records read one
 // after the other); with many short runs, a TID scan of the list.
-std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Params &params) {
+std::string delivered_rows_sql(const MappingPlan &plan, std::vector<DeliveredRecord> delivered, pg::Params &params) {
     std::sort(delivered.begin(), delivered.end(),
               [](const DeliveredRecord &a, const DeliveredRecord &b) { return a.ordinal < b.ordinal; });
     std::vector<std::pair<size_t, size_t>> runs;
@@ -29,7 +29,8 @@ std::string delivered_rows_sql(std::vector<DeliveredRecord> delivered, pg::Param
         runs.emplace_back(i, last);
         i = last + 1;
     }
-    const std::string select = "SELECT o.ctid AS tid, o.rid, o.chg, o.hash, o.dkey FROM " + outbox_table() + " AS o WHERE ";
+    const std::string select = "SELECT o.ctid AS tid, o.rid, o.chg, o.hash, " + outbox_destination_key_sql(plan, "o") +
+                               " AS dkey FROM " + outbox_table() + " AS o WHERE ";
     if (runs.size() > kMaxTidRanges) {
         std::vector<std::optional<std::string>> tids;
         for (const DeliveredRecord &record : delivered)
@@ -74,7 +75,7 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
     const bool any_deleted = std::any_of(delivered.begin(), delivered.end(),
                                          [](const DeliveredRecord &record) { return record.deleted; });
     pg::Params params;
-    const std::string rows = delivered_rows_sql(delivered, params);
+    const std::string rows = delivered_rows_sql(plan, delivered, params);
     pg::Params with_ids = params;
     const std::string ids = object_ids_sql(delivered, with_ids);
     // A new id replaces the kept one; without one, the kept id stays unless
