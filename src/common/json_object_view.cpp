@@ -114,19 +114,36 @@ class Scanner {
 }  // namespace
 
 std::optional<JsonObjectView> JsonObjectView::of(std::string_view text) {
-    JsonObjectView view;
-    view.members_.reserve(16);   // a payload's fields, mostly without growing
+    std::optional<JsonObjectView> view(std::in_place);
+    if (!view->view(text))
+        return std::nullopt;
+    return view;
+}
+
+bool JsonObjectView::view(std::string_view text) {
+    members_.clear();
+    unescaped_keys_.clear();
+    if (!scan_members(text)) {
+        members_.clear();
+        unescaped_keys_.clear();
+        return false;
+    }
+    return true;
+}
+
+bool JsonObjectView::scan_members(std::string_view text) {
+    members_.reserve(16);   // a payload's fields, mostly without growing
     Scanner scan(text);
     scan.skip_space();
     if (!scan.take('{'))
-        return std::nullopt;
+        return false;
     scan.skip_space();
     if (!scan.take('}')) {
         for (;;) {
             scan.skip_space();
             const size_t key_start = scan.at();
             if (!scan.skip_string())
-                return std::nullopt;
+                return false;
             Member member;
             member.key_json = scan.slice(key_start);
             const std::string_view inner = member.key_json.substr(1, member.key_json.size() - 2);
@@ -135,29 +152,27 @@ std::optional<JsonObjectView> JsonObjectView::of(std::string_view text) {
             } else {
                 std::optional<std::string> unescaped = json_string_content(member.key_json);
                 if (!unescaped)
-                    return std::nullopt;
-                member.key = view.unescaped_keys_.emplace_front(std::move(*unescaped));
+                    return false;
+                member.key = unescaped_keys_.emplace_front(std::move(*unescaped));
             }
             scan.skip_space();
             if (!scan.take(':'))
-                return std::nullopt;
+                return false;
             scan.skip_space();
             const size_t value_start = scan.at();
             if (!scan.skip_value())
-                return std::nullopt;
+                return false;
             member.value = scan.slice(value_start);
-            view.members_.push_back(member);
+            members_.push_back(member);
             scan.skip_space();
             if (scan.take('}'))
                 break;
             if (!scan.take(','))
-                return std::nullopt;
+                return false;
         }
     }
     scan.skip_space();
-    if (!scan.at_end())
-        return std::nullopt;
-    return view;
+    return scan.at_end();
 }
 
 const JsonObjectView::Member *JsonObjectView::member(std::string_view key) const noexcept {

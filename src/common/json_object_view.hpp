@@ -36,6 +36,11 @@ class JsonObjectView {
     // which must outlive it.
     static std::optional<JsonObjectView> of(std::string_view text);
 
+    // The same, into this view (its members' storage is reused: no
+    // allocation a call once it has grown). False, and the view empty, when
+    // `text` is not a JSON object.
+    bool view(std::string_view text);
+
     const std::vector<Member> &members() const noexcept { return members_; }
 
     // The member named `key`; with duplicate keys the last one counts, as in
@@ -43,6 +48,8 @@ class JsonObjectView {
     const Member *member(std::string_view key) const noexcept;
 
   private:
+    bool scan_members(std::string_view text);
+
     std::vector<Member> members_;
     std::forward_list<std::string> unescaped_keys_;   // keys point into it: its elements never move
 };

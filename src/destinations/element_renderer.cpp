@@ -103,7 +103,7 @@ class Render {
         case ElementNode::Kind::Field: return field(node);
         case ElementNode::Kind::Fields:
             out_ += '{';
-            first_.push_back(true);
+            first_.push_back(kFirst);
             members_of(payload_, node.except, {});
             first_.pop_back();
             out_ += '}';
@@ -183,7 +183,7 @@ class Render {
 
     void object(const ElementNode &node) {
         out_ += '{';
-        first_.push_back(true);
+        first_.push_back(kFirst);
         for (const ElementNode &merged : node.merge) {
             if (merged.kind == ElementNode::Kind::Fields) {
                 members_of(payload_, merged.except, node.keys);
@@ -198,7 +198,7 @@ class Render {
         }
         for (size_t i = 0; i < node.keys.size(); ++i) {
             const size_t mark = out_.size();
-            const bool was_first = first_.back();
+            const char was_first = first_.back();
             separate();
             append_json_string(out_, node.keys[i]);
             out_ += ':';
@@ -213,14 +213,14 @@ class Render {
 
     void array(const ElementNode &node) {
         out_ += '[';
-        first_.push_back(true);
+        first_.push_back(kFirst);
         for (const ElementNode &element : node.values) {
             if (element.kind == ElementNode::Kind::Fields && element.spread) {
                 cells(element.except);
                 continue;
             }
             const size_t mark = out_.size();
-            const bool was_first = first_.back();
+            const char was_first = first_.back();
             separate();
             if (!value(element)) {
                 out_.resize(mark);
@@ -247,9 +247,9 @@ class Render {
     }
 
     void separate() {
-        if (!first_.back())
+        if (first_.back() != kFirst)
             out_ += ',';
-        first_.back() = false;
+        first_.back() = kNotFirst;
     }
 
     const JsonObjectView &payload_;
@@ -257,7 +257,11 @@ class Render {
     const std::string &message_id_;
     const std::string &object_id_;
     std::string &out_;
-    std::vector<bool> first_{true};
+    // Per nesting level, whether the container being written has no member
+    // yet: a string, whose inline storage holds the few levels an element
+    // nests without allocating for each record, as a vector<bool> did.
+    static constexpr char kFirst = 'f', kNotFirst = 'n';
+    std::string first_ = std::string(1, kFirst);
     std::string problem_;
 };
 
@@ -311,9 +315,9 @@ bool ElementRenderer::render(const std::string &payload, const RecordIds &ids, s
         out.clear();
     }
     const std::string &record_id = ids.record_id;
-    const std::optional<JsonObjectView> parsed = JsonObjectView::of(payload);
-    if (!parsed)
+    if (!payload_view_.view(payload))
         throw Error(sqlstate::kInternalError, "payload of record " + quoted(record_id) + " is not a JSON object");
+    const JsonObjectView *parsed = &payload_view_;
     // A record sent as one field's value (Braze's delete ids) cannot be sent without it.
     if (root_.kind == catalog::ElementNode::Kind::Field) {
         const JsonObjectView::Member *value = parsed->member(root_.field);

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "catalog/destination_type.hpp"
+#include "common/json_object_view.hpp"
 
 namespace reverse_etl::destinations {
 
@@ -43,6 +44,10 @@ class ElementRenderer {
     bool render_spliced(const std::string &payload, std::string &out) const;
 
     catalog::ElementNode root_;   // settings resolved: Text nodes hold no Setting parts
+    // The payload being rendered, kept so that its members' storage is
+    // reused from one record to the next (a renderer renders one record at
+    // a time: a request builder is not shared between threads).
+    mutable JsonObjectView payload_view_;
     bool needs_message_id_ = false;
     // An element that is every payload field plus constant members
     // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those

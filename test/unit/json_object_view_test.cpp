@@ -56,6 +56,27 @@ TEST(JsonObjectView, RefusesWhatIsNotAnObject) {
         EXPECT_FALSE(JsonObjectView::of(text)) << text;
 }
 
+// One view reused for one text after another holds only the last one's
+// members, and none after a text that is not an object.
+TEST(JsonObjectView, ViewsOneTextAfterAnother) {
+    JsonObjectView view;
+    const std::string first = R"({"a\u0062":1,"c":{"d":2},"e":[3]})", second = R"({"x":"y"})", bad = "[1]";
+    ASSERT_TRUE(view.view(first));
+    EXPECT_EQ(view.members().size(), 3u);
+    EXPECT_EQ(view.member("ab")->value, "1");
+    EXPECT_EQ(view.member("c")->value, R"({"d":2})");
+    ASSERT_TRUE(view.view(second));
+    ASSERT_EQ(view.members().size(), 1u);
+    EXPECT_EQ(view.member("ab"), nullptr);
+    EXPECT_EQ(view.member("x")->value, R"("y")");
+    EXPECT_FALSE(view.view(bad));
+    EXPECT_TRUE(view.members().empty());
+    EXPECT_FALSE(view.view(R"({"a":1,"b")"));
+    EXPECT_TRUE(view.members().empty());
+    ASSERT_TRUE(view.view("{}"));
+    EXPECT_TRUE(view.members().empty());
+}
+
 TEST(JsonStringContent, DecodesEscapesAndRefusesOtherKinds) {
     EXPECT_EQ(json_string_content(R"("plain")"), "plain");
     EXPECT_EQ(json_string_content(R"("a\nb\u00e9")"), "a\nb\xc3\xa9");
