@@ -40,7 +40,7 @@ class ElementRenderer {
 
   private:
     // The payload with the root's own members appended as text, when that is
-    // what rendering gives: see splice_members_of.
+    // what rendering gives (splices_members in the .cpp says when).
     bool render_spliced(const std::string &payload, std::string &out) const;
 
     catalog::ElementNode root_;   // settings resolved: Text nodes hold no Setting parts

@@ -273,7 +273,7 @@ void checkpoint_unselected(const MappingPlan &plan) {
 
 // What an outbox row of a record sent (not deleted) stores as its
 // destination key: nothing when its rendered values hold the key (the
-// outbox of a first sync to Amplitude was a tenth larger for the copy, and
+// outbox of a first sync to Amplitude was 8% larger for the copy, and
 // its key column rendered twice), else the model row's `m`.
 std::string sent_destination_key_sql(const MappingPlan &plan) {
     return destination_key_field(plan) ? "NULL::text" : destination_key_sql(plan);
