@@ -8,6 +8,7 @@
 
 #include "catalog/action_settings.hpp"
 #include "catalog/destination_type.hpp"
+#include "destinations/element_renderer.hpp"
 #include "destinations/request_builder.hpp"
 #include "destinations/response_reader.hpp"
 #include "http/oauth_token.hpp"
@@ -91,6 +92,36 @@ TEST(Salesforce, ElementsSpliceAttributesIntoThePayload) {
     // The key's text inside a value is not a member: kept as it is.
     EXPECT_EQ(element(R"({"Ext__c":"A-1","o":{"attributes":1},"s":"\"attributes\":"})"),
               R"({"Ext__c":"A-1","o":{"attributes":1},"s":"\"attributes\":","attributes":{"type":"Account"}})");
+}
+
+// Byte for byte what the parsing way writes: the same template with one more
+// member, a field no payload has (so it is not spliced, and adds nothing),
+// renders every payload the same.
+TEST(Salesforce, SplicedElementsAreWhatParsingWrites) {
+    const catalog::ActionDef action = bound("contact", R"({"external_id_field": "Ext__c"})");
+    ASSERT_TRUE(action.element.has_value());
+    catalog::ElementNode not_spliced = *action.element;
+    catalog::ElementNode absent;
+    absent.kind = catalog::ElementNode::Kind::Field;
+    absent.field = "a field no payload has";
+    not_spliced.keys.push_back("absent");
+    not_spliced.values.push_back(absent);
+    const auto no_settings = [](const std::string &) { return std::optional<std::string>(); };
+    const ElementRenderer spliced(*action.element, no_settings), parsed(not_spliced, no_settings);
+    std::vector<std::string> payloads = {
+        "{}", R"({"Ext__c":1})", R"({"Ext__c":"A-1","LastName":null,"n":49.00,"big":123456789012345678901234567890})",
+        R"({"o":{"attributes":{"type":"x"}},"s":"say \"attributes\": hi","u":"\u00e9\n"})",
+        R"({"attributes":null})", R"({"a":[{"attributes":1}],"attributes":{"type":"Lead"},"z":{}})"};
+    for (int i = 0; i < 50; ++i)
+        payloads.push_back(R"({"Ext__c":)" + std::to_string(i * 7919) + R"(,"LastName":"N)" + std::to_string(i) +
+                           R"(","p":{"k":[)" + std::to_string(i) + R"(,{"attributes":)" + std::to_string(i % 2) + "}]}}");
+    for (const std::string &payload : payloads) {
+        std::string one, other, problem;
+        const std::string none;
+        ASSERT_TRUE(spliced.render(payload, {none, none, none}, one, problem)) << problem;
+        ASSERT_TRUE(parsed.render(payload, {none, none, none}, other, problem)) << problem;
+        EXPECT_EQ(one, other) << payload;
+    }
 }
 
 TEST(Salesforce, CustomObjectsAddsUpdatesAndDeletes) {
