@@ -380,6 +380,10 @@ struct ElementNode {
     bool spread = false;
     RequestTemplate text;               // Text
     std::vector<std::string> keys;      // Object
+    // Object: each key as JSON text with its colon, written by the renderer
+    // that resolves the node (empty until then), so that a record's element
+    // does not escape the same keys again.
+    std::vector<std::string> key_json;
     std::vector<ElementNode> values;    // Object, Array
     // Object: "$merge": a Field (an object) or Fields node whose members come
     // first; the object's own keys override them. Empty or one node.

@@ -44,6 +44,18 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
             resolved.parts.push_back(Part{Part::Kind::Text, *value});
         }
         node.text = std::move(resolved);
+        // Text that is the same for every record ("$token" from a setting) is
+        // written as JSON once, here, instead of built and escaped per record.
+        if (std::all_of(node.text.parts.begin(), node.text.parts.end(),
+                        [](const Part &part) { return part.kind == Part::Kind::Text; })) {
+            std::string text;
+            for (const Part &part : node.text.parts)
+                text += part.text;
+            node.kind = ElementNode::Kind::Literal;
+            node.json.clear();
+            append_json_string(node.json, text);
+            node.text = {};
+        }
         return true;
     }
     case ElementNode::Kind::Object:
@@ -54,6 +66,11 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
             node.values.erase(node.values.begin() + static_cast<std::ptrdiff_t>(i));
             if (node.kind == ElementNode::Kind::Object)
                 node.keys.erase(node.keys.begin() + static_cast<std::ptrdiff_t>(i));
+        }
+        node.key_json.clear();
+        for (const std::string &key : node.keys) {
+            append_json_string(node.key_json.emplace_back(), key);
+            node.key_json.back() += ':';
         }
         return true;
     }
@@ -200,8 +217,12 @@ class Render {
             const size_t mark = out_.size();
             const char was_first = first_.back();
             separate();
-            append_json_string(out_, node.keys[i]);
-            out_ += ':';
+            if (node.key_json.size() == node.keys.size()) {
+                out_ += node.key_json[i];
+            } else {   // a node resolve() did not reach
+                append_json_string(out_, node.keys[i]);
+                out_ += ':';
+            }
             if (!value(node.values[i])) {
                 out_.resize(mark);   // an absent field: no member at all
                 first_.back() = was_first;
@@ -279,11 +300,7 @@ ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const Setting
     render.value(root_);   // "{" + the constant members + "}"
     spliced_members_ = members.substr(1, members.size() - 2);
     splices_ = true;
-    for (const std::string &key : root_.keys) {
-        std::string mark;
-        append_json_string(mark, key);
-        spliced_key_marks_.push_back(mark + ":");
-    }
+    spliced_key_marks_ = root_.key_json;
 }
 
 bool ElementRenderer::render_spliced(const std::string &payload, std::string &out) const {
