@@ -82,13 +82,11 @@ bool resolve(ElementNode &node, const SettingText &setting_text, bool &needs_mes
     }
 }
 
-// Whether a node renders the same for every record: no field, no id.
+// Whether a resolved node renders the same for every record: no field, no
+// id (resolve made text without either a Literal).
 bool is_constant(const ElementNode &node) {
     switch (node.kind) {
     case ElementNode::Kind::Literal: return true;
-    case ElementNode::Kind::Text:
-        return std::all_of(node.text.parts.begin(), node.text.parts.end(),
-                           [](const Part &part) { return part.kind == Part::Kind::Text; });
     case ElementNode::Kind::Object:
     case ElementNode::Kind::Array:
         return node.merge.empty() && std::all_of(node.values.begin(), node.values.end(), is_constant);
@@ -217,12 +215,7 @@ class Render {
             const size_t mark = out_.size();
             const char was_first = first_.back();
             separate();
-            if (node.key_json.size() == node.keys.size()) {
-                out_ += node.key_json[i];
-            } else {   // a node resolve() did not reach
-                append_json_string(out_, node.keys[i]);
-                out_ += ':';
-            }
+            out_ += node.key_json[i];   // resolve() wrote it for every object it reached: all of them
             if (!value(node.values[i])) {
                 out_.resize(mark);   // an absent field: no member at all
                 first_.back() = was_first;
@@ -300,7 +293,6 @@ ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const Setting
     render.value(root_);   // "{" + the constant members + "}"
     spliced_members_ = members.substr(1, members.size() - 2);
     splices_ = true;
-    spliced_key_marks_ = root_.key_json;
 }
 
 bool ElementRenderer::render_spliced(const std::string &payload, std::string &out) const {
@@ -311,7 +303,7 @@ bool ElementRenderer::render_spliced(const std::string &payload, std::string &ou
     if (payload.size() < 2 || payload.front() != '{' || payload.back() != '}')
         return false;
     // memmem: std::string::find compares at every '"', five times slower here.
-    for (const std::string &mark : spliced_key_marks_)
+    for (const std::string &mark : root_.key_json)   // "key":
         if (memmem(payload.data(), payload.size(), mark.data(), mark.size()) != nullptr)
             return false;
     const bool has_members = payload.find_first_not_of(" \t\n\r", 1) != payload.size() - 1;

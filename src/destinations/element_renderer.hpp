@@ -7,7 +7,6 @@
 #include <functional>
 #include <optional>
 #include <string>
-#include <vector>
 
 #include "catalog/destination_type.hpp"
 #include "common/json_object_view.hpp"
@@ -51,11 +50,9 @@ class ElementRenderer {
     bool needs_message_id_ = false;
     // An element that is every payload field plus constant members
     // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those
-    // members as JSON text, and each one's key as it would open a payload
-    // member.
+    // members as JSON text.
     bool splices_ = false;
     std::string spliced_members_;
-    std::vector<std::string> spliced_key_marks_;
 };
 
 // The record's message id as a UUID-shaped string (36 characters of lower-case
