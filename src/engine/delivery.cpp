@@ -1249,6 +1249,11 @@ DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::stri
             return outcome;
         if (outcome.unreachable_error)
             unreachable = outcome.unreachable_error;
+        // Each pass reads the whole outbox: once the passes so far carried
+        // every row (a first run, or a run with no deletions), a later pass
+        // would read it all again to send nothing.
+        if (carried == counters.outbox)
+            break;
     }
     // A pass that found the destination unreachable speaks for the run when
     // no pass got a record through (a later pass may have had nothing to send).
