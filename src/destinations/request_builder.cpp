@@ -930,20 +930,20 @@ std::string RequestBuilder::body_of(const std::vector<std::string_view> &element
     if (single_record_body_)
         return std::string(elements.front());
     if (form_prefix_) {
-        // The JSON array, encoded piece by piece: "[" "," "]" are %5B %2C %5D.
-        size_t most = form_prefix_->size() + 3 * (elements.size() + 1);
+        // The JSON array, encoded piece by piece ("[" "," "]" need no escape).
+        size_t most = form_prefix_->size() + elements.size() + 1;
         for (const std::string_view element : elements)
             most += 3 * element.size() + 1;
         std::string body;
         body.reserve(most);
         body += *form_prefix_;
-        body += "%5B";
+        body += '[';
         for (size_t i = 0; i < elements.size(); ++i) {
             if (i > 0)
-                body += "%2C";
-            http::append_percent_encoded(body, elements[i]);
+                body += ',';
+            http::append_form_value_encoded(body, elements[i]);
         }
-        body += "%5D";
+        body += ']';
         return body;
     }
     size_t size = body_open_.size() + body_close_.size() + elements.size();

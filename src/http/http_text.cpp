@@ -20,6 +20,14 @@ constexpr bool is_unreserved(unsigned char c) {
            c == '-' || c == '.' || c == '_' || c == '~';
 }
 
+// A byte that a form field's value carries as it is (see
+// append_form_value_encoded): printable ASCII but the bytes a form decoder
+// reads as syntax ('%' escapes, '&' and ';' separators, '+' a space, '='
+// between name and value, '#' a fragment to careless parsers).
+constexpr bool is_form_value_byte(unsigned char c) {
+    return c > 0x20 && c < 0x7F && c != '%' && c != '&' && c != '+' && c != '=' && c != ';' && c != '#';
+}
+
 // Each byte's percent-encoding, four bytes wide so that it is written with
 // one unaligned store whatever its length: a branch per byte on whether it is
 // escaped mispredicts on JSON text (Amplitude's form bodies), which escapes a
@@ -32,35 +40,42 @@ static_assert(sizeof(EncodedByte) == 4);
 
 struct EncodingTable {
     EncodedByte bytes[256] = {};
-    constexpr EncodingTable() {
+    constexpr explicit EncodingTable(bool (*kept)(unsigned char)) {
         constexpr char kHex[] = "0123456789ABCDEF";
         for (int c = 0; c < 256; ++c) {
             const auto byte = static_cast<unsigned char>(c);
-            if (is_unreserved(byte))
+            if (kept(byte))
                 bytes[c] = EncodedByte{{static_cast<char>(byte), 0, 0}, 1};
             else
                 bytes[c] = EncodedByte{{'%', kHex[c >> 4], kHex[c & 0x0F]}, 3};
         }
     }
 };
-constexpr EncodingTable kEncoding;
+constexpr EncodingTable kEncoding(is_unreserved);
+constexpr EncodingTable kFormValueEncoding(is_form_value_byte);
+
+void append_encoded(std::string &out, std::string_view text, const EncodingTable &table) {
+    const size_t start = out.size();
+    // At most three bytes for one, and one more: the last store is four wide.
+    out.resize(start + 3 * text.size() + 1);
+    char *at = out.data() + start;
+    for (const char ch : text) {
+        const EncodedByte &encoded = table.bytes[static_cast<unsigned char>(ch)];
+        std::memcpy(at, &encoded, sizeof encoded);
+        at += encoded.length;
+    }
+    out.resize(static_cast<size_t>(at - out.data()));
+}
 
 }  // namespace
 
 // Written here rather than with curl_easy_escape, which appends each escaped
 // byte with a formatted print: form bodies (Amplitude's) escape most of a
 // JSON array, and that print was the largest cost of building them.
-void append_percent_encoded(std::string &out, std::string_view text) {
-    const size_t start = out.size();
-    // At most three bytes for one, and one more: the last store is four wide.
-    out.resize(start + 3 * text.size() + 1);
-    char *at = out.data() + start;
-    for (const char ch : text) {
-        const EncodedByte &encoded = kEncoding.bytes[static_cast<unsigned char>(ch)];
-        std::memcpy(at, &encoded, sizeof encoded);
-        at += encoded.length;
-    }
-    out.resize(static_cast<size_t>(at - out.data()));
+void append_percent_encoded(std::string &out, std::string_view text) { append_encoded(out, text, kEncoding); }
+
+void append_form_value_encoded(std::string &out, std::string_view text) {
+    append_encoded(out, text, kFormValueEncoding);
 }
 
 std::string percent_encode(std::string_view text) {

@@ -19,6 +19,15 @@ std::string percent_encode(std::string_view text);
 // percent_encode(text) appended to `out`.
 void append_percent_encoded(std::string &out, std::string_view text);
 
+// The text as the value of an application/x-www-form-urlencoded field:
+// printable ASCII kept as it is but for the bytes form decoding reads as
+// syntax (% & + = ; #), which are percent-encoded, as are spaces, control
+// bytes and bytes above 0x7F. Decoded as any form parser decodes (WHATWG URL
+// standard, RFC 1866), it is the text again. A JSON array stays about its
+// size (Amplitude's identify bodies, sent raw in its own examples), where
+// percent_encode triples its punctuation.
+void append_form_value_encoded(std::string &out, std::string_view text);
+
 // The size percent_encode(text) has, without building it.
 size_t percent_encoded_size(std::string_view text);
 

@@ -1,6 +1,7 @@
 // catalog/destination_type (definition files), catalog/settings (validation,
 // merge, masking, defaults) and catalog/request_rules (headers, URL
 // placeholders, request timeout).
+#include <cctype>
 #include <string>
 #include <vector>
 
@@ -238,6 +239,50 @@ TEST(DestinationSettings, PercentEncodingMatchesLibcurl) {
         curl_free(escaped);
         EXPECT_EQ(http::percent_encoded_size(text), http::percent_encode(text).size());
     }
+}
+
+// What application/x-www-form-urlencoded parsing (the WHATWG URL standard's)
+// makes of one field's value: '+' is a space, %XX a byte, any other byte itself.
+std::string form_decode(const std::string &value) {
+    std::string decoded;
+    for (size_t i = 0; i < value.size(); ++i) {
+        if (value[i] == '+') {
+            decoded += ' ';
+        } else if (value[i] == '%' && i + 2 < value.size() && std::isxdigit(static_cast<unsigned char>(value[i + 1])) &&
+                   std::isxdigit(static_cast<unsigned char>(value[i + 2]))) {
+            decoded += static_cast<char>(std::stoi(value.substr(i + 1, 2), nullptr, 16));
+            i += 2;
+        } else {
+            decoded += value[i];
+        }
+    }
+    return decoded;
+}
+
+// A form value decodes to the text whatever its bytes, keeps JSON's
+// punctuation, and holds none of the bytes that would end the field, start
+// another or be read as an escape or a space.
+TEST(DestinationSettings, FormValueEncodingDecodesToTheText) {
+    std::string every_byte;
+    for (int c = 0; c < 256; ++c)
+        every_byte += static_cast<char>(c);
+    for (const std::string &text : {std::string(), every_byte, every_byte + every_byte,
+                                    std::string(R"([{"a":"b c","d":[1.5,true,null]}])")}) {
+        std::string encoded = "x";
+        http::append_form_value_encoded(encoded, text);
+        EXPECT_EQ(encoded.front(), 'x');
+        const std::string value = encoded.substr(1);
+        EXPECT_EQ(form_decode(value), text);
+        EXPECT_EQ(value.find_first_of("&;=+# \r\n"), std::string::npos) << value;
+        for (const unsigned char byte : value)
+            EXPECT_TRUE(byte > 0x20 && byte < 0x7F) << static_cast<int>(byte);
+    }
+    std::string json;
+    http::append_form_value_encoded(json, R"([{"a":"b"},{"c":2}])");
+    EXPECT_EQ(json, R"([{"a":"b"},{"c":2}])");
+    std::string reserved;
+    http::append_form_value_encoded(reserved, "%&+=;# \n\xC3\xA9");
+    EXPECT_EQ(reserved, "%25%26%2B%3D%3B%23%20%0A%C3%A9");
 }
 
 // ---- settings
