@@ -194,13 +194,13 @@ std::string remote_rows_select_sql(const std::vector<Column> &columns) {
     return "SELECT " + select + " FROM ROWS FROM (" + unnests + ") AS u(" + aliases + ")";
 }
 
-pg::Params remote_rows_params(const std::vector<pg::RemoteConnection::Row> &rows, size_t width) {
+pg::Params remote_rows_params(const std::vector<RemoteRow> &rows, size_t width) {
     pg::Params params;
     std::vector<std::optional<std::string>> column;
     column.reserve(rows.size());
     for (size_t c = 0; c < width; ++c) {
         column.clear();
-        for (const pg::RemoteConnection::Row &row : rows)
+        for (const RemoteRow &row : rows)
             column.push_back(c < row.size() ? row[c] : std::nullopt);
         params.emplace_back(text_array_literal(column));
     }
@@ -213,10 +213,15 @@ std::vector<std::string> preview_remote_rows(const SourceRow &source, const std:
     if (row_limit == 0)
         return out;
     const auto connection = connect_source(source);
-    std::vector<pg::RemoteConnection::Row> kept;
+    std::vector<RemoteRow> kept;
     connection->stream("SELECT * FROM (" + query + "\n) AS q LIMIT " + std::to_string(row_limit),
-                       static_cast<size_t>(row_limit), [&](const std::vector<pg::RemoteConnection::Row> &rows) {
-                           kept.insert(kept.end(), rows.begin(), rows.end());
+                       static_cast<size_t>(row_limit), [&](const pg::TextRows &rows) {
+                           for (size_t r = 0; r < rows.rows; ++r) {
+                               RemoteRow &row = kept.emplace_back(rows.width);
+                               for (size_t c = 0; c < rows.width; ++c)
+                                   if (const char *text = rows.at(r, c))
+                                       row[c].emplace(text);
+                           }
                        });
     if (kept.empty())
         return out;

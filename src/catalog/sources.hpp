@@ -50,7 +50,8 @@ SourceRow usable_source(const std::string &name);
 // maps every other type to text). For previews; a run stores its rows with
 // pg::TableLoader, which skips building and parsing the arrays.
 std::string remote_rows_select_sql(const std::vector<Column> &columns);
-pg::Params remote_rows_params(const std::vector<pg::RemoteConnection::Row> &rows, size_t width);
+using RemoteRow = std::vector<std::optional<std::string>>;   // nullopt is NULL
+pg::Params remote_rows_params(const std::vector<RemoteRow> &rows, size_t width);
 
 // The first `row_limit` rows of a remote query as JSON objects, as a local
 // model's preview shows them (to_jsonb of the typed row).

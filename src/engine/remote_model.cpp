@@ -13,6 +13,8 @@ namespace {
 
 const char *const kRemoteRowsName = "reverse_etl_remote_rows";
 const char *const kRemoteRows = "pg_temp.reverse_etl_remote_rows";
+// ANALYZE samples 300 rows per unit of the target.
+constexpr int kIdentifierStatisticsTarget = 10;
 
 }  // namespace
 
@@ -43,10 +45,10 @@ void read_remote_model(MappingPlan &plan) {
         const size_t width = loader.width();
         catalog::connect_source(source)->stream(
             plan.model.query, static_cast<size_t>(settings.fetch_rows),
-            [&](const std::vector<pg::RemoteConnection::Row> &rows) {
-                if (rows.front().size() != width)
+            [&](const pg::TextRows &rows) {
+                if (rows.width != width)
                     throw Error(sqlstate::kDatatypeMismatch,
-                                "the query now returns " + std::to_string(rows.front().size()) +
+                                "the query now returns " + std::to_string(rows.width) +
                                     " columns, not the " + std::to_string(width) + " planned when it was saved",
                                 "", "Run alter_model(query => ...) to plan it again.");
                 loader.append(rows);
@@ -56,9 +58,14 @@ void read_remote_model(MappingPlan &plan) {
     }
     // The identifier's statistics are what the diff's join with the
     // checkpoint is planned on; the other columns' (a sample's sort per
-    // column, jsonb's above all) cost more than they help.
-    pg::execute_catalog(std::string("ANALYZE ") + kRemoteRows + " (" +
-                        quote_identifier(plan.model.columns.at(plan.primary_key_column).name) + ")");
+    // column, jsonb's above all) cost more than they help. A small sample
+    // (3,000 rows, not 30,000) gives the row count and whether the
+    // identifier repeats as well, without reading back most of a table
+    // larger than temp_buffers.
+    const std::string identifier = quote_identifier(plan.model.columns.at(plan.primary_key_column).name);
+    pg::execute_catalog(std::string("ALTER TABLE ") + kRemoteRows + " ALTER COLUMN " + identifier +
+                        " SET STATISTICS " + std::to_string(kIdentifierStatisticsTarget));
+    pg::execute_catalog(std::string("ANALYZE ") + kRemoteRows + " (" + identifier + ")");
     plan.model.query = std::string("SELECT * FROM ") + kRemoteRows;
 }
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <new>
+#include <optional>
 #include <set>
 
 #include "common/error.hpp"
@@ -306,7 +307,7 @@ std::vector<RemoteColumn> RemoteConnection::describe(const std::string &query) {
 }
 
 void RemoteConnection::stream(const std::string &query, size_t chunk_rows,
-                              const std::function<void(const std::vector<Row> &rows)> &visit) {
+                              const std::function<void(const TextRows &rows)> &visit) {
     // Written for PostgreSQL and Redshift alike: no NO SCROLL, no WITH HOLD.
     impl_->run("BEGIN READ ONLY");
     impl_->run("DECLARE reverse_etl_rows CURSOR FOR " + query);
@@ -315,7 +316,7 @@ void RemoteConnection::stream(const std::string &query, size_t chunk_rows,
         if (!PQsendQuery(impl_->conn, fetch.c_str()))
             impl_->fail(sqlstate::kConnectionFailure, "could not send a statement");
     };
-    std::vector<Row> rows;
+    TextRows rows;
     send_fetch();
     for (;;) {
         const Result result = impl_->last_result();
@@ -328,12 +329,13 @@ void RemoteConnection::stream(const std::string &query, size_t chunk_rows,
         // remote of its own, or a second core, the two overlap.
         send_fetch();
         const int width = PQnfields(result.get());
-        rows.assign(static_cast<size_t>(count), Row(static_cast<size_t>(width)));
+        rows.rows = static_cast<size_t>(count);
+        rows.width = static_cast<size_t>(width);
+        rows.values.clear();
+        rows.values.reserve(rows.rows * rows.width);
         for (int r = 0; r < count; ++r)
             for (int c = 0; c < width; ++c)
-                if (!PQgetisnull(result.get(), r, c))
-                    rows[r][c].emplace(PQgetvalue(result.get(), r, c),
-                                       static_cast<size_t>(PQgetlength(result.get(), r, c)));
+                rows.values.push_back(PQgetisnull(result.get(), r, c) ? nullptr : PQgetvalue(result.get(), r, c));
         visit(rows);
     }
     impl_->run("CLOSE reverse_etl_rows");

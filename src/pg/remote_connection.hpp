@@ -9,9 +9,10 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <vector>
+
+#include "pg/text_rows.hpp"
 
 namespace reverse_etl::pg {
 
@@ -69,11 +70,10 @@ class RemoteConnection {
     std::vector<RemoteColumn> describe(const std::string &query);
 
     // Runs `query` in a read-only transaction through a cursor, `chunk_rows`
-    // rows a fetch; visit() gets each fetched chunk: rows of text values
-    // (nullopt for NULL). Memory holds one chunk at a time.
-    using Row = std::vector<std::optional<std::string>>;
-    void stream(const std::string &query, size_t chunk_rows,
-                const std::function<void(const std::vector<Row> &rows)> &visit);
+    // rows a fetch; visit() gets each fetched chunk, its values read in
+    // place from the remote's answer (valid until visit returns). Memory
+    // holds one chunk at a time, and the next one as it arrives.
+    void stream(const std::string &query, size_t chunk_rows, const std::function<void(const TextRows &rows)> &visit);
 
   private:
     struct Impl;

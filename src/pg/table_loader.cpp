@@ -18,12 +18,21 @@ extern "C" {
 
 namespace reverse_etl::pg {
 
+namespace {
+
+constexpr Size kRowMemoryBytes = 64 * 1024;
+
+}  // namespace
+
 struct TableLoader::State {
     Relation relation = nullptr;
     TupleTableSlot *slot = nullptr;
     BulkInsertState bulk = nullptr;
-    // Each chunk's datums, reset after it is stored.
-    MemoryContext chunk_memory = nullptr;
+    // A row's datums and whatever their input functions leave behind,
+    // reset once the row is stored. Per row, not per chunk: jsonb_in leaves
+    // kilobytes a value, which over a chunk of thousands of rows grew the
+    // context by tens of MB, all handed back and faulted in again each chunk.
+    MemoryContext row_memory = nullptr;
     int width = 0;
     FmgrInfo *input = nullptr;
     Oid *input_param = nullptr;
@@ -49,8 +58,9 @@ TableLoader::TableLoader(const std::string &table_name) : state_(std::make_uniqu
         }
         state.slot = table_slot_create(state.relation, nullptr);
         state.bulk = GetBulkInsertState();
-        state.chunk_memory = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl loaded rows",
-                                                   ALLOCSET_DEFAULT_SIZES);
+        // A first block that most rows fit in: the reset keeps it.
+        state.row_memory = AllocSetContextCreate(CurrentMemoryContext, "reverse_etl loaded row", kRowMemoryBytes,
+                                                 kRowMemoryBytes, ALLOCSET_DEFAULT_MAXSIZE);
     });
 }
 
@@ -65,35 +75,35 @@ TableLoader::~TableLoader() {
             ExecDropSingleTupleTableSlot(state.slot);
         if (state.relation != nullptr)
             table_close(state.relation, NoLock);
-        if (state.chunk_memory != nullptr)
-            MemoryContextDelete(state.chunk_memory);
+        if (state.row_memory != nullptr)
+            MemoryContextDelete(state.row_memory);
     });
 }
 
 size_t TableLoader::width() const { return static_cast<size_t>(state_->width); }
 
-void TableLoader::append(const std::vector<Row> &rows) {
+void TableLoader::append(const TextRows &rows) {
     State &state = *state_;
     pg_guard([&] {
         const CommandId command = GetCurrentCommandId(true);
-        const MemoryContext previous = MemoryContextSwitchTo(state.chunk_memory);
-        for (const Row &row : rows) {
+        const MemoryContext previous = MemoryContextSwitchTo(state.row_memory);
+        for (size_t row = 0; row < rows.rows; row++) {
             CHECK_FOR_INTERRUPTS();
             ExecClearTuple(state.slot);
             for (int i = 0; i < state.width; i++) {
-                const bool is_null = static_cast<size_t>(i) >= row.size() || !row[i].has_value();
+                const auto column = static_cast<size_t>(i);
+                const char *const text = column < rows.width ? rows.at(row, column) : nullptr;
                 // Input functions see NULL too: a domain would check it.
-                state.slot->tts_values[i] =
-                    InputFunctionCall(&state.input[i], is_null ? nullptr : const_cast<char *>(row[i]->c_str()),
-                                      state.input_param[i], state.type_modifier[i]);
-                state.slot->tts_isnull[i] = is_null;
+                state.slot->tts_values[i] = InputFunctionCall(&state.input[i], const_cast<char *>(text),
+                                                              state.input_param[i], state.type_modifier[i]);
+                state.slot->tts_isnull[i] = text == nullptr;
             }
             ExecStoreVirtualTuple(state.slot);
             table_tuple_insert(state.relation, state.slot, command, 0, state.bulk);
+            ExecClearTuple(state.slot);
+            MemoryContextReset(state.row_memory);
         }
-        ExecClearTuple(state.slot);
         MemoryContextSwitchTo(previous);
-        MemoryContextReset(state.chunk_memory);
     });
 }
 

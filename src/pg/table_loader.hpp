@@ -6,16 +6,14 @@
 #pragma once
 
 #include <memory>
-#include <optional>
 #include <string>
-#include <vector>
+
+#include "pg/text_rows.hpp"
 
 namespace reverse_etl::pg {
 
 class TableLoader {
   public:
-    using Row = std::vector<std::optional<std::string>>;
-
     // Opens pg_temp.`table_name`, a temporary table of this session's, with
     // ROW EXCLUSIVE lock. Only for tables this process created: no
     // privilege, trigger, constraint or index is looked at, and only
@@ -28,10 +26,10 @@ class TableLoader {
 
     size_t width() const;
 
-    // Appends `rows` (each of width() values; nullopt is NULL). Later
-    // statements of the transaction see them. Invalid input for a column's
-    // type raises that type's error (22P02...).
-    void append(const std::vector<Row> &rows);
+    // Appends `rows` (width() values a row). Later statements of the
+    // transaction see them. Invalid input for a column's type raises that
+    // type's error (22P02...).
+    void append(const TextRows &rows);
 
   private:
     struct State;

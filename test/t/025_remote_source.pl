@@ -27,8 +27,8 @@ CREATE ROLE trusted LOGIN;
 CREATE TABLE public.users (id bigint PRIMARY KEY, email text, plan text, mrr numeric(10,2),
                            signed_up timestamptz, tags text[]);
 INSERT INTO public.users
-SELECT g, 'user' || g || '\@example.com', CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'free' END, g / 100.0,
-       '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 minute', ARRAY['t' || (g % 5)]
+SELECT g, CASE WHEN g <> 3 THEN 'user' || g || '\@example.com' END, CASE WHEN g % 3 = 0 THEN 'pro' ELSE 'free' END,
+       g / 100.0, '2024-01-01 00:00:00+00'::timestamptz + g * interval '1 minute', ARRAY['t' || (g % 5)]
   FROM generate_series(1, $rows) g;
 GRANT SELECT ON public.users TO reader, trusted;
 });
@@ -134,6 +134,10 @@ sub sync_status
 # ---------------------------------------------------------------- syncs
 is(sync_status('to_hook'), "succeeded $rows ", 'a first sync streams every remote row and sends it');
 is(scalar(my @received = $mock->records), $rows, 'the destination received every record');
+# The remote's NULL stays a NULL: each value is read in place from the
+# remote's answer, a NULL as none.
+is(join('|', map { defined $_->{email} ? $_->{email} : 'null' } grep { $_->{id} == 2 || $_->{id} == 3 } sort { $a->{id} <=> $b->{id} } @received),
+	'user2@example.com|null', 'a NULL remote value is sent as null, the next row\'s value as it is');
 is(checkpoint_count($node, 'to_hook'), $rows, 'and every record is checkpointed');
 
 $remote->safe_psql('postgres',
