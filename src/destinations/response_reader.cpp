@@ -89,9 +89,11 @@ std::optional<AnswerReading> errors_by_index(const RecordOutcomeSpec &spec, cons
 }
 
 std::optional<AnswerReading> results_in_order(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records) {
+    // Without its list, the answer says nothing of any record: counting
+    // them delivered on the status alone could drop every one of them.
     const JsonValue *list = find_path(root, spec.list);
     if (list == nullptr || list->kind() != JsonKind::Array)
-        return std::nullopt;
+        return body_failed("the destination answered without its list of per-record results");
     if (list->elements().size() != records)
         return body_failed("the destination answered " + std::to_string(list->elements().size()) +
                            " results for a request of " + std::to_string(records) + " records");
@@ -303,6 +305,8 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
             return reading;
         }
     }
+    if (reads_records && !root && spec.records.kind == RecordOutcomeKind::ResultsInOrder)
+        return body_failed("the destination answered without its list of per-record results");
     if (reads_records && root) {
         std::optional<AnswerReading> reading;
         switch (spec.records.kind) {

@@ -435,6 +435,13 @@ TEST(ResponseReader, ResultsInOrderAndBodyVerdicts) {
         2);
     EXPECT_EQ(fates(reading), (std::vector<std::string>{"ok", "rejected: REQUIRED_FIELD_MISSING: Required fields are missing: [Name]"}));
     EXPECT_EQ(read_answer(spec, 200, R"([{"success":true}])", 2).verdict, Verdict::BodyFailed);
+    // No list of results at all (another JSON, or no JSON): no record is
+    // taken as delivered on the status alone.
+    for (const char *body : {R"({"ok":true})", "OK", ""}) {
+        const AnswerReading without = read_answer(spec, 200, body, 2);
+        EXPECT_EQ(without.verdict, Verdict::BodyFailed) << body;
+        EXPECT_EQ(without.message, "the destination answered without its list of per-record results") << body;
+    }
     // A body verdict: "1" is success, anything else a failure tied to no record.
     const catalog::ResponseSpec verdict = response_spec(R"({"success_bodies": ["1"]})");
     EXPECT_EQ(read_answer(verdict, 200, " 1\n", 5).verdict, Verdict::Status);
