@@ -88,10 +88,11 @@ std::optional<AnswerReading> errors_by_index(const RecordOutcomeSpec &spec, cons
     return reading;
 }
 
-std::optional<AnswerReading> results_in_order(const RecordOutcomeSpec &spec, const JsonValue &root, size_t records) {
+// `root` is nullptr when the answer is not JSON.
+AnswerReading results_in_order(const RecordOutcomeSpec &spec, const JsonValue *root, size_t records) {
     // Without its list, the answer says nothing of any record: counting
     // them delivered on the status alone could drop every one of them.
-    const JsonValue *list = find_path(root, spec.list);
+    const JsonValue *list = root != nullptr ? find_path(*root, spec.list) : nullptr;
     if (list == nullptr || list->kind() != JsonKind::Array)
         return body_failed("the destination answered without its list of per-record results");
     if (list->elements().size() != records)
@@ -305,13 +306,13 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
             return reading;
         }
     }
-    if (reads_records && !root && spec.records.kind == RecordOutcomeKind::ResultsInOrder)
-        return body_failed("the destination answered without its list of per-record results");
+    if (reads_records && spec.records.kind == RecordOutcomeKind::ResultsInOrder)
+        return results_in_order(spec.records, parsed, records);
     if (reads_records && root) {
         std::optional<AnswerReading> reading;
         switch (spec.records.kind) {
         case RecordOutcomeKind::ErrorsByIndex: reading = errors_by_index(spec.records, *root, records); break;
-        case RecordOutcomeKind::ResultsInOrder: reading = results_in_order(spec.records, *root, records); break;
+        case RecordOutcomeKind::ResultsInOrder: break;   // read above, JSON or not
         case RecordOutcomeKind::IndexLists: reading = index_lists(spec.records, *root, records); break;
         case RecordOutcomeKind::KeyedResults:
             if (keys.size() != records)
