@@ -152,6 +152,13 @@ SET ROLE regress_bob;
 :read_checkpoint;
 \set VERBOSITY default
 RESET ROLE;
+-- The function that hands the checkpoint write the destination's ids: no
+-- other role may call it, and outside that write it knows of no id.
+SET ROLE regress_alice;
+SELECT reverse_etl_state.answered_object_id('(0,1)');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+SELECT reverse_etl_state.answered_object_id('(0,1)') IS NULL AS no_id_outside_the_write;
 
 -- 6. A role sees nothing of other roles' rows through the views, even with a
 -- cheap function in WHERE that the planner might run before the visibility test.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <utility>
 
+#include "engine/answered_object_ids.hpp"
 #include "engine/extract.hpp"
 #include "pg/spi.hpp"
 
@@ -48,26 +49,25 @@ std::string delivered_rows_sql(const MappingPlan &plan, std::vector<DeliveredRec
     return "(" + ranges + ") AS d";
 }
 
-// The destination's ids the answers gave, by outbox TID, as a join source
-// `u` (tid, oid), its parameters appended to `params`; empty when no answer
-// gave one. Written with the checkpoint row itself: a second statement
+// The checkpoint rows of the delivered records that were not deletions. The
+// destination's ids are written with the row itself: a second statement
 // updating the rows just written joined them with the whole outbox and
 // checkpoint (hash joins over seq scans, per flush) and doubled the writes.
-std::string object_ids_sql(const std::vector<DeliveredRecord> &delivered, pg::Params &params) {
-    std::vector<std::optional<std::string>> tids, ids;
-    for (const DeliveredRecord &record : delivered) {
-        if (record.object_id.empty() || record.deleted)
-            continue;
-        tids.emplace_back(record.tid);
-        ids.emplace_back(record.object_id);
-    }
-    if (tids.empty())
-        return {};
-    params.emplace_back(text_array_literal(tids));
-    params.emplace_back(text_array_literal(ids));
-    return " LEFT JOIN ROWS FROM (pg_catalog.unnest($" + std::to_string(params.size() - 1) +
-           "::tid[]), pg_catalog.unnest($" + std::to_string(params.size()) + "::text[])) AS u(tid, oid) "
-           "ON u.tid = d.tid";
+void insert_checkpoint_rows(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
+                            const std::string &rows, const pg::Params &params, const ResultWriteOptions &options) {
+    const AnsweredObjectIds ids(delivered);
+    // A new id replaces the kept one; without one, the kept id stays unless
+    // the record's key at the destination changed.
+    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key, object_id) "
+                        "SELECT d.rid, d.hash, d.dkey, " +
+                            (ids.empty() ? "NULL::text" : "reverse_etl_state.answered_object_id(d.tid)") +
+                            " FROM " + rows + " WHERE d.chg <> 'deleted'" +
+                            (options.checkpoint_was_empty
+                                 ? ""
+                                 : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
+                                   "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key, "
+                                   "object_id = COALESCE(EXCLUDED.object_id, " + kept_object_id_sql() + ")"),
+                        params);
 }
 
 void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
@@ -76,19 +76,7 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
                                          [](const DeliveredRecord &record) { return record.deleted; });
     pg::Params params;
     const std::string rows = delivered_rows_sql(plan, delivered, params);
-    pg::Params with_ids = params;
-    const std::string ids = object_ids_sql(delivered, with_ids);
-    // A new id replaces the kept one; without one, the kept id stays unless
-    // the record's key at the destination changed.
-    pg::execute_catalog("INSERT INTO " + plan.checkpoint_table + " AS k (record_id, hash, dest_key, object_id) "
-                        "SELECT d.rid, d.hash, d.dkey, " + (ids.empty() ? "NULL::text" : "u.oid") + " FROM " +
-                            rows + ids + " WHERE d.chg <> 'deleted'" +
-                            (options.checkpoint_was_empty
-                                 ? ""
-                                 : " ON CONFLICT (record_id) DO UPDATE SET hash = EXCLUDED.hash, "
-                                   "version = NULL, unconfirmed = NULL, dest_key = EXCLUDED.dest_key, "
-                                   "object_id = COALESCE(EXCLUDED.object_id, " + kept_object_id_sql() + ")"),
-                        with_ids);
+    insert_checkpoint_rows(plan, delivered, rows, params, options);
     if (any_deleted)
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +
                                 " WHERE d.chg = 'deleted' AND k.record_id = d.rid",

@@ -627,3 +627,11 @@ GRANT SELECT ON reverse_etl.sources TO PUBLIC;
 -- extraction can then be planned with parallel workers (src/sql/16_render_values.sql).
 ALTER FUNCTION reverse_etl_state.render_values("any") COST 100;
 ALTER FUNCTION reverse_etl_state.record_hash(bigint, "any") COST 20;
+
+-- The destination's ids of delivered records, handed to the checkpoint write
+-- (src/sql/18_answered_object_id.sql).
+CREATE FUNCTION reverse_etl_state.answered_object_id(outbox_row tid)
+RETURNS text LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'reverse_etl_answered_object_id';
+COMMENT ON FUNCTION reverse_etl_state.answered_object_id(tid) IS
+'Internal: the id the destination answered for the record in this outbox row, while the sync worker writes its checkpoint; NULL anywhere else.';
+REVOKE EXECUTE ON FUNCTION reverse_etl_state.answered_object_id(tid) FROM PUBLIC;
