@@ -6,6 +6,7 @@
 #include <utility>
 
 #include "common/error.hpp"
+#include "common/json_object_view.hpp"
 #include "common/json_text.hpp"
 #include "common/text.hpp"
 
@@ -88,29 +89,47 @@ std::optional<AnswerReading> errors_by_index(const RecordOutcomeSpec &spec, cons
     return reading;
 }
 
-// `root` is nullptr when the answer is not JSON.
-AnswerReading results_in_order(const RecordOutcomeSpec &spec, const JsonValue *root, size_t records) {
+// The value at `path` in one result's checked text: the member of its view
+// for a key of an object (the usual path), else by a walk of its text.
+std::optional<std::string_view> result_value(std::string_view result, const JsonObjectView &members,
+                                             const catalog::JsonPath &path) {
+    if (path.size() == 1 && !result.empty() && result.front() == '{') {
+        const JsonObjectView::Member *member = members.member(path.front());
+        return member != nullptr ? std::optional<std::string_view>(member->value) : std::nullopt;
+    }
+    return find_path_in_text(result, path).value;
+}
+
+// One check of the whole answer's text (an answer is untrusted), then
+// shallow views into the checked text: building a tree of a 200-record
+// answer cost more than everything else done with it.
+AnswerReading results_in_order(const RecordOutcomeSpec &spec, std::string_view body, size_t records) {
     // Without its list, the answer says nothing of any record: counting
     // them delivered on the status alone could drop every one of them.
-    const JsonValue *list = root != nullptr ? find_path(*root, spec.list) : nullptr;
-    if (list == nullptr || list->kind() != JsonKind::Array)
+    const JsonTextMatch list = find_path_in_text(body, spec.list);
+    std::vector<std::string_view> results;
+    if (!list.value || !json_array_elements(*list.value, results))
         return body_failed("the destination answered without its list of per-record results");
-    if (list->elements().size() != records)
-        return body_failed("the destination answered " + std::to_string(list->elements().size()) +
+    if (results.size() != records)
+        return body_failed("the destination answered " + std::to_string(results.size()) +
                            " results for a request of " + std::to_string(records) + " records");
     AnswerReading reading = per_record(records, false);
+    JsonObjectView members;
     for (size_t i = 0; i < records; ++i) {
-        const JsonValue &result = list->elements()[i];
-        const JsonValue *success = find_path(result, spec.success);
-        if (success == nullptr || success->kind() != JsonKind::Boolean || !success->boolean_value()) {
-            reject(reading.outcomes[i], message_of(result, spec.message));
+        const std::string_view result = results[i];
+        if (!result.empty() && result.front() == '{')
+            members.view(result);
+        if (result_value(result, members, spec.success) != std::optional<std::string_view>("true")) {
+            reject(reading.outcomes[i], message_of(parse_json_text(result), spec.message));
             continue;
         }
         if (spec.object_id.empty())
             continue;
-        const JsonValue *id = find_path(result, spec.object_id);
-        if (id != nullptr && (id->kind() == JsonKind::String || id->kind() == JsonKind::Number))
-            reading.outcomes[i].object_id = value_text(*id);
+        const std::optional<std::string_view> id = result_value(result, members, spec.object_id);
+        if (id && json_kind_of(*id) == JsonKind::String)
+            reading.outcomes[i].object_id = json_string_content(*id).value_or(std::string());
+        else if (id && json_kind_of(*id) == JsonKind::Number)
+            reading.outcomes[i].object_id = std::string(*id);
     }
     return reading;
 }
@@ -280,6 +299,16 @@ bool matches(const std::vector<catalog::FatalAnswer> &answers, long status, cons
     });
 }
 
+// Whether an exhausted, fatal or retry answer is declared for this status
+// (matches() reads the answer only then).
+bool has_answers_for(const catalog::ResponseSpec &spec, long status) {
+    const auto for_status = [status](const std::vector<catalog::FatalAnswer> &answers) {
+        return std::any_of(answers.begin(), answers.end(),
+                           [status](const catalog::FatalAnswer &answer) { return answer.status == status; });
+    };
+    return for_status(spec.exhausted) || for_status(spec.fatal) || for_status(spec.retry);
+}
+
 }  // namespace
 
 bool answer_matches(const std::vector<catalog::FatalAnswer> &answers, long status, std::string_view body) {
@@ -293,8 +322,10 @@ bool answer_matches(const std::vector<catalog::FatalAnswer> &answers, long statu
 AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::string_view body, size_t records,
                           const std::vector<std::string> &keys) {
     const bool reads_records = spec.records.kind != RecordOutcomeKind::None && listed(spec.records.statuses, status);
+    const bool in_order = reads_records && spec.records.kind == RecordOutcomeKind::ResultsInOrder;
+    // A tree only where one is read: results in order are read from the text.
     std::optional<JsonValue> root;
-    if (reads_records || !spec.fatal.empty() || !spec.exhausted.empty() || !spec.retry.empty())
+    if ((reads_records && !in_order) || has_answers_for(spec, status))
         root = try_parse_json_text(body);
     const JsonValue *parsed = root ? &*root : nullptr;
     for (const auto &[answers, verdict] :
@@ -306,8 +337,8 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
             return reading;
         }
     }
-    if (reads_records && spec.records.kind == RecordOutcomeKind::ResultsInOrder)
-        return results_in_order(spec.records, parsed, records);
+    if (in_order)
+        return results_in_order(spec.records, body, records);
     if (reads_records && root) {
         std::optional<AnswerReading> reading;
         switch (spec.records.kind) {

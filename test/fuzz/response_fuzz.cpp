@@ -94,9 +94,16 @@ void check_reading(const std::string &body, uint64_t random) {
             const destinations::AnswerReading reading = destinations::read_answer(*spec, status, body, records, keys);
             const bool per_record = reading.verdict == destinations::AnswerReading::Verdict::PerRecord;
             FUZZ_CHECK(reading.outcomes.size() == (per_record ? records : 0), "outcomes do not match the records");
-            for (const destinations::RecordOutcome &outcome : reading.outcomes)
+            for (const destinations::RecordOutcome &outcome : reading.outcomes) {
                 FUZZ_CHECK(outcome.fate != destinations::RecordFate::Rejected || !outcome.message.empty(),
                            "a rejection without a message");
+                // An object id goes into a text column: valid UTF-8 only
+                // (a JSON string of it reads back as itself).
+                std::string quoted;
+                append_json_string(quoted, outcome.object_id);
+                const std::optional<JsonValue> back = try_parse_json_text(quoted);
+                FUZZ_CHECK(back && back->string_value() == outcome.object_id, "an object id that is not UTF-8");
+            }
         }
 }
 

@@ -1,7 +1,10 @@
 // common/json_object_view: the shallow view the element renderer reads
-// payloads with: members' keys and their values' text as written.
+// payloads with: members' keys and their values' text as written; and the
+// elements of an array (the response reader's results in order).
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -82,6 +85,18 @@ TEST(JsonStringContent, DecodesEscapesAndRefusesOtherKinds) {
     EXPECT_EQ(json_string_content(R"("a\nb\u00e9")"), "a\nb\xc3\xa9");
     EXPECT_EQ(json_string_content("1"), std::nullopt);
     EXPECT_EQ(json_string_content(R"("unclosed)"), std::nullopt);
+}
+
+TEST(JsonArrayElements, SeesEachElementAsWritten) {
+    std::vector<std::string_view> elements{"left over"};
+    ASSERT_TRUE(json_array_elements(" [ 1 , \"a,]\" ,{\"k\":[2,{}]},[ ] , null ]\n", elements));
+    EXPECT_EQ(elements, (std::vector<std::string_view>{"1", "\"a,]\"", "{\"k\":[2,{}]}", "[ ]", "null"}));
+    ASSERT_TRUE(json_array_elements("[]", elements));
+    EXPECT_TRUE(elements.empty());
+    for (const char *not_an_array : {"{}", "1", "[1,", "[1 2]", "[1]]", "", "[{]"}) {
+        EXPECT_FALSE(json_array_elements(not_an_array, elements)) << not_an_array;
+        EXPECT_TRUE(elements.empty()) << not_an_array;
+    }
 }
 
 }  // namespace

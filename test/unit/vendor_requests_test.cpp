@@ -451,6 +451,45 @@ TEST(ResponseReader, ResultsInOrderAndBodyVerdicts) {
     EXPECT_EQ(read_answer(verdict, 500, "0", 5).verdict, Verdict::Status);
 }
 
+TEST(ResponseReader, ResultsInOrderReadsTheCheckedTextAsATreeWould) {
+    // Salesforce's own shape, read the way the shipped definition reads it.
+    const catalog::ResponseSpec &salesforce = shipped_type("salesforce").actions[0].request.response;
+    // Whitespace anywhere, escapes in an id, a number id, duplicate keys (the
+    // last counts), "true" as a string (not success), a result that is not
+    // an object.
+    const AnswerReading reading = read_answer(
+        salesforce, 200,
+        " [ {\"id\" : \"00\\u00310\\\"q\", \"success\" : true , \"errors\" : [ ] } ,\n"
+        R"({"id":42,"success":true},{"success":false,"id":"x","success":true},{"id":"y","success":"true"},)"
+        R"({"id":"z","success":true,"success":false,"errors":[{"statusCode":"DUP","message":"twice"}]},[true],null])",
+        7);
+    ASSERT_EQ(reading.verdict, AnswerReading::Verdict::PerRecord);
+    EXPECT_EQ(fates(reading), (std::vector<std::string>{"ok", "ok", "ok", "rejected: {\"id\":\"y\",\"success\":\"true\"}",
+                                                        "rejected: DUP: twice", "rejected: [true]", "rejected: null"}));
+    EXPECT_EQ(reading.outcomes[0].object_id, "0010\"q");
+    EXPECT_EQ(reading.outcomes[1].object_id, "42");
+    EXPECT_EQ(reading.outcomes[2].object_id, "x");
+    // Text that is not JSON throughout is never half-read: a truncated list,
+    // invalid UTF-8 in an id, a bad number after the results.
+    for (const std::string &body : {std::string(R"([{"id":"a","success":true},{"id":"b","success":true})"),
+                                   std::string("[{\"id\":\"a\xff\",\"success\":true}]"),
+                                   std::string(R"([{"id":"a","success":true}, 01])")}) {
+        const AnswerReading bad = read_answer(salesforce, 200, body, 2);
+        EXPECT_EQ(bad.verdict, AnswerReading::Verdict::BodyFailed) << body;
+        EXPECT_EQ(bad.message, "the destination answered without its list of per-record results") << body;
+    }
+    // A list under a key, success and id deeper in each result.
+    const catalog::ResponseSpec nested = response_spec(
+        R"({"records": {"kind": "results_in_order", "status": [200], "list": "data.results", "success": "status.ok",
+                        "object_id": "ref.0", "message": ["status.why"]}})");
+    const AnswerReading deep = read_answer(
+        nested, 200,
+        R"({"data":{"results":[{"status":{"ok":true},"ref":["r1"]},{"status":{"ok":false,"why":"no"}}]},"other":[1]})", 2);
+    EXPECT_EQ(fates(deep), (std::vector<std::string>{"ok", "rejected: no"}));
+    EXPECT_EQ(deep.outcomes[0].object_id, "r1");
+    EXPECT_EQ(read_answer(nested, 200, R"({"data":{"results":{"0":1}}})", 1).verdict, AnswerReading::Verdict::BodyFailed);
+}
+
 TEST(ResponseReader, KeyedResultsLikeHubSpot) {
     const catalog::ResponseSpec &spec = shipped_type("hubspot").actions[0].request.response;
     const std::vector<std::string> keys{"ann@example.com", "Bob@Example.com", "cy@example.com"};
