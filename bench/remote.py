@@ -9,8 +9,8 @@ connection to this cluster's database: the query runs in another backend,
 its rows stream back through a cursor, fetch_rows at a time, into the run's
 temporary table). The issue asks that the remote model sync within 1.5x of
 the local one with the worker's memory flat; the worker's peak private
-memory is sampled during each sync, and the remote model's also at a tenth
-of the rows, to show it does not grow with the model. Writes
+memory is sampled during each sync, and the remote model's also at half
+the rows, to show it does not grow with the model. Writes
 bench/results-remote.md.
 """
 
@@ -26,6 +26,11 @@ sys.path.insert(0, BENCH_DIR)
 import bench  # noqa: E402  bench/bench.py: data, timing, memory sampling
 
 LIMIT = 1.5
+# Memory flat: the model at twice the rows may take at most this much more
+# (issue 18 asks the same of the local model from 1M to 10M rows). Half the
+# rows, not a tenth: at 100,000 rows temp_buffers and the first run's key
+# sort are not full yet, and any model's worker grows until they are.
+MEMORY_LIMIT = 1.10
 # The model without its jsonb column: what parsing jsonb costs the remote
 # model (the remote sends jsonb as text; storing it parses it again).
 NARROW = [c for c in bench.COLUMNS if c != "properties"]
@@ -51,7 +56,7 @@ class RemoteBench(bench.Bench):
         self.results["load_before"] = os.getloadavg()
 
         n = a.rows
-        small = max(1000, n // 10)
+        small = max(1000, n // 2)
         self.generate("users", n)
         self.q("SELECT reverse_etl.create_source('loopback', %s, %s)",
                (f"host={a.host} port={a.port} dbname=bench user=postgres",
@@ -131,7 +136,8 @@ def write(results, path):
         f"| the sync worker's memory flat whatever the model's size | peak private memory (RssAnon) of the sync "
         f"worker: remote {remote_kb / 1024:.0f} MB at {rows:,} rows, {small_kb / 1024:.0f} MB at "
         f"{small_rows:,}; local {local_kb / 1024:.0f} MB | "
-        f"**{'pass' if remote_kb <= 1.25 * small_kb + 8192 else 'fail'}** (within 25% + 8 MB of the small model's) |",
+        f"**{'pass' if remote_kb <= MEMORY_LIMIT * small_kb + 8192 else 'fail'}** (within 10% + 8 MB of the model "
+        "at half the rows) |",
         f"| (not a target: the same without the jsonb column) | {narrow_remote_s:.2f} s / {narrow_local_s:.2f} s = "
         f"{narrow_remote_s / narrow_local_s:.2f}x | |",
         "", "## Syncs", "",
