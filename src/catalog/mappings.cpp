@@ -4,6 +4,7 @@
 
 #include "catalog/action_settings.hpp"
 #include "catalog/field_mapping.hpp"
+#include "catalog/live_capture.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/run_lock.hpp"
 #include "catalog/schedule.hpp"
@@ -142,6 +143,14 @@ void require_usable_ends(const ModelRow &model, const DestinationRow &destinatio
     find_destination(destination.name);
 }
 
+// A live mapping's first run sets its capture up and sends what the model
+// holds; the launcher starts it when the mapping and its destination are
+// enabled.
+void start_live_capture(int64_t mapping_id) {
+    request_live_run(mapping_id);
+    pg::wake_launcher_at_commit();
+}
+
 int64_t insert_mapping(const std::string &name, const ModelRow &model, const DestinationRow &destination,
                        const std::string &action, const std::string &sync_mode, const std::string &fields_json,
                        const std::optional<std::string> &filter, const std::string &schedule,
@@ -158,6 +167,8 @@ int64_t insert_mapping(const std::string &name, const ModelRow &model, const Des
     const int64_t mapping_id = number_from_sql<int64_t>(result.scalar());
     create_checkpoint(mapping_id, model.owner);
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
+    if (is_live_schedule(schedule))
+        start_live_capture(mapping_id);
     return mapping_id;
 }
 
@@ -174,6 +185,8 @@ std::string create_mapping(const MappingDefinition &definition) {
     check_delete_key(action, sync_mode, parse_json_shape(definition.fields_json, "fields").get());
     const auto filter = validated_filter(definition.filter, model);
     parse(definition.schedule);
+    if (is_live_schedule(definition.schedule))
+        check_live_model(model);
     check_timezone(definition.timezone);
     std::string name;
     if (definition.name) {
@@ -217,6 +230,10 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     const auto filter = changes.filter ? validated_filter(changes.filter, model) : mapping.filter;
     const std::string schedule = changes.schedule.value_or(mapping.schedule);
     parse(schedule);
+    const bool was_live = is_live_schedule(mapping.schedule);
+    const bool is_live = is_live_schedule(schedule);
+    if (is_live && !was_live)
+        check_live_model(model);
     const std::string timezone = changes.timezone.value_or(mapping.timezone);
     check_timezone(timezone);
     const std::string new_name = changes.new_name.value_or(name);
@@ -233,6 +250,10 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
          changes.retry_failed_records.value_or(mapping.retry_failed_records) ? "true" : "false"});
     if (changes.schedule || changes.timezone)
         store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
+    if (is_live && !was_live)
+        start_live_capture(mapping.id);
+    else if (was_live && !is_live)
+        forget_live_capture(mapping.id);
 }
 
 void set_mapping_enabled(const std::string &name, bool enabled) {

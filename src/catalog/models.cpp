@@ -6,9 +6,11 @@
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/field_mapping.hpp"
+#include "catalog/live_capture.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/mappings.hpp"
 #include "catalog/name_matching.hpp"
+#include "catalog/schedule.hpp"
 #include "catalog/sources.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
@@ -179,6 +181,16 @@ void alter_model(const std::string &name, const std::optional<std::string> &quer
         "updated_at = pg_catalog.now() WHERE model_id = $1::bigint",
         {std::to_string(model.id), new_name.value_or(name), query_text, key, columns_to_json(columns), search_path,
          description ? "true" : "false", description});
+    if (query && std::any_of(mappings.begin(), mappings.end(),
+                             [](const MappingRow &mapping) { return is_live_schedule(mapping.schedule); })) {
+        // The new query must be one whose changes can be captured; its live
+        // mappings set their capture up again at their next run.
+        ModelRow changed = model;
+        changed.query = query_text;
+        changed.search_path = search_path;
+        check_live_model(changed);
+        renew_live_capture_of_model(model.id);
+    }
     if (key != model.primary_key && !mappings.empty()) {
         // Records are identified by the key: old checkpoint entries would not match.
         for (const MappingRow &mapping : mappings)

@@ -18,7 +18,7 @@ namespace {
 constexpr const char *kFormsHint =
     "Use \"manual\", an interval such as \"15 minutes\" or \"1 hour\", days and times such as "
     "\"mon,wed,fri 09:00\" or \"daily 06:30,18:00\", a five-field cron expression such as "
-    "\"*/20 * * * *\", or \"dbt\".";
+    "\"*/20 * * * *\", \"dbt\", or \"live\".";
 
 constexpr int64_t kUsecPerSecond = 1000000;
 constexpr int64_t kUsecPerMinute = 60 * kUsecPerSecond;
@@ -489,9 +489,11 @@ Schedule parse_trimmed(const std::string &text, const IntervalParser &parse_inte
     if (text.empty())
         throw ScheduleSyntaxError("The schedule is empty.");
     const std::string name = lower(text);
-    if (name == "manual" || name == "dbt") {
+    if (name == "manual" || name == "dbt" || name == "live") {
         Schedule schedule;
-        schedule.kind = name == "manual" ? Schedule::Kind::Manual : Schedule::Kind::Dbt;
+        schedule.kind = name == "manual" ? Schedule::Kind::Manual
+                        : name == "dbt"  ? Schedule::Kind::Dbt
+                                         : Schedule::Kind::Live;
         return schedule;
     }
     if (const auto expression = cron_shortcut(text))
@@ -622,11 +624,14 @@ const char *schedule_kind_name(Schedule::Kind kind) {
     case Schedule::Kind::DayAndTime: return "day_and_time";
     case Schedule::Kind::Cron: return "cron";
     case Schedule::Kind::Dbt: return "dbt";
+    case Schedule::Kind::Live: return "live";
     }
     return "unknown";
 }
 
 bool is_dbt_schedule(const std::string &text) { return lower(trim(text)) == "dbt"; }
+
+bool is_live_schedule(const std::string &text) { return lower(trim(text)) == "live"; }
 
 Schedule parse_schedule(const std::string &text, const IntervalParser &parse_interval) {
     try {
@@ -641,7 +646,8 @@ std::optional<int64_t> next_run_after(const Schedule &schedule, int64_t after,
                                       const Calendar &calendar) {
     switch (schedule.kind) {
     case Schedule::Kind::Manual:
-    case Schedule::Kind::Dbt: return std::nullopt;
+    case Schedule::Kind::Dbt:
+    case Schedule::Kind::Live: return std::nullopt;
     case Schedule::Kind::Interval: {
         // parse_schedule guarantees a positive interval; a hand-built one that
         // is not, or an `after` near +infinity, never fires.

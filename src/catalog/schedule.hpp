@@ -24,7 +24,7 @@ using common::LocalDateTime;
 using IntervalParser = IntervalReader;
 
 struct Schedule {
-    enum class Kind { Manual, Interval, DayAndTime, Cron, Dbt };
+    enum class Kind { Manual, Interval, DayAndTime, Cron, Dbt, Live };
     Kind kind = Kind::Manual;
 
     // Interval: time from one run's start to the next run's start.
@@ -43,11 +43,11 @@ struct Schedule {
     bool either_day_field = false;
 };
 
-// "manual", "interval", "day_and_time", "cron" or "dbt".
+// "manual", "interval", "day_and_time", "cron", "dbt" or "live".
 const char *schedule_kind_name(Schedule::Kind kind);
 
 // Parses a schedule (case-insensitive, surrounding whitespace ignored):
-// "manual", "dbt", days and times ("mon,wed,fri 09:00", "daily 06:30,18:00",
+// "manual", "dbt", "live", days and times ("mon,wed,fri 09:00", "daily 06:30,18:00",
 // "weekdays 08:00", "mon-fri 08:00"), a five-field cron expression or an
 // @hourly/@daily/@weekly/@monthly/@yearly shortcut, or, tried last, any
 // interval PostgreSQL accepts from one minute to 1000 years (the upper limit
@@ -59,9 +59,11 @@ Schedule parse_schedule(const std::string &text, const IntervalParser &parse_int
 // Whether a stored schedule is "dbt", read as parse_schedule reads it (case
 // and surrounding whitespace do not matter).
 bool is_dbt_schedule(const std::string &text);
+// The same for "live" (engine/live_runs.hpp: runs after changes commit).
+bool is_live_schedule(const std::string &text);
 
 // The first time strictly after `after` (a TimestampTz) at which the schedule
-// fires; nullopt for Manual and Dbt. Interval: `after` + the interval, so pass
+// fires; nullopt for Manual, Dbt and Live. Interval: `after` + the interval, so pass
 // the previous run's start. DayAndTime and Cron: the earliest instant later
 // than `after` of any matching local minute, each local minute converted with
 // calendar.to_utc() (so a time inside a DST gap fires when PostgreSQL says it

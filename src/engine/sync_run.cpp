@@ -8,6 +8,7 @@
 #include "catalog/catalog_store.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/run_lock.hpp"
+#include "catalog/schedule.hpp"
 #include "common/error.hpp"
 #include "common/json.hpp"
 #include "common/parse_number.hpp"
@@ -15,6 +16,7 @@
 #include "engine/delivery.hpp"
 #include "engine/delivery_log.hpp"
 #include "engine/extract.hpp"
+#include "engine/live_runs.hpp"
 #include "engine/mapping_plan.hpp"
 #include "engine/payload_builder.hpp"
 #include "engine/remote_model.hpp"
@@ -71,8 +73,11 @@ std::string final_status(const RunCounters &counters, const DeliveryOutcome &out
 }
 
 struct RunState {
+    int64_t mapping_id = 0;
     int64_t run_id = 0;
     RunCounters counters;
+    // A live mapping's changes pending when the run started (live_runs.hpp).
+    std::optional<int64_t> live_changes;
 };
 
 void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::optional<std::string> &error) {
@@ -83,6 +88,10 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
         synced_at = now_iso8601();
         set_phase(state.run_id, "extracting");
     });
+    // Committed before the extraction's snapshot: a change committed after
+    // that snapshot fires a trigger that exists by then.
+    if (catalog::is_live_schedule(plan.mapping.schedule))
+        pg::run_in_transaction([&] { state.live_changes = start_live_run(plan); });
     pg::notice("run " + std::to_string(state.run_id) + " of mapping " + catalog::quoted(plan.mapping.name) +
                ": extracting");
     // One snapshot for the diff and the values it selects: a record changed
@@ -124,6 +133,8 @@ void record_end(const RunState &state, const std::string &status, const std::opt
     const pg::InterruptHoldoff hold;
     pg::run_in_transaction([&] {
         finish_run(state.run_id, status, state.counters, error);
+        if (status == "succeeded" && state.live_changes)
+            end_live_run(state.mapping_id, *state.live_changes);
         prune_history();
     });
     pg::notice("run " + std::to_string(state.run_id) + " " + status + ": " + std::to_string(state.counters.succeeded) +
@@ -217,6 +228,7 @@ void classify_failure(bool query_canceled, const std::string &text, std::string 
 SyncResult run_sync(int64_t mapping_id, const std::string &trigger, int64_t queued_run_id) {
     SyncResult result;
     RunState state;
+    state.mapping_id = mapping_id;
     try {
         std::optional<int64_t> busy_with;
         pg::run_in_transaction([&] {

@@ -6,8 +6,12 @@ extern "C" {
 #include "nodes/parsenodes.h"
 #include "parser/parser.h"
 #include "tcop/tcopprot.h"
+#include "catalog/pg_inherits.h"
+#include "utils/lsyscache.h"
 #include "utils/plancache.h"
 }
+
+#include <set>
 
 namespace reverse_etl::pg {
 
@@ -132,6 +136,54 @@ AnalyzedQuery analyze_model_query(const std::string &query) {
         throw Error(sqlstate::kInvalidParameterValue, "query must return at least one column", "",
                     kReadOnlyHint);
     return analyzed;
+}
+
+std::vector<ReadRelation> relations_read_by(const std::string &query) {
+    // PostgreSQL's lists are built inside the guarded blocks and read
+    // outside them: no C++ object is made where an error may longjmp.
+    List *named = pg_guard([&] {
+        SPIPlanPtr prepared = SPI_prepare(query.c_str(), 0, nullptr);
+        if (prepared == nullptr)
+            elog(ERROR, "SPI_prepare failed: %s", SPI_result_code_string(SPI_result));
+        List *oids = NIL;
+        ListCell *cell;
+        foreach (cell, SPI_plan_get_plan_sources(prepared))
+            oids = list_concat(oids, static_cast<const CachedPlanSource *>(lfirst(cell))->relationOids);
+        oids = list_copy(oids);
+        SPI_freeplan(prepared);
+        return oids;
+    });
+    std::vector<ReadRelation> relations;
+    std::set<unsigned int> seen;
+    ListCell *named_cell;
+    foreach (named_cell, named) {
+        const Oid oid = lfirst_oid(named_cell);
+        // A table's partitions and inheritance children (itself first): a
+        // statement on a partition fires the partition's triggers only.
+        List *family = pg_guard([&] {
+            const char kind = get_rel_relkind(oid);
+            if (kind != RELKIND_RELATION && kind != RELKIND_PARTITIONED_TABLE)
+                return list_make1_oid(oid);
+            return find_all_inheritors(oid, AccessShareLock, nullptr);
+        });
+        ListCell *member_cell;
+        foreach (member_cell, family) {
+            const Oid member = lfirst_oid(member_cell);
+            if (!seen.insert(member).second)
+                continue;
+            char kind = 0;
+            const char *name = pg_guard([&] {
+                kind = get_rel_relkind(member);
+                const char *relname = get_rel_name(member);
+                const char *schema = get_namespace_name(get_rel_namespace(member));
+                if (relname == nullptr || schema == nullptr)
+                    elog(ERROR, "relation %u of the query is gone", member);
+                return quote_qualified_identifier(schema, relname);
+            });
+            relations.push_back({member, kind, name});
+        }
+    }
+    return relations;
 }
 
 std::string current_search_path() {

@@ -20,6 +20,21 @@ struct AnalyzedQuery {
 // errors (e.g. 42601, 42P01, 42501) and 22023 for anything but one read-only query.
 AnalyzedQuery analyze_model_query(const std::string &query);
 
+// A relation a query reads, found by PostgreSQL's analyzer (views are read
+// through: their tables are listed too).
+struct ReadRelation {
+    unsigned int oid;
+    char kind;                   // pg_class.relkind: 'r', 'p', 'v', 'm', 'f', ...
+    std::string qualified_name;  // quoted as needed, e.g. public."Users"
+};
+
+// The relations `query` depends on as the current role analyzes it (the
+// planner's own list: every table, view, materialized view and foreign table
+// named in it or in a view it reads), and every partition or inheritance
+// child of the tables among them, each once. Tables a function called by the
+// query reads are not listed: the analyzer does not see them.
+std::vector<ReadRelation> relations_read_by(const std::string &query);
+
 // The current search_path setting, as SHOW prints it.
 std::string current_search_path();
 

@@ -7,6 +7,7 @@
 #include "common/parse_number.hpp"
 #include "common/sql_text.hpp"
 #include "engine/alert_sender.hpp"
+#include "engine/live_runs.hpp"
 #include "engine/scheduler.hpp"
 #include "engine/sync_run.hpp"
 #include "pg/guc.hpp"
@@ -197,6 +198,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_run_due_syncs) {
     {
         const pg::SpiConnection spi;
         engine::queue_due_runs("pg_cron");
+        engine::queue_live_runs();
         const pg::Result running = pg::execute_catalog(
             "SELECT count(*)::text FROM reverse_etl.run_catalog WHERE status = 'running'");
         const int free_slots = pg::max_parallel_syncs() - number_from_sql<int>(running.scalar());

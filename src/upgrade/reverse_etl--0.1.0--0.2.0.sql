@@ -635,3 +635,28 @@ RETURNS text LANGUAGE c VOLATILE STRICT PARALLEL UNSAFE AS 'MODULE_PATHNAME', 'r
 COMMENT ON FUNCTION reverse_etl_state.answered_object_id(tid) IS
 'Internal: the id the destination answered for the record in this outbox row, while the sync worker writes its checkpoint; NULL anywhere else.';
 REVOKE EXECUTE ON FUNCTION reverse_etl_state.answered_object_id(tid) FROM PUBLIC;
+
+-- Live syncs (src/sql/19_live_capture.sql).
+CREATE TABLE reverse_etl_state.live_change_queue (
+    relid oid NOT NULL
+);
+CREATE TABLE reverse_etl_state.live_capture (
+    mapping_id bigint NOT NULL REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
+    relid      oid NOT NULL,
+    PRIMARY KEY (mapping_id, relid)
+);
+CREATE INDEX live_capture_relid ON reverse_etl_state.live_capture (relid);
+CREATE TABLE reverse_etl_state.live_pending (
+    mapping_id bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
+    changes    bigint NOT NULL DEFAULT 1,
+    since      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON reverse_etl_state.live_change_queue, reverse_etl_state.live_capture,
+              reverse_etl_state.live_pending FROM PUBLIC;
+CREATE FUNCTION reverse_etl_state.capture_change()
+RETURNS trigger LANGUAGE c AS 'MODULE_PATHNAME', 'reverse_etl_capture_change';
+COMMENT ON FUNCTION reverse_etl_state.capture_change() IS
+'Internal: the live-sync capture trigger (AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE, FOR EACH STATEMENT): records that the table changed.';
+-- Runs a live mapping's changes start.
+ALTER TABLE reverse_etl.run_catalog DROP CONSTRAINT run_catalog_trigger_check,
+    ADD CONSTRAINT run_catalog_trigger_check CHECK (trigger IN ('schedule', 'manual', 'dbt', 'pg_cron', 'live'));

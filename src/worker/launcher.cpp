@@ -15,6 +15,7 @@
 #include "common/text.hpp"
 #include "common/version.hpp"
 #include "engine/alert_sender.hpp"
+#include "engine/live_runs.hpp"
 #include "engine/scheduler.hpp"
 #include "pg/error_crossing.hpp"
 #include "pg/extension_version.hpp"
@@ -156,6 +157,7 @@ long schedule_once(bool &first_pass) {
         first_pass = false;
         warn_about_orphaned_objects();
         reverse_etl::engine::queue_due_runs("schedule");
+        reverse_etl::engine::queue_live_runs();
         std::vector<int64_t> started;
         for (const LaunchedRun &run : launched)
             started.push_back(run.run_id);

@@ -26,7 +26,7 @@ constexpr int64_t kMinute = INT64_C(60000000);
 constexpr const char *kFormsHint =
     "Use \"manual\", an interval such as \"15 minutes\" or \"1 hour\", days and times such as "
     "\"mon,wed,fri 09:00\" or \"daily 06:30,18:00\", a five-field cron expression such as "
-    "\"*/20 * * * *\", or \"dbt\".";
+    "\"*/20 * * * *\", \"dbt\", or \"live\".";
 
 Schedule parse(const std::string &text) { return parse_schedule(text, test::read_test_interval); }
 
@@ -61,11 +61,15 @@ using Times = std::vector<std::string>;
 
 // ---------------------------------------------------------------- parsing
 
-TEST(ScheduleParse, ManualAndDbtInAnyCaseAndSpacing) {
+TEST(ScheduleParse, ManualDbtAndLiveInAnyCaseAndSpacing) {
     EXPECT_EQ(parse("manual").kind, Schedule::Kind::Manual);
     EXPECT_EQ(parse("  MANUAL\t").kind, Schedule::Kind::Manual);
     EXPECT_EQ(parse("dbt").kind, Schedule::Kind::Dbt);
     EXPECT_EQ(parse("Dbt ").kind, Schedule::Kind::Dbt);
+    EXPECT_EQ(parse(" LIVE").kind, Schedule::Kind::Live);
+    EXPECT_TRUE(is_live_schedule("Live "));
+    EXPECT_FALSE(is_live_schedule("lives"));
+    EXPECT_STREQ(schedule_kind_name(Schedule::Kind::Live), "live");
     EXPECT_STREQ(schedule_kind_name(Schedule::Kind::DayAndTime), "day_and_time");
 }
 
@@ -261,10 +265,11 @@ TEST(ScheduleParse, FiveWordTextIsCronFirstThenAnInterval) {
 
 // ---------------------------------------------------------------- next run
 
-TEST(ScheduleNextRun, ManualAndDbtNeverFire) {
+TEST(ScheduleNextRun, ManualDbtAndLiveNeverFire) {
     const TzCalendar utc("UTC");
     EXPECT_EQ(next_run_after(parse("manual"), 0, utc), std::nullopt);
     EXPECT_EQ(next_run_after(parse("dbt"), 0, utc), std::nullopt);
+    EXPECT_EQ(next_run_after(parse("live"), 0, utc), std::nullopt);
 }
 
 TEST(ScheduleNextRun, IntervalsAddToThePreviousStart) {

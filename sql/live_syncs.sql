@@ -1,0 +1,129 @@
+-- Live syncs (SPEC section 4, "Schedules"; docs/live-syncs.md): what
+-- create_mapping, alter_mapping and alter_model accept for schedule 'live',
+-- the tables whose changes a live mapping captures, what the capture trigger
+-- records, and the errors. The mappings stay disabled, so the launcher runs
+-- none of them: sync() runs them here. Changes delivered seconds after they
+-- commit, rollbacks, a crash and disabling are in test/t/033_live_syncs.pl.
+-- Every error is followed by its SQLSTATE.
+CREATE TABLE public.live_users (id int PRIMARY KEY, email text, plan text);
+CREATE TABLE public.live_orders (id int PRIMARY KEY, user_id int, amount numeric);
+INSERT INTO public.live_users VALUES (1, 'ann@live.test', 'pro'), (2, 'bob@live.test', 'free');
+INSERT INTO public.live_orders VALUES (1, 1, 10), (2, 1, 5);
+CREATE VIEW public.live_user_totals AS
+SELECT u.id, u.email, coalesce(sum(o.amount), 0) AS total
+  FROM public.live_users u LEFT JOIN public.live_orders o ON o.user_id = u.id GROUP BY u.id, u.email;
+CREATE TABLE public.live_events (id int, at timestamptz) PARTITION BY RANGE (at);
+CREATE TABLE public.live_events_2026 PARTITION OF public.live_events
+    FOR VALUES FROM ('2026-01-01') TO ('2027-01-01');
+CREATE MATERIALIZED VIEW public.live_plans AS SELECT DISTINCT plan AS id FROM public.live_users;
+
+SELECT reverse_etl.create_destination('live hook', 'webhook', jsonb_build_object('url', public.mock_url('/live')),
+                                      enabled => true);
+SELECT reverse_etl.create_model('live totals', 'SELECT * FROM public.live_user_totals', 'id');
+SELECT reverse_etl.create_model('live events', 'SELECT id FROM public.live_events', 'id');
+SELECT reverse_etl.create_model('live plans', 'SELECT id FROM public.live_plans', 'id');
+SELECT reverse_etl.create_model('live constant', 'SELECT 1 AS id', 'id');
+
+-- 'live' in any case and spacing; no next_run_at; the mapping is pending: its
+-- first run sets the capture up and sends what the model holds.
+SELECT reverse_etl.create_mapping('live totals', 'live hook', 'send', '{"id": "id", "total": "total"}',
+                                  schedule => ' LIVE ', name => 'live totals');
+SELECT reverse_etl.create_mapping('live events', 'live hook', 'send', '{"id": "id"}',
+                                  schedule => 'live', name => 'live events');
+SELECT name, schedule, enabled, next_run_at FROM reverse_etl.mappings WHERE name LIKE 'live %' ORDER BY name;
+SELECT m.name, p.changes FROM reverse_etl_state.live_pending p JOIN reverse_etl.mapping_catalog m USING (mapping_id)
+ ORDER BY m.name;
+
+-- A run (here a manual one) creates the trigger on every table the model
+-- reads, through the view and down to each partition, and settles the
+-- pending change.
+SELECT status, records_added FROM reverse_etl.sync('live totals');
+SELECT status, records_added FROM reverse_etl.sync('live events');
+SELECT tgrelid::regclass AS captured_table, tgtype FROM pg_trigger
+ WHERE tgname = 'reverse_etl_live_capture' ORDER BY tgrelid::regclass::text;
+SELECT m.name, c.relid::regclass AS captured FROM reverse_etl_state.live_capture c
+  JOIN reverse_etl.mapping_catalog m USING (mapping_id) ORDER BY m.name, c.relid::regclass::text;
+SELECT count(*) AS pending FROM reverse_etl_state.live_pending;
+
+-- The trigger records each changed table once per transaction, as the
+-- transaction's own rows: a rollback takes them back, and a table recorded
+-- in a subtransaction that rolls back is recorded again.
+BEGIN;
+INSERT INTO public.live_users VALUES (3, 'cy@live.test', 'pro');
+UPDATE public.live_users SET plan = 'free' WHERE id = 3;
+DELETE FROM public.live_orders WHERE id = 2;
+SELECT relid::regclass AS changed FROM reverse_etl_state.live_change_queue ORDER BY relid::regclass::text;
+SAVEPOINT s;
+INSERT INTO public.live_events VALUES (1, '2026-06-01');
+ROLLBACK TO s;
+INSERT INTO public.live_events_2026 VALUES (2, '2026-06-02');
+SELECT relid::regclass AS changed FROM reverse_etl_state.live_change_queue ORDER BY relid::regclass::text;
+ROLLBACK;
+SELECT count(*) AS recorded_after_rollback FROM reverse_etl_state.live_change_queue;
+
+-- Models whose changes no trigger of this database sees, or that read no
+-- table, cannot be live.
+SELECT reverse_etl.create_mapping('live plans', 'live hook', 'send', '{"id": "id"}', schedule => 'live');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_mapping('live constant', 'live hook', 'send', '{"id": "id"}', schedule => 'live');
+\echo :LAST_ERROR_SQLSTATE
+SELECT reverse_etl.create_mapping('live constant', 'live hook', 'send', '{"id": "id"}', name => 'live constant');
+SELECT reverse_etl.alter_mapping('live constant', schedule => 'live');
+\echo :LAST_ERROR_SQLSTATE
+-- A live mapping's model keeps a query whose changes can be captured.
+SELECT reverse_etl.alter_model('live events', query => 'SELECT id FROM public.live_plans');
+\echo :LAST_ERROR_SQLSTATE
+SELECT query FROM reverse_etl.models WHERE name = 'live events';
+-- A new query that can be captured: the mapping's capture is set up again
+-- by its next run, which is pending.
+SELECT reverse_etl.alter_model('live events', query => 'SELECT id FROM public.live_users');
+SELECT m.name, c.relid::regclass AS captured FROM reverse_etl_state.live_capture c
+  JOIN reverse_etl.mapping_catalog m USING (mapping_id) ORDER BY m.name, c.relid::regclass::text;
+SELECT m.name FROM reverse_etl_state.live_pending p JOIN reverse_etl.mapping_catalog m USING (mapping_id);
+
+-- The model's owner needs the TRIGGER privilege on each table that has no
+-- capture trigger yet.
+CREATE TABLE public.live_secrets (id int PRIMARY KEY, token text);
+CREATE ROLE regress_live_owner LOGIN;
+GRANT USAGE ON SCHEMA reverse_etl TO regress_live_owner;
+GRANT SELECT ON public.live_secrets TO regress_live_owner;
+GRANT EXECUTE ON FUNCTION reverse_etl.create_model(text, text, text, text, text),
+    reverse_etl.create_destination(text, text, jsonb, boolean),
+    reverse_etl.create_mapping(text, text, text, jsonb, text, text, text, text, text, boolean, jsonb, boolean)
+    TO regress_live_owner;
+SET ROLE regress_live_owner;
+SELECT reverse_etl.create_destination('live owner hook', 'webhook', '{"url": "http://127.0.0.1:9/o"}');
+SELECT reverse_etl.create_model('live secrets', 'SELECT id FROM public.live_secrets', 'id');
+SELECT reverse_etl.create_mapping('live secrets', 'live owner hook', 'send', '{"id": "id"}', schedule => 'live');
+\echo :LAST_ERROR_SQLSTATE
+RESET ROLE;
+GRANT TRIGGER ON public.live_secrets TO regress_live_owner;
+SET ROLE regress_live_owner;
+SELECT reverse_etl.create_mapping('live secrets', 'live owner hook', 'send', '{"id": "id"}', schedule => 'live',
+                                  name => 'live secrets');
+RESET ROLE;
+
+-- The trigger function works only as an AFTER ... FOR EACH STATEMENT trigger.
+CREATE TABLE public.live_misused (id int);
+CREATE TRIGGER misused AFTER INSERT ON public.live_misused
+    FOR EACH ROW EXECUTE FUNCTION reverse_etl_state.capture_change();
+INSERT INTO public.live_misused VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DROP TABLE public.live_misused;
+
+-- No longer live: the capture and the pending change are forgotten (the
+-- triggers stay; each costs a row per writing transaction until dropped).
+SELECT reverse_etl.alter_mapping('live events', schedule => '1 hour');
+SELECT (SELECT count(*) FROM reverse_etl_state.live_capture c WHERE c.mapping_id = m.mapping_id) AS captured,
+       (SELECT count(*) FROM reverse_etl_state.live_pending p WHERE p.mapping_id = m.mapping_id) AS pending
+  FROM reverse_etl.mapping_catalog m WHERE m.name = 'live events';
+
+SELECT reverse_etl.drop_mapping('live totals');
+SELECT reverse_etl.drop_mapping('live events');
+SELECT reverse_etl.drop_mapping('live constant');
+SELECT reverse_etl.drop_mapping('live secrets');
+SELECT count(*) AS captured_after_drop FROM reverse_etl_state.live_capture;
+SELECT reverse_etl.drop_model('live secrets');
+SELECT reverse_etl.drop_destination('live owner hook');
+DROP OWNED BY regress_live_owner;
+DROP ROLE regress_live_owner;

@@ -1,0 +1,50 @@
+#include "engine/live_runs.hpp"
+
+#include "catalog/live_capture.hpp"
+#include "engine/mapping_plan.hpp"
+#include "pg/role_scope.hpp"
+#include "pg/spi.hpp"
+
+namespace reverse_etl::engine {
+
+int64_t queue_live_runs() {
+    catalog::collect_live_changes();
+    // Changes keep their mapping pending until a run delivers them. After
+    // runs that did not succeed, the next waits 10 seconds, doubling with
+    // each such run in a row up to 10 minutes: a destination that is down
+    // costs a full diff now and then, not one a naptime.
+    const pg::Result queued = pg::execute_catalog(
+        "INSERT INTO reverse_etl.run_catalog (mapping_id, trigger, status) "
+        "SELECT p.mapping_id, 'live', 'queued' FROM reverse_etl_state.live_pending p "
+        "JOIN reverse_etl.mapping_catalog m USING (mapping_id) "
+        "JOIN reverse_etl.destination_catalog d USING (destination_id) "
+        "WHERE m.enabled AND d.enabled AND pg_catalog.lower(pg_catalog.btrim(m.schedule)) = 'live' "
+        "AND NOT EXISTS (SELECT 1 FROM reverse_etl.run_catalog r WHERE r.mapping_id = p.mapping_id "
+        "AND r.status IN ('queued', 'running')) "
+        "AND NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.count(*) AS runs, pg_catalog.max(r.finished_at) AS last_end "
+        "FROM reverse_etl.run_catalog r WHERE r.mapping_id = p.mapping_id AND r.finished_at IS NOT NULL "
+        "AND r.status <> 'succeeded' AND r.run_id > COALESCE((SELECT pg_catalog.max(s.run_id) "
+        "FROM reverse_etl.run_catalog s WHERE s.mapping_id = p.mapping_id AND s.status = 'succeeded'), 0)) AS f "
+        "WHERE f.runs > 0 AND f.last_end > pg_catalog.now() - LEAST(interval '10 seconds' * "
+        "pg_catalog.power(2, LEAST(f.runs - 1, 10)), interval '10 minutes')) "
+        "ORDER BY p.mapping_id ON CONFLICT (mapping_id) WHERE status = 'queued' DO NOTHING");
+    return static_cast<int64_t>(queued.processed);
+}
+
+std::optional<int64_t> start_live_run(const MappingPlan &plan) {
+    std::vector<pg::ReadRelation> tables;
+    {
+        // Analyzing the query may run the owner's code (constant folding):
+        // as the owner, restricted, as the model runs. The triggers are then
+        // created outside that read-only scope, as the worker's role: the
+        // model's owner too.
+        const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
+        tables = catalog::live_tables(plan.model);
+    }
+    catalog::set_up_live_capture(plan.mapping.id, tables);
+    return catalog::live_changes_pending(plan.mapping.id);
+}
+
+void end_live_run(int64_t mapping_id, int64_t changes_seen) { catalog::settle_live_changes(mapping_id, changes_seen); }
+
+}  // namespace reverse_etl::engine
