@@ -37,8 +37,10 @@ SELECT m.name, p.changes FROM reverse_etl_state.live_pending p JOIN reverse_etl.
 -- A run (here a manual one) creates the trigger on every table the model
 -- reads, through the view and down to each partition, and settles the
 -- pending change.
+SET client_min_messages = warning;   -- the runs' notices name their ids
 SELECT status, records_added FROM reverse_etl.sync('live totals');
 SELECT status, records_added FROM reverse_etl.sync('live events');
+RESET client_min_messages;
 SELECT tgrelid::regclass AS captured_table, tgtype FROM pg_trigger
  WHERE tgname = 'reverse_etl_live_capture' ORDER BY tgrelid::regclass::text;
 SELECT m.name, c.relid::regclass AS captured FROM reverse_etl_state.live_capture c
