@@ -19,8 +19,11 @@ constexpr const char *kNotCapturableHint =
 // A live schedule's test in SQL: the schedule is stored as the user wrote it.
 constexpr const char *kLiveScheduleSql = "pg_catalog.lower(pg_catalog.btrim(m.schedule)) = 'live'";
 
+// Ours: the name and the function (a user's own trigger of that name would
+// make CREATE TRIGGER fail, which says so).
 bool has_capture_trigger(unsigned int relid) {
-    return !pg::execute_catalog("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid AND tgname = $2",
+    return !pg::execute_catalog("SELECT 1 FROM pg_catalog.pg_trigger WHERE tgrelid = $1::oid AND tgname = $2 "
+                                "AND tgfoid = 'reverse_etl_state.capture_change()'::pg_catalog.regprocedure",
                                 {std::to_string(relid), kLiveTrigger})
                 .empty();
 }

@@ -156,7 +156,9 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
            AND (ok.finished_at IS NULL OR f.finished_at > ok.finished_at)) AS consecutive_failures,
        ok.finished_at AS last_success_at,
        (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
-         WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records
+         WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records,
+       (SELECT l.since FROM reverse_etl_state.live_pending l WHERE l.mapping_id = p.mapping_id)
+         AS live_changes_since
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -170,7 +172,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), and how many of the failing records runs no longer resend (given_up_records).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), how many of the failing records runs no longer resend (given_up_records), and, for a live mapping with changes not delivered yet, since when (live_changes_since: its lag is now() minus this).';
 
 CREATE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
 SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,

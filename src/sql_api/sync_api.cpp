@@ -3,7 +3,9 @@
 #include <csignal>
 
 #include "catalog/catalog_store.hpp"
+#include "catalog/live_capture.hpp"
 #include "catalog/mapping_state.hpp"
+#include "catalog/schedule.hpp"
 #include "common/parse_number.hpp"
 #include "common/sql_text.hpp"
 #include "engine/alert_sender.hpp"
@@ -120,6 +122,11 @@ REVERSE_ETL_FUNCTION(reverse_etl_reset_mapping) {
     catalog::reset_checkpoint(mapping.id);
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint",
                         {std::to_string(mapping.id)});
+    // The next run resends everything: for a live mapping, it comes now.
+    if (catalog::is_live_schedule(mapping.schedule)) {
+        catalog::request_live_run(mapping.id);
+        pg::wake_launcher_at_commit();
+    }
     PG_RETURN_VOID();
 }
 

@@ -547,6 +547,31 @@ SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
 COMMENT ON VIEW reverse_etl.models IS
 'Models you can see: their query, unique identifier column, result columns, and the dbt node a model was imported from (dbt_unique_id).';
 
+-- Live syncs (src/sql/19_live_capture.sql).
+CREATE TABLE reverse_etl_state.live_change_queue (
+    relid oid NOT NULL
+);
+CREATE TABLE reverse_etl_state.live_capture (
+    mapping_id bigint NOT NULL REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
+    relid      oid NOT NULL,
+    PRIMARY KEY (mapping_id, relid)
+);
+CREATE INDEX live_capture_relid ON reverse_etl_state.live_capture (relid);
+CREATE TABLE reverse_etl_state.live_pending (
+    mapping_id bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
+    changes    bigint NOT NULL DEFAULT 1,
+    since      timestamptz NOT NULL DEFAULT pg_catalog.now()
+);
+REVOKE ALL ON reverse_etl_state.live_change_queue, reverse_etl_state.live_capture,
+              reverse_etl_state.live_pending FROM PUBLIC;
+CREATE FUNCTION reverse_etl_state.capture_change()
+RETURNS trigger LANGUAGE c AS 'MODULE_PATHNAME', 'reverse_etl_capture_change';
+COMMENT ON FUNCTION reverse_etl_state.capture_change() IS
+'Internal: the live-sync capture trigger (AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE, FOR EACH STATEMENT): records that the table changed.';
+-- Runs a live mapping's changes start.
+ALTER TABLE reverse_etl.run_catalog DROP CONSTRAINT run_catalog_trigger_check,
+    ADD CONSTRAINT run_catalog_trigger_check CHECK (trigger IN ('schedule', 'manual', 'dbt', 'pg_cron', 'live'));
+
 CREATE OR REPLACE VIEW reverse_etl.mapping_status WITH (security_barrier) AS
 SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.enabled,
        d.enabled AS destination_enabled, p.schedule, p.next_run_at,
@@ -567,7 +592,9 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
            AND (ok.finished_at IS NULL OR f.finished_at > ok.finished_at)) AS consecutive_failures,
        ok.finished_at AS last_success_at,
        (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
-         WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records
+         WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records,
+       (SELECT l.since FROM reverse_etl_state.live_pending l WHERE l.mapping_id = p.mapping_id)
+         AS live_changes_since
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
@@ -581,7 +608,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), and how many of the failing records runs no longer resend (given_up_records).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), how many of the failing records runs no longer resend (given_up_records), and, for a live mapping with changes not delivered yet, since when (live_changes_since: its lag is now() minus this).';
 
 CREATE OR REPLACE VIEW reverse_etl.record_errors WITH (security_barrier) AS
 SELECT p.name AS mapping, e.record_id, e.run_id, e.change, e.kind, e.error, e.http_status,
@@ -636,27 +663,3 @@ COMMENT ON FUNCTION reverse_etl_state.answered_object_id(tid) IS
 'Internal: the id the destination answered for the record in this outbox row, while the sync worker writes its checkpoint; NULL anywhere else.';
 REVOKE EXECUTE ON FUNCTION reverse_etl_state.answered_object_id(tid) FROM PUBLIC;
 
--- Live syncs (src/sql/19_live_capture.sql).
-CREATE TABLE reverse_etl_state.live_change_queue (
-    relid oid NOT NULL
-);
-CREATE TABLE reverse_etl_state.live_capture (
-    mapping_id bigint NOT NULL REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
-    relid      oid NOT NULL,
-    PRIMARY KEY (mapping_id, relid)
-);
-CREATE INDEX live_capture_relid ON reverse_etl_state.live_capture (relid);
-CREATE TABLE reverse_etl_state.live_pending (
-    mapping_id bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
-    changes    bigint NOT NULL DEFAULT 1,
-    since      timestamptz NOT NULL DEFAULT pg_catalog.now()
-);
-REVOKE ALL ON reverse_etl_state.live_change_queue, reverse_etl_state.live_capture,
-              reverse_etl_state.live_pending FROM PUBLIC;
-CREATE FUNCTION reverse_etl_state.capture_change()
-RETURNS trigger LANGUAGE c AS 'MODULE_PATHNAME', 'reverse_etl_capture_change';
-COMMENT ON FUNCTION reverse_etl_state.capture_change() IS
-'Internal: the live-sync capture trigger (AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE, FOR EACH STATEMENT): records that the table changed.';
--- Runs a live mapping's changes start.
-ALTER TABLE reverse_etl.run_catalog DROP CONSTRAINT run_catalog_trigger_check,
-    ADD CONSTRAINT run_catalog_trigger_check CHECK (trigger IN ('schedule', 'manual', 'dbt', 'pg_cron', 'live'));

@@ -116,10 +116,22 @@ $node->safe_psql('postgres', "INSERT INTO public.people VALUES (6, 'fay\@live.te
 sleep(2);
 is(scalar(received()), $expected, 'a disabled live mapping sends nothing');
 ok(poll_sql($node, "SELECT count(*) FROM reverse_etl_state.live_pending", '1'), 'but keeps the change pending');
+is($node->safe_psql('postgres', "SELECT live_changes_since <= now() AND live_changes_since > now() - interval '1 minute' "
+	  . "FROM reverse_etl.mapping_status WHERE mapping = 'people_live'"),
+	't', '  which mapping_status shows, with since when');
 $node->safe_psql('postgres', "SELECT reverse_etl.enable_mapping('people_live')");
 ok(defined wait_records($expected + 1, time()), 'enabled again, it catches up');
 is((received())[-1], 'added 6 fay@live.test', '  with the change made meanwhile');
+ok(poll_sql($node, "SELECT live_changes_since IS NULL FROM reverse_etl.mapping_status WHERE mapping = 'people_live'"),
+	'  after which nothing waits');
 $expected++;
+
+# reset_mapping: the next run resends every record, and for a live mapping
+# it comes at once.
+$node->safe_psql('postgres', "SELECT reverse_etl.reset_mapping('people_live')");
+ok(defined wait_records($expected + 4, time()), 'reset, a live mapping resends its four records');
+is(join(',', sort(map { (split / /)[1] } (received())[-4 .. -1])), '1,3,5,6', '  every one of them');
+$expected += 4;
 
 # No longer live: the capture is forgotten and changes wait for a run.
 $node->safe_psql('postgres', "SELECT reverse_etl.alter_mapping('people_live', schedule => 'manual')");
