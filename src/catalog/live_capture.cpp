@@ -13,6 +13,10 @@ namespace reverse_etl::catalog {
 
 namespace {
 
+// The advisory lock (with the table's oid) that serializes setting up a
+// table's capture: "RETL".
+constexpr int32_t kLiveCaptureLockClass = 1380275276;
+
 constexpr const char *kNotCapturableHint =
     "Use another schedule, such as an interval, for this model.";
 
@@ -88,9 +92,15 @@ void check_live_model(const ModelRow &model) {
 
 void set_up_live_capture(int64_t mapping_id, const std::vector<pg::ReadRelation> &tables) {
     std::vector<const pg::ReadRelation *> missing;
-    for (const pg::ReadRelation &table : tables)
+    for (const pg::ReadRelation &table : tables) {
+        // Two live mappings' first runs on one table: the second waits for
+        // the first to commit its trigger, then finds it, rather than fail
+        // on the name.
+        pg::execute("SELECT pg_catalog.pg_advisory_xact_lock(" + std::to_string(kLiveCaptureLockClass) + ", " +
+                    std::to_string(static_cast<int32_t>(table.oid)) + ")");
         if (!has_capture_trigger(table.oid))
             missing.push_back(&table);
+    }
     if (!missing.empty()) {
         // CREATE TRIGGER waits for the table's writers and makes new ones
         // wait behind it: bounded, so that a long writer fails the run

@@ -12,6 +12,7 @@ use PostgreSQL::Test::Cluster;
 use PostgreSQL::Test::Utils;
 use ReverseEtlTest;
 use Test::More;
+use IPC::Run;
 use Time::HiRes qw(time);
 
 my $mock = ReverseEtlTest::Mock->start(name => 'mock_033');
@@ -140,6 +141,41 @@ is($node->safe_psql('postgres', "SELECT count(*) FROM reverse_etl_state.live_cap
 $node->safe_psql('postgres', "INSERT INTO public.people VALUES (7, 'gus\@live.test', 'n7')");
 sleep(2);
 is(scalar(received()), $expected, 'and its changes wait for a sync');
+
+# Two live mappings whose first runs set up the same new table at once (two
+# sync workers): a writer holds the table, so both runs reach the trigger's
+# creation before either can create it; both succeed, the second finding
+# the first's trigger.
+$node->safe_psql('postgres', q{
+CREATE TABLE public.pairs (id int PRIMARY KEY);
+INSERT INTO public.pairs SELECT generate_series(1, 3);
+SELECT reverse_etl.create_model('pairs', 'SELECT id FROM public.pairs', 'id');
+});
+my ($in, $out, $err) = ("BEGIN;\nUPDATE public.pairs SET id = id WHERE false;\nSELECT 'holding';\n", '', '');
+my $writer = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ], '<', \$in, '>', \$out, '2>', \$err);
+ok(wait_until(sub { $writer->pump_nb; $out =~ /holding/ }, 30), 'a writer holds the new table');
+$node->safe_psql('postgres', q{
+BEGIN;
+SELECT reverse_etl.create_mapping('pairs', 'hook', 'send', '{"id": "id"}', schedule => 'live', enabled => true,
+                                  name => 'pairs one');
+SELECT reverse_etl.create_mapping('pairs', 'hook', 'send', '{"id": "id"}', schedule => 'live', enabled => true,
+                                  name => 'pairs two');
+COMMIT;
+});
+ok(poll_sql($node, "SELECT count(*) FROM reverse_etl.sync_runs WHERE mapping LIKE 'pairs %' AND status = 'running'",
+	'2'), 'both first runs are running');
+ok(poll_sql($node, "SELECT count(*) FROM pg_locks WHERE NOT granted AND pid IN "
+	  . "(SELECT pid FROM reverse_etl.sync_progress WHERE mapping LIKE 'pairs %')", '2'),
+	'  both wait to set the table up');
+$in .= "COMMIT;\n";
+$writer->finish;
+ok(poll_sql($node, "SELECT count(*) FROM reverse_etl.sync_runs WHERE mapping LIKE 'pairs %' AND status = 'succeeded'",
+	'2'), 'both succeed once the writer commits');
+is($node->safe_psql('postgres',
+	"SELECT count(*) FROM reverse_etl.sync_runs WHERE mapping LIKE 'pairs %' AND status <> 'succeeded'"),
+	'0', '  neither first run failed');
+is($node->safe_psql('postgres', "SELECT count(*) FROM pg_trigger WHERE tgrelid = 'public.pairs'::regclass"),
+	'1', '  and the table has one capture trigger');
 
 my $log = slurp_file($node->logfile);
 unlike($log, qr/terminated by signal (?!9)/, 'no process crashed');
