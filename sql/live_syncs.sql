@@ -104,6 +104,14 @@ SET ROLE regress_live_owner;
 SELECT reverse_etl.create_mapping('live secrets', 'live owner hook', 'send', '{"id": "id"}', schedule => 'live',
                                   name => 'live secrets');
 RESET ROLE;
+-- Its run (a worker connected as the model's owner, who has SELECT and
+-- TRIGGER only) creates the trigger; the table is empty: nothing to send.
+SELECT reverse_etl.enable_destination('live owner hook');
+SET client_min_messages = warning;
+SELECT status, records_extracted FROM reverse_etl.sync('live secrets');
+RESET client_min_messages;
+SELECT tgrelid::regclass AS captured_table FROM pg_trigger
+ WHERE tgname = 'reverse_etl_live_capture' AND tgrelid = 'public.live_secrets'::regclass;
 
 -- The trigger function works only as an AFTER ... FOR EACH STATEMENT trigger.
 CREATE TABLE public.live_misused (id int);
