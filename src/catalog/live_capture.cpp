@@ -5,7 +5,9 @@
 
 #include "catalog/schedule.hpp"
 #include "common/error.hpp"
+#include "common/parse_number.hpp"
 #include "common/sql_text.hpp"
+#include "pg/launcher_signal.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
 
@@ -19,9 +21,6 @@ constexpr int32_t kLiveCaptureLockClass = 1380275276;
 
 constexpr const char *kNotCapturableHint =
     "Use another schedule, such as an interval, for this model.";
-
-// A live schedule's test in SQL: the schedule is stored as the user wrote it.
-constexpr const char *kLiveScheduleSql = "pg_catalog.lower(pg_catalog.btrim(m.schedule)) = 'live'";
 
 // Ours: the name and the function (a user's own trigger of that name would
 // make CREATE TRIGGER fail, which says so).
@@ -45,6 +44,10 @@ void require_capturable(const pg::ReadRelation &relation) {
 }
 
 }  // namespace
+
+std::string live_schedule_sql(const std::string &alias) {
+    return "pg_catalog.lower(pg_catalog.btrim(" + alias + ".schedule)) = 'live'";
+}
 
 std::vector<pg::ReadRelation> live_tables(const ModelRow &model) {
     if (model.source != "local")
@@ -113,12 +116,12 @@ void set_up_live_capture(int64_t mapping_id, const std::vector<pg::ReadRelation>
     }
     const std::string id = std::to_string(mapping_id);
     pg::execute_catalog("DELETE FROM reverse_etl_state.live_capture WHERE mapping_id = $1::bigint", {id});
-    std::string relids = "{";
+    std::vector<std::optional<std::string>> relids;
     for (const pg::ReadRelation &table : tables)
-        relids += (relids.size() > 1 ? "," : "") + std::to_string(table.oid);
+        relids.emplace_back(std::to_string(table.oid));
     pg::execute_catalog("INSERT INTO reverse_etl_state.live_capture (mapping_id, relid) "
                         "SELECT $1::bigint, r FROM pg_catalog.unnest($2::oid[]) AS r ON CONFLICT DO NOTHING",
-                        {id, relids + "}"});
+                        {id, text_array_literal(relids)});
 }
 
 void record_live_change(unsigned int relid) {
@@ -130,6 +133,7 @@ void request_live_run(int64_t mapping_id) {
     pg::execute_catalog("INSERT INTO reverse_etl_state.live_pending AS p (mapping_id) VALUES ($1::bigint) "
                         "ON CONFLICT (mapping_id) DO UPDATE SET changes = p.changes + 1",
                         {std::to_string(mapping_id)});
+    pg::wake_launcher_at_commit();
 }
 
 void forget_live_capture(int64_t mapping_id) {
@@ -141,11 +145,11 @@ void forget_live_capture(int64_t mapping_id) {
 void renew_live_capture_of_model(int64_t model_id) {
     const pg::Result live = pg::execute_catalog(
         std::string("SELECT m.mapping_id::text FROM reverse_etl.mapping_catalog m WHERE m.model_id = $1::bigint AND ") +
-            kLiveScheduleSql,
+            live_schedule_sql("m"),
         {std::to_string(model_id)});
     for (const auto &row : live.rows) {
         pg::execute_catalog("DELETE FROM reverse_etl_state.live_capture WHERE mapping_id = $1::bigint", {*row[0]});
-        request_live_run(std::stoll(*row[0]));
+        request_live_run(number_from_sql<int64_t>(*row[0]));
     }
 }
 
@@ -155,7 +159,7 @@ std::optional<int64_t> live_changes_pending(int64_t mapping_id) {
         {std::to_string(mapping_id)});
     if (pending.empty())
         return std::nullopt;
-    return std::stoll(pending.scalar());
+    return number_from_sql<int64_t>(pending.scalar());
 }
 
 void settle_live_changes(int64_t mapping_id, int64_t seen) {
@@ -174,7 +178,7 @@ void collect_live_changes() {
         "ON CONFLICT (mapping_id) DO UPDATE SET changes = p.changes + 1");
     pg::execute_catalog(std::string("INSERT INTO reverse_etl_state.live_pending (mapping_id) "
                                     "SELECT m.mapping_id FROM reverse_etl.mapping_catalog m WHERE ") +
-                        kLiveScheduleSql +
+                        live_schedule_sql("m") +
                         " AND NOT EXISTS (SELECT 1 FROM reverse_etl_state.live_capture c "
                         "WHERE c.mapping_id = m.mapping_id) ON CONFLICT (mapping_id) DO NOTHING");
 }

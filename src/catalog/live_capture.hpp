@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include "catalog/catalog_store.hpp"
@@ -21,6 +22,10 @@ namespace reverse_etl::catalog {
 
 // The name of the capture trigger on every captured table.
 inline constexpr const char *kLiveTrigger = "reverse_etl_live_capture";
+
+// The SQL test of a live schedule on mapping_catalog row `alias` (schedules
+// are stored as written: " LIVE " is live, as is_live_schedule reads it).
+std::string live_schedule_sql(const std::string &alias);
 
 // The tables whose changes a live mapping of `model` captures, as the current
 // role analyzes its query. Throws 0A000 for a model on a remote source, one
@@ -43,8 +48,9 @@ void set_up_live_capture(int64_t mapping_id, const std::vector<pg::ReadRelation>
 // trigger; once per transaction and table is enough).
 void record_live_change(unsigned int relid);
 
-// Marks a live mapping as having changes to deliver: its first run, which
-// also sets its capture up, or the run after its model changed.
+// Marks a live mapping as having changes to deliver (its first run, which
+// also sets its capture up; the run after its model changed or its
+// checkpoint was reset) and wakes the launcher at commit.
 void request_live_run(int64_t mapping_id);
 
 // Forgets a mapping's capture and pending changes (its schedule is no longer

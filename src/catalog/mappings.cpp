@@ -143,14 +143,6 @@ void require_usable_ends(const ModelRow &model, const DestinationRow &destinatio
     find_destination(destination.name);
 }
 
-// A live mapping's first run sets its capture up and sends what the model
-// holds; the launcher starts it when the mapping and its destination are
-// enabled.
-void start_live_capture(int64_t mapping_id) {
-    request_live_run(mapping_id);
-    pg::wake_launcher_at_commit();
-}
-
 int64_t insert_mapping(const std::string &name, const ModelRow &model, const DestinationRow &destination,
                        const std::string &action, const std::string &sync_mode, const std::string &fields_json,
                        const std::optional<std::string> &filter, const std::string &schedule,
@@ -167,8 +159,9 @@ int64_t insert_mapping(const std::string &name, const ModelRow &model, const Des
     const int64_t mapping_id = number_from_sql<int64_t>(result.scalar());
     create_checkpoint(mapping_id, model.owner);
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
+    // Its first run sets its capture up and sends what the model holds.
     if (is_live_schedule(schedule))
-        start_live_capture(mapping_id);
+        request_live_run(mapping_id);
     return mapping_id;
 }
 
@@ -251,7 +244,7 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     if (changes.schedule || changes.timezone)
         store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
     if (is_live && !was_live)
-        start_live_capture(mapping.id);
+        request_live_run(mapping.id);
     else if (was_live && !is_live)
         forget_live_capture(mapping.id);
 }

@@ -299,21 +299,17 @@ bool matches(const std::vector<catalog::FatalAnswer> &answers, long status, cons
     });
 }
 
-// Whether an exhausted, fatal or retry answer is declared for this status
-// (matches() reads the answer only then).
-bool has_answers_for(const catalog::ResponseSpec &spec, long status) {
-    const auto for_status = [status](const std::vector<catalog::FatalAnswer> &answers) {
-        return std::any_of(answers.begin(), answers.end(),
-                           [status](const catalog::FatalAnswer &answer) { return answer.status == status; });
-    };
-    return for_status(spec.exhausted) || for_status(spec.fatal) || for_status(spec.retry);
+// Whether any of the answers is declared for this status (matches() reads
+// the answer only then).
+bool declared_for(const std::vector<catalog::FatalAnswer> &answers, long status) {
+    return std::any_of(answers.begin(), answers.end(),
+                       [status](const catalog::FatalAnswer &answer) { return answer.status == status; });
 }
 
 }  // namespace
 
 bool answer_matches(const std::vector<catalog::FatalAnswer> &answers, long status, std::string_view body) {
-    if (std::none_of(answers.begin(), answers.end(),
-                     [&](const catalog::FatalAnswer &answer) { return answer.status == status; }))
+    if (!declared_for(answers, status))
         return false;
     const std::optional<JsonValue> root = try_parse_json_text(body);
     return matches(answers, status, root ? &*root : nullptr, body);
@@ -325,7 +321,8 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
     const bool in_order = reads_records && spec.records.kind == RecordOutcomeKind::ResultsInOrder;
     // A tree only where one is read: results in order are read from the text.
     std::optional<JsonValue> root;
-    if ((reads_records && !in_order) || has_answers_for(spec, status))
+    if ((reads_records && !in_order) || declared_for(spec.exhausted, status) ||
+        declared_for(spec.fatal, status) || declared_for(spec.retry, status))
         root = try_parse_json_text(body);
     const JsonValue *parsed = root ? &*root : nullptr;
     for (const auto &[answers, verdict] :

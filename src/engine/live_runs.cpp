@@ -18,7 +18,7 @@ int64_t queue_live_runs() {
         "SELECT p.mapping_id, 'live', 'queued' FROM reverse_etl_state.live_pending p "
         "JOIN reverse_etl.mapping_catalog m USING (mapping_id) "
         "JOIN reverse_etl.destination_catalog d USING (destination_id) "
-        "WHERE m.enabled AND d.enabled AND pg_catalog.lower(pg_catalog.btrim(m.schedule)) = 'live' "
+        "WHERE m.enabled AND d.enabled AND " + catalog::live_schedule_sql("m") + " "
         "AND NOT EXISTS (SELECT 1 FROM reverse_etl.run_catalog r WHERE r.mapping_id = p.mapping_id "
         "AND r.status IN ('queued', 'running')) "
         "AND NOT EXISTS (SELECT 1 FROM (SELECT pg_catalog.count(*) AS runs, pg_catalog.max(r.finished_at) AS last_end "
@@ -44,7 +44,5 @@ std::optional<int64_t> start_live_run(const MappingPlan &plan) {
     catalog::set_up_live_capture(plan.mapping.id, tables);
     return catalog::live_changes_pending(plan.mapping.id);
 }
-
-void end_live_run(int64_t mapping_id, int64_t changes_seen) { catalog::settle_live_changes(mapping_id, changes_seen); }
 
 }  // namespace reverse_etl::engine

@@ -23,10 +23,7 @@ int64_t queue_live_runs();
 // At the start of a run of a live mapping, before its snapshot is taken:
 // sets its capture up (the triggers are created as the worker's role, the
 // model's owner) and returns the changes pending, which the run's success
-// settles (nullopt: none pending).
+// settles (catalog::settle_live_changes; nullopt: none pending).
 std::optional<int64_t> start_live_run(const MappingPlan &plan);
-
-// After the run delivered everything: the changes it covered are settled.
-void end_live_run(int64_t mapping_id, int64_t changes_seen);
 
 }  // namespace reverse_etl::engine

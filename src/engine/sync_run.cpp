@@ -6,6 +6,7 @@
 #include <optional>
 
 #include "catalog/catalog_store.hpp"
+#include "catalog/live_capture.hpp"
 #include "catalog/mapping_state.hpp"
 #include "catalog/run_lock.hpp"
 #include "catalog/schedule.hpp"
@@ -134,7 +135,7 @@ void record_end(const RunState &state, const std::string &status, const std::opt
     pg::run_in_transaction([&] {
         finish_run(state.run_id, status, state.counters, error);
         if (status == "succeeded" && state.live_changes)
-            end_live_run(state.mapping_id, *state.live_changes);
+            catalog::settle_live_changes(state.mapping_id, *state.live_changes);
         prune_history();
     });
     pg::notice("run " + std::to_string(state.run_id) + " " + status + ": " + std::to_string(state.counters.succeeded) +

@@ -123,10 +123,8 @@ REVERSE_ETL_FUNCTION(reverse_etl_reset_mapping) {
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint",
                         {std::to_string(mapping.id)});
     // The next run resends everything: for a live mapping, it comes now.
-    if (catalog::is_live_schedule(mapping.schedule)) {
+    if (catalog::is_live_schedule(mapping.schedule))
         catalog::request_live_run(mapping.id);
-        pg::wake_launcher_at_commit();
-    }
     PG_RETURN_VOID();
 }
 
