@@ -113,10 +113,80 @@ RESET client_min_messages;
 SELECT tgrelid::regclass AS captured_table FROM pg_trigger
  WHERE tgname = 'reverse_etl_live_capture' AND tgrelid = 'public.live_secrets'::regclass;
 
--- The trigger function works only as an AFTER ... FOR EACH STATEMENT trigger.
+-- How a live mapping's runs evaluate its model (mappings.live_mode): for the
+-- changed records only when its record id is the key of the table that
+-- drives it; else, and why not, a full diff.
+CREATE TABLE public.live_notes (id int, body text);
+CREATE TABLE public.live_times (at timestamptz PRIMARY KEY);
+CREATE VIEW public.live_pro AS SELECT id, email FROM public.live_users WHERE plan = 'pro';
+SELECT reverse_etl.create_model(name, query, 'id') FROM (VALUES
+    ('mode table', 'SELECT id, email FROM public.live_users'),
+    ('mode join', 'SELECT u.id, u.email, o.amount FROM public.live_users u JOIN public.live_orders o ON o.user_id = u.id'),
+    ('mode join using', 'SELECT id, email, amount FROM public.live_users JOIN public.live_orders USING (id)'),
+    ('mode view', 'SELECT * FROM public.live_pro'),
+    ('mode subquery', 'SELECT s.id FROM (SELECT id, email FROM public.live_users WHERE plan = ''free'') s'),
+    ('mode aggregate', 'SELECT * FROM public.live_user_totals'),
+    ('mode union', 'SELECT id FROM public.live_users UNION ALL SELECT id FROM public.live_orders'),
+    ('mode distinct', 'SELECT DISTINCT id FROM public.live_users'),
+    ('mode limit', 'SELECT id FROM public.live_users ORDER BY id LIMIT 10'),
+    ('mode window', 'SELECT id, rank() OVER (ORDER BY email) AS r FROM public.live_users'),
+    ('mode computed', 'SELECT id + 0 AS id FROM public.live_users'),
+    ('mode outer join', 'SELECT u.id, o.amount FROM public.live_orders o LEFT JOIN public.live_users u ON u.id = o.user_id'),
+    ('mode self', 'SELECT id FROM public.live_users WHERE email IN (SELECT email FROM public.live_users WHERE plan = ''pro'')'),
+    ('mode now', 'SELECT id FROM public.live_users WHERE now() > ''2020-01-01''::timestamptz'),
+    ('mode cte', 'WITH x AS (SELECT id FROM public.live_users) SELECT id FROM x'),
+    ('mode partitioned', 'SELECT id FROM public.live_events'),
+    ('mode no index', 'SELECT id FROM public.live_notes'),
+    ('mode type', 'SELECT at AS id FROM public.live_times')) AS m(name, query);
+SELECT reverse_etl.create_mapping(m.name, 'live hook', 'send', '{"id": "id"}', schedule => 'live', name => m.name)
+  FROM reverse_etl.models m WHERE m.name LIKE 'mode %' ORDER BY m.name;
+SELECT name, live_mode FROM reverse_etl.mappings WHERE name LIKE 'mode %' ORDER BY name;
+-- Its next run will be a full diff (the mapping just became live), which
+-- mapping_status says, with no changed record waiting.
+SELECT mapping, live_backlog, live_next_run FROM reverse_etl.mapping_status
+ WHERE mapping IN ('mode table', 'mode window') ORDER BY mapping;
+SELECT reverse_etl.drop_mapping(m.name), reverse_etl.drop_model(m.name)
+  FROM reverse_etl.models m WHERE m.name LIKE 'mode %' ORDER BY m.name;
+DROP VIEW public.live_pro;
+DROP TABLE public.live_notes, public.live_times;
+
+-- The key capture: on the key table of an incremental mapping, each
+-- statement that changed rows records their keys (old and new, each once),
+-- in its own transaction; a TRUNCATE records that any row may have changed
+-- (ids NULL).
+SELECT reverse_etl.create_model('live keyed', 'SELECT id, email FROM public.live_users', 'id');
+SELECT reverse_etl.create_mapping('live keyed', 'live hook', 'send', '{"id": "id", "email": "email"}',
+                                  schedule => 'live', name => 'live keyed');
+SET client_min_messages = warning;
+SELECT status, records_extracted FROM reverse_etl.sync('live keyed');
+RESET client_min_messages;
+SELECT tgname, tgtype FROM pg_trigger WHERE tgrelid = 'public.live_users'::regclass ORDER BY tgname;
+BEGIN;
+INSERT INTO public.live_users VALUES (10, 'ten@live.test', 'pro'), (11, 'eleven@live.test', 'pro');
+UPDATE public.live_users SET email = 'ann@new.test' WHERE id = 1;
+UPDATE public.live_users SET id = 12 WHERE id = 11;
+DELETE FROM public.live_users WHERE id = 10;
+UPDATE public.live_users SET email = email WHERE false;
+TRUNCATE public.live_users;
+SELECT relid::regclass AS changed, ids FROM reverse_etl_state.live_change_queue ORDER BY ids NULLS LAST;
+ROLLBACK;
+SELECT count(*) AS recorded_after_rollback FROM reverse_etl_state.live_change_queue;
+-- A run of a live mapping, with nothing pending, delivers nothing new.
+SET client_min_messages = warning;
+SELECT status, records_extracted, records_selected FROM reverse_etl.sync('live keyed');
+RESET client_min_messages;
+SELECT reverse_etl.drop_mapping('live keyed');
+SELECT reverse_etl.drop_model('live keyed');
+
+-- The trigger functions work only as AFTER ... FOR EACH STATEMENT triggers.
 CREATE TABLE public.live_misused (id int);
 CREATE TRIGGER misused AFTER INSERT ON public.live_misused
     FOR EACH ROW EXECUTE FUNCTION reverse_etl_state.capture_change();
+INSERT INTO public.live_misused VALUES (1);
+\echo :LAST_ERROR_SQLSTATE
+DROP TRIGGER misused ON public.live_misused;
+CREATE TRIGGER misused BEFORE INSERT ON public.live_misused
+    FOR EACH STATEMENT EXECUTE FUNCTION reverse_etl_state.capture_keys('id');
 INSERT INTO public.live_misused VALUES (1);
 \echo :LAST_ERROR_SQLSTATE
 DROP TABLE public.live_misused;

@@ -1,13 +1,14 @@
 // Live syncs' change capture (schedule "live"; docs/live-syncs.md): which
-// tables a live mapping's model reads, the statement-level trigger on each
-// that records a committed change (reverse_etl_state.capture_change), and
-// the pending flag per mapping that tells the launcher to run it.
+// tables a live mapping's model reads, the triggers that record their
+// committed changes (reverse_etl_state.capture_change, and capture_keys on
+// the table whose key the records' ids are), and the pending work per
+// mapping that tells the launcher to run it: a count of batches of changes
+// seen, the changed records' ids when the mapping is incremental, and
+// whether a full diff is needed.
 //
-// Why a flag and a full diff, not the changed rows: the diff against the
-// checkpoint already finds exactly what changed, and a flag that stays set
-// until a run that started after the change succeeds cannot lose a change
-// to a crash, a failed run or a rollback (a rolled-back change recorded
-// nothing, and a run never sees uncommitted rows).
+// Nothing is cleared before a run that started after it has delivered it:
+// a crash, a failed run or a rollback cannot lose a change (a rolled-back
+// change recorded nothing, and a run never sees uncommitted rows).
 #pragma once
 
 #include <cstdint>
@@ -16,6 +17,8 @@
 #include <vector>
 
 #include "catalog/catalog_store.hpp"
+#include "catalog/live_run_scope.hpp"
+#include "pg/incremental_key.hpp"
 #include "pg/query_analysis.hpp"
 
 namespace reverse_etl::catalog {
@@ -33,47 +36,80 @@ std::string live_schedule_sql(const std::string &alias);
 // database sees their changes), or one that reads no table.
 std::vector<pg::ReadRelation> live_tables(const ModelRow &model);
 
-// live_tables() as the model runs: as its owner, with its search_path, as a
-// security-restricted operation (analyzing a query may run its functions).
-// For create_mapping and alter_model, which refuse what a run would fail on.
-void check_live_model(const ModelRow &model);
+// What a live mapping's runs capture and how they evaluate its model.
+struct LiveCapture {
+    std::vector<pg::ReadRelation> tables;
+    pg::IncrementalKey key;
+};
 
-// Creates the capture trigger on each table that lacks it, as the current
-// role (who needs the TRIGGER privilege on it), waiting at most a few seconds
-// for writers to let go of the table, and records the tables as the
-// mapping's capture.
-void set_up_live_capture(int64_t mapping_id, const std::vector<pg::ReadRelation> &tables);
+// live_tables() and pg::incremental_key() as the model runs: as its owner,
+// with its search_path, as a security-restricted operation (analyzing a
+// query may run its functions).
+LiveCapture live_capture_of(const ModelRow &model);
+
+// live_capture_of(), also refusing (42501) a model whose owner may not
+// create the triggers a first run would create. For create_mapping,
+// alter_mapping and alter_model, which refuse what a run would fail on.
+LiveCapture check_live_model(const ModelRow &model);
+
+// Creates the capture triggers each table lacks, as the current role (who
+// needs the TRIGGER privilege on it), waiting at most a few seconds for
+// writers to let go of the table, and records the tables as the mapping's
+// capture and its mode. The key table gets key capture unless another
+// column's is there already (another mapping's key): the mapping is then
+// full, which `capture.key` says on return.
+void set_up_live_capture(int64_t mapping_id, LiveCapture &capture);
+
+// Records how the mapping's runs evaluate its model (mappings.live_mode).
+void store_live_mode(int64_t mapping_id, const pg::IncrementalKey &key);
 
 // Records that the table changed in the current transaction (the capture
 // trigger; once per transaction and table is enough).
 void record_live_change(unsigned int relid);
 
-// Marks a live mapping as having changes to deliver (its first run, which
-// also sets its capture up; the run after its model changed or its
-// checkpoint was reset) and wakes the launcher at commit.
-void request_live_run(int64_t mapping_id);
+// Records the keys of the rows a statement changed in the table (the key
+// capture trigger).
+void record_live_keys(unsigned int relid, const std::vector<std::optional<std::string>> &keys);
+
+// Marks a live mapping as needing a full diff, for `reason` (it became live,
+// its model changed, its checkpoint was reset, records await a destination
+// job), and wakes the launcher at commit.
+void request_live_run(int64_t mapping_id, const std::string &reason);
 
 // Forgets a mapping's capture and pending changes (its schedule is no longer
 // live). The triggers stay: others may share them, and dropping one takes
 // the table's owner.
 void forget_live_capture(int64_t mapping_id);
 
-// Forgets the capture of every live mapping of the model and asks each for a
-// run, which sets the capture up for the model's new query.
-void renew_live_capture_of_model(int64_t model_id);
+// Forgets the capture of every live mapping of the model, records its new
+// mode, and asks each for a full diff, whose run sets the capture up for the
+// model's new query.
+void renew_live_capture_of_model(int64_t model_id, const pg::IncrementalKey &key);
 
-// The count of changes pending for the mapping when a run starts; nullopt
-// when none is pending.
-std::optional<int64_t> live_changes_pending(int64_t mapping_id);
+// Read when a run starts, before its snapshot; nullopt when nothing is
+// pending (engine::start_live_run). `incremental_possible`: the mode is incremental and the run could
+// be (a checkpoint to diff against, no earlier run's sends to settle). A
+// full run makes the collector keep changed records again from the next
+// batch on (they were dropped past the cap).
+std::optional<LiveRunScope> start_live_changes(int64_t mapping_id, bool incremental_possible,
+                                               const std::string &not_possible_reason);
 
-// After a run that delivered everything: nothing is pending any more, unless
-// more changes came in since the run read `seen`.
-void settle_live_changes(int64_t mapping_id, int64_t seen);
+// Fills the temporary table `table` (rid text) with the records an
+// incremental run evaluates: those changed in batches up to `seen`, and those
+// with a record error (which every run retries). Returns how many.
+int64_t fill_live_run_ids(int64_t mapping_id, int64_t seen, const std::string &table);
 
-// Turns the changes the triggers recorded into pending flags of the live
-// mappings that capture the changed tables, and gives a pending flag to each
-// live mapping whose capture is not set up (a restored database, a changed
-// model). Run by the launcher (and run_due_syncs) only.
+// After a run that delivered everything it took on: forgets the changed
+// records it took on and, after a full diff, the need for one; nothing is
+// pending any more unless more changes came in since the run started.
+void settle_live_changes(int64_t mapping_id, const LiveRunScope &scope);
+
+// Turns the changes the triggers recorded into pending work of the live
+// mappings that capture the changed tables (a batch each pass), keeping the
+// changed records of incremental ones up to reverse_etl.live_max_backlog,
+// and gives a pending full diff to each live mapping whose capture is not set
+// up (a restored database, a changed model). Run by the launcher (and
+// run_due_syncs) only.
 void collect_live_changes();
 
 }  // namespace reverse_etl::catalog

@@ -161,7 +161,7 @@ int64_t insert_mapping(const std::string &name, const ModelRow &model, const Des
     store_next_run_at(mapping_id, compute_next_run_at(schedule, timezone, enabled && destination.enabled));
     // Its first run sets its capture up and sends what the model holds.
     if (is_live_schedule(schedule))
-        request_live_run(mapping_id);
+        request_live_run(mapping_id, "the mapping became live");
     return mapping_id;
 }
 
@@ -178,8 +178,9 @@ std::string create_mapping(const MappingDefinition &definition) {
     check_delete_key(action, sync_mode, parse_json_shape(definition.fields_json, "fields").get());
     const auto filter = validated_filter(definition.filter, model);
     parse(definition.schedule);
+    std::optional<LiveCapture> live;
     if (is_live_schedule(definition.schedule))
-        check_live_model(model);
+        live = check_live_model(model);
     check_timezone(definition.timezone);
     std::string name;
     if (definition.name) {
@@ -189,9 +190,12 @@ std::string create_mapping(const MappingDefinition &definition) {
     } else {
         name = first_free_name(action.name);
     }
-    insert_mapping(name, model, destination, action.key, sync_mode, definition.fields_json, filter,
-                   definition.schedule, definition.timezone, definition.enabled, dump_json(action_settings.get()),
-                   definition.retry_failed_records);
+    const int64_t mapping_id =
+        insert_mapping(name, model, destination, action.key, sync_mode, definition.fields_json, filter,
+                       definition.schedule, definition.timezone, definition.enabled, dump_json(action_settings.get()),
+                       definition.retry_failed_records);
+    if (live)
+        store_live_mode(mapping_id, live->key);
     return name;
 }
 
@@ -225,8 +229,9 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     parse(schedule);
     const bool was_live = is_live_schedule(mapping.schedule);
     const bool is_live = is_live_schedule(schedule);
+    std::optional<LiveCapture> live;
     if (is_live && !was_live)
-        check_live_model(model);
+        live = check_live_model(model);
     const std::string timezone = changes.timezone.value_or(mapping.timezone);
     check_timezone(timezone);
     const std::string new_name = changes.new_name.value_or(name);
@@ -243,9 +248,10 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
          changes.retry_failed_records.value_or(mapping.retry_failed_records) ? "true" : "false"});
     if (changes.schedule || changes.timezone)
         store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
-    if (is_live && !was_live)
-        request_live_run(mapping.id);
-    else if (was_live && !is_live)
+    if (live) {
+        store_live_mode(mapping.id, live->key);
+        request_live_run(mapping.id, "the mapping became live");
+    } else if (was_live && !is_live)
         forget_live_capture(mapping.id);
 }
 

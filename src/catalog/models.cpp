@@ -188,8 +188,7 @@ void alter_model(const std::string &name, const std::optional<std::string> &quer
         ModelRow changed = model;
         changed.query = query_text;
         changed.search_path = search_path;
-        check_live_model(changed);
-        renew_live_capture_of_model(model.id);
+        renew_live_capture_of_model(model.id, check_live_model(changed).key);
     }
     if (key != model.primary_key && !mappings.empty()) {
         // Records are identified by the key: old checkpoint entries would not match.

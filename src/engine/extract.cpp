@@ -1,5 +1,6 @@
 #include "engine/extract.hpp"
 
+#include "catalog/live_capture.hpp"
 #include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
 #include "common/parse_number.hpp"
@@ -70,11 +71,35 @@ void create_work_tables(const MappingPlan &plan) {
                                     "dkey text)"));
     pg::execute_catalog("CREATE TEMP TABLE pg_temp.reverse_etl_outbox "
                         "(rid text COLLATE \"C\", chg text, hash bigint, ver bigint, vals text, dkey text, oid text)");
+    if (plan.changed_records_up_to) {
+        pg::execute_catalog("CREATE TEMP TABLE " + changed_records_table() + " (rid text COLLATE \"C\")");
+        catalog::fill_live_run_ids(plan.mapping.id, *plan.changed_records_up_to, changed_records_table());
+        analyze(changed_records_table());
+    }
     if (plan.model.owner == pg::catalog_owner_oid())
         return;
     const std::string owner = quote_identifier(pg::role_name(plan.model.owner));
     pg::execute_catalog(std::string("GRANT INSERT ON ") + kCurrent + ", " + kOutbox + " TO " + owner);
     pg::execute_catalog(std::string("GRANT INSERT, SELECT ON ") + kChanges + " TO " + owner);
+    if (plan.changed_records_up_to)
+        pg::execute_catalog("GRANT SELECT ON " + changed_records_table() + " TO " + owner);
+}
+
+// The checkpoint's rows the diff compares with: in an incremental live run,
+// those of its records only.
+std::string checkpoint_rows_sql(const MappingPlan &plan) {
+    if (!plan.changed_records_up_to)
+        return plan.checkpoint_table;
+    return "(SELECT k.* FROM " + plan.checkpoint_table + " AS k WHERE k.record_id IN (SELECT c.rid FROM " +
+           changed_records_table() + " AS c))";
+}
+
+// A record error's record (`e`) is among those the run evaluated: any in a
+// full run.
+std::string evaluated_record_sql(const MappingPlan &plan) {
+    if (!plan.changed_records_up_to)
+        return "true";
+    return "e.record_id IN (SELECT c.rid FROM " + changed_records_table() + " AS c)";
 }
 
 std::string selected_sql(const MappingPlan &plan, const std::string &change) {
@@ -169,7 +194,7 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
                     " AS oid "
                     "FROM (SELECT rid, pg_catalog.count(*) AS copies, pg_catalog.min(hash) AS hash" +
                     (plan.destination_key_column ? ", pg_catalog.min(dkey) AS dkey" : "") + " FROM " + kCurrent +
-                    " GROUP BY rid) AS c FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid "
+                    " GROUP BY rid) AS c FULL JOIN " + checkpoint_rows_sql(plan) + " AS k ON k.record_id = c.rid "
                     "WHERE " + kDiffers + " OR c.copies > 1 OR (c.copies IS NOT NULL AND c.rid IS NULL)) AS d");
     }
 }
@@ -192,7 +217,7 @@ void classify_unique(const MappingPlan &plan, int64_t run_id) {
                     " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg, " +
                     change_destination_key_sql(plan, "c.rid IS NULL") + " AS dkey, " + change_object_id_sql(plan) +
                     " AS oid FROM (" + current + ") AS c "
-                    "FULL JOIN " + plan.checkpoint_table + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
+                    "FULL JOIN " + checkpoint_rows_sql(plan) + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
     });
 }
 
@@ -369,8 +394,11 @@ void refresh_record_errors(const MappingPlan &plan, int64_t run_id, bool first_r
     const std::string mapping_id = std::to_string(plan.mapping.id);
     const std::string not_in_outbox =
         first_run ? std::string("NOT EXISTS (SELECT 1 FROM ") + kOutbox + " s WHERE s.rid = e.record_id) AND " : "";
+    // An incremental live run knows only of the records it evaluated.
+    const std::string evaluated = evaluated_record_sql(plan);
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint "
-                        "AND e.record_id IS NOT NULL AND " + not_in_outbox + "NOT EXISTS (SELECT 1 FROM " + kChanges +
+                        "AND e.record_id IS NOT NULL AND " + evaluated + " AND " + not_in_outbox +
+                        "NOT EXISTS (SELECT 1 FROM " + kChanges +
                         " s WHERE s.rid = e.record_id AND (s.selected OR s.held OR s.chg = 'invalid'))",
                         {mapping_id});
     if (may_hold_failed_records(plan))
@@ -381,13 +409,16 @@ void refresh_record_errors(const MappingPlan &plan, int64_t run_id, bool first_r
     // Records sent again (retries turned back on, retry_records) are no
     // longer given up.
     pg::execute_catalog("UPDATE reverse_etl.record_error_catalog e SET given_up_at = NULL "
-                        "WHERE e.mapping_id = $1::bigint AND e.given_up_at IS NOT NULL AND NOT EXISTS "
-                        "(SELECT 1 FROM " + std::string(kChanges) + " h WHERE h.rid = e.record_id AND h.held)",
+                        "WHERE e.mapping_id = $1::bigint AND e.given_up_at IS NOT NULL AND " + evaluated +
+                        " AND NOT EXISTS (SELECT 1 FROM " + std::string(kChanges) +
+                        " h WHERE h.rid = e.record_id AND h.held)",
                         {mapping_id});
-    pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint "
-                        "AND e.record_id IS NULL AND NOT EXISTS (SELECT 1 FROM " + std::string(kChanges) +
-                        " i WHERE i.rid IS NULL AND i.chg = 'invalid')",
-                        {mapping_id});
+    // Records with a NULL identifier are seen only by a full diff.
+    if (!plan.changed_records_up_to)
+        pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint "
+                            "AND e.record_id IS NULL AND NOT EXISTS (SELECT 1 FROM " + std::string(kChanges) +
+                            " i WHERE i.rid IS NULL AND i.chg = 'invalid')",
+                            {mapping_id});
     pg::execute_catalog(
         "INSERT INTO reverse_etl.record_error_catalog AS e (mapping_id, record_id, run_id, kind, error) "
         "SELECT $1::bigint, c.rid, $2::bigint, 'invalid', CASE WHEN c.rid IS NULL "
@@ -469,13 +500,17 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         if (selection_pending(plan))
             settle_selection(plan);
     }
-    const int64_t checkpointed = count_of(pg::execute_catalog("SELECT count(*) FROM " + plan.checkpoint_table));
+    // In an incremental live run, the checkpointed records among those it
+    // evaluates (the rest are unchanged and not counted); the live run's
+    // start made sure the checkpoint is not empty.
+    const int64_t checkpointed =
+        count_of(pg::execute_catalog("SELECT count(*) FROM " + checkpoint_rows_sql(plan) + " AS k"));
     // Nothing checkpointed: every record is added. When the sync mode sends
     // added records, skip the diff and read the model once; the checkpoint's
     // key is built after delivery (see catalog::drop_checkpoint_key). Not in
     // a dry run: it shows `outbox_limit` records, and whether one of them is
     // duplicated further on only the diff, which groups the whole model, tells.
-    const bool first_run = checkpointed == 0 && plan.sends_added && !dry_run;
+    const bool first_run = checkpointed == 0 && plan.sends_added && !dry_run && !plan.changed_records_up_to;
     if (!dry_run && first_run)
         catalog::drop_checkpoint_key(plan.mapping.id);
     const bool proven_unique = identifier_is_unique(plan);
@@ -563,7 +598,7 @@ std::string outbox_destination_key_sql(const MappingPlan &plan, const std::strin
 }
 
 void drop_work_tables() {
-    drop_own_temp_tables("'reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox'");
+    drop_own_temp_tables("'reverse_etl_current', 'reverse_etl_changes', 'reverse_etl_outbox', 'reverse_etl_live_ids'");
 }
 
 void drop_own_temp_tables(const std::string &quoted_names) {

@@ -1,6 +1,7 @@
 #include "engine/live_runs.hpp"
 
 #include "catalog/live_capture.hpp"
+#include "engine/delivery_log.hpp"
 #include "engine/mapping_plan.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
@@ -31,18 +32,20 @@ int64_t queue_live_runs() {
     return static_cast<int64_t>(queued.processed);
 }
 
-std::optional<int64_t> start_live_run(const MappingPlan &plan) {
-    std::vector<pg::ReadRelation> tables;
-    {
-        // Analyzing the query may run the owner's code (constant folding):
-        // as the owner, restricted, as the model runs. The triggers are then
-        // created outside that read-only scope, as the worker's role: the
-        // model's owner too.
-        const pg::RoleScope as_owner(plan.model.owner, plan.model.search_path);
-        tables = catalog::live_tables(plan.model);
-    }
-    catalog::set_up_live_capture(plan.mapping.id, tables);
-    return catalog::live_changes_pending(plan.mapping.id);
+std::optional<catalog::LiveRunScope> start_live_run(const MappingPlan &plan) {
+    // Analyzing the query may run the owner's code (constant folding): as the
+    // owner, restricted, as the model runs. The triggers are then created
+    // outside that read-only scope, as the worker's role: the model's owner too.
+    catalog::LiveCapture capture = catalog::live_capture_of(plan.model);
+    catalog::set_up_live_capture(plan.mapping.id, capture);
+    std::string not_possible;
+    if (!capture.key.relid)
+        not_possible = capture.key.mode.substr(capture.key.mode.find(':') + 2);
+    else if (selection_pending(plan))
+        not_possible = "the sends of an earlier run are not settled";
+    else if (pg::execute_catalog("SELECT 1 FROM " + plan.checkpoint_table + " LIMIT 1").empty())
+        not_possible = "nothing is checkpointed yet";
+    return catalog::start_live_changes(plan.mapping.id, not_possible.empty(), not_possible);
 }
 
 }  // namespace reverse_etl::engine

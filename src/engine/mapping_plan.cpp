@@ -220,10 +220,22 @@ std::vector<std::optional<std::string>> split_rendered_values(std::string_view t
 
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {
     std::string sql = "(SELECT true AS reverse_etl_present, q.* FROM " + pg::wrap_model_query(plan.model.query, "q");
+    std::vector<std::string> conditions;
     if (plan.mapping.filter)
-        sql += " WHERE (" + *plan.mapping.filter + "\n)";
+        conditions.push_back("(" + *plan.mapping.filter + "\n)");
+    // On the identifier in its own type, which the planner pushes down to
+    // the key table's unique index (pg::incremental_key): an index scan per
+    // changed record, not a read of the whole model.
+    if (plan.changed_records_up_to)
+        conditions.push_back("q." + quote_identifier(plan.model.primary_key) + " IN (SELECT c.rid::" +
+                             plan.model.columns[plan.primary_key_column].type + " FROM " + changed_records_table() +
+                             " AS c)");
+    for (size_t i = 0; i < conditions.size(); i++)
+        sql += (i == 0 ? " WHERE " : " AND ") + conditions[i];
     return sql + ") AS " + alias;
 }
+
+std::string changed_records_table() { return "pg_temp.reverse_etl_live_ids"; }
 
 namespace {
 

@@ -50,6 +50,11 @@ struct MappingPlan {
     bool sends_deleted = false;
 
     std::string checkpoint_table;           // schema-qualified
+    // An incremental live run's: the model is evaluated, and diffed against
+    // the checkpoint, only for the records of the temporary table
+    // changed_records_table() (catalog::fill_live_run_ids): those changed in
+    // the live batches up to this one, and those with a record error.
+    std::optional<int64_t> changed_records_up_to;
     // The destination's own request timeout setting, when it has one.
     std::optional<long> destination_timeout_ms;
     // How long a run waits for the destination's asynchronous jobs
@@ -83,11 +88,13 @@ std::optional<size_t> destination_key_field(const MappingPlan &plan);
 std::vector<std::optional<std::string>> split_rendered_values(std::string_view text, size_t expected);
 // The same as views of `text`, into `values` (cleared first): no copy.
 void split_rendered_values(std::string_view text, size_t expected, std::vector<std::optional<std::string_view>> &values);
-// The model's query with the mapping's filter, as a subquery aliased `alias`.
+// The model's query with the mapping's filter, as a subquery aliased `alias`;
+// in an incremental live run, only its changed records.
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias);
+// The temporary table of an incremental live run's records (rid text).
+std::string changed_records_table();
 
 using reverse_etl::quote_identifier;   // common/sql_text.hpp
-std::string quote_literal(const std::string &text);
 
 // Unique per (mapping, record, version) and the same every time that version
 // is sent: on retries, and when a later run resends it after a crash or an

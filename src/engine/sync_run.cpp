@@ -77,8 +77,8 @@ struct RunState {
     int64_t mapping_id = 0;
     int64_t run_id = 0;
     RunCounters counters;
-    // A live mapping's changes pending when the run started (live_runs.hpp).
-    std::optional<int64_t> live_changes;
+    // What a run of a live mapping took on (live_runs.hpp).
+    std::optional<catalog::LiveRunScope> live;
 };
 
 void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::optional<std::string> &error) {
@@ -92,9 +92,16 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
     // Committed before the extraction's snapshot: a change committed after
     // that snapshot fires a trigger that exists by then.
     if (catalog::is_live_schedule(plan.mapping.schedule))
-        pg::run_in_transaction([&] { state.live_changes = start_live_run(plan); });
+        pg::run_in_transaction([&] { state.live = start_live_run(plan); });
+    std::string how;
+    if (state.live && state.live->incremental) {
+        plan.changed_records_up_to = state.live->seen;
+        how = " (incremental: the changed records only)";
+    } else if (state.live) {
+        how = " (full diff: " + state.live->full_reason + ")";
+    }
     pg::notice("run " + std::to_string(state.run_id) + " of mapping " + catalog::quoted(plan.mapping.name) +
-               ": extracting");
+               ": extracting" + how);
     // One snapshot for the diff and the values it selects: a record changed
     // between the two statements would otherwise go out with its newer
     // values and be checkpointed with the older hash, and a later change
@@ -126,6 +133,12 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
             clear_selection(plan);
     });
     status = final_status(state.counters, outcome, plan.type.name, error);
+    // Records in a destination's job the run stopped waiting for are
+    // unconfirmed, with no record error to bring them into an incremental
+    // run: the next run of a live mapping diffs the whole model.
+    if (state.live && outcome.awaiting_job > 0)
+        pg::run_in_transaction(
+            [&] { catalog::request_live_run(mapping_id, "records await a destination's job"); });
 }
 
 // Records how a run ended; holds off interrupts so that even a shutdown in
@@ -134,8 +147,8 @@ void record_end(const RunState &state, const std::string &status, const std::opt
     const pg::InterruptHoldoff hold;
     pg::run_in_transaction([&] {
         finish_run(state.run_id, status, state.counters, error);
-        if (status == "succeeded" && state.live_changes)
-            catalog::settle_live_changes(state.mapping_id, *state.live_changes);
+        if (status == "succeeded" && state.live)
+            catalog::settle_live_changes(state.mapping_id, *state.live);
         prune_history();
     });
     pg::notice("run " + std::to_string(state.run_id) + " " + status + ": " + std::to_string(state.counters.succeeded) +

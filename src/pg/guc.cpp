@@ -25,6 +25,7 @@ char *history_retention_setting = nullptr;
 char *database_setting = nullptr;
 int max_parallel_syncs_setting = 2;
 int naptime_setting = 10000;  // milliseconds
+int live_max_backlog_setting = 100000;
 bool alert_details_setting = false;  // read in SQL by reverse_etl._notify_run_end
 int give_up_after_setting = 0;  // seconds (GUC_UNIT_S); 0: never
 
@@ -164,6 +165,12 @@ void define_settings() {
     DefineCustomIntVariable("reverse_etl.naptime", "How often the launcher checks for due work.",
                             "request_sync() and enabling a mapping wake it at once.", &naptime_setting, 10000,
                             100, 3600 * 1000, PGC_SIGHUP, GUC_UNIT_MS, nullptr, nullptr, nullptr);
+    DefineCustomIntVariable("reverse_etl.live_max_backlog",
+                            "Changed records an incremental live mapping may have waiting.",
+                            "Past it, the mapping's waiting records are forgotten and its next run diffs the "
+                            "whole model, which finds every change anyway (mapping_status.live_next_run says so).",
+                            &live_max_backlog_setting, 100000, 1, INT_MAX, PGC_SIGHUP, 0, nullptr, nullptr,
+                            nullptr);
     // Read by the launcher, which starts with the postmaster; defined in every
     // process so that postgresql.conf may set it whether or not it is used.
     // Without shared_preload_libraries there is no launcher, and PostgreSQL
@@ -188,6 +195,7 @@ std::string history_retention() { return history_retention_setting ? history_ret
 std::string launcher_database() { return database_setting ? database_setting : "postgres"; }
 int max_parallel_syncs() { return max_parallel_syncs_setting; }
 int naptime_ms() { return naptime_setting; }
+int live_max_backlog() { return live_max_backlog_setting; }
 int give_up_after_seconds() { return give_up_after_setting; }
 
 bool set_in_session(const std::string &name) {

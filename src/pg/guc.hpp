@@ -18,6 +18,9 @@ std::string history_retention();  // interval text, as checked when set (pg/hist
 std::string launcher_database();
 int max_parallel_syncs();
 int naptime_ms();
+// reverse_etl.live_max_backlog: changed records an incremental live mapping
+// may have waiting before it falls back to a full diff.
+int live_max_backlog();
 int give_up_after_seconds();   // 0: never give up
 
 // Whether the session gave the setting its value (SET, or the connection's

@@ -1,6 +1,7 @@
 #include "pg/key_uniqueness.hpp"
 
 #include "pg/error_crossing.hpp"
+#include "pg/query_facts.hpp"
 
 extern "C" {
 #include "access/htup_details.h"
@@ -23,14 +24,6 @@ namespace {
 
 // Everything below runs inside one pg_guard: C types only, no C++ object that
 // a longjmp could skip.
-
-// A binary-compatible cast (varchar to text, int4 to oid) keeps the value's
-// bytes, so it keeps both NULL-ness and distinctness.
-Node *strip_relabel(Node *node) {
-    while (node != nullptr && IsA(node, RelabelType))
-        node = reinterpret_cast<Node *>(reinterpret_cast<RelabelType *>(node)->arg);
-    return node;
-}
 
 // The result column named `key_name` when it is a user column of range table
 // entry `rtindex` of this query level; nullptr for anything else, including a
@@ -91,32 +84,6 @@ bool qual_requires_not_null(Node *qual, const Var *key) {
         return false;
     const Var *var = reinterpret_cast<const Var *>(argument);
     return var->varlevelsup == 0 && var->varno == key->varno && var->varattno == key->varattno;
-}
-
-// A unique index that makes `attnum` alone unique at every moment a snapshot
-// can see: valid and live (not being built or dropped), checked row by row
-// (not deferred to commit), on the plain column (no expression) and over all
-// rows (no predicate). The column is its only key column; INCLUDE columns are
-// not part of the uniqueness and do not matter.
-bool has_single_column_unique_index(Relation relation, AttrNumber attnum) {
-    List *indexes = RelationGetIndexList(relation);
-    bool found = false;
-    ListCell *cell;
-    foreach (cell, indexes) {
-        HeapTuple tuple = SearchSysCache1(INDEXRELID, ObjectIdGetDatum(lfirst_oid(cell)));
-        if (!HeapTupleIsValid(tuple))
-            continue;
-        const Form_pg_index index = reinterpret_cast<Form_pg_index>(GETSTRUCT(tuple));
-        found = index->indisunique && index->indisvalid && index->indislive && index->indimmediate &&
-                index->indnkeyatts == 1 && index->indkey.values[0] == attnum &&
-                heap_attisnull(tuple, Anum_pg_index_indexprs, nullptr) &&
-                heap_attisnull(tuple, Anum_pg_index_indpred, nullptr);
-        ReleaseSysCache(tuple);
-        if (found)
-            break;
-    }
-    list_free(indexes);
-    return found;
 }
 
 bool prove(const char *query_text, const char *key_name) {

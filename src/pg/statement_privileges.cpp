@@ -1,6 +1,7 @@
 #include "pg/statement_privileges.hpp"
 
 #include "pg/error_crossing.hpp"
+#include "pg/query_facts.hpp"
 
 extern "C" {
 #include "executor/executor.h"
@@ -26,13 +27,6 @@ bool check_execute(Oid function, void *) {
     if (result != ACLCHECK_OK)
         aclcheck_error(result, OBJECT_FUNCTION, get_func_name(function));
     return false;
-}
-
-// The walkers of PostgreSQL 15 take an old-style `bool (*)()`; the detour
-// through void (*)() tells the compiler the cast is meant.
-template <typename Walker>
-bool (*as_walker(Walker walker))() {
-    return reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(walker));
 }
 
 bool collect(Node *node, void *context) {

@@ -95,11 +95,12 @@ COMMENT ON VIEW reverse_etl.destination_actions IS
 CREATE VIEW reverse_etl.mappings WITH (security_barrier) AS
 SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
        p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
-       p.next_run_at, p.created_at, p.updated_at, p.action_settings, p.retry_failed_records
+       p.next_run_at, p.created_at, p.updated_at, p.action_settings, p.retry_failed_records,
+       (SELECT l.mode FROM reverse_etl_state.live_mode l WHERE l.mapping_id = p.mapping_id) AS live_mode
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mappings IS
-'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run, action settings and whether runs resend failed records that did not change (retry_failed_records).';
+'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run, action settings, whether runs resend failed records that did not change (retry_failed_records), and how a live mapping''s runs evaluate its model (live_mode: "incremental on" the table column its record ids are keys of, or "full:" and why).';
 

@@ -157,11 +157,18 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        ok.finished_at AS last_success_at,
        (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
          WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records,
-       (SELECT l.since FROM reverse_etl_state.live_pending l WHERE l.mapping_id = p.mapping_id)
-         AS live_changes_since
+       live.since AS live_changes_since,
+       CASE WHEN pg_catalog.lower(pg_catalog.btrim(p.schedule)) = 'live' THEN COALESCE(live.backlog, 0) END AS live_backlog,
+       pg_catalog.now() - live.since AS live_lag,
+       CASE WHEN live.full_from IS NOT NULL THEN 'full: ' || live.full_reason
+            WHEN live.mapping_id IS NOT NULL THEN
+                 COALESCE((SELECT CASE WHEN l.key_relid IS NULL THEN l.mode ELSE 'incremental' END
+                             FROM reverse_etl_state.live_mode l WHERE l.mapping_id = p.mapping_id), 'full')
+       END AS live_next_run
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
+  LEFT JOIN reverse_etl_state.live_pending live ON live.mapping_id = p.mapping_id
   LEFT JOIN LATERAL (SELECT r.run_id, r.status, r.started_at, r.queued_at
                        FROM reverse_etl.run_catalog r
                       WHERE r.mapping_id = p.mapping_id
@@ -172,16 +179,19 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), how many of the failing records runs no longer resend (given_up_records), and, for a live mapping with changes not delivered yet, since when (live_changes_since: its lag is now() minus this).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), how many of the failing records runs no longer resend (given_up_records), and, for a live mapping: how many changed records wait for its next run (live_backlog), since when changes wait (live_changes_since) and so its lag (live_lag: the age of the oldest change not delivered), and how that run will evaluate the model (live_next_run: incremental, or full and why).';
 
 CREATE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
 SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,
-       r.records_sent, r.records_succeeded, r.records_failed, r.started_at
+       r.records_sent, r.records_succeeded, r.records_failed, r.started_at,
+       CASE WHEN pg_catalog.lower(pg_catalog.btrim(p.schedule)) = 'live' THEN COALESCE(live.backlog, 0) END AS live_backlog,
+       pg_catalog.now() - live.since AS live_lag
   FROM reverse_etl.run_catalog r
   JOIN reverse_etl.mapping_catalog p USING (mapping_id)
+  LEFT JOIN reverse_etl_state.live_pending live ON live.mapping_id = p.mapping_id
  WHERE r.status = 'running' AND reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.sync_progress IS
-'Live counters of running syncs (committed as the run goes), like pg_stat_progress_*.';
+'Live counters of running syncs (committed as the run goes), like pg_stat_progress_*; for a live mapping, the changed records waiting for its next run (live_backlog) and the age of its oldest change not delivered (live_lag).';
 
 CREATE FUNCTION reverse_etl.sync(mapping text)
 RETURNS reverse_etl.sync_runs LANGUAGE c VOLATILE AS 'MODULE_PATHNAME', 'reverse_etl_sync';

@@ -1,13 +1,19 @@
-// reverse_etl_state.capture_change(): the statement-level trigger a live
-// mapping puts on each table its model reads (catalog/live_capture.hpp). It
-// records the table's oid once per transaction, in the writer's transaction
-// (a rolled-back change records nothing; a committed one can never be
-// missed), and wakes the launcher when that transaction commits.
+// The live-sync capture triggers (catalog/live_capture.hpp):
+// - reverse_etl_state.capture_change(), the statement-level trigger a live
+//   mapping puts on each table its model reads, records the table's oid
+//   once per transaction;
+// - reverse_etl_state.capture_keys(), on the table whose key an incremental
+//   mapping's record ids are, records the keys of the rows each statement
+//   changed, read from its transition tables.
+// Both write in the writer's transaction (a rolled-back change records
+// nothing; a committed one can never be missed) and wake the launcher when
+// that transaction commits.
 //
-// Runs inside every write to those tables, as the writing role: the row goes
-// in as the catalog owner (execute_catalog), the only thing it writes. No
-// version check: a library and extension of different versions must not
+// They run inside every write to those tables, as the writing role: the row
+// goes in as the catalog owner (execute_catalog), the only thing they write.
+// No version check: a library and extension of different versions must not
 // fail the application's writes.
+#include <string_view>
 #include <unordered_set>
 
 #include "catalog/live_capture.hpp"
@@ -19,6 +25,8 @@
 extern "C" {
 #include "access/xact.h"
 #include "commands/trigger.h"
+#include "executor/tuptable.h"
+#include "utils/tuplestore.h"
 }
 
 using namespace reverse_etl;
@@ -42,22 +50,82 @@ void forget_at_subtransaction_abort(SubXactEvent event, SubTransactionId, SubTra
         recorded_tables.clear();
 }
 
+void register_callbacks() {
+    if (callbacks_registered)
+        return;
+    RegisterXactCallback(forget_at_transaction_end, nullptr);
+    RegisterSubXactCallback(forget_at_subtransaction_abort, nullptr);
+    callbacks_registered = true;
+}
+
+const TriggerData *statement_trigger_data(FunctionCallInfo fcinfo, const char *function) {
+    if (!CALLED_AS_TRIGGER(fcinfo))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("%s must be called as a trigger", function)));
+    const TriggerData *data = reinterpret_cast<const TriggerData *>(fcinfo->context);
+    if (!TRIGGER_FIRED_AFTER(data->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(data->tg_event))
+        ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
+                        errmsg("%s must be an AFTER ... FOR EACH STATEMENT trigger", function)));
+    return data;
+}
+
+// The keys a statement's transition tables hold, as the key column's output
+// function prints them (palloc'd; NULL keys are no record's). `count` is set.
+struct TransitionKeys {
+    char **keys;
+    int count;
+    bool column_found;
+};
+
+void append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum, FmgrInfo *output,
+                 TransitionKeys *found) {
+    if (rows == nullptr)
+        return;
+    // A read pointer of our own, as a scan of the transition table in
+    // another trigger's query allocates its own: the store is shared.
+    const int reader = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
+    tuplestore_select_read_pointer(rows, reader);
+    tuplestore_rescan(rows);
+    TupleTableSlot *slot = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
+    while (tuplestore_gettupleslot(rows, true, false, slot)) {
+        bool is_null = false;
+        const Datum key = slot_getattr(slot, attnum, &is_null);
+        if (!is_null)
+            found->keys[found->count++] = OutputFunctionCall(output, key);
+    }
+    ExecDropSingleTupleTableSlot(slot);
+}
+
+TransitionKeys transition_keys(const TriggerData *trigger) {
+    TransitionKeys found{nullptr, 0, false};
+    Relation relation = trigger->tg_relation;
+    const char *column = trigger->tg_trigger->tgnargs == 1 ? trigger->tg_trigger->tgargs[0] : nullptr;
+    // A column renamed or dropped since the trigger was made: its keys are
+    // unknown, which the runs read as "any row may have changed".
+    const AttrNumber attnum = column ? get_attnum(RelationGetRelid(relation), column) : InvalidAttrNumber;
+    if (attnum <= 0)
+        return found;
+    found.column_found = true;
+    const int64 rows = (trigger->tg_oldtable ? tuplestore_tuple_count(trigger->tg_oldtable) : 0) +
+                       (trigger->tg_newtable ? tuplestore_tuple_count(trigger->tg_newtable) : 0);
+    found.keys = static_cast<char **>(palloc_extended(Max(rows, 1) * sizeof(char *), MCXT_ALLOC_HUGE));
+    Oid output_function = InvalidOid;
+    bool is_varlena = false;
+    getTypeOutputInfo(TupleDescAttr(RelationGetDescr(relation), attnum - 1)->atttypid, &output_function,
+                      &is_varlena);
+    FmgrInfo output;
+    fmgr_info(output_function, &output);
+    append_keys(trigger->tg_oldtable, RelationGetDescr(relation), attnum, &output, &found);
+    append_keys(trigger->tg_newtable, RelationGetDescr(relation), attnum, &output, &found);
+    return found;
+}
+
 }  // namespace
 
 REVERSE_ETL_VIEW_FUNCTION(reverse_etl_capture_change) {
-    const TriggerData *trigger = pg::pg_guard([&]() -> const TriggerData * {
-        if (!CALLED_AS_TRIGGER(fcinfo))
-            ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                            errmsg("capture_change() must be called as a trigger")));
-        const TriggerData *data = reinterpret_cast<const TriggerData *>(fcinfo->context);
-        if (!TRIGGER_FIRED_AFTER(data->tg_event) || !TRIGGER_FIRED_FOR_STATEMENT(data->tg_event))
-            ereport(ERROR, (errcode(ERRCODE_E_R_I_E_TRIGGER_PROTOCOL_VIOLATED),
-                            errmsg("capture_change() must be an AFTER ... FOR EACH STATEMENT trigger")));
-        if (!callbacks_registered) {
-            RegisterXactCallback(forget_at_transaction_end, nullptr);
-            RegisterSubXactCallback(forget_at_subtransaction_abort, nullptr);
-            callbacks_registered = true;
-        }
+    const TriggerData *trigger = pg::pg_guard([&] {
+        const TriggerData *data = statement_trigger_data(fcinfo, "capture_change()");
+        register_callbacks();
         return data;
     });
     const Oid relid = RelationGetRelid(trigger->tg_relation);
@@ -69,5 +137,37 @@ REVERSE_ETL_VIEW_FUNCTION(reverse_etl_capture_change) {
         recorded_tables.insert(relid);
         pg::wake_launcher_at_commit();
     }
+    return PointerGetDatum(nullptr);
+}
+
+REVERSE_ETL_VIEW_FUNCTION(reverse_etl_capture_keys) {
+    const TriggerData *trigger = nullptr;
+    const TransitionKeys found = pg::pg_guard([&] {
+        trigger = statement_trigger_data(fcinfo, "capture_keys()");
+        return transition_keys(trigger);
+    });
+    const Oid relid = RelationGetRelid(trigger->tg_relation);
+    if (!found.column_found) {
+        {
+            const pg::SpiConnection spi;
+            catalog::record_live_change(relid);
+        }
+        pg::wake_launcher_at_commit();
+        return PointerGetDatum(nullptr);
+    }
+    if (found.count == 0)  // a statement that changed no row
+        return PointerGetDatum(nullptr);
+    // An UPDATE lists each unchanged key twice (old and new row): once is enough.
+    std::unordered_set<std::string_view> seen;
+    std::vector<std::optional<std::string>> keys;
+    keys.reserve(static_cast<size_t>(found.count));
+    for (int i = 0; i < found.count; i++)
+        if (seen.insert(found.keys[i]).second)
+            keys.emplace_back(found.keys[i]);
+    {
+        const pg::SpiConnection spi;
+        catalog::record_live_keys(relid, keys);
+    }
+    pg::wake_launcher_at_commit();
     return PointerGetDatum(nullptr);
 }

@@ -124,7 +124,7 @@ REVERSE_ETL_FUNCTION(reverse_etl_reset_mapping) {
                         {std::to_string(mapping.id)});
     // The next run resends everything: for a live mapping, it comes now.
     if (catalog::is_live_schedule(mapping.schedule))
-        catalog::request_live_run(mapping.id);
+        catalog::request_live_run(mapping.id, "its checkpoint was reset");
     PG_RETURN_VOID();
 }
 

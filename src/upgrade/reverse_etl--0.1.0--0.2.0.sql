@@ -528,17 +528,6 @@ SELECT t.type, a->>'key' AS action, a->>'name' AS name, a->>'description' AS des
 COMMENT ON VIEW reverse_etl.destination_actions IS
 'What each destination type can do: its actions, their sync modes, fields, batch limits and the settings a mapping gives them (action_settings).';
 
-CREATE OR REPLACE VIEW reverse_etl.mappings WITH (security_barrier) AS
-SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
-       p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
-       p.next_run_at, p.created_at, p.updated_at, p.action_settings, p.retry_failed_records
-  FROM reverse_etl.mapping_catalog p
-  JOIN reverse_etl.model_catalog m USING (model_id)
-  JOIN reverse_etl.destination_catalog d USING (destination_id)
- WHERE reverse_etl._visible(p.owner);
-COMMENT ON VIEW reverse_etl.mappings IS
-'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run, action settings and whether runs resend failed records that did not change (retry_failed_records).';
-
 CREATE OR REPLACE VIEW reverse_etl.models WITH (security_barrier) AS
 SELECT m.name, m.source, m.query, m.primary_key, m.columns, m.description,
        m.owner::text AS owner, m.created_at, m.updated_at, m.dbt_unique_id
@@ -548,29 +537,99 @@ COMMENT ON VIEW reverse_etl.models IS
 'Models you can see: their query, unique identifier column, result columns, and the dbt node a model was imported from (dbt_unique_id).';
 
 -- Live syncs (src/sql/19_live_capture.sql).
+-- Changes of committed transactions, not yet seen by the launcher. Each
+-- writing statement (or transaction, without keys) inserts its own row:
+-- writers never wait on each other.
 CREATE TABLE reverse_etl_state.live_change_queue (
-    relid oid NOT NULL
+    relid oid NOT NULL,
+    -- The keys (old and new) of the rows a statement changed, as text, in
+    -- the column the table's key capture records; NULL when not known
+    -- (TRUNCATE, or a table without key capture): any row may have changed.
+    ids   text[]
 );
+
+-- The tables each live mapping's capture covers (set up by its runs).
 CREATE TABLE reverse_etl_state.live_capture (
     mapping_id bigint NOT NULL REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
     relid      oid NOT NULL,
     PRIMARY KEY (mapping_id, relid)
 );
 CREATE INDEX live_capture_relid ON reverse_etl_state.live_capture (relid);
-CREATE TABLE reverse_etl_state.live_pending (
+
+-- How each live mapping's runs evaluate its model (mappings.live_mode):
+-- for the changed keys of one table (key_relid, key_column), or the whole
+-- model (key_relid NULL). Set when the mapping becomes live and at each run.
+CREATE TABLE reverse_etl_state.live_mode (
     mapping_id bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
-    changes    bigint NOT NULL DEFAULT 1,
-    since      timestamptz NOT NULL DEFAULT pg_catalog.now()
+    key_relid  oid,
+    key_column name,
+    mode       text NOT NULL
 );
+
+-- Live mappings with changes not yet delivered. `changes` grows with every
+-- batch of changes seen; a run clears the row only if it has not grown since
+-- the run started, so a change that lands during a run gets a run of its own.
+-- since: when the oldest change not delivered was seen; since_next: when the
+-- first change after the running run's start was (the oldest left when that
+-- run delivers what it read). full_from: the first batch whose changes only
+-- a full diff finds (another table changed, a TRUNCATE, the backlog passed
+-- reverse_etl.live_max_backlog), and why (full_reason); backlog: the changed
+-- records waiting in live_pending_ids; dropping: past the cap, changed
+-- records are not kept until a full diff starts.
+CREATE TABLE reverse_etl_state.live_pending (
+    mapping_id  bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
+    changes     bigint NOT NULL DEFAULT 1,
+    since       timestamptz NOT NULL DEFAULT pg_catalog.now(),
+    since_next  timestamptz,
+    full_from   bigint,
+    full_reason text,
+    backlog     bigint NOT NULL DEFAULT 0,
+    dropping    boolean NOT NULL DEFAULT false
+);
+
+-- The changed records of incremental live mappings, not yet delivered:
+-- each with the batch (live_pending.changes) that last changed it.
+CREATE TABLE reverse_etl_state.live_pending_ids (
+    mapping_id bigint NOT NULL REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
+    record_id  text COLLATE "C" NOT NULL,
+    batch      bigint NOT NULL,
+    PRIMARY KEY (mapping_id, record_id)
+);
+
 REVOKE ALL ON reverse_etl_state.live_change_queue, reverse_etl_state.live_capture,
-              reverse_etl_state.live_pending FROM PUBLIC;
+              reverse_etl_state.live_mode, reverse_etl_state.live_pending,
+              reverse_etl_state.live_pending_ids FROM PUBLIC;
+
+-- The capture trigger's function. Executable by every role, as a trigger
+-- function must be for whoever creates the trigger; it does nothing but as a
+-- trigger, and then only records the table's oid.
 CREATE FUNCTION reverse_etl_state.capture_change()
 RETURNS trigger LANGUAGE c AS 'MODULE_PATHNAME', 'reverse_etl_capture_change';
 COMMENT ON FUNCTION reverse_etl_state.capture_change() IS
 'Internal: the live-sync capture trigger (AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE, FOR EACH STATEMENT): records that the table changed.';
+
+-- The key capture trigger's function, on the table whose key is an
+-- incremental live mapping's record id: AFTER INSERT, UPDATE or DELETE, FOR
+-- EACH STATEMENT, with transition tables; its argument names the column.
+CREATE FUNCTION reverse_etl_state.capture_keys()
+RETURNS trigger LANGUAGE c AS 'MODULE_PATHNAME', 'reverse_etl_capture_keys';
+COMMENT ON FUNCTION reverse_etl_state.capture_keys() IS
+'Internal: the live-sync key capture trigger (AFTER INSERT, UPDATE or DELETE, FOR EACH STATEMENT, REFERENCING its rows): records the keys of the rows the statement changed.';
 -- Runs a live mapping's changes start.
 ALTER TABLE reverse_etl.run_catalog DROP CONSTRAINT run_catalog_trigger_check,
     ADD CONSTRAINT run_catalog_trigger_check CHECK (trigger IN ('schedule', 'manual', 'dbt', 'pg_cron', 'live'));
+
+CREATE OR REPLACE VIEW reverse_etl.mappings WITH (security_barrier) AS
+SELECT p.name, m.name AS model, d.name AS destination, p.action, p.sync_mode, p.fields,
+       p.filter, p.schedule, p.timezone, p.enabled, p.owner::text AS owner,
+       p.next_run_at, p.created_at, p.updated_at, p.action_settings, p.retry_failed_records,
+       (SELECT l.mode FROM reverse_etl_state.live_mode l WHERE l.mapping_id = p.mapping_id) AS live_mode
+  FROM reverse_etl.mapping_catalog p
+  JOIN reverse_etl.model_catalog m USING (model_id)
+  JOIN reverse_etl.destination_catalog d USING (destination_id)
+ WHERE reverse_etl._visible(p.owner);
+COMMENT ON VIEW reverse_etl.mappings IS
+'Mappings you can see: model -> destination action, field mapping, filter, schedule, next run, action settings, whether runs resend failed records that did not change (retry_failed_records), and how a live mapping''s runs evaluate its model (live_mode: "incremental on" the table column its record ids are keys of, or "full:" and why).';
 
 CREATE OR REPLACE VIEW reverse_etl.mapping_status WITH (security_barrier) AS
 SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.enabled,
@@ -593,11 +652,18 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        ok.finished_at AS last_success_at,
        (SELECT pg_catalog.count(*) FROM reverse_etl.record_error_catalog e
          WHERE e.mapping_id = p.mapping_id AND e.given_up_at IS NOT NULL) AS given_up_records,
-       (SELECT l.since FROM reverse_etl_state.live_pending l WHERE l.mapping_id = p.mapping_id)
-         AS live_changes_since
+       live.since AS live_changes_since,
+       CASE WHEN pg_catalog.lower(pg_catalog.btrim(p.schedule)) = 'live' THEN COALESCE(live.backlog, 0) END AS live_backlog,
+       pg_catalog.now() - live.since AS live_lag,
+       CASE WHEN live.full_from IS NOT NULL THEN 'full: ' || live.full_reason
+            WHEN live.mapping_id IS NOT NULL THEN
+                 COALESCE((SELECT CASE WHEN l.key_relid IS NULL THEN l.mode ELSE 'incremental' END
+                             FROM reverse_etl_state.live_mode l WHERE l.mapping_id = p.mapping_id), 'full')
+       END AS live_next_run
   FROM reverse_etl.mapping_catalog p
   JOIN reverse_etl.model_catalog m USING (model_id)
   JOIN reverse_etl.destination_catalog d USING (destination_id)
+  LEFT JOIN reverse_etl_state.live_pending live ON live.mapping_id = p.mapping_id
   LEFT JOIN LATERAL (SELECT r.run_id, r.status, r.started_at, r.queued_at
                        FROM reverse_etl.run_catalog r
                       WHERE r.mapping_id = p.mapping_id
@@ -608,7 +674,19 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
                       ORDER BY r.finished_at DESC NULLS LAST LIMIT 1) AS ok ON true
  WHERE reverse_etl._visible(p.owner);
 COMMENT ON VIEW reverse_etl.mapping_status IS
-'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), how many of the failing records runs no longer resend (given_up_records), and, for a live mapping with changes not delivered yet, since when (live_changes_since: its lag is now() minus this).';
+'One row per mapping you can see: enabled state, schedule, the last run, how many records are failing, why the scheduler could not plan its next run (schedule_error; NULL when it can), whether a role that owns the mapping, its model, its destination or the model''s source no longer exists (owner_missing: its runs fail until reassign_owner gives them to a role), how many runs failed since the last one that did its work (consecutive_failures), when that one ended (last_success_at: succeeded or partially_succeeded), how many of the failing records runs no longer resend (given_up_records), and, for a live mapping: how many changed records wait for its next run (live_backlog), since when changes wait (live_changes_since) and so its lag (live_lag: the age of the oldest change not delivered), and how that run will evaluate the model (live_next_run: incremental, or full and why).';
+
+CREATE OR REPLACE VIEW reverse_etl.sync_progress WITH (security_barrier) AS
+SELECT r.run_id, p.name AS mapping, r.pid, r.phase, r.records_extracted, r.records_selected,
+       r.records_sent, r.records_succeeded, r.records_failed, r.started_at,
+       CASE WHEN pg_catalog.lower(pg_catalog.btrim(p.schedule)) = 'live' THEN COALESCE(live.backlog, 0) END AS live_backlog,
+       pg_catalog.now() - live.since AS live_lag
+  FROM reverse_etl.run_catalog r
+  JOIN reverse_etl.mapping_catalog p USING (mapping_id)
+  LEFT JOIN reverse_etl_state.live_pending live ON live.mapping_id = p.mapping_id
+ WHERE r.status = 'running' AND reverse_etl._visible(p.owner);
+COMMENT ON VIEW reverse_etl.sync_progress IS
+'Live counters of running syncs (committed as the run goes), like pg_stat_progress_*; for a live mapping, the changed records waiting for its next run (live_backlog) and the age of its oldest change not delivered (live_lag).';
 
 CREATE OR REPLACE VIEW reverse_etl.record_errors WITH (security_barrier) AS
 SELECT p.name AS mapping, e.record_id, e.run_id, e.change, e.kind, e.error, e.http_status,
