@@ -76,11 +76,19 @@ std::string create_statement_trigger_sql(const pg::ReadRelation &table, bool key
 // capture records another column (another mapping's key), which stays.
 bool set_up_key_capture(const pg::ReadRelation &table, const std::string &column) {
     const std::string recorded = captured_key_column(table.oid);
-    if (!recorded.empty() && recorded != column)
+    // A column renamed or dropped since: its triggers record nothing of use
+    // (they record that any row may have changed), and are made again.
+    const bool recorded_is_gone =
+        !recorded.empty() &&
+        pg::execute_catalog("SELECT 1 FROM pg_catalog.pg_attribute WHERE attrelid = $1::oid AND attname = $2 "
+                            "AND attnum > 0 AND NOT attisdropped",
+                            {std::to_string(table.oid), recorded})
+            .empty();
+    if (!recorded.empty() && recorded != column && !recorded_is_gone)
         return false;
-    if (recorded.empty())
+    if (recorded != column)
         for (const KeyTrigger &trigger : kKeyTriggers)
-            pg::execute(std::string("CREATE TRIGGER ") + trigger.name + " AFTER " + trigger.event + " ON " +
+            pg::execute(std::string("CREATE OR REPLACE TRIGGER ") + trigger.name + " AFTER " + trigger.event + " ON " +
                         table.qualified_name + " REFERENCING " + trigger.transition_tables +
                         " FOR EACH STATEMENT EXECUTE FUNCTION reverse_etl_state.capture_keys(" +
                         quote_literal(column) + ")");
