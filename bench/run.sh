@@ -4,6 +4,7 @@
 #   bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--pg-net-source DIR]
 #   bench/run.sh --vendors [--rows N] [--reps N] [--mock-python P] [--keep]
 #   bench/run.sh --remote [--rows N] [--reps N] [--keep]
+#   bench/run.sh --live [--rows N] [--big-rows N | --skip-big] [--duration S] [--reps N] [--keep]
 #
 # Installs the packages (scripts/ and bench/install_deps.sh), builds and
 # installs the extension (scripts/build_and_install.sh), compiles the sink,
@@ -42,6 +43,16 @@
 #                 syncs the users table (--rows, default 1,000,000) through a
 #                 local model and through a model on a source that reaches it
 #                 over libpq, and writes bench/results-remote.md
+#   --live        instead, the live sync group (issue 19): bench/live.py
+#                 measures the latency of changes to a live mapping's table
+#                 (--rows, default 1,000,000, changed 1,000 rows a second for
+#                 --duration seconds, default 300), the live run after a
+#                 10-row change on a table of --big-rows rows (default
+#                 10,000,000; --skip-big skips it), median of --reps (default
+#                 5 here), and the write overhead of the capture trigger, and
+#                 writes bench/results-live.md. The launcher then serves
+#                 database "bench" (reverse_etl.database), and the sink
+#                 records the request bodies (sink --record).
 #
 # Environment: BENCH_PORT (54400), BENCH_SINK_PORT (18400; the slow sink
 # listens on the next port, the mock destination of --vendors on the one
@@ -58,10 +69,12 @@ keep=false
 profile=false
 vendors=false
 remote=false
+live=false
 mock_python=python3
 pg_net_source=""
 driver_args=()
 types_given=false
+live_only_given=false
 while [ $# -gt 0 ]; do
     case "$1" in
         --rows) driver_args+=(--rows "$2"); shift 2 ;;
@@ -72,15 +85,28 @@ while [ $# -gt 0 ]; do
         --pg-net-source) pg_net_source=$(cd "$2" && pwd); shift 2 ;;
         --vendors) vendors=true; shift ;;
         --remote) remote=true; shift ;;
+        --live) live=true; shift ;;
+        --big-rows|--duration) driver_args+=("$1" "$2"); live_only_given=true; shift 2 ;;
+        --skip-big) driver_args+=(--skip-big); live_only_given=true; shift ;;
         --mock-python) mock_python=$2; shift 2 ;;
         --types) driver_args+=(--types "$2"); types_given=true; shift 2 ;;
-        -h|--help) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--types T,U] [--mock-python P] | --remote]" >&2; exit 2 ;;
+        -h|--help) sed -n '2,61p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+        *) echo "usage: bench/run.sh [--rows N] [--with-10m] [--reps N] [--profile] [--keep] [--vendors [--types T,U] [--mock-python P] | --remote | --live [--big-rows N | --skip-big] [--duration S]]" >&2; exit 2 ;;
     esac
 done
 
 if $types_given && ! $vendors; then
     echo "bench/run.sh: --types goes with --vendors" >&2
+    exit 2
+fi
+if $live_only_given && ! $live; then
+    echo "bench/run.sh: --big-rows, --skip-big and --duration go with --live" >&2
+    exit 2
+fi
+groups=0
+for group in $vendors $remote $live; do $group && groups=$((groups + 1)); done
+if [ "$groups" -gt 1 ]; then
+    echo "bench/run.sh: --vendors, --remote and --live are separate groups: one at a time" >&2
     exit 2
 fi
 
@@ -95,6 +121,13 @@ slow_sink_port=$((sink_port + 1))
 mock_port=$((sink_port + 2))
 work=${BENCH_WORKDIR:-$bench/work}
 python=/usr/bin/python3   # Debian's, which has python3-psycopg2 and python3-requests
+# The launcher runs the schedules of one database: the live group's mappings
+# are in "bench" (it connects once bench/live.py has created it).
+launcher_database=postgres
+$live && launcher_database=bench
+# The live group reads the bodies the sink received (sink --record).
+sink_record=()
+$live && sink_record=(--record "$work/sink-records.log")
 
 "$repo/scripts/install_deps.sh"
 if $vendors && [ "$mock_python" = pypy3 ]; then "$bench/install_deps.sh" --pypy3; else "$bench/install_deps.sh"; fi
@@ -136,7 +169,7 @@ $keep || trap 'stop_everything; rm -rf "$work/data"' EXIT
 
 preload=reverse_etl
 if [ -n "$pg_net_source" ]; then
-    if $vendors || $remote; then
+    if $vendors || $remote || $live; then
         echo "bench/run.sh: --pg-net-source goes with the main scenarios" >&2
         exit 2
     fi
@@ -162,7 +195,7 @@ port = $port
 listen_addresses = ''
 unix_socket_directories = '$work'
 shared_preload_libraries = '$preload'
-reverse_etl.database = 'postgres'   # the launcher idles there: the benchmark runs in "bench"
+reverse_etl.database = '$launcher_database'   # postgres: the launcher idles (syncs run by sync() in "bench"); bench for --live
 reverse_etl.allowed_hosts = '127.0.0.1'  # the sinks; reverse_etl.blocked_networks refuses loopback otherwise
 shared_buffers = 1GB
 max_wal_size = 8GB
@@ -182,7 +215,7 @@ fi
 as_postgres "$bindir/pg_ctl" -D "$work/data" -l "$work/server.log" -w start >/dev/null
 
 echo "== start the sinks (127.0.0.1:$sink_port, and 127.0.0.1:$slow_sink_port with 50 ms per request)"
-"$work/sink" --port "$sink_port" --pid-file "$work/sink.pid" >"$work/sink.out" 2>"$work/sink.log" &
+"$work/sink" --port "$sink_port" --pid-file "$work/sink.pid" "${sink_record[@]}" >"$work/sink.out" 2>"$work/sink.log" &
 "$work/sink" --port "$slow_sink_port" --latency-ms 50 --pid-file "$work/slow_sink.pid" \
     >"$work/slow_sink.out" 2>"$work/slow_sink.log" &
 for _ in $(seq 50); do
@@ -239,6 +272,16 @@ elif $remote; then
         --repo "$repo" --work "$work" --host "$work" --port "$port" \
         --sink-url "http://127.0.0.1:$sink_port" \
         --output "$bench/results-remote.md" --command "$command_line" "${driver_args[@]}"
+elif $live; then
+    for option in "${driver_args[@]}"; do
+        case "$option" in
+            --with-10m|--profile|--types) echo "bench/run.sh: --live takes --rows, --big-rows, --skip-big, --duration, --reps and --keep only" >&2; exit 2 ;;
+        esac
+    done
+    "$python" "$bench/live.py" \
+        --repo "$repo" --work "$work" --host "$work" --port "$port" \
+        --sink-url "http://127.0.0.1:$sink_port" --record-file "$work/sink-records.log" \
+        --output "$bench/results-live.md" --command "$command_line" "${driver_args[@]}"
 else
 "$python" "$bench/bench.py" \
     --repo "$repo" --work "$work" --host "$work" --port "$port" \

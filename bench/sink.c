@@ -12,13 +12,22 @@
  * that limits concurrent requests does; counted as refused, not as a
  * request). "Expect: 100-continue" is honoured.
  *
+ * With --record FILE (opt-in: bodies are otherwise never kept) every counted
+ * request is also appended to FILE, while recording is on (from the start;
+ * /config?record=0 pauses it, record=1 resumes it), as a line
+ * "<epoch microseconds> <body length> <path>\n" followed by the body and a
+ * "\n". The time is when the body's last byte arrived (the wall clock, as
+ * the server's clock_timestamp() reads it). The file is flushed after each
+ * request, so it can be read while the sink runs. The sink parses nothing
+ * of it: bench/live.py reads the records' fields from the bodies.
+ *
  *   GET /stats   the counters as JSON (not counted themselves)
  *   GET /reset   the counters as JSON, then zeroes them
- *   GET /config?latency_ms=N&latency_max_ms=M&capacity=C
+ *   GET /config?latency_ms=N&latency_max_ms=M&capacity=C&record=0|1
  *                changes those settings (any of them), then as /stats
  *
  *   sink --port N [--host 127.0.0.1] [--latency-ms N] [--latency-max-ms M]
- *        [--capacity C] [--pid-file F]
+ *        [--capacity C] [--record FILE] [--pid-file F]
  *
  * It prints "listening on HOST:PORT" once ready; SIGTERM or SIGINT stops it.
  * Build: gcc -O2 -Wall -Wextra -o sink sink.c
@@ -87,6 +96,10 @@ struct conn {
     int in_flight; /* a counted request is being read, held or answered */
     int dead;
     struct conn *next_dead;
+    char path[1024]; /* the request's path, for --record */
+    char *body;      /* the request's body so far, only while recording */
+    size_t body_len, body_cap;
+    int body_lost;   /* out of memory while keeping the body: not recorded */
 };
 
 static struct {
@@ -97,6 +110,8 @@ static struct {
 
 static int epfd;
 static long latency_ms, latency_max_ms, capacity;
+static FILE *record_file; /* --record */
+static long recording;    /* whether bodies go to record_file now */
 static struct conn *pending_head; /* held answers, soonest due first */
 static struct conn *graveyard; /* closed connections, freed after each round of events */
 static volatile sig_atomic_t stopping;
@@ -146,6 +161,7 @@ static void bury_dead(void) {
         struct conn *c = graveyard;
         graveyard = c->next_dead;
         free(c->stash);
+        free(c->body);
         free(c);
     }
 }
@@ -159,6 +175,8 @@ static void reset_request(struct conn *c) {
     memset(&c->scan, 0, sizeof c->scan);
     c->req_bytes = 0;
     c->req_records = 0;
+    c->body_len = 0;
+    c->body_lost = 0;
 }
 
 static void scan_json(struct json_scan *s, const unsigned char *p, size_t n, uint64_t *records) {
@@ -220,14 +238,14 @@ static void stats_json(char *buf, size_t size) {
              "\"connections_accepted\": %llu, \"open_connections\": %llu, \"max_open_connections\": %llu, "
              "\"in_flight\": %llu, \"max_in_flight\": %llu, \"held\": %llu, \"max_held\": %llu, "
              "\"refused\": %llu, \"latency_ms\": %ld, \"latency_max_ms\": %ld, \"capacity\": %ld, "
-             "\"first_request_at\": %.6f, \"last_answer_at\": %.6f}",
+             "\"recording\": %d, \"first_request_at\": %.6f, \"last_answer_at\": %.6f}",
              (unsigned long long) stats.requests, (unsigned long long) stats.bytes,
              (unsigned long long) stats.records, (unsigned long long) stats.bad,
              (unsigned long long) stats.accepted, (unsigned long long) stats.open,
              (unsigned long long) stats.max_open, (unsigned long long) stats.in_flight,
              (unsigned long long) stats.max_in_flight, (unsigned long long) stats.held,
              (unsigned long long) stats.max_held, (unsigned long long) stats.refused, latency_ms, latency_max_ms,
-             capacity, stats.first_at, stats.last_at);
+             capacity, record_file != NULL && recording, stats.first_at, stats.last_at);
 }
 
 static void prepare_answer(struct conn *c, int status, const char *reason, const char *body) {
@@ -306,12 +324,14 @@ static void hold_answer(struct conn *c) {
     *link = c;
 }
 
-/* /config?latency_ms=N&latency_max_ms=M&capacity=C: the ones given change. */
+/* /config?latency_ms=N&latency_max_ms=M&capacity=C&record=0|1: the ones
+ * given change. */
 static void apply_config(const char *query) {
     static const struct {
         const char *name;
         long *value;
-    } settings[] = {{"latency_ms", &latency_ms}, {"latency_max_ms", &latency_max_ms}, {"capacity", &capacity}};
+    } settings[] = {{"latency_ms", &latency_ms}, {"latency_max_ms", &latency_max_ms}, {"capacity", &capacity},
+                    {"record", &recording}};
     for (const char *p = query; p && *p; p = strchr(p, '&') ? strchr(p, '&') + 1 : NULL) {
         for (size_t i = 0; i < sizeof settings / sizeof settings[0]; i++) {
             size_t len = strlen(settings[i].name);
@@ -322,6 +342,20 @@ static void apply_config(const char *query) {
             }
         }
     }
+}
+
+/* --record: the request as "<epoch us> <length> <path>\n<body>\n". */
+static void record_request(struct conn *c) {
+    if (!record_file || !recording || c->body_lost)
+        return;
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    fprintf(record_file, "%lld %zu %s\n", (long long) ts.tv_sec * 1000000 + ts.tv_nsec / 1000, c->body_len,
+            c->path);
+    if (c->body_len)
+        fwrite(c->body, 1, c->body_len, record_file);
+    fputc('\n', record_file);
+    fflush(record_file);
 }
 
 static void request_complete(struct conn *c) {
@@ -353,6 +387,7 @@ static void request_complete(struct conn *c) {
     stats.requests++;
     stats.bytes += c->req_bytes;
     stats.records += c->req_records;
+    record_request(c);
     prepare_answer(c, 200, "OK", "{\"ok\":true}");
     long hold_ms = latency_ms;
     if (latency_max_ms > latency_ms)
@@ -430,6 +465,7 @@ static int parse_head(struct conn *c) {
     char *query = strchr(path, '?');
     if (query)
         *query++ = '\0';
+    snprintf(c->path, sizeof c->path, "%s", path);
     if (strcmp(path, "/stats") == 0)
         c->control = 1;
     else if (strcmp(path, "/config") == 0) {
@@ -463,9 +499,30 @@ static int parse_head(struct conn *c) {
     return 0;
 }
 
+/* Keeps the body for --record (only while recording: else nothing is stored). */
+static void keep_body(struct conn *c, const char *p, size_t n) {
+    if (!record_file || !recording || c->body_lost || c->control != 0)
+        return;
+    if (c->body_len + n > c->body_cap) {
+        size_t cap = c->body_cap ? c->body_cap : 65536;
+        while (cap < c->body_len + n)
+            cap *= 2;
+        char *grown = realloc(c->body, cap);
+        if (!grown) {
+            c->body_lost = 1;
+            return;
+        }
+        c->body = grown;
+        c->body_cap = cap;
+    }
+    memcpy(c->body + c->body_len, p, n);
+    c->body_len += n;
+}
+
 static void body_bytes(struct conn *c, const char *p, size_t n) {
     c->req_bytes += n;
     scan_json(&c->scan, (const unsigned char *) p, n, &c->req_records);
+    keep_body(c, p, n);
 }
 
 /* Feeds bytes to the request parser until they are used up or a request is
@@ -671,13 +728,14 @@ static void release_due(void) {
 
 static void usage(void) {
     fprintf(stderr, "usage: sink --port N [--host 127.0.0.1] [--latency-ms N] [--latency-max-ms M] [--capacity C] "
-                    "[--pid-file F]\n");
+                    "[--record FILE] [--pid-file F]\n");
     exit(2);
 }
 
 int main(int argc, char **argv) {
     const char *host = "127.0.0.1";
     const char *pid_file = NULL;
+    const char *record_path = NULL;
     long port = -1;
     for (int i = 1; i < argc; i++) {
         if (i + 1 >= argc)
@@ -694,11 +752,21 @@ int main(int argc, char **argv) {
             capacity = strtol(argv[++i], NULL, 10);
         else if (strcmp(argv[i], "--pid-file") == 0)
             pid_file = argv[++i];
+        else if (strcmp(argv[i], "--record") == 0)
+            record_path = argv[++i];
         else
             usage();
     }
     if (port < 0 || port > 65535 || latency_ms < 0 || latency_max_ms < 0 || capacity < 0)
         usage();
+    if (record_path) {
+        record_file = fopen(record_path, "a");
+        if (!record_file) {
+            fprintf(stderr, "sink: cannot open %s: %s\n", record_path, strerror(errno));
+            return 1;
+        }
+        recording = 1;
+    }
 
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
@@ -799,6 +867,8 @@ int main(int argc, char **argv) {
     fprintf(stderr, "sink stopping: %s\n", body);
     if (pid_file)
         unlink(pid_file);
+    if (record_file)
+        fclose(record_file);
     free(buf);
     return 0;
 }
