@@ -119,6 +119,10 @@ SELECT reverse_etl.create_destination('fm hook', 'webhook',
 SELECT reverse_etl.create_mapping('fm customers', 'fm hook', 'send',
     '{"id": "id", "email": "email", "plan": "plan", "manager": "manager", "change": {"meta": "change"}}',
     sync_mode => 'all', name => 'fm all');
+-- Its rows change in the warehouse, where no trigger of this database sees
+-- them: it cannot be live.
+SELECT reverse_etl.create_mapping('fm customers', 'fm hook', 'send', '{"id": "id"}', schedule => 'live');
+\echo :LAST_ERROR_SQLSTATE
 
 -------------------------------------------------------------------------------
 -- Syncs: the first sends every active customer; changes made in the

@@ -216,9 +216,10 @@ void record_live_change(unsigned int relid) {
                         {std::to_string(relid)});
 }
 
-void record_live_keys(unsigned int relid, const std::vector<std::optional<std::string>> &keys) {
-    pg::execute_catalog("INSERT INTO reverse_etl_state.live_change_queue (relid, ids) VALUES ($1::oid, $2::text[])",
-                        {std::to_string(relid), text_array_literal(keys)});
+void record_live_keys(unsigned int relid, const pg::TextArrayBuilder &keys) {
+    pg::execute_catalog_with_array(
+        "INSERT INTO reverse_etl_state.live_change_queue (relid, ids) VALUES ($1::oid, $2)", {std::to_string(relid)},
+        keys);
 }
 
 namespace {

@@ -14,12 +14,14 @@
 #include <cstdint>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "catalog/catalog_store.hpp"
 #include "catalog/live_run_scope.hpp"
 #include "pg/incremental_key.hpp"
 #include "pg/query_analysis.hpp"
+#include "pg/spi.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -69,7 +71,7 @@ void record_live_change(unsigned int relid);
 
 // Records the keys of the rows a statement changed in the table (the key
 // capture trigger).
-void record_live_keys(unsigned int relid, const std::vector<std::optional<std::string>> &keys);
+void record_live_keys(unsigned int relid, const pg::TextArrayBuilder &keys);
 
 // Marks a live mapping as needing a full diff, for `reason` (it became live,
 // its model changed, its checkpoint was reset, records await a destination

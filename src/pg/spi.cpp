@@ -1,7 +1,13 @@
 #include "pg/spi.hpp"
 
+#include <cstring>
+
 #include "pg/error_crossing.hpp"
 #include "pg/role_scope.hpp"
+
+extern "C" {
+#include "utils/array.h"
+}
 
 namespace reverse_etl::pg {
 
@@ -173,8 +179,7 @@ struct SpiParams {
     std::vector<char> nulls;
 };
 
-Result run(const std::string &sql, const Params &params) {
-    SpiParams args(params);
+Result run(const std::string &sql, SpiParams &args) {
     pg_guard([&] {
         const int rc = SPI_execute_with_args(sql.c_str(), args.count, args.types.data(), args.values.data(),
                                              args.nulls.data(), false, 0);
@@ -186,11 +191,55 @@ Result run(const std::string &sql, const Params &params) {
 
 }  // namespace
 
-Result execute(const std::string &sql, const Params &params) { return run(sql, params); }
+Result execute(const std::string &sql, const Params &params) {
+    SpiParams args(params);
+    return run(sql, args);
+}
 
 Result execute_catalog(const std::string &sql, const Params &params) {
     const CatalogRoleScope as_catalog_owner;
-    return run(sql, params);
+    SpiParams args(params);
+    return run(sql, args);
+}
+
+void TextArrayBuilder::add(std::string_view item) {
+    elements_.resize(INTALIGN(elements_.size()), '\0');
+    const size_t at = elements_.size();
+    elements_.resize(at + VARHDRSZ);
+    SET_VARSIZE(elements_.data() + at, VARHDRSZ + item.size());
+    elements_.append(item);
+    count_++;
+}
+
+std::string TextArrayBuilder::finish() const {
+    // One dimension, no NULLs: the header is ARR_OVERHEAD_NONULLS(1) bytes,
+    // after which the elements start, aligned as they were built.
+    std::string array(ARR_OVERHEAD_NONULLS(1), '\0');
+    array.append(elements_);
+    ArrayType *header = reinterpret_cast<ArrayType *>(array.data());
+    SET_VARSIZE(header, array.size());
+    header->ndim = 1;
+    header->dataoffset = 0;
+    header->elemtype = TEXTOID;
+    ARR_DIMS(header)[0] = count_;
+    ARR_LBOUND(header)[0] = 1;
+    return array;
+}
+
+Result execute_catalog_with_array(const std::string &sql, const Params &params, const TextArrayBuilder &array) {
+    const CatalogRoleScope as_catalog_owner;
+    SpiParams args(params);
+    // Its own copy: a varlena must be 4-byte aligned, and pfree'd with the rest.
+    const std::string value = array.finish();
+    args.count++;
+    args.types.push_back(TEXTARRAYOID);
+    args.values.push_back(pg_guard([&] {
+        void *copy = palloc_extended(value.size(), MCXT_ALLOC_HUGE);
+        memcpy(copy, value.data(), value.size());
+        return PointerGetDatum(copy);
+    }));
+    args.nulls.push_back(' ');
+    return run(sql, args);
 }
 
 struct Cursor::State {

@@ -46,6 +46,24 @@ Result execute(const std::string &sql, const Params &params = {});
 // (no other role may touch them) and with search_path pinned to pg_catalog, so
 // nothing the caller put on their search_path can be resolved by our SQL.
 Result execute_catalog(const std::string &sql, const Params &params = {});
+// A text[] value built in place, element after element, in one buffer (the
+// live capture's keys: thousands per statement of the application's), for
+// execute_catalog_with_array: no literal to write and parse, no allocation
+// per element.
+class TextArrayBuilder {
+  public:
+    void add(std::string_view item);
+    int size() const { return count_; }
+    // The array value: the header PostgreSQL's arrays have, then the elements.
+    std::string finish() const;
+
+  private:
+    std::string elements_;  // each a 4-byte length word and the text, 4-byte aligned
+    int count_ = 0;
+};
+
+// execute_catalog() with one parameter more, after `params`: the text[] built.
+Result execute_catalog_with_array(const std::string &sql, const Params &params, const TextArrayBuilder &array);
 
 // A read-only cursor (a portal) over one statement's result, read a fetch at
 // a time, for results too big to copy whole. A row's values are views, not

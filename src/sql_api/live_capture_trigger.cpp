@@ -69,18 +69,42 @@ const TriggerData *statement_trigger_data(FunctionCallInfo fcinfo, const char *f
     return data;
 }
 
-// The keys a statement's transition tables hold, as the key column's output
-// function prints them (palloc'd; NULL keys are no record's). `count` is set.
+// The keys of a statement's rows, as the key column's output function
+// prints them, one text[] element each (NULL keys are no record's). An
+// UPDATE of the key column lists each unchanged key twice, which the launcher
+// reads once.
 struct TransitionKeys {
-    char **keys;
-    int count;
     bool column_found;
+    pg::TextArrayBuilder *keys;
 };
+
+// Integers, the keys most tables have, printed as int8out and int4out do,
+// without a call and an allocation per key.
+bool print_integer_key(Oid type, Datum key, pg::TextArrayBuilder *keys) {
+    int64 value = 0;
+    switch (type) {
+    case INT8OID:
+        value = DatumGetInt64(key);
+        break;
+    case INT4OID:
+        value = DatumGetInt32(key);
+        break;
+    case INT2OID:
+        value = DatumGetInt16(key);
+        break;
+    default:
+        return false;
+    }
+    char text[MAXINT8LEN + 1];
+    keys->add(std::string_view(text, static_cast<size_t>(pg_lltoa(value, text))));
+    return true;
+}
 
 void append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum, FmgrInfo *output,
                  TransitionKeys *found) {
     if (rows == nullptr)
         return;
+    const Oid type = TupleDescAttr(descriptor, attnum - 1)->atttypid;
     // A read pointer of our own, as a scan of the transition table in
     // another trigger's query allocates its own: the store is shared.
     const int reader = tuplestore_alloc_read_pointer(rows, EXEC_FLAG_REWIND);
@@ -90,14 +114,18 @@ void append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum,
     while (tuplestore_gettupleslot(rows, true, false, slot)) {
         bool is_null = false;
         const Datum key = slot_getattr(slot, attnum, &is_null);
-        if (!is_null)
-            found->keys[found->count++] = OutputFunctionCall(output, key);
+        if (is_null || print_integer_key(type, key, found->keys))
+            continue;
+        char *text = OutputFunctionCall(output, key);
+        found->keys->add(text);
+        pfree(text);
     }
     ExecDropSingleTupleTableSlot(slot);
 }
 
-TransitionKeys transition_keys(const TriggerData *trigger) {
-    TransitionKeys found{nullptr, 0, false};
+// Runs inside pg_guard: `keys` is filled, nothing else of C++ is made.
+TransitionKeys transition_keys(const TriggerData *trigger, pg::TextArrayBuilder *keys) {
+    TransitionKeys found{false, keys};
     Relation relation = trigger->tg_relation;
     const char *column = trigger->tg_trigger->tgnargs == 1 ? trigger->tg_trigger->tgargs[0] : nullptr;
     // A column renamed or dropped since the trigger was made: its keys are
@@ -106,16 +134,19 @@ TransitionKeys transition_keys(const TriggerData *trigger) {
     if (attnum <= 0)
         return found;
     found.column_found = true;
-    const int64 rows = (trigger->tg_oldtable ? tuplestore_tuple_count(trigger->tg_oldtable) : 0) +
-                       (trigger->tg_newtable ? tuplestore_tuple_count(trigger->tg_newtable) : 0);
-    found.keys = static_cast<char **>(palloc_extended(Max(rows, 1) * sizeof(char *), MCXT_ALLOC_HUGE));
+    // An UPDATE that does not set the key column keeps every row's key: the
+    // new rows' keys are all there is to read.
+    Tuplestorestate *old_rows = trigger->tg_oldtable;
+    if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) && trigger->tg_newtable != nullptr &&
+        !bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, trigger->tg_updatedcols))
+        old_rows = nullptr;
     Oid output_function = InvalidOid;
     bool is_varlena = false;
     getTypeOutputInfo(TupleDescAttr(RelationGetDescr(relation), attnum - 1)->atttypid, &output_function,
                       &is_varlena);
     FmgrInfo output;
     fmgr_info(output_function, &output);
-    append_keys(trigger->tg_oldtable, RelationGetDescr(relation), attnum, &output, &found);
+    append_keys(old_rows, RelationGetDescr(relation), attnum, &output, &found);
     append_keys(trigger->tg_newtable, RelationGetDescr(relation), attnum, &output, &found);
     return found;
 }
@@ -142,31 +173,20 @@ REVERSE_ETL_VIEW_FUNCTION(reverse_etl_capture_change) {
 
 REVERSE_ETL_VIEW_FUNCTION(reverse_etl_capture_keys) {
     const TriggerData *trigger = nullptr;
+    pg::TextArrayBuilder keys;
     const TransitionKeys found = pg::pg_guard([&] {
         trigger = statement_trigger_data(fcinfo, "capture_keys()");
-        return transition_keys(trigger);
+        return transition_keys(trigger, &keys);
     });
     const Oid relid = RelationGetRelid(trigger->tg_relation);
-    if (!found.column_found) {
-        {
-            const pg::SpiConnection spi;
-            catalog::record_live_change(relid);
-        }
-        pg::wake_launcher_at_commit();
+    if (found.column_found && keys.size() == 0)  // a statement that changed no row
         return PointerGetDatum(nullptr);
-    }
-    if (found.count == 0)  // a statement that changed no row
-        return PointerGetDatum(nullptr);
-    // An UPDATE lists each unchanged key twice (old and new row): once is enough.
-    std::unordered_set<std::string_view> seen;
-    std::vector<std::optional<std::string>> keys;
-    keys.reserve(static_cast<size_t>(found.count));
-    for (int i = 0; i < found.count; i++)
-        if (seen.insert(found.keys[i]).second)
-            keys.emplace_back(found.keys[i]);
     {
         const pg::SpiConnection spi;
-        catalog::record_live_keys(relid, keys);
+        if (found.column_found)
+            catalog::record_live_keys(relid, keys);
+        else
+            catalog::record_live_change(relid);
     }
     pg::wake_launcher_at_commit();
     return PointerGetDatum(nullptr);

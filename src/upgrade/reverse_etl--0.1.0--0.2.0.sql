@@ -547,6 +547,9 @@ CREATE TABLE reverse_etl_state.live_change_queue (
     -- (TRUNCATE, or a table without key capture): any row may have changed.
     ids   text[]
 );
+-- Kept out of line uncompressed: compressing a statement's keys (pglz)
+-- cost the writer more than the rest of the capture (bench/run.sh --live).
+ALTER TABLE reverse_etl_state.live_change_queue ALTER COLUMN ids SET STORAGE EXTERNAL;
 
 -- The tables each live mapping's capture covers (set up by its runs).
 CREATE TABLE reverse_etl_state.live_capture (

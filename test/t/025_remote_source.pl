@@ -110,6 +110,17 @@ SELECT reverse_etl.create_mapping('remote_users', 'hook', 'send',
     '{"id": "id", "email": "email", "plan": "plan", "mrr": "mrr", "tags": "tags"}',
     sync_mode => 'all', name => 'to_hook', enabled => true);
 });
+# No trigger of this database sees a remote source's changes: not live.
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT reverse_etl.create_mapping('remote_users', 'hook', 'send', '{\"id\": \"id\"}', schedule => 'live')",
+	extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/0A000: a live mapping cannot capture changes to model "remote_users"/,
+	'a model on a remote source cannot be live (0A000)');
+is($node->safe_psql('postgres', "SELECT schedule FROM reverse_etl.mappings WHERE model = 'remote_users'"),
+	'manual', '  and the mapping it has keeps its schedule');
+($ret, $out, $err) = $node->psql('postgres',
+	"SELECT reverse_etl.alter_mapping('to_hook', schedule => 'live')", extra_params => [ '-v', 'VERBOSITY=verbose' ]);
+like($err, qr/0A000: a live mapping cannot capture changes to model "remote_users"/, '  nor be made live (0A000)');
 is($node->safe_psql('postgres', "SELECT source, columns FROM reverse_etl.models WHERE name = 'remote_users'"),
 	'wh|[{"name": "id", "type": "bigint"}, {"name": "email", "type": "text"}, {"name": "plan", "type": "text"}, '
 	  . '{"name": "mrr", "type": "numeric(10,2)"}, {"name": "signed_up", "type": "timestamp with time zone"}, '

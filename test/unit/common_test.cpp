@@ -8,6 +8,7 @@
 
 #include "common/interval_length.hpp"
 #include "common/parse_number.hpp"
+#include "common/sql_text.hpp"
 #include "test_support.hpp"
 
 namespace reverse_etl {
@@ -58,3 +59,15 @@ TEST(IntervalLength, CountsAMonthAsThirtyDaysAndClamps) {
 
 }  // namespace
 }  // namespace reverse_etl
+
+// Literals and identifiers the library writes into SQL: read back as
+// written whatever standard_conforming_strings says.
+TEST(SqlText, QuotesLiteralsAndIdentifiers) {
+    EXPECT_EQ(reverse_etl::quote_literal("id"), "'id'");
+    EXPECT_EQ(reverse_etl::quote_literal("it's"), "'it''s'");
+    EXPECT_EQ(reverse_etl::quote_literal("a\\b'c"), "E'a\\\\b''c'");
+    EXPECT_EQ(reverse_etl::quote_literal(""), "''");
+    EXPECT_EQ(reverse_etl::quote_identifier("User \"Id\""), "\"User \"\"Id\"\"\"");
+    EXPECT_EQ(reverse_etl::text_array_literal({std::string("a\"b"), std::nullopt, std::string("c\\d")}),
+              "{\"a\\\"b\",NULL,\"c\\\\d\"}");
+}
