@@ -294,16 +294,8 @@ std::string reason(const Finding &finding) {
 IncrementalKey incremental_key(const std::string &query, const std::string &id_column) {
     const char *query_text = query.c_str();
     const char *key_name = id_column.c_str();
-    const Finding finding = pg_guard([&] {
-        // Parse trees go in a context of their own, freed on return.
-        const MemoryContext scratch =
-            AllocSetContextCreate(CurrentMemoryContext, "reverse_etl incremental key", ALLOCSET_DEFAULT_SIZES);
-        const MemoryContext caller = MemoryContextSwitchTo(scratch);
-        const Finding found = find_key(query_text, key_name);
-        MemoryContextSwitchTo(caller);
-        MemoryContextDelete(scratch);
-        return found;
-    });
+    const Finding finding =
+        pg_guard([&] { return in_scratch_context([&] { return find_key(query_text, key_name); }); });
     IncrementalKey key;
     if (finding.verdict != Verdict::Incremental) {
         key.mode = "full: " + reason(finding);

@@ -148,18 +148,7 @@ bool prove(const char *query_text, const char *key_name) {
 bool model_key_is_unique(const std::string &query, const std::string &key_column) {
     const char *query_text = query.c_str();
     const char *key_name = key_column.c_str();
-    return pg_guard([&] {
-        // Parse trees, relcache copies and lists go in a context of their own,
-        // freed on return: a sync may prove many models in one transaction.
-        // On an error it is left to its parent, which the abort frees.
-        const MemoryContext scratch =
-            AllocSetContextCreate(CurrentMemoryContext, "reverse_etl key uniqueness", ALLOCSET_DEFAULT_SIZES);
-        const MemoryContext caller = MemoryContextSwitchTo(scratch);
-        const bool unique = prove(query_text, key_name);
-        MemoryContextSwitchTo(caller);
-        MemoryContextDelete(scratch);
-        return unique;
-    });
+    return pg_guard([&] { return in_scratch_context([&] { return prove(query_text, key_name); }); });
 }
 
 }  // namespace reverse_etl::pg

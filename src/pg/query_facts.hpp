@@ -21,6 +21,21 @@ bool (*as_walker(Walker walker))() {
     return reinterpret_cast<bool (*)()>(reinterpret_cast<void (*)()>(walker));
 }
 
+// Runs `analysis` (C only) with what it allocates (parse trees, relcache
+// copies, lists) in a memory context of its own, freed on return: a sync may
+// analyze many queries in one transaction. On an error the context is left to
+// its parent, which the abort frees. Its result must not point into it.
+template <typename Analysis>
+auto in_scratch_context(Analysis &&analysis) -> decltype(analysis()) {
+    const MemoryContext scratch =
+        AllocSetContextCreate(CurrentMemoryContext, "reverse_etl query analysis", ALLOCSET_DEFAULT_SIZES);
+    const MemoryContext caller = MemoryContextSwitchTo(scratch);
+    const auto result = analysis();
+    MemoryContextSwitchTo(caller);
+    MemoryContextDelete(scratch);
+    return result;
+}
+
 // A binary-compatible cast (varchar to text, int4 to oid) keeps the value's
 // bytes, so it keeps both NULL-ness and distinctness.
 Node *strip_relabel(Node *node);
