@@ -131,6 +131,7 @@ SELECT reverse_etl.create_model(name, query, 'id') FROM (VALUES
     ('mode limit', 'SELECT id FROM public.live_users ORDER BY id LIMIT 10'),
     ('mode window', 'SELECT id, rank() OVER (ORDER BY email) AS r FROM public.live_users'),
     ('mode computed', 'SELECT id + 0 AS id FROM public.live_users'),
+    ('mode cast', 'SELECT id::oid AS id FROM public.live_users'),
     ('mode outer join', 'SELECT u.id, o.amount FROM public.live_orders o LEFT JOIN public.live_users u ON u.id = o.user_id'),
     ('mode self', 'SELECT id FROM public.live_users WHERE email IN (SELECT email FROM public.live_users WHERE plan = ''pro'')'),
     ('mode now', 'SELECT id FROM public.live_users WHERE now() > ''2020-01-01''::timestamptz'),

@@ -31,6 +31,7 @@ enum class Verdict {
     LocksRows,
     IdAbsentOrTwice,
     IdComputed,
+    IdCast,
     IdNotFromTable,
     NotPlainTable,
     HasChildren,
@@ -191,6 +192,23 @@ bool key_type_supported(Oid type) {
     }
 }
 
+// The type of the query's result column `name` (found once: follow_column).
+Oid result_column_type(const Query *query, const char *name) {
+    ListCell *cell;
+    foreach (cell, query->targetList) {
+        const TargetEntry *entry = lfirst_node(TargetEntry, cell);
+        if (!entry->resjunk && entry->resname != nullptr && strcmp(entry->resname, name) == 0)
+            return exprType(reinterpret_cast<const Node *>(entry->expr));
+    }
+    return InvalidOid;
+}
+
+// Whether values of the two types print the same text (text and varchar do).
+bool prints_alike(Oid result_type, Oid key_type) {
+    const auto textual = [](Oid type) { return type == TEXTOID || type == VARCHAROID; };
+    return result_type == key_type || (textual(getBaseType(result_type)) && textual(getBaseType(key_type)));
+}
+
 Finding find_key(const char *query_text, const char *id_column) {
     List *statements = pg_parse_query(query_text);
     if (list_length(statements) != 1 || !IsA(linitial_node(RawStmt, statements)->stmt, SelectStmt))
@@ -205,6 +223,11 @@ Finding find_key(const char *query_text, const char *id_column) {
     Finding finding = follow_column(query, id_column, 0);
     if (finding.verdict != Verdict::Incremental)
         return finding;
+    // A binary-compatible cast on the way (int4 to oid) keeps the bytes but
+    // may print them otherwise: the keys the trigger records are the
+    // table's, the ids the sync compares are the result's.
+    if (!prints_alike(result_column_type(query, id_column), finding.type))
+        return {Verdict::IdCast, InvalidOid, 0, InvalidOid};
     TreeFacts facts{finding.relid, 0, false};
     gather_tree_facts(reinterpret_cast<Node *>(query), &facts);
     if (facts.reads > 1)
@@ -267,6 +290,8 @@ std::string reason(const Finding &finding) {
         return "the record id is not one column of the query's result";
     case Verdict::IdComputed:
         return "the record id is computed, not a table's column";
+    case Verdict::IdCast:
+        return "the record id is a table's column cast to another type";
     case Verdict::IdNotFromTable:
         return "the record id comes from a WITH query, a function or VALUES, not a table";
     case Verdict::NotPlainTable:

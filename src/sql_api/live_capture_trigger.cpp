@@ -18,6 +18,7 @@
 
 #include "catalog/live_capture.hpp"
 #include "pg/error_crossing.hpp"
+#include "pg/guc.hpp"
 #include "pg/launcher_signal.hpp"
 #include "pg/postgres_headers.hpp"
 #include "pg/spi.hpp"
@@ -124,6 +125,7 @@ void append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum,
 }
 
 // Runs inside pg_guard: `keys` is filled, nothing else of C++ is made.
+// `column_found` false: which rows changed is not known.
 TransitionKeys transition_keys(const TriggerData *trigger, pg::TextArrayBuilder *keys) {
     TransitionKeys found{false, keys};
     Relation relation = trigger->tg_relation;
@@ -133,13 +135,20 @@ TransitionKeys transition_keys(const TriggerData *trigger, pg::TextArrayBuilder 
     const AttrNumber attnum = column ? get_attnum(RelationGetRelid(relation), column) : InvalidAttrNumber;
     if (attnum <= 0)
         return found;
-    found.column_found = true;
     // An UPDATE that does not set the key column keeps every row's key: the
     // new rows' keys are all there is to read.
     Tuplestorestate *old_rows = trigger->tg_oldtable;
     if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) && trigger->tg_newtable != nullptr &&
         !bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, trigger->tg_updatedcols))
         old_rows = nullptr;
+    // More keys than any mapping may keep (reverse_etl.live_max_backlog):
+    // every incremental mapping of the table diffs the whole model next, so
+    // they are not read, and a statement of any size fits in memory.
+    const int64 rows = (old_rows ? tuplestore_tuple_count(old_rows) : 0) +
+                       (trigger->tg_newtable ? tuplestore_tuple_count(trigger->tg_newtable) : 0);
+    if (rows > pg::live_max_backlog())
+        return found;
+    found.column_found = true;
     Oid output_function = InvalidOid;
     bool is_varlena = false;
     getTypeOutputInfo(TupleDescAttr(RelationGetDescr(relation), attnum - 1)->atttypid, &output_function,

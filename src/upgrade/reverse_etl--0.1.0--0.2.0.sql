@@ -544,7 +544,8 @@ CREATE TABLE reverse_etl_state.live_change_queue (
     relid oid NOT NULL,
     -- The keys (old and new) of the rows a statement changed, as text, in
     -- the column the table's key capture records; NULL when not known
-    -- (TRUNCATE, or a table without key capture): any row may have changed.
+    -- (TRUNCATE, a table without key capture, more rows than
+    -- reverse_etl.live_max_backlog): any row may have changed.
     ids   text[]
 );
 -- Kept out of line uncompressed: compressing a statement's keys (pglz)
