@@ -137,11 +137,27 @@ SELECT reverse_etl.create_model(name, query, 'id') FROM (VALUES
     ('mode now', 'SELECT id FROM public.live_users WHERE now() > ''2020-01-01''::timestamptz'),
     ('mode cte', 'WITH x AS (SELECT id FROM public.live_users) SELECT id FROM x'),
     ('mode partitioned', 'SELECT id FROM public.live_events'),
+    ('mode partition', 'SELECT id FROM public.live_events_2026'),
+    ('mode inner now', 'SELECT s.id FROM (SELECT id, now() > ''2020-01-01''::timestamptz AS recent FROM public.live_users) s WHERE s.recent'),
     ('mode no index', 'SELECT id FROM public.live_notes'),
     ('mode type', 'SELECT at AS id FROM public.live_times')) AS m(name, query);
 SELECT reverse_etl.create_mapping(m.name, 'live hook', 'send', '{"id": "id"}', schedule => 'live', name => m.name)
   FROM reverse_etl.models m WHERE m.name LIKE 'mode %' ORDER BY m.name;
 SELECT name, live_mode FROM reverse_etl.mappings WHERE name LIKE 'mode %' ORDER BY name;
+-- The mapping's filter counts: one on now(), or one reading the key table
+-- again, decides which records there are.
+SELECT reverse_etl.create_mapping('mode table', 'live hook', 'send', '{"id": "id"}', schedule => 'live',
+                                  name => m.name, filter => m.filter)
+  FROM (VALUES ('mode filter', 'email LIKE ''%@live.test'''),
+               ('mode filter now', 'now() > ''2020-01-01''::timestamptz'),
+               ('mode filter self', 'id IN (SELECT id FROM public.live_users ORDER BY email LIMIT 1)')) AS m(name, filter);
+SELECT name, live_mode FROM reverse_etl.mappings WHERE name LIKE 'mode filter%' ORDER BY name;
+-- Changing a live mapping's filter gives it its mode for the new filter, and
+-- a full diff (the records the change touches did not change themselves).
+SELECT reverse_etl.alter_mapping('mode filter now', filter => '');
+SELECT m.name, m.live_mode, s.live_next_run FROM reverse_etl.mappings m
+  JOIN reverse_etl.mapping_status s ON s.mapping = m.name WHERE m.name = 'mode filter now';
+SELECT reverse_etl.drop_mapping(name) FROM reverse_etl.mappings WHERE name LIKE 'mode filter%' ORDER BY name;
 -- Its next run will be a full diff (the mapping just became live), which
 -- mapping_status says, with no changed record waiting.
 SELECT mapping, live_backlog, live_next_run FROM reverse_etl.mapping_status

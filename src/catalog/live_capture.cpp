@@ -128,6 +128,22 @@ std::vector<pg::ReadRelation> live_tables(const ModelRow &model) {
         if (relation.kind == 'r' || relation.kind == 'p')
             tables.push_back(relation);
     }
+    // A statement fires the statement triggers of the table it names only:
+    // rows of a table read changed through its partitioned parent or its
+    // inheritance parent fire the parent's.
+    std::vector<std::optional<std::string>> relids;
+    for (const pg::ReadRelation &table : tables)
+        relids.emplace_back(std::to_string(table.oid));
+    const pg::Result ancestors = pg::execute(
+        "WITH RECURSIVE up (relid) AS (SELECT i.inhparent FROM pg_catalog.pg_inherits i "
+        "WHERE i.inhrelid = ANY ($1::oid[]) UNION SELECT i.inhparent FROM pg_catalog.pg_inherits i "
+        "JOIN up ON i.inhrelid = up.relid) "
+        "SELECT c.oid::text, c.relkind::text, pg_catalog.format('%I.%I', n.nspname, c.relname) FROM up "
+        "JOIN pg_catalog.pg_class c ON c.oid = up.relid JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE c.oid <> ALL ($1::oid[]) ORDER BY c.oid",
+        {text_array_literal(relids)});
+    for (const auto &row : ancestors.rows)
+        tables.push_back({number_from_sql<unsigned int>(*row[0]), (*row[1])[0], *row[2]});
     if (tables.empty())
         throw Error(sqlstate::kFeatureNotSupported,
                     "a live mapping cannot capture changes to model " + quoted(model.name),
@@ -135,16 +151,20 @@ std::vector<pg::ReadRelation> live_tables(const ModelRow &model) {
     return tables;
 }
 
-LiveCapture live_capture_of(const ModelRow &model) {
+LiveCapture live_capture_of(const ModelRow &model, const std::optional<std::string> &filter) {
     const pg::RoleScope as_owner(model.owner, model.search_path);
     LiveCapture capture;
     capture.tables = live_tables(model);
-    capture.key = pg::incremental_key(model.query, model.primary_key);
+    // With the mapping's filter: a filter on now(), or one reading the key
+    // table again, decides which records there are as the query would.
+    const std::string query =
+        filter ? "SELECT * FROM " + pg::wrap_model_query(model.query, "q") + " WHERE (" + *filter + "\n)" : model.query;
+    capture.key = pg::incremental_key(query, model.primary_key);
     return capture;
 }
 
-LiveCapture check_live_model(const ModelRow &model) {
-    const LiveCapture capture = live_capture_of(model);
+LiveCapture check_live_model(const ModelRow &model, const std::optional<std::string> &filter) {
+    const LiveCapture capture = live_capture_of(model, filter);
     // The first run creates the missing triggers as the model's owner: say
     // now, not then, that it may not.
     for (const pg::ReadRelation &table : capture.tables) {
@@ -164,7 +184,7 @@ LiveCapture check_live_model(const ModelRow &model) {
     return capture;
 }
 
-void set_up_live_capture(int64_t mapping_id, LiveCapture &capture) {
+bool set_up_live_capture(int64_t mapping_id, LiveCapture &capture) {
     std::vector<const pg::ReadRelation *> missing;
     const pg::ReadRelation *key_table = nullptr;
     for (const pg::ReadRelation &table : capture.tables) {
@@ -199,16 +219,27 @@ void set_up_live_capture(int64_t mapping_id, LiveCapture &capture) {
     pg::execute_catalog("INSERT INTO reverse_etl_state.live_capture (mapping_id, relid) "
                         "SELECT $1::bigint, r FROM pg_catalog.unnest($2::oid[]) AS r ON CONFLICT DO NOTHING",
                         {id, text_array_literal(relids)});
-    store_live_mode(mapping_id, capture.key);
+    return store_live_mode(mapping_id, capture.key);
 }
 
-void store_live_mode(int64_t mapping_id, const pg::IncrementalKey &key) {
+bool store_live_mode(int64_t mapping_id, const pg::IncrementalKey &key) {
+    const pg::Params params{
+        std::to_string(mapping_id), key.relid ? std::optional<std::string>(std::to_string(*key.relid)) : std::nullopt,
+        key.relid ? std::optional<std::string>(key.column) : std::nullopt,
+        key.relid ? std::optional<std::string>(std::to_string(key.type)) : std::nullopt, key.mode};
+    const bool changed =
+        pg::execute_catalog("SELECT 1 FROM reverse_etl_state.live_mode WHERE mapping_id = $1::bigint "
+                            "AND key_relid IS NOT DISTINCT FROM $2::oid AND key_column IS NOT DISTINCT FROM $3::name "
+                            "AND key_type IS NOT DISTINCT FROM $4::oid",
+                            params)
+            .empty();
     pg::execute_catalog(
-        "INSERT INTO reverse_etl_state.live_mode AS l (mapping_id, key_relid, key_column, mode) "
-        "VALUES ($1::bigint, $2::oid, $3, $4) ON CONFLICT (mapping_id) DO UPDATE SET key_relid = EXCLUDED.key_relid, "
-        "key_column = EXCLUDED.key_column, mode = EXCLUDED.mode",
-        {std::to_string(mapping_id), key.relid ? std::optional<std::string>(std::to_string(*key.relid)) : std::nullopt,
-         key.relid ? std::optional<std::string>(key.column) : std::nullopt, key.mode});
+        "INSERT INTO reverse_etl_state.live_mode AS l (mapping_id, key_relid, key_column, key_type, mode) "
+        "VALUES ($1::bigint, $2::oid, $3, $4::oid, $5) ON CONFLICT (mapping_id) DO UPDATE SET "
+        "key_relid = EXCLUDED.key_relid, key_column = EXCLUDED.key_column, key_type = EXCLUDED.key_type, "
+        "mode = EXCLUDED.mode",
+        params);
+    return changed;
 }
 
 void record_live_change(unsigned int relid) {
@@ -226,9 +257,9 @@ namespace {
 
 // Gives the mapping a batch that needs a full diff, for `reason` ($2).
 const char *const kRequestFullRunSql =
-    "INSERT INTO reverse_etl_state.live_pending AS p (mapping_id, full_from, full_reason) "
+    "INSERT INTO reverse_etl_state.live_pending AS p (mapping_id, full_batch, full_reason) "
     "VALUES ($1::bigint, 1, $2) ON CONFLICT (mapping_id) DO UPDATE SET changes = p.changes + 1, "
-    "full_from = COALESCE(p.full_from, p.changes + 1), full_reason = COALESCE(p.full_reason, EXCLUDED.full_reason), "
+    "full_batch = p.changes + 1, full_reason = EXCLUDED.full_reason, "
     "since_next = COALESCE(p.since_next, pg_catalog.now())";
 
 }  // namespace
@@ -245,24 +276,20 @@ void forget_live_capture(int64_t mapping_id) {
                             {id});
 }
 
-void renew_live_capture_of_model(int64_t model_id, const pg::IncrementalKey &key) {
-    const pg::Result live = pg::execute_catalog(
-        std::string("SELECT m.mapping_id::text FROM reverse_etl.mapping_catalog m WHERE m.model_id = $1::bigint AND ") +
-            live_schedule_sql("m"),
-        {std::to_string(model_id)});
-    for (const auto &row : live.rows) {
-        const int64_t mapping_id = number_from_sql<int64_t>(*row[0]);
-        pg::execute_catalog("DELETE FROM reverse_etl_state.live_capture WHERE mapping_id = $1::bigint", {*row[0]});
-        store_live_mode(mapping_id, key);
-        request_live_run(mapping_id, "its model changed");
-    }
+void renew_live_capture(int64_t mapping_id, const pg::IncrementalKey &key) {
+    pg::execute_catalog("DELETE FROM reverse_etl_state.live_capture WHERE mapping_id = $1::bigint",
+                        {std::to_string(mapping_id)});
+    store_live_mode(mapping_id, key);
+    request_live_run(mapping_id, "its model changed");
 }
 
 std::optional<LiveRunScope> start_live_changes(int64_t mapping_id, bool incremental_possible,
                                                const std::string &not_possible_reason) {
     const std::string id = std::to_string(mapping_id);
     const pg::Result pending = pg::execute_catalog(
-        "SELECT changes::text, full_reason FROM reverse_etl_state.live_pending WHERE mapping_id = $1::bigint", {id});
+        "SELECT changes::text, CASE WHEN full_batch IS NOT NULL THEN full_reason END "
+        "FROM reverse_etl_state.live_pending WHERE mapping_id = $1::bigint",
+        {id});
     if (pending.empty())
         return std::nullopt;
     LiveRunScope scope;
@@ -294,11 +321,11 @@ void settle_live_changes(int64_t mapping_id, const LiveRunScope &scope) {
         "DELETE FROM reverse_etl_state.live_pending_ids WHERE mapping_id = $1::bigint AND batch <= $2::bigint", params);
     // A full diff found every change of the batches it took on, those that
     // asked for one included; a batch that asked after it started still asks.
-    const std::string full_done = scope.incremental ? "false" : "full_from <= $2::bigint";
+    const std::string full_done = scope.incremental ? "false" : "full_batch <= $2::bigint";
     pg::execute_catalog("UPDATE reverse_etl_state.live_pending SET since = COALESCE(since_next, pg_catalog.now()), "
                         "since_next = NULL, backlog = GREATEST(backlog - " + std::to_string(forgotten.processed) +
                             ", 0), full_reason = CASE WHEN " + full_done + " THEN NULL ELSE full_reason END, "
-                            "full_from = CASE WHEN " + full_done + " THEN NULL ELSE full_from END "
+                            "full_batch = CASE WHEN " + full_done + " THEN NULL ELSE full_batch END "
                             "WHERE mapping_id = $1::bigint",
                         params);
     pg::execute_catalog(
@@ -309,7 +336,7 @@ void collect_live_changes() {
     // The rows this statement's snapshot sees are the ones it deletes: a
     // change committed meanwhile stays queued for the next pass. Each
     // mapping they touch gets a batch (changes + 1); one that needs a full
-    // diff says so (full_from, full_reason): a table other than its key
+    // diff says so (full_batch, full_reason): a table other than its key
     // table changed, rows changed whose keys are unknown (TRUNCATE), or its
     // changed records would pass the cap, past which they are dropped
     // (`dropping`) until a full diff starts. Every other changed record is
@@ -333,11 +360,11 @@ void collect_live_changes() {
         "       WHEN COALESCE(p.backlog, 0) + t.keys > $1::bigint THEN 'more than ' || $1 || "
         "         ' changed records waited (reverse_etl.live_max_backlog)' END AS reason "
         "  FROM touched t LEFT JOIN reverse_etl_state.live_pending p USING (mapping_id)), "
-        "bumped AS (INSERT INTO reverse_etl_state.live_pending AS p (mapping_id, full_from, full_reason, dropping) "
+        "bumped AS (INSERT INTO reverse_etl_state.live_pending AS p (mapping_id, full_batch, full_reason, dropping) "
         "  SELECT j.mapping_id, CASE WHEN j.reason IS NOT NULL THEN 1 END, j.reason, j.over FROM judged j "
         "  ON CONFLICT (mapping_id) DO UPDATE SET changes = p.changes + 1, "
-        "  full_from = COALESCE(p.full_from, CASE WHEN EXCLUDED.full_reason IS NOT NULL THEN p.changes + 1 END), "
-        "  full_reason = COALESCE(p.full_reason, EXCLUDED.full_reason), "
+        "  full_batch = CASE WHEN EXCLUDED.full_reason IS NOT NULL THEN p.changes + 1 ELSE p.full_batch END, "
+        "  full_reason = COALESCE(EXCLUDED.full_reason, p.full_reason), "
         "  dropping = p.dropping OR EXCLUDED.dropping, since_next = COALESCE(p.since_next, pg_catalog.now()) "
         "  RETURNING p.mapping_id, p.changes, p.dropping), "
         "kept AS (INSERT INTO reverse_etl_state.live_pending_ids AS i (mapping_id, record_id, batch) "
@@ -360,7 +387,7 @@ void collect_live_changes() {
         "WITH dropped AS (UPDATE reverse_etl_state.live_pending SET backlog = 0 WHERE dropping AND backlog > 0 "
         "RETURNING mapping_id) DELETE FROM reverse_etl_state.live_pending_ids i USING dropped d "
         "WHERE i.mapping_id = d.mapping_id");
-    pg::execute_catalog(std::string("INSERT INTO reverse_etl_state.live_pending (mapping_id, full_from, full_reason) "
+    pg::execute_catalog(std::string("INSERT INTO reverse_etl_state.live_pending (mapping_id, full_batch, full_reason) "
                                     "SELECT m.mapping_id, 1, 'its capture is not set up yet' "
                                     "FROM reverse_etl.mapping_catalog m WHERE ") +
                         live_schedule_sql("m") +

@@ -44,26 +44,31 @@ struct LiveCapture {
     pg::IncrementalKey key;
 };
 
-// live_tables() and pg::incremental_key() as the model runs: as its owner,
+// live_tables() (with the tables' partitioned and inheritance parents,
+// whose statements fire their own triggers) and pg::incremental_key() of the
+// model's query with the mapping's `filter`, as the model runs: as its owner,
 // with its search_path, as a security-restricted operation (analyzing a
 // query may run its functions).
-LiveCapture live_capture_of(const ModelRow &model);
+LiveCapture live_capture_of(const ModelRow &model, const std::optional<std::string> &filter);
 
 // live_capture_of(), also refusing (42501) a model whose owner may not
 // create the triggers a first run would create. For create_mapping,
 // alter_mapping and alter_model, which refuse what a run would fail on.
-LiveCapture check_live_model(const ModelRow &model);
+LiveCapture check_live_model(const ModelRow &model, const std::optional<std::string> &filter);
 
 // Creates the capture triggers each table lacks, as the current role (who
 // needs the TRIGGER privilege on it), waiting at most a few seconds for
 // writers to let go of the table, and records the tables as the mapping's
 // capture and its mode. The key table gets key capture unless another
 // column's is there already (another mapping's key): the mapping is then
-// full, which `capture.key` says on return.
-void set_up_live_capture(int64_t mapping_id, LiveCapture &capture);
+// full, which `capture.key` says on return. Returns store_live_mode()'s.
+bool set_up_live_capture(int64_t mapping_id, LiveCapture &capture);
 
 // Records how the mapping's runs evaluate its model (mappings.live_mode).
-void store_live_mode(int64_t mapping_id, const pg::IncrementalKey &key);
+// Returns whether its key (table, column, type) differs from the one stored:
+// the changes pending were then captured for another mode, and only a full
+// diff finds them.
+bool store_live_mode(int64_t mapping_id, const pg::IncrementalKey &key);
 
 // Records that the table changed in the current transaction (the capture
 // trigger; once per transaction and table is enough).
@@ -83,10 +88,10 @@ void request_live_run(int64_t mapping_id, const std::string &reason);
 // the table's owner.
 void forget_live_capture(int64_t mapping_id);
 
-// Forgets the capture of every live mapping of the model, records its new
-// mode, and asks each for a full diff, whose run sets the capture up for the
-// model's new query.
-void renew_live_capture_of_model(int64_t model_id, const pg::IncrementalKey &key);
+// Forgets a live mapping's capture (its model's query changed), records its
+// new mode, and asks for a full diff, whose run sets the capture up for the
+// new query.
+void renew_live_capture(int64_t mapping_id, const pg::IncrementalKey &key);
 
 // Read when a run starts, before its snapshot; nullopt when nothing is
 // pending (engine::start_live_run). `incremental_possible`: the mode is incremental and the run could

@@ -180,7 +180,7 @@ std::string create_mapping(const MappingDefinition &definition) {
     parse(definition.schedule);
     std::optional<LiveCapture> live;
     if (is_live_schedule(definition.schedule))
-        live = check_live_model(model);
+        live = check_live_model(model, filter);
     check_timezone(definition.timezone);
     std::string name;
     if (definition.name) {
@@ -229,9 +229,14 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
     parse(schedule);
     const bool was_live = is_live_schedule(mapping.schedule);
     const bool is_live = is_live_schedule(schedule);
+    // A live mapping whose filter, fields or sync mode change: records the
+    // change touches that did not change themselves are found by a full
+    // diff only, and its mode follows its new filter.
+    const bool changes_what_is_sent =
+        changes.filter || changes.fields_json || changes.sync_mode || changes.action_settings_json;
     std::optional<LiveCapture> live;
-    if (is_live && !was_live)
-        live = check_live_model(model);
+    if (is_live && (!was_live || changes_what_is_sent))
+        live = check_live_model(model, filter);
     const std::string timezone = changes.timezone.value_or(mapping.timezone);
     check_timezone(timezone);
     const std::string new_name = changes.new_name.value_or(name);
@@ -250,7 +255,7 @@ void alter_mapping(const std::string &name, const MappingChanges &changes) {
         store_next_run_at(mapping.id, compute_next_run_at(schedule, timezone, mapping.enabled && destination.enabled));
     if (live) {
         store_live_mode(mapping.id, live->key);
-        request_live_run(mapping.id, "the mapping became live");
+        request_live_run(mapping.id, was_live ? "the mapping changed" : "the mapping became live");
     } else if (was_live && !is_live)
         forget_live_capture(mapping.id);
 }

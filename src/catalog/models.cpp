@@ -181,14 +181,17 @@ void alter_model(const std::string &name, const std::optional<std::string> &quer
         "updated_at = pg_catalog.now() WHERE model_id = $1::bigint",
         {std::to_string(model.id), new_name.value_or(name), query_text, key, columns_to_json(columns), search_path,
          description ? "true" : "false", description});
-    if (query && std::any_of(mappings.begin(), mappings.end(),
-                             [](const MappingRow &mapping) { return is_live_schedule(mapping.schedule); })) {
+    if (query || key != model.primary_key) {
         // The new query must be one whose changes can be captured; its live
-        // mappings set their capture up again at their next run.
+        // mappings get their mode for it (and the key) now, and set their
+        // capture up again at their next run, a full diff.
         ModelRow changed = model;
         changed.query = query_text;
         changed.search_path = search_path;
-        renew_live_capture_of_model(model.id, check_live_model(changed).key);
+        changed.primary_key = key;
+        for (const MappingRow &mapping : mappings)
+            if (is_live_schedule(mapping.schedule))
+                renew_live_capture(mapping.id, check_live_model(changed, mapping.filter).key);
     }
     if (key != model.primary_key && !mappings.empty()) {
         // Records are identified by the key: old checkpoint entries would not match.

@@ -36,11 +36,13 @@ std::optional<catalog::LiveRunScope> start_live_run(const MappingPlan &plan) {
     // Analyzing the query may run the owner's code (constant folding): as the
     // owner, restricted, as the model runs. The triggers are then created
     // outside that read-only scope, as the worker's role: the model's owner too.
-    catalog::LiveCapture capture = catalog::live_capture_of(plan.model);
-    catalog::set_up_live_capture(plan.mapping.id, capture);
+    catalog::LiveCapture capture = catalog::live_capture_of(plan.model, plan.mapping.filter);
+    const bool mode_changed = catalog::set_up_live_capture(plan.mapping.id, capture);
     std::string not_possible;
     if (!capture.key.relid)
         not_possible = capture.key.mode.substr(capture.key.mode.find(':') + 2);
+    else if (mode_changed)  // the pending changes were captured for another mode
+        not_possible = "its mode changed to " + capture.key.mode;
     else if (selection_pending(plan))
         not_possible = "the sends of an earlier run are not settled";
     else if (pg::execute_catalog("SELECT 1 FROM " + plan.checkpoint_table + " LIMIT 1").empty())

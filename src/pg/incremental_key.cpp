@@ -35,6 +35,7 @@ enum class Verdict {
     IdNotFromTable,
     NotPlainTable,
     HasChildren,
+    HasParents,
     Nullable,
     ReadTwice,
     MutableFilter,
@@ -147,14 +148,20 @@ Finding follow_column(Query *query, const char *name, AttrNumber resno) {
             return {Verdict::IdNotFromTable, InvalidOid, 0, InvalidOid};
         if (has_subclass(rte->relid))
             return {Verdict::HasChildren, rte->relid, 0, InvalidOid};
+        if (get_rel_relispartition(rte->relid) || has_superclass(rte->relid))
+            return {Verdict::HasParents, rte->relid, 0, InvalidOid};
         return {Verdict::Incremental, rte->relid, var->varattno, var->vartype};
     }
 }
 
 struct TreeFacts {
+    const Query *top;
     Oid relid;
     int reads;            // range table entries of relid, at every level
-    bool mutable_filter;  // a WHERE or JOIN ... ON calls a function that is not immutable
+    // A function that is not immutable where it may decide which rows come
+    // out: a WHERE or JOIN ... ON, a row security policy, the select list of
+    // a query below the top one (which a filter above may test).
+    bool mutable_filter;
 };
 
 bool gather_tree_facts(Node *node, void *context) {
@@ -168,8 +175,11 @@ bool gather_tree_facts(Node *node, void *context) {
             const RangeTblEntry *rte = lfirst_node(RangeTblEntry, cell);
             if (rte->rtekind == RTE_RELATION && rte->relid == facts->relid)
                 facts->reads++;
+            facts->mutable_filter |= contain_mutable_functions(reinterpret_cast<Node *>(rte->securityQuals));
         }
         facts->mutable_filter |= contain_mutable_functions(reinterpret_cast<Node *>(query->jointree));
+        if (query != facts->top)
+            facts->mutable_filter |= contain_mutable_functions(reinterpret_cast<Node *>(query->targetList));
         return query_tree_walker(query, as_walker(gather_tree_facts), facts, 0);
     }
     return expression_tree_walker(node, as_walker(gather_tree_facts), facts);
@@ -228,7 +238,7 @@ Finding find_key(const char *query_text, const char *id_column) {
     // table's, the ids the sync compares are the result's.
     if (!prints_alike(result_column_type(query, id_column), finding.type))
         return {Verdict::IdCast, InvalidOid, 0, InvalidOid};
-    TreeFacts facts{finding.relid, 0, false};
+    TreeFacts facts{query, finding.relid, 0, false};
     gather_tree_facts(reinterpret_cast<Node *>(query), &facts);
     if (facts.reads > 1)
         finding.verdict = Verdict::ReadTwice;
@@ -298,13 +308,15 @@ std::string reason(const Finding &finding) {
         return "the record id comes from " + table() + ", which is not a plain table";
     case Verdict::HasChildren:
         return "the record id comes from " + table() + ", which has partitions or inheritance children";
+    case Verdict::HasParents:
+        return "the record id comes from " + table() + ", which is a partition or an inheritance child";
     case Verdict::Nullable:
         return finding.relid == InvalidOid ? "the record id is on the nullable side of an outer join"
                                            : table() + " is on the nullable side of an outer join";
     case Verdict::ReadTwice:
         return "the query reads " + table() + " more than once";
     case Verdict::MutableFilter:
-        return "a filter of the query calls a function that is not immutable, such as now()";
+        return "which rows the query returns may depend on a function that is not immutable, such as now()";
     case Verdict::NoUniqueIndex:
         return table() + "." + quoted_column(column_name(finding.relid, finding.attnum)) +
                " has no unique index of its own";
@@ -327,6 +339,7 @@ IncrementalKey incremental_key(const std::string &query, const std::string &id_c
         return key;
     }
     key.relid = finding.relid;
+    key.type = finding.type;
     key.column = column_name(finding.relid, finding.attnum);
     key.mode = "incremental on " + qualified_table_name(finding.relid) + "." + quoted_column(key.column);
     return key;

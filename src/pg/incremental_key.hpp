@@ -14,6 +14,7 @@ struct IncrementalKey {
     // key column (its name in that table); unset when runs diff the whole model.
     std::optional<unsigned int> relid;
     std::string column;
+    unsigned int type = 0;  // the key column's type
     // What `mappings.live_mode` shows: "incremental on public.users.id", or
     // "full: " and the reason, e.g. "full: the query aggregates".
     std::string mode;
@@ -24,12 +25,14 @@ struct IncrementalKey {
 // are followed down to it), through plain SELECTs only (no aggregate,
 // grouping, window function, DISTINCT, LIMIT/OFFSET, set operation or
 // set-returning function in a select list on the way), T not on the
-// nullable side of an outer join, no filter anywhere calling a function
-// that is not immutable (now(): rows would leave the model with no table
-// changing), and the column the single key column of a unique index of T,
-// of a type whose text form is its output function's (integers, numeric,
-// text, varchar, uuid). T must be a plain table without inheritance
-// children: a partition's own writes fire its own triggers.
+// nullable side of an outer join, no function that is not immutable in a
+// filter, a row security policy or a subquery's select list (now(): rows
+// would leave the model with no table changing), and the column the single
+// key column of a unique index of T, of a type whose text form is its
+// output function's (integers, numeric, text, varchar, uuid), not cast to
+// another type on the way. T must be a plain table with no partitions or
+// inheritance children and no parent: a statement fires the statement
+// triggers of the table it names only.
 //
 // Then every change to the model's row of id X comes from a change to T's
 // row of key X (captured by T's triggers) or from a change to another

@@ -54,6 +54,7 @@ class TextArrayBuilder {
   public:
     void add(std::string_view item);
     int size() const { return count_; }
+    size_t bytes() const { return elements_.size(); }
     // The array value: the header PostgreSQL's arrays have, then the elements.
     std::string finish() const;
 

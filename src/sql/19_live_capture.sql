@@ -36,6 +36,7 @@ CREATE TABLE reverse_etl_state.live_mode (
     mapping_id bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
     key_relid  oid,
     key_column name,
+    key_type   oid,
     mode       text NOT NULL
 );
 
@@ -44,17 +45,18 @@ CREATE TABLE reverse_etl_state.live_mode (
 -- the run started, so a change that lands during a run gets a run of its own.
 -- since: when the oldest change not delivered was seen; since_next: when the
 -- first change after the running run's start was (the oldest left when that
--- run delivers what it read). full_from: the first batch whose changes only
--- a full diff finds (another table changed, a TRUNCATE, the backlog passed
--- reverse_etl.live_max_backlog), and why (full_reason); backlog: the changed
--- records waiting in live_pending_ids; dropping: past the cap, changed
--- records are not kept until a full diff starts.
+-- run delivers what it read). full_batch: the latest batch whose changes
+-- only a full diff finds (another table changed, a TRUNCATE, the backlog
+-- passed reverse_etl.live_max_backlog, the mapping or its model changed),
+-- and why (full_reason): a full diff that took it on clears it; backlog: the
+-- changed records waiting in live_pending_ids; dropping: past the cap,
+-- changed records are not kept until a full diff starts.
 CREATE TABLE reverse_etl_state.live_pending (
     mapping_id  bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
     changes     bigint NOT NULL DEFAULT 1,
     since       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     since_next  timestamptz,
-    full_from   bigint,
+    full_batch  bigint,
     full_reason text,
     backlog     bigint NOT NULL DEFAULT 0,
     dropping    boolean NOT NULL DEFAULT false

@@ -160,7 +160,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        live.since AS live_changes_since,
        CASE WHEN pg_catalog.lower(pg_catalog.btrim(p.schedule)) = 'live' THEN COALESCE(live.backlog, 0) END AS live_backlog,
        pg_catalog.now() - live.since AS live_lag,
-       CASE WHEN live.full_from IS NOT NULL THEN 'full: ' || live.full_reason
+       CASE WHEN live.full_batch IS NOT NULL THEN 'full: ' || live.full_reason
             WHEN live.mapping_id IS NOT NULL THEN
                  COALESCE((SELECT CASE WHEN l.key_relid IS NULL THEN l.mode ELSE 'incremental' END
                              FROM reverse_etl_state.live_mode l WHERE l.mapping_id = p.mapping_id), 'full')

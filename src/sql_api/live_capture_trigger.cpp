@@ -75,9 +75,13 @@ const TriggerData *statement_trigger_data(FunctionCallInfo fcinfo, const char *f
 // UPDATE of the key column lists each unchanged key twice, which the launcher
 // reads once.
 struct TransitionKeys {
-    bool column_found;
+    bool keys_known;
     pg::TextArrayBuilder *keys;
 };
+
+// Past this many bytes of keys a statement's are not kept (an array must stay
+// well under PostgreSQL's 1 GB a value): which rows changed is then unknown.
+constexpr size_t kMaxKeyBytes = 64 * 1024 * 1024;
 
 // Integers, the keys most tables have, printed as int8out and int4out do,
 // without a call and an allocation per key.
@@ -101,10 +105,11 @@ bool print_integer_key(Oid type, Datum key, pg::TextArrayBuilder *keys) {
     return true;
 }
 
-void append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum, FmgrInfo *output,
+// False when the keys passed kMaxKeyBytes.
+bool append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum, FmgrInfo *output,
                  TransitionKeys *found) {
     if (rows == nullptr)
-        return;
+        return true;
     const Oid type = TupleDescAttr(descriptor, attnum - 1)->atttypid;
     // A read pointer of our own, as a scan of the transition table in
     // another trigger's query allocates its own: the store is shared.
@@ -112,20 +117,24 @@ void append_keys(Tuplestorestate *rows, TupleDesc descriptor, AttrNumber attnum,
     tuplestore_select_read_pointer(rows, reader);
     tuplestore_rescan(rows);
     TupleTableSlot *slot = MakeSingleTupleTableSlot(descriptor, &TTSOpsMinimalTuple);
-    while (tuplestore_gettupleslot(rows, true, false, slot)) {
+    bool within_budget = true;
+    while (within_budget && tuplestore_gettupleslot(rows, true, false, slot)) {
         bool is_null = false;
         const Datum key = slot_getattr(slot, attnum, &is_null);
-        if (is_null || print_integer_key(type, key, found->keys))
-            continue;
-        char *text = OutputFunctionCall(output, key);
-        found->keys->add(text);
-        pfree(text);
+        if (!is_null && !print_integer_key(type, key, found->keys)) {
+            char *text = OutputFunctionCall(output, key);
+            found->keys->add(text);
+            pfree(text);
+        }
+        within_budget = found->keys->bytes() <= kMaxKeyBytes;
     }
     ExecDropSingleTupleTableSlot(slot);
+    return within_budget;
 }
 
 // Runs inside pg_guard: `keys` is filled, nothing else of C++ is made.
-// `column_found` false: which rows changed is not known.
+// `keys_known` false: which rows changed is not known (the key column is
+// gone, or the statement changed too many rows to keep their keys).
 TransitionKeys transition_keys(const TriggerData *trigger, pg::TextArrayBuilder *keys) {
     TransitionKeys found{false, keys};
     Relation relation = trigger->tg_relation;
@@ -136,10 +145,13 @@ TransitionKeys transition_keys(const TriggerData *trigger, pg::TextArrayBuilder 
     if (attnum <= 0)
         return found;
     // An UPDATE that does not set the key column keeps every row's key: the
-    // new rows' keys are all there is to read.
+    // new rows' keys are all there is to read. Unless a BEFORE UPDATE row
+    // trigger may have set it (tg_updatedcols has the statement's columns).
     Tuplestorestate *old_rows = trigger->tg_oldtable;
+    const TriggerDesc *triggers = relation->trigdesc;
     if (TRIGGER_FIRED_BY_UPDATE(trigger->tg_event) && trigger->tg_newtable != nullptr &&
-        !bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, trigger->tg_updatedcols))
+        !bms_is_member(attnum - FirstLowInvalidHeapAttributeNumber, trigger->tg_updatedcols) &&
+        !(triggers != nullptr && triggers->trig_update_before_row))
         old_rows = nullptr;
     // More keys than any mapping may keep (reverse_etl.live_max_backlog):
     // every incremental mapping of the table diffs the whole model next, so
@@ -148,15 +160,14 @@ TransitionKeys transition_keys(const TriggerData *trigger, pg::TextArrayBuilder 
                        (trigger->tg_newtable ? tuplestore_tuple_count(trigger->tg_newtable) : 0);
     if (rows > pg::live_max_backlog())
         return found;
-    found.column_found = true;
     Oid output_function = InvalidOid;
     bool is_varlena = false;
     getTypeOutputInfo(TupleDescAttr(RelationGetDescr(relation), attnum - 1)->atttypid, &output_function,
                       &is_varlena);
     FmgrInfo output;
     fmgr_info(output_function, &output);
-    append_keys(old_rows, RelationGetDescr(relation), attnum, &output, &found);
-    append_keys(trigger->tg_newtable, RelationGetDescr(relation), attnum, &output, &found);
+    found.keys_known = append_keys(old_rows, RelationGetDescr(relation), attnum, &output, &found) &&
+                         append_keys(trigger->tg_newtable, RelationGetDescr(relation), attnum, &output, &found);
     return found;
 }
 
@@ -188,11 +199,11 @@ REVERSE_ETL_VIEW_FUNCTION(reverse_etl_capture_keys) {
         return transition_keys(trigger, &keys);
     });
     const Oid relid = RelationGetRelid(trigger->tg_relation);
-    if (found.column_found && keys.size() == 0)  // a statement that changed no row
+    if (found.keys_known && keys.size() == 0)  // a statement that changed no row
         return PointerGetDatum(nullptr);
     {
         const pg::SpiConnection spi;
-        if (found.column_found)
+        if (found.keys_known)
             catalog::record_live_keys(relid, keys);
         else
             catalog::record_live_change(relid);

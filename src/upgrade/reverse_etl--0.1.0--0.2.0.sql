@@ -567,6 +567,7 @@ CREATE TABLE reverse_etl_state.live_mode (
     mapping_id bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
     key_relid  oid,
     key_column name,
+    key_type   oid,
     mode       text NOT NULL
 );
 
@@ -575,17 +576,18 @@ CREATE TABLE reverse_etl_state.live_mode (
 -- the run started, so a change that lands during a run gets a run of its own.
 -- since: when the oldest change not delivered was seen; since_next: when the
 -- first change after the running run's start was (the oldest left when that
--- run delivers what it read). full_from: the first batch whose changes only
--- a full diff finds (another table changed, a TRUNCATE, the backlog passed
--- reverse_etl.live_max_backlog), and why (full_reason); backlog: the changed
--- records waiting in live_pending_ids; dropping: past the cap, changed
--- records are not kept until a full diff starts.
+-- run delivers what it read). full_batch: the latest batch whose changes
+-- only a full diff finds (another table changed, a TRUNCATE, the backlog
+-- passed reverse_etl.live_max_backlog, the mapping or its model changed),
+-- and why (full_reason): a full diff that took it on clears it; backlog: the
+-- changed records waiting in live_pending_ids; dropping: past the cap,
+-- changed records are not kept until a full diff starts.
 CREATE TABLE reverse_etl_state.live_pending (
     mapping_id  bigint PRIMARY KEY REFERENCES reverse_etl.mapping_catalog (mapping_id) ON DELETE CASCADE,
     changes     bigint NOT NULL DEFAULT 1,
     since       timestamptz NOT NULL DEFAULT pg_catalog.now(),
     since_next  timestamptz,
-    full_from   bigint,
+    full_batch  bigint,
     full_reason text,
     backlog     bigint NOT NULL DEFAULT 0,
     dropping    boolean NOT NULL DEFAULT false
@@ -659,7 +661,7 @@ SELECT p.name AS mapping, m.name AS model, d.name AS destination, p.action, p.en
        live.since AS live_changes_since,
        CASE WHEN pg_catalog.lower(pg_catalog.btrim(p.schedule)) = 'live' THEN COALESCE(live.backlog, 0) END AS live_backlog,
        pg_catalog.now() - live.since AS live_lag,
-       CASE WHEN live.full_from IS NOT NULL THEN 'full: ' || live.full_reason
+       CASE WHEN live.full_batch IS NOT NULL THEN 'full: ' || live.full_reason
             WHEN live.mapping_id IS NOT NULL THEN
                  COALESCE((SELECT CASE WHEN l.key_relid IS NULL THEN l.mode ELSE 'incremental' END
                              FROM reverse_etl_state.live_mode l WHERE l.mapping_id = p.mapping_id), 'full')

@@ -165,12 +165,51 @@ ok(poll_sql($node, "SELECT count(*) FROM reverse_etl_state.live_pending_ids WHER
 ok(poll_sql($node, "SELECT count(*) FROM reverse_etl_state.live_pending", '0', 90), 'a run after the restart settles it');
 ok(scalar(grep { $_ eq 'updated 70 crash@inc.test free' } received()) >= 1, 'the change was delivered');
 
+# A new filter: the records it leaves out did not change, and only a full
+# diff deletes them.
+$mock->reset;
+$before = runs();
+psql("SELECT reverse_etl.alter_mapping('users_live', filter => 'id < 100')");
+like(settle($before), qr/^succeeded 97$/, 'a changed filter runs a full diff');
+is(scalar(grep { /^deleted / } received()), 1903, '  which deletes the 1903 records it leaves out');
+is(psql("SELECT live_mode FROM reverse_etl.mappings WHERE name = 'users_live'"),
+	'incremental on public.users.id', '  and the mapping stays incremental');
+
 # TRUNCATE: which rows went is not known; the full diff deletes them all.
 $mock->reset;
 $before = runs();
 psql("TRUNCATE public.users");
 like(settle($before), qr/^succeeded 0$/, 'a TRUNCATE runs a full diff');
-is(scalar(grep { /^deleted / } received()), 2000, '  which deletes every record');
+is(scalar(grep { /^deleted / } received()), 97, '  which deletes every record');
+
+# A mapping whose mode changes (a unique index added) with changes pending
+# that were captured for the old mode: its next run is a full diff, which
+# finds them.
+psql(q{
+CREATE TABLE public.notes (id int NOT NULL, body text);
+INSERT INTO public.notes SELECT g, 'b' || g FROM generate_series(1, 50) g;
+SELECT reverse_etl.create_model('notes', 'SELECT id, body FROM public.notes', 'id');
+SELECT reverse_etl.create_mapping('notes', 'hook', 'send', '{"id": "id", "body": "body", "change": {"meta": "change"}}',
+    sync_mode => 'all', schedule => 'live', enabled => true, name => 'notes_live');
+});
+is(psql("SELECT live_mode FROM reverse_etl.mappings WHERE name = 'notes_live'"),
+	'full: public.notes.id has no unique index of its own', 'a table without a unique index: full mode');
+ok(poll_sql($node, "SELECT count(*) FROM reverse_etl.sync_runs WHERE mapping = 'notes_live' AND status = 'succeeded'",
+	'1', 60), '  its first run succeeds');
+psql("SELECT reverse_etl.disable_mapping('notes_live')");
+$mock->reset;
+psql("UPDATE public.notes SET body = 'changed' WHERE id = 7");
+ok(poll_sql($node, "SELECT live_changes_since IS NOT NULL FROM reverse_etl.mapping_status "
+	  . "WHERE mapping = 'notes_live'"), '  a change waits while it is disabled');
+psql("ALTER TABLE public.notes ADD PRIMARY KEY (id)");
+psql("SELECT reverse_etl.enable_mapping('notes_live')");
+ok(poll_sql($node, "SELECT count(*) FROM reverse_etl.sync_runs WHERE mapping = 'notes_live' AND status = 'succeeded'",
+	'2', 60), 'with a primary key added, the next run succeeds');
+is(join(',', map { "$_->{change} $_->{id} $_->{body}" } $mock->records), 'updated 7 changed',
+	'  and delivers the change captured before the mode changed');
+is(psql("SELECT live_mode || ' / ' || records_extracted FROM reverse_etl.mappings m JOIN reverse_etl.sync_runs r "
+	  . "ON r.mapping = m.name WHERE m.name = 'notes_live' ORDER BY r.run_id DESC LIMIT 1"),
+	'incremental on public.notes.id / 50', '  as a full diff, the mapping now incremental');
 
 # A model that cannot be evaluated incrementally says why, and works live.
 psql(q{
