@@ -184,6 +184,13 @@ UPDATE public.live_users SET email = 'ann@new.test' WHERE id = 1;
 UPDATE public.live_users SET id = 12 WHERE id = 11;
 DELETE FROM public.live_users WHERE id = 10;
 UPDATE public.live_users SET email = email WHERE false;
+-- A BEFORE UPDATE row trigger may change the key the statement did not set:
+-- then the old keys are recorded too.
+CREATE FUNCTION public.live_move_key() RETURNS trigger LANGUAGE plpgsql AS
+$$ BEGIN NEW.id := NEW.id + 100; RETURN NEW; END $$;
+CREATE TRIGGER live_move_key BEFORE UPDATE ON public.live_users
+    FOR EACH ROW WHEN (NEW.plan = 'moved') EXECUTE FUNCTION public.live_move_key();
+UPDATE public.live_users SET plan = 'moved' WHERE id = 2;
 TRUNCATE public.live_users;
 SELECT relid::regclass AS changed, ids FROM reverse_etl_state.live_change_queue ORDER BY ids NULLS LAST;
 ROLLBACK;
@@ -209,6 +216,19 @@ SELECT tgname, pg_get_triggerdef(oid) LIKE '%capture_keys(''uid'')' AS records_u
  WHERE tgrelid = 'public.live_users'::regclass AND tgname LIKE 'reverse_etl_live_keys%' ORDER BY tgname;
 SELECT reverse_etl.drop_mapping('live keyed');
 SELECT reverse_etl.drop_model('live keyed');
+
+-- A model reading a partition: rows changed through the partitioned parent
+-- fire the parent's statement triggers, so the parent is captured too.
+SELECT reverse_etl.create_model('live partition', 'SELECT id FROM public.live_events_2026', 'id');
+SELECT reverse_etl.create_mapping('live partition', 'live hook', 'send', '{"id": "id"}', schedule => 'live',
+                                  name => 'live partition');
+SET client_min_messages = warning;
+SELECT status FROM reverse_etl.sync('live partition');
+RESET client_min_messages;
+SELECT c.relid::regclass AS captured FROM reverse_etl_state.live_capture c
+  JOIN reverse_etl.mapping_catalog m USING (mapping_id) WHERE m.name = 'live partition' ORDER BY c.relid::regclass::text;
+SELECT reverse_etl.drop_mapping('live partition');
+SELECT reverse_etl.drop_model('live partition');
 ALTER TABLE public.live_users RENAME COLUMN uid TO id;
 
 -- The trigger functions work only as AFTER ... FOR EACH STATEMENT triggers.
