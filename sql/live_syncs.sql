@@ -168,9 +168,9 @@ DROP VIEW public.live_pro;
 DROP TABLE public.live_notes, public.live_times;
 
 -- The key capture: on the key table of an incremental mapping, each
--- statement that changed rows records their keys (old and new, each once),
--- in its own transaction; a TRUNCATE records that any row may have changed
--- (ids NULL).
+-- statement that changed rows records their keys (old and new where the
+-- key may have changed), in its own transaction; a TRUNCATE records that any
+-- row may have changed (ids NULL).
 SELECT reverse_etl.create_model('live keyed', 'SELECT id, email FROM public.live_users', 'id');
 SELECT reverse_etl.create_mapping('live keyed', 'live hook', 'send', '{"id": "id", "email": "email"}',
                                   schedule => 'live', name => 'live keyed');
