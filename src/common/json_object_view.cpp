@@ -131,6 +131,30 @@ bool JsonObjectView::view(std::string_view text) {
     return true;
 }
 
+bool JsonObjectView::view_known(std::string_view text, const std::vector<JsonMemberSpan> &spans) {
+    members_.clear();
+    unescaped_keys_.clear();
+    for (const JsonMemberSpan &span : spans) {
+        const bool inside = span.key_size >= 2 && span.key_at + size_t{span.key_size} <= text.size() &&
+                            span.value_size >= 1 && span.value_at + size_t{span.value_size} <= text.size();
+        if (!inside) {
+            members_.clear();
+            return false;
+        }
+        Member member;
+        member.key_json = text.substr(span.key_at, span.key_size);
+        member.key = member.key_json.substr(1, member.key_json.size() - 2);
+        member.value = text.substr(span.value_at, span.value_size);
+        if (member.key_json.front() != '"' || member.key_json.back() != '"' ||
+            member.key.find('\\') != std::string_view::npos) {
+            members_.clear();
+            return false;
+        }
+        members_.push_back(member);
+    }
+    return true;
+}
+
 bool JsonObjectView::scan_members(std::string_view text) {
     members_.reserve(16);   // a payload's fields, mostly without growing
     Scanner scan(text);

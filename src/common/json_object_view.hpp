@@ -14,6 +14,7 @@
 // you trust to be valid. Pure C++: no PostgreSQL.
 #pragma once
 
+#include <cstdint>
 #include <forward_list>
 #include <optional>
 #include <string>
@@ -23,6 +24,15 @@
 #include "common/json_text.hpp"
 
 namespace reverse_etl {
+
+// Where one member of an object lies in the object's text, as offsets (they
+// stay true when the text is moved). Written by whoever wrote the text.
+struct JsonMemberSpan {
+    uint32_t key_at = 0;   // the key's opening quote
+    uint32_t key_size = 0;
+    uint32_t value_at = 0;
+    uint32_t value_size = 0;
+};
 
 class JsonObjectView {
   public:
@@ -40,6 +50,13 @@ class JsonObjectView {
     // allocation a call once it has grown). False, and the view empty, when
     // `text` is not a JSON object.
     bool view(std::string_view text);
+
+    // The members of `text` at the places its writer recorded, without a
+    // scan (PayloadBuilder records them as it writes a payload: scanning
+    // each payload again to render it was the largest cost a vendor's
+    // element added over the webhook's). False, and the view empty, when
+    // a span is not inside `text` or a key is escaped: then view() it.
+    bool view_known(std::string_view text, const std::vector<JsonMemberSpan> &spans);
 
     const std::vector<Member> &members() const noexcept { return members_; }
 

@@ -316,15 +316,16 @@ bool ElementRenderer::render_spliced(const std::string &payload, std::string &ou
     return true;
 }
 
-bool ElementRenderer::render(const std::string &payload, const RecordIds &ids, std::string &out,
-                             std::string &problem) const {
+bool ElementRenderer::render(const std::string &payload, const std::vector<JsonMemberSpan> &members,
+                             const RecordIds &ids, std::string &out, std::string &problem) const {
     if (splices_) {
         if (render_spliced(payload, out))
             return true;
         out.clear();
     }
     const std::string &record_id = ids.record_id;
-    if (!payload_view_.view(payload))
+    const bool known = !members.empty() && payload_view_.view_known(payload, members);
+    if (!known && !payload_view_.view(payload))
         throw Error(sqlstate::kInternalError, "payload of record " + quoted(record_id) + " is not a JSON object");
     const JsonObjectView *parsed = &payload_view_;
     // A record sent as one field's value (Braze's delete ids) cannot be sent without it.

@@ -34,8 +34,10 @@ class ElementRenderer {
     // The element as compact JSON; numbers are written as the payload has them.
     // False with `problem` set when a value cannot be written (a datetime field
     // that is not ISO 8601 text for epoch_ms, an {{object_id}} the record has
-    // not got). `payload` must be a JSON object.
-    bool render(const std::string &payload, const RecordIds &ids, std::string &out, std::string &problem) const;
+    // not got). `payload` must be a JSON object; `members`, where its
+    // members lie when its builder said (else empty: the payload is scanned).
+    bool render(const std::string &payload, const std::vector<JsonMemberSpan> &members, const RecordIds &ids,
+                std::string &out, std::string &problem) const;
 
   private:
     // The payload with the root's own members appended as text, when that is

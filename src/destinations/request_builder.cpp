@@ -850,8 +850,8 @@ std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std:
         return {};
     std::string_view element;
     if (element_) {
-        if (!element_->render(record.payload, {record.record_id, record.message_id, record.object_id}, storage,
-                              invalid_reason))
+        if (!element_->render(record.payload, record.payload_members,
+                              {record.record_id, record.message_id, record.object_id}, storage, invalid_reason))
             return {};
         element = storage;
     } else if (extras_.empty()) {

@@ -29,6 +29,9 @@ struct OutgoingRecord {
     std::string payload;      // the record's compact JSON object (engine::PayloadBuilder)
     std::string message_id;   // deterministic dedup id; must be set when needs_message_id()
     std::string object_id;    // the destination's id of the record, when an answer gave one
+    // Where each member of `payload` lies, when its builder said
+    // (BuiltPayload::members); empty: found by a scan when needed.
+    std::vector<JsonMemberSpan> payload_members = {};
 };
 
 struct PlannedRequest {

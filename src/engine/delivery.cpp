@@ -440,7 +440,8 @@ class DeliveryLoop {
         }
         destinations::OutgoingRecord record{std::string(row.record_id), std::move(built.json),
                                             message_id(plan_, row.record_id, row.version),
-                                            std::string(row.object_id.value_or(std::string_view()))};
+                                            std::string(row.object_id.value_or(std::string_view())),
+                                            std::move(built.members)};
         held_bytes_ += held_size(record);
         unplanned_.push_back(std::move(record));
         unplanned_rows_.push_back({std::string(row.tid), ordinal, std::string(row.change)});

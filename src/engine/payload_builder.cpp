@@ -419,7 +419,11 @@ class RecordWriter {
 
     // The top-level object; `present[i]` is set when field i was sent non-null
     // (when `present` is empty nobody asked).
-    void write_fields(std::vector<bool> &present) { write_members(plan_.fields, &present); }
+    // Where each member went is recorded in `spans`, for the destination's
+    // element (JsonObjectView::view_known).
+    void write_fields(std::vector<bool> &present, std::vector<JsonMemberSpan> &spans) {
+        write_members(plan_.fields, &present, &spans);
+    }
 
   private:
     // Each write_* appends one JSON value and returns true when that value is null.
@@ -431,7 +435,7 @@ class RecordWriter {
             out_ += node.static_json;
             return node.static_null;
         case ValueKind::Template: write_template(node.pieces); return false;
-        case ValueKind::Object: write_members(node.members, nullptr); return false;
+        case ValueKind::Object: write_members(node.members, nullptr, nullptr); return false;
         case ValueKind::SelectObject: return write_selected(node.column, JsonKind::Object);
         case ValueKind::Array: return write_array(node);
         case ValueKind::SelectArray: return write_selected(node.column, JsonKind::Array);
@@ -440,7 +444,8 @@ class RecordWriter {
         return false;
     }
 
-    void write_members(const std::vector<Member> &members, std::vector<bool> *present) {
+    void write_members(const std::vector<Member> &members, std::vector<bool> *present,
+                       std::vector<JsonMemberSpan> *spans) {
         out_ += '{';
         bool first = true;
         for (std::size_t i = 0; i < members.size(); ++i) {
@@ -450,6 +455,7 @@ class RecordWriter {
                 throw InvalidRecord(member.static_invalid);
             if (!first)
                 out_ += ',';
+            const std::size_t key_start = out_.size();
             out_ += member.key_json;
             const std::size_t value_start = out_.size();
             bool is_null = write(member.node);
@@ -463,6 +469,11 @@ class RecordWriter {
             first = false;
             if (present && !present->empty() && !is_null)
                 (*present)[i] = true;
+            if (spans)
+                spans->push_back({static_cast<uint32_t>(key_start),
+                                  static_cast<uint32_t>(member.key_json.size() - 1),   // without its colon
+                                  static_cast<uint32_t>(value_start),
+                                  static_cast<uint32_t>(out_.size() - value_start)});
         }
         out_ += '}';
     }
@@ -726,8 +737,10 @@ BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext 
     json.reserve(estimated_size(plan, record));
     const bool has_requirements = !plan.required.empty() || !plan.one_of.empty();
     std::vector<bool> present(has_requirements ? plan.fields.size() : 0);
+    std::vector<JsonMemberSpan> spans;
+    spans.reserve(plan.fields.size());
     try {
-        RecordWriter(plan, record, context, json).write_fields(present);
+        RecordWriter(plan, record, context, json).write_fields(present, spans);
     } catch (const InvalidRecord &invalid) {
         return invalid_payload(invalid.reason());
     }
@@ -737,7 +750,7 @@ BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext 
     if (plan.max_record_bytes > 0 && json.size() > plan.max_record_bytes)
         return invalid_payload("payload is " + std::to_string(json.size()) + " bytes, over the limit of " +
                                std::to_string(plan.max_record_bytes) + " bytes per record");
-    return {true, std::move(json), {}};
+    return {true, std::move(json), {}, std::move(spans)};
 }
 
 }  // namespace reverse_etl::engine

@@ -16,6 +16,7 @@
 
 #include "catalog/destination_type.hpp"
 #include "catalog/field_mapping.hpp"
+#include "common/json_object_view.hpp"
 
 namespace reverse_etl::engine {
 
@@ -44,6 +45,7 @@ struct BuiltPayload {
     bool valid = false;
     std::string json;             // the record's object, compact; empty when invalid
     std::string invalid_reason;   // why the record cannot be sent; empty when valid
+    std::vector<JsonMemberSpan> members;   // where each member of `json` lies
 };
 
 class PayloadBuilder {

@@ -80,6 +80,25 @@ TEST(JsonObjectView, ViewsOneTextAfterAnother) {
     EXPECT_TRUE(view.members().empty());
 }
 
+// Members at places their writer recorded: taken as they are, with no scan;
+// a place outside the text, or an escaped key, is declined (view() it).
+TEST(JsonObjectView, TakesMembersAtRecordedPlaces) {
+    const std::string text = R"({"id":7,"p":{"x":[1]}})";
+    JsonObjectView view;
+    ASSERT_TRUE(view.view_known(text, {{1, 4, 6, 1}, {8, 3, 12, 9}}));
+    ASSERT_EQ(view.members().size(), 2u);
+    EXPECT_EQ(view.member("id")->value, "7");
+    EXPECT_EQ(view.member("p")->key_json, R"("p")");
+    EXPECT_EQ(view.member("p")->value, R"({"x":[1]})");
+    EXPECT_FALSE(view.view_known(text, {{1, 4, 6, 1}, {8, 3, 12, 99}}));
+    EXPECT_TRUE(view.members().empty());
+    EXPECT_FALSE(view.view_known(text, {{0, 4, 6, 1}}));   // not a key's quotes
+    const std::string escaped = R"({"a\"b":1})";
+    EXPECT_FALSE(view.view_known(escaped, {{1, 6, 8, 1}}));
+    ASSERT_TRUE(view.view(escaped));
+    EXPECT_EQ(view.member("a\"b")->value, "1");
+}
+
 TEST(JsonStringContent, DecodesEscapesAndRefusesOtherKinds) {
     EXPECT_EQ(json_string_content(R"("plain")"), "plain");
     EXPECT_EQ(json_string_content(R"("a\nb\u00e9")"), "a\nb\xc3\xa9");

@@ -118,8 +118,8 @@ TEST(Salesforce, SplicedElementsAreWhatParsingWrites) {
     for (const std::string &payload : payloads) {
         std::string one, other, problem;
         const std::string none;
-        ASSERT_TRUE(spliced.render(payload, {none, none, none}, one, problem)) << problem;
-        ASSERT_TRUE(parsed.render(payload, {none, none, none}, other, problem)) << problem;
+        ASSERT_TRUE(spliced.render(payload, {}, {none, none, none}, one, problem)) << problem;
+        ASSERT_TRUE(parsed.render(payload, {}, {none, none, none}, other, problem)) << problem;
         EXPECT_EQ(one, other) << payload;
     }
 }
