@@ -159,9 +159,51 @@ class Parser {
         return locate(path, 0, 0, found) && at_end();
     }
 
+    // locate(), and where `path` leads to an array, its elements and their
+    // members named in `keys` into `match`.
+    bool locate_array(const std::vector<std::string> &path, const std::vector<std::string_view> &keys,
+                      JsonArrayMatch &match) {
+        keys_ = &keys;
+        array_ = &match;
+        std::optional<std::string_view> found;
+        return locate(path, found);
+    }
+
     const JsonParseError &error() const { return error_; }
 
   private:
+    // At the '[' of the array locate_array() looks for, at `depth`.
+    bool collect_elements(int depth) {
+        if (!check_depth(depth + 1))
+            return false;
+        array_->found = true;
+        array_->elements.clear();
+        array_->members.clear();
+        const std::size_t width = keys_->size();
+        return for_each_element([&](std::size_t) {
+            const std::size_t start = pos_;
+            const std::size_t row = array_->members.size();
+            array_->members.resize(row + width);
+            bool checked;
+            if (at('{')) {
+                checked = check_depth(depth + 2) && for_each_member([&](const std::string &key) {
+                    const std::size_t value_start = pos_;
+                    if (!parse_value(nullptr, depth + 2))
+                        return false;
+                    for (std::size_t k = 0; k < width; ++k)
+                        if ((*keys_)[k] == key)
+                            array_->members[row + k] = text_.substr(value_start, pos_ - value_start);
+                    return true;
+                });
+            } else {
+                checked = parse_value(nullptr, depth + 1);
+            }
+            if (checked)
+                array_->elements.push_back(text_.substr(start, pos_ - start));
+            return checked;
+        });
+    }
+
     bool fail(std::string message) {
         error_ = {pos_, std::move(message)};
         return false;
@@ -335,7 +377,7 @@ class Parser {
                 std::optional<std::string_view> &found) {
         if (step == path.size()) {
             const std::size_t start = pos_;
-            if (!parse_value(nullptr, depth))
+            if (array_ && at('[') ? !collect_elements(depth) : !parse_value(nullptr, depth))
                 return false;
             found = text_.substr(start, pos_ - start);
             return true;
@@ -476,6 +518,8 @@ class Parser {
     std::string_view text_;
     std::size_t pos_ = 0;
     JsonParseError error_;
+    const std::vector<std::string_view> *keys_ = nullptr;   // locate_array()'s
+    JsonArrayMatch *array_ = nullptr;
 };
 
 std::string real_text(double value) {
@@ -600,6 +644,16 @@ JsonTextMatch find_path_in_text(std::string_view text, const std::vector<std::st
         if (error)
             *error = parser.error();
     }
+    return match;
+}
+
+JsonArrayMatch find_array_in_text(std::string_view text, const std::vector<std::string> &path,
+                                  const std::vector<std::string_view> &keys) {
+    Parser parser(text);
+    JsonArrayMatch match;
+    match.valid = parser.locate_array(path, keys, match);
+    if (!match.valid || !match.found)
+        match = JsonArrayMatch{match.valid, false, {}, {}};
     return match;
 }
 

@@ -103,6 +103,22 @@ struct JsonTextMatch {
 JsonTextMatch find_path_in_text(std::string_view text, const std::vector<std::string> &path,
                                 JsonParseError *error = nullptr);
 
+struct JsonArrayMatch {
+    bool valid = false;   // the whole text is JSON
+    bool found = false;   // the path leads to an array
+    std::vector<std::string_view> elements;   // each element as written
+    // Row-major, one row an element: the value of each key asked for, when
+    // the element is an object with that member (the last of duplicates).
+    std::vector<std::optional<std::string_view>> members;
+};
+
+// find_path_in_text for an array, with its elements and the members `keys`
+// of each element found in the same one pass that checks the text: reading
+// a vendor's per-record results checked, split and scanned each answer three
+// times.
+JsonArrayMatch find_array_in_text(std::string_view text, const std::vector<std::string> &path,
+                                  const std::vector<std::string_view> &keys);
+
 // Compact JSON: no whitespace, members in order, numbers as stored.
 void append_json(std::string &out, const JsonValue &value);
 std::string to_json_text(const JsonValue &value);

@@ -89,43 +89,47 @@ std::optional<AnswerReading> errors_by_index(const RecordOutcomeSpec &spec, cons
     return reading;
 }
 
-// The value at `path` in one result's checked text: the member of its view
-// for a key of an object (the usual path), else by a walk of its text.
-std::optional<std::string_view> result_value(std::string_view result, const JsonObjectView &members,
+// The value at `path` in one result's checked text: the member found in the
+// answer's one pass (`member`, for a key of an object: the usual path), else
+// by a walk of its text.
+std::optional<std::string_view> result_value(std::string_view result, const std::optional<std::string_view> &member,
                                              const catalog::JsonPath &path) {
-    if (path.size() == 1 && !result.empty() && result.front() == '{') {
-        const JsonObjectView::Member *member = members.member(path.front());
-        return member != nullptr ? std::optional<std::string_view>(member->value) : std::nullopt;
-    }
+    if (path.size() == 1 && !result.empty() && result.front() == '{')
+        return member;
     return find_path_in_text(result, path).value;
 }
 
-// One check of the whole answer's text (an answer is untrusted), then
-// shallow views into the checked text: building a tree of a 200-record
-// answer cost more than everything else done with it.
+// One pass over the whole answer's text (an answer is untrusted) checks it
+// and finds each result and the members read of it: building a tree of a
+// 200-record answer cost more than everything else done with it, and then
+// checking, splitting and scanning each result in passes of their own.
 AnswerReading results_in_order(const RecordOutcomeSpec &spec, std::string_view body, size_t records) {
+    // The members read of an object result: success, then object_id when
+    // the answer has one (only paths of one key are read in the pass).
+    std::vector<std::string_view> keys{spec.success.size() == 1 ? spec.success.front() : std::string_view()};
+    const bool wants_id = !spec.object_id.empty();
+    if (wants_id)
+        keys.push_back(spec.object_id.size() == 1 ? spec.object_id.front() : std::string_view());
     // Without its list, the answer says nothing of any record: counting
     // them delivered on the status alone could drop every one of them.
-    const JsonTextMatch list = find_path_in_text(body, spec.list);
-    std::vector<std::string_view> results;
-    if (!list.value || !json_array_elements(*list.value, results))
+    const JsonArrayMatch list = find_array_in_text(body, spec.list, keys);
+    if (!list.found)
         return body_failed("the destination answered without its list of per-record results");
+    const std::vector<std::string_view> &results = list.elements;
     if (results.size() != records)
         return body_failed("the destination answered " + std::to_string(results.size()) +
                            " results for a request of " + std::to_string(records) + " records");
     AnswerReading reading = per_record(records, false);
-    JsonObjectView members;
     for (size_t i = 0; i < records; ++i) {
         const std::string_view result = results[i];
-        if (!result.empty() && result.front() == '{')
-            members.view(result);
-        if (result_value(result, members, spec.success) != std::optional<std::string_view>("true")) {
+        const std::optional<std::string_view> *members = &list.members[i * keys.size()];
+        if (result_value(result, members[0], spec.success) != std::optional<std::string_view>("true")) {
             reject(reading.outcomes[i], message_of(parse_json_text(result), spec.message));
             continue;
         }
-        if (spec.object_id.empty())
+        if (!wants_id)
             continue;
-        const std::optional<std::string_view> id = result_value(result, members, spec.object_id);
+        const std::optional<std::string_view> id = result_value(result, members[1], spec.object_id);
         if (id && json_kind_of(*id) == JsonKind::String)
             reading.outcomes[i].object_id = json_string_content(*id).value_or(std::string());
         else if (id && json_kind_of(*id) == JsonKind::Number)

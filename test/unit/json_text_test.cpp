@@ -232,6 +232,45 @@ TEST(JsonText, FindPathInTextReturnsTheValueAsWritten) {
     EXPECT_FALSE(find_path_in_text("{\"a\": \"\xFF\"}", {"a"}).valid);
 }
 
+// An array found by path, its elements and the members asked for of each, in
+// the one pass that checks the whole text (a vendor's per-record results).
+TEST(JsonText, FindArrayInTextGivesElementsAndTheirMembers) {
+    const std::string text =
+        R"({"r": [{"id": "a1", "ok": true}, 7, {"ok": false, "ok": true, "x": {"id": 1}}, {"i\u0064": "b2"}], "z": 1})";
+    JsonArrayMatch match = find_array_in_text(text, {"r"}, {"ok", "id"});
+    ASSERT_TRUE(match.valid);
+    ASSERT_TRUE(match.found);
+    ASSERT_EQ(match.elements.size(), 4u);
+    ASSERT_EQ(match.members.size(), 8u);
+    EXPECT_EQ(match.elements[0], R"({"id": "a1", "ok": true})");
+    EXPECT_EQ(match.members[0], std::optional<std::string_view>("true"));
+    EXPECT_EQ(match.members[1], std::optional<std::string_view>(R"("a1")"));
+    EXPECT_EQ(match.elements[1], "7");   // not an object: no members
+    EXPECT_FALSE(match.members[2].has_value());
+    EXPECT_FALSE(match.members[3].has_value());
+    // The last of duplicates; a nested member is not the element's own.
+    EXPECT_EQ(match.members[4], std::optional<std::string_view>("true"));
+    EXPECT_FALSE(match.members[5].has_value());
+    // Keys compare unescaped.
+    EXPECT_EQ(match.members[7], std::optional<std::string_view>(R"("b2")"));
+    // The whole text at the root; an empty array.
+    match = find_array_in_text(R"( [ ] )", {}, {"id"});
+    EXPECT_TRUE(match.valid && match.found && match.elements.empty() && match.members.empty());
+    // Not an array, missing, or invalid anywhere (after the array too): nothing found.
+    match = find_array_in_text(text, {"z"}, {"id"});
+    EXPECT_TRUE(match.valid);
+    EXPECT_FALSE(match.found);
+    EXPECT_FALSE(find_array_in_text(text, {"q"}, {"id"}).found);
+    match = find_array_in_text(R"({"r": [{"id": 1}], "z": })", {"r"}, {"id"});
+    EXPECT_FALSE(match.valid);
+    EXPECT_FALSE(match.found);
+    EXPECT_TRUE(match.elements.empty());
+    EXPECT_FALSE(find_array_in_text(R"([{"id": tru}])", {}, {"id"}).found);
+    // The nesting limit holds inside the elements as everywhere.
+    EXPECT_TRUE(find_array_in_text(nested_arrays(1000), {}, {}).found);
+    EXPECT_FALSE(find_array_in_text(nested_arrays(1001), {}, {}).valid);
+}
+
 TEST(JsonText, SerialisationEscapesAndRepairsUtf8) {
     EXPECT_EQ(escaped("plain"), "\"plain\"");
     EXPECT_EQ(escaped("q\" b\\ /"), R"("q\" b\\ /")");
