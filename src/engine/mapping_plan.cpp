@@ -218,8 +218,33 @@ std::vector<std::optional<std::string>> split_rendered_values(std::string_view t
     return std::vector<std::optional<std::string>>(views.begin(), views.end());
 }
 
+namespace {
+
+// The model's rows as filtered_model_sql selects them: `q.*`; where the
+// query gives jsonb columns as json and there is a filter, the rows as given
+// (to hash and render) and `q` the same row with those columns as jsonb (to
+// filter: a filter may use jsonb's operators). The lateral subquery is
+// flattened, so a cast is computed only where the filter reads it.
+std::string filter_source_sql(const MappingPlan &plan) {
+    if (!plan.mapping.filter || plan.columns_read_as_json.empty())
+        return "q.* FROM " + pg::wrap_model_query(plan.model.query, "q");
+    std::string given, typed, names;
+    for (size_t i = 0; i < plan.model.columns.size(); i++) {
+        const std::string name = quote_identifier(plan.model.columns[i].name);
+        const std::string column = "r.reverse_etl_column_" + std::to_string(i + 1);
+        const bool as_jsonb = std::find(plan.columns_read_as_json.begin(), plan.columns_read_as_json.end(), i) !=
+                              plan.columns_read_as_json.end();
+        given += (i > 0 ? ", " : "") + column + " AS " + name;
+        typed += (i > 0 ? ", " : "") + column + (as_jsonb ? "::jsonb" : "") + " AS " + name;
+        names += (i > 0 ? ", " : "") + std::string("reverse_etl_column_") + std::to_string(i + 1);
+    }
+    return given + " FROM (\n" + plan.model.query + "\n) AS r(" + names + "), LATERAL (SELECT " + typed + ") AS q";
+}
+
+}  // namespace
+
 std::string filtered_model_sql(const MappingPlan &plan, const std::string &alias) {
-    std::string sql = "(SELECT true AS reverse_etl_present, q.* FROM " + pg::wrap_model_query(plan.model.query, "q");
+    std::string sql = "(SELECT true AS reverse_etl_present, " + filter_source_sql(plan);
     std::vector<std::string> conditions;
     if (plan.mapping.filter)
         conditions.push_back("(" + *plan.mapping.filter + "\n)");

@@ -55,6 +55,10 @@ struct MappingPlan {
     // changed_records_table() (catalog::fill_live_run_ids): those changed in
     // the live batches up to this one, and those with a record error.
     std::optional<int64_t> changed_records_up_to;
+    // Model columns of type jsonb that the model's query gives as json (a
+    // remote model's rows, engine/remote_model): the filter still sees them
+    // as jsonb (filtered_model_sql).
+    std::vector<size_t> columns_read_as_json;
     // The destination's own request timeout setting, when it has one.
     std::optional<long> destination_timeout_ms;
     // How long a run waits for the destination's asynchronous jobs

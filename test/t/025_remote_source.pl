@@ -159,6 +159,54 @@ is($node->safe_psql('postgres',
 		"SELECT records_updated || ' ' || records_deleted FROM reverse_etl.sync_runs WHERE mapping = 'to_hook' ORDER BY run_id DESC LIMIT 1"),
 	'1 1', 'as one update and one deletion');
 
+# ---------------------------------------------------------------- jsonb
+# A remote jsonb column arrives as jsonb's text and is kept as json (its
+# input only checks it): sent as the same JSON, its change detected as
+# jsonb's (equal values, however written, are unchanged), and a filter may
+# still use jsonb's operators on it.
+$remote->safe_psql('postgres', q{
+CREATE TABLE public.profiles (id int PRIMARY KEY, profile jsonb, note text);
+INSERT INTO public.profiles VALUES
+    (1, '{"vip": true, "tier": 2, "tags": ["a", "b"]}', 'x'), (2, '{"vip": false}', 'y'), (3, NULL, 'z'),
+    (4, '{"vip": true, "nested": {"k": [1, 2.50, null]}}', 'w');
+GRANT SELECT ON public.profiles TO reader;
+});
+my $profiles_url = $mock->url('/profiles');
+my $vip_url = $mock->url('/vip');
+$node->safe_psql('postgres', qq{
+SELECT reverse_etl.create_destination('profiles_hook', 'webhook', '{"url": "$profiles_url", "batch_size": 500}', enabled => true);
+SELECT reverse_etl.create_destination('vip_hook', 'webhook', '{"url": "$vip_url", "batch_size": 500}', enabled => true);
+SELECT reverse_etl.create_model('remote_profiles', 'SELECT id, profile, note FROM public.profiles', 'id', source => 'wh');
+SELECT reverse_etl.create_mapping('remote_profiles', 'profiles_hook', 'send', '{"id": "id", "profile": "profile"}',
+    name => 'all_profiles', enabled => true);
+SELECT reverse_etl.create_mapping('remote_profiles', 'vip_hook', 'send', '{"id": "id", "tier": {"column": "profile", "path": "tier"}}',
+    filter => \$\$profile @> '{"vip": true}' AND profile ? 'vip'\$\$, sync_mode => 'all', name => 'vip_profiles',
+    enabled => true);
+});
+$mock->reset;
+is(sync_status('all_profiles'), 'succeeded 4 ', 'a model with a remote jsonb column syncs');
+is(join(' ', map { $mock->{json}->canonical->encode($_) } sort { $a->{id} <=> $b->{id} } $mock->records('path_prefix=/profiles')),
+	'{"id":1,"profile":{"tags":["a","b"],"tier":2,"vip":true}} {"id":2,"profile":{"vip":false}} {"id":3,"profile":null} '
+	  . '{"id":4,"profile":{"nested":{"k":[1,2.5,null]},"vip":true}}',
+	'each jsonb value is sent as the JSON it holds');
+is(sync_status('vip_profiles'), 'succeeded 2 ', 'a filter with jsonb operators reads the remote jsonb column');
+is(join(' ', map { "$_->{id}:$_->{tier}" } sort { $a->{id} <=> $b->{id} } grep { defined $_->{tier} } $mock->records('path_prefix=/vip')),
+	'1:2', 'and sends the records that pass it');
+# Rewritten with its keys in another order and other spacing: the same jsonb.
+$remote->safe_psql('postgres', q{
+UPDATE public.profiles SET profile = '{ "tags" : ["a","b"], "tier":2, "vip" : true }' WHERE id = 1;
+UPDATE public.profiles SET profile = '{"vip": true}', note = 'changed' WHERE id = 2;
+UPDATE public.profiles SET profile = '{"vip": false}' WHERE id = 4;
+});
+$mock->reset;
+is(sync_status('all_profiles'), 'succeeded 2 ', 'the next sync sends the two changed jsonb values');
+is(join(' ', sort map { $_->{id} } $mock->records('path_prefix=/profiles')), '2 4',
+	'and not the one written differently with the same value');
+is(sync_status('vip_profiles'), 'succeeded 2 ', 'through the filter: one record joins it, one leaves it');
+is($node->safe_psql('postgres',
+		"SELECT records_added || ' ' || records_deleted FROM reverse_etl.sync_runs WHERE mapping = 'vip_profiles' ORDER BY run_id DESC LIMIT 1"),
+	'1 1', 'as one addition and one deletion');
+
 # ---------------------------------------------------------------- failures
 $remote->safe_psql('postgres', "UPDATE public.users SET plan = 'changed' WHERE id <= 10");
 $node->safe_psql('postgres',
