@@ -17,6 +17,7 @@ inline constexpr const char *kConnectionFailure = "08006";
 inline constexpr const char *kUnableToConnect = "08001";
 inline constexpr const char *kExternalSystemError = "58000";
 inline constexpr const char *kNullValueNotAllowed = "22004";
+inline constexpr const char *kUniqueViolation = "23505";
 inline constexpr const char *kStringDataRightTruncation = "22001";
 inline constexpr const char *kSyntaxError = "42601";
 inline constexpr const char *kUndefinedObject = "42704";

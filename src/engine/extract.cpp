@@ -227,6 +227,8 @@ void classify_unique(const MappingPlan &plan, int64_t run_id) {
 // the model was read, because a first inheritance child can appear in between
 // (see pg::model_key_is_unique).
 bool identifier_is_unique(const MappingPlan &plan) {
+    if (plan.identifier_known_unique)
+        return true;
     return as_model_owner(plan, [&] { return pg::model_key_is_unique(plan.model.query, plan.model.primary_key); });
 }
 

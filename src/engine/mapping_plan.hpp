@@ -59,6 +59,14 @@ struct MappingPlan {
     // remote model's rows, engine/remote_model): the filter still sees them
     // as jsonb (filtered_model_sql).
     std::vector<size_t> columns_read_as_json;
+    // The run-scoped table a remote model's rows were read into, while it
+    // exists (engine/remote_model).
+    std::string remote_rows_table;
+    // Whether the identifier of the rows the model's query reads is known
+    // unique and never NULL: a remote model's rows, checked as they were
+    // stored (engine/remote_model). Else it is proven from the catalog
+    // (pg::model_key_is_unique) or not at all.
+    bool identifier_known_unique = false;
     // The destination's own request timeout setting, when it has one.
     std::optional<long> destination_timeout_ms;
     // How long a run waits for the destination's asynchronous jobs

@@ -1,26 +1,34 @@
 #include "engine/remote_model.hpp"
 
+#include <optional>
+
 #include "catalog/sources.hpp"
 #include "common/error.hpp"
 #include "engine/extract.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
+#include "pg/subtransaction.hpp"
 #include "pg/table_loader.hpp"
 
 namespace reverse_etl::engine {
 
 namespace {
 
-const char *const kRemoteRowsName = "reverse_etl_remote_rows";
-const char *const kRemoteRows = "pg_temp.reverse_etl_remote_rows";
+const char *const kTemporarySchema = "pg_temp";
+const char *const kTemporaryName = "reverse_etl_remote_rows";
+const char *const kRunScopedSchema = "reverse_etl_state";
 // ANALYZE samples 300 rows per unit of the target.
 constexpr int kIdentifierStatisticsTarget = 10;
 
 }  // namespace
 
-void read_remote_model(MappingPlan &plan) {
+void read_remote_model(MappingPlan &plan, RemoteRowsTable table, int64_t run_id) {
     if (plan.model.source == "local")
         return;
+    const bool run_scoped = table == RemoteRowsTable::RunScoped;
+    const std::string name = run_scoped ? "remote_rows_" + std::to_string(run_id) : kTemporaryName;
+    const std::string schema = run_scoped ? kRunScopedSchema : kTemporarySchema;
+    const std::string qualified = std::string(schema) + "." + quote_identifier(name);
     const catalog::SourceRow source = catalog::source_by_name(plan.model.source);
     const std::string model = "model " + catalog::quoted(plan.model.name);
     // Checked when the model was created; a role may have left since.
@@ -45,16 +53,21 @@ void read_remote_model(MappingPlan &plan) {
                    (as_json ? std::string("json") : column.type);
     }
     // Owned by the catalog owner, read by the model's owner (its filter runs
-    // on it), as the run's other work tables.
-    drop_own_temp_tables("'reverse_etl_remote_rows'");
-    // A heap: the loader's bulk insert state is the heap's.
-    pg::execute_catalog(std::string("CREATE TEMP TABLE ") + kRemoteRows + " (" + columns + ") USING heap");
+    // on it), as the run's other work tables. A heap: the loader's bulk
+    // insert state is the heap's.
+    if (run_scoped) {
+        pg::execute_catalog("CREATE UNLOGGED TABLE " + qualified + " (" + columns + ") USING heap");
+        plan.remote_rows_table = qualified;
+    } else {
+        drop_own_temp_tables("'" + name + "'");
+        pg::execute_catalog("CREATE TEMP TABLE " + qualified + " (" + columns + ") USING heap");
+    }
     if (plan.model.owner != pg::catalog_owner_oid())
-        pg::execute_catalog(std::string("GRANT SELECT ON ") + kRemoteRows + " TO " +
-                            quote_identifier(pg::role_name(plan.model.owner)));
+        pg::execute_catalog("GRANT SELECT ON " + qualified + " TO " + quote_identifier(pg::role_name(plan.model.owner)));
     const catalog::SourceSettings settings = catalog::read_source_settings(source.settings_json);
+    bool identifier_had_null = false;
     try {
-        pg::TableLoader loader(kRemoteRowsName);
+        pg::TableLoader loader(schema, name);
         const size_t width = loader.width();
         catalog::connect_source(source)->stream(
             plan.model.query, static_cast<size_t>(settings.fetch_rows),
@@ -66,6 +79,7 @@ void read_remote_model(MappingPlan &plan) {
                                 "", "Run alter_model(query => ...) to plan it again.");
                 loader.append(rows);
             });
+        identifier_had_null = loader.had_null(plan.primary_key_column);
     } catch (const Error &error) {
         throw error.with_message(model + ": " + error.message());
     }
@@ -76,10 +90,33 @@ void read_remote_model(MappingPlan &plan) {
     // identifier repeats as well, without reading back most of a table
     // larger than temp_buffers.
     const std::string identifier = quote_identifier(plan.model.columns.at(plan.primary_key_column).name);
-    pg::execute_catalog(std::string("ALTER TABLE ") + kRemoteRows + " ALTER COLUMN " + identifier +
-                        " SET STATISTICS " + std::to_string(kIdentifierStatisticsTarget));
-    pg::execute_catalog(std::string("ANALYZE ") + kRemoteRows + " (" + identifier + ")");
-    plan.model.query = std::string("SELECT * FROM ") + kRemoteRows;
+    // A unique index on the identifier when the rows allow one: the diff
+    // then joins them straight with the checkpoint instead of first
+    // grouping them by identifier to find duplicates and NULLs (extract.cpp,
+    // classify_unique), a hash aggregate that spilled to disk at a million
+    // rows and took longer than building the index. The loader saw whether
+    // the identifier was ever NULL (a NOT NULL constraint would read the
+    // table once more to check it); a duplicate fails the index, which is
+    // rolled back. Either way the run finds and reports them as it does for
+    // any model.
+    if (!identifier_had_null) {
+        const std::optional<Error> duplicate = pg::run_in_subtransaction(
+            [&] { pg::execute_catalog("CREATE UNIQUE INDEX ON " + qualified + " (" + identifier + ")"); });
+        if (duplicate && duplicate->sqlstate() != sqlstate::kUniqueViolation)
+            throw *duplicate;
+        plan.identifier_known_unique = !duplicate;
+    }
+    pg::execute_catalog("ALTER TABLE " + qualified + " ALTER COLUMN " + identifier + " SET STATISTICS " +
+                        std::to_string(kIdentifierStatisticsTarget));
+    pg::execute_catalog("ANALYZE " + qualified + " (" + identifier + ")");
+    plan.model.query = "SELECT * FROM " + qualified;
+}
+
+void drop_remote_rows(MappingPlan &plan) {
+    if (plan.remote_rows_table.empty())
+        return;
+    pg::execute_catalog("DROP TABLE " + plan.remote_rows_table);
+    plan.remote_rows_table.clear();
 }
 
 }  // namespace reverse_etl::engine

@@ -113,8 +113,9 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
             if (!plan.destination.enabled)
                 throw Error(sqlstate::kObjectNotInPrerequisiteState,
                             "destination " + catalog::quoted(plan.destination.name) + " is disabled");
-            read_remote_model(plan);
+            read_remote_model(plan, RemoteRowsTable::RunScoped, state.run_id);
             state.counters = extract_and_classify(plan, state.run_id, false);
+            drop_remote_rows(plan);
             save_counters(state.run_id, state.counters);
             set_phase(state.run_id, "delivering");
         },

@@ -1,5 +1,7 @@
 #include "pg/table_loader.hpp"
 
+#include <vector>
+
 #include "pg/error_crossing.hpp"
 
 extern "C" {
@@ -37,15 +39,18 @@ struct TableLoader::State {
     FmgrInfo *input = nullptr;
     Oid *input_param = nullptr;
     int32 *type_modifier = nullptr;
+    std::vector<bool> had_null;
 };
 
-TableLoader::TableLoader(const std::string &table_name) : state_(std::make_unique<State>()) {
+TableLoader::TableLoader(const std::string &schema, const std::string &table_name)
+    : state_(std::make_unique<State>()) {
     State &state = *state_;
     pg_guard([&] {
-        RangeVar *range = makeRangeVar(pstrdup("pg_temp"), pstrdup(table_name.c_str()), -1);
+        RangeVar *range = makeRangeVar(pstrdup(schema.c_str()), pstrdup(table_name.c_str()), -1);
         state.relation = table_openrv(range, RowExclusiveLock);
         const TupleDesc desc = RelationGetDescr(state.relation);
         state.width = desc->natts;
+        state.had_null.assign(static_cast<size_t>(state.width), false);
         state.input = static_cast<FmgrInfo *>(palloc0(sizeof(FmgrInfo) * std::max(state.width, 1)));
         state.input_param = static_cast<Oid *>(palloc0(sizeof(Oid) * std::max(state.width, 1)));
         state.type_modifier = static_cast<int32 *>(palloc0(sizeof(int32) * std::max(state.width, 1)));
@@ -82,6 +87,8 @@ TableLoader::~TableLoader() {
 
 size_t TableLoader::width() const { return static_cast<size_t>(state_->width); }
 
+bool TableLoader::had_null(size_t column) const { return column < state_->had_null.size() && state_->had_null[column]; }
+
 void TableLoader::append(const TextRows &rows) {
     State &state = *state_;
     pg_guard([&] {
@@ -97,6 +104,8 @@ void TableLoader::append(const TextRows &rows) {
                 state.slot->tts_values[i] = InputFunctionCall(&state.input[i], const_cast<char *>(text),
                                                               state.input_param[i], state.type_modifier[i]);
                 state.slot->tts_isnull[i] = text == nullptr;
+                if (text == nullptr)
+                    state.had_null[column] = true;
             }
             ExecStoreVirtualTuple(state.slot);
             table_tuple_insert(state.relation, state.slot, command, 0, state.bulk);

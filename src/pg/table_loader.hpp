@@ -14,12 +14,13 @@ namespace reverse_etl::pg {
 
 class TableLoader {
   public:
-    // Opens pg_temp.`table_name`, a temporary table of this session's, with
-    // ROW EXCLUSIVE lock. Only for tables this process created: no
+    // Opens `schema`.`table_name` (pg_temp: a temporary table of this
+    // session's) with ROW EXCLUSIVE lock. Only for tables this process
+    // created: no
     // privilege, trigger, constraint or index is looked at, and only
     // PostgreSQL's own types may be in it (their input functions are run
     // as whoever calls).
-    explicit TableLoader(const std::string &table_name);
+    TableLoader(const std::string &schema, const std::string &table_name);
     ~TableLoader();
     TableLoader(const TableLoader &) = delete;
     TableLoader &operator=(const TableLoader &) = delete;
@@ -30,6 +31,9 @@ class TableLoader {
     // transaction see them. Invalid input for a column's type raises that
     // type's error (22P02...).
     void append(const TextRows &rows);
+
+    // Whether any row appended so far had NULL in `column`.
+    bool had_null(size_t column) const;
 
   private:
     struct State;

@@ -207,6 +207,29 @@ is($node->safe_psql('postgres',
 		"SELECT records_added || ' ' || records_deleted FROM reverse_etl.sync_runs WHERE mapping = 'vip_profiles' ORDER BY run_id DESC LIMIT 1"),
 	'1 1', 'as one addition and one deletion');
 
+# Identifiers that repeat or are NULL: the run's table of the remote rows
+# gets no primary key then, and the records are found and reported as the
+# same rows would be in a local model.
+my $dups = q{
+CREATE TABLE public.dups (id int, v text);
+INSERT INTO public.dups VALUES (1, 'a'), (1, 'b'), (2, 'c'), (NULL, 'd'), (3, 'e');
+};
+$remote->safe_psql('postgres', $dups . 'GRANT SELECT ON public.dups TO reader;');
+$node->safe_psql('postgres', $dups . q{
+SELECT reverse_etl.create_model('remote_dups', 'SELECT id, v FROM public.dups', 'id', source => 'wh');
+SELECT reverse_etl.create_model('local_dups', 'SELECT id, v FROM public.dups', 'id');
+SELECT reverse_etl.create_mapping('remote_dups', 'profiles_hook', 'send', '{"id": "id", "v": "v"}', name => 'remote_dups');
+SELECT reverse_etl.create_mapping('local_dups', 'profiles_hook', 'send', '{"id": "id", "v": "v"}', name => 'local_dups');
+});
+my $dup_counts = "SELECT status || ' ' || records_added || ' ' || records_invalid || ' ' || records_succeeded FROM reverse_etl.sync(%s)";
+my $dup_errors = "SELECT string_agg(coalesce(record_id, 'NULL') || ': ' || error, '; ' ORDER BY record_id) FROM reverse_etl.record_errors WHERE mapping = %s";
+my $remote_dups = $node->safe_psql('postgres', sprintf($dup_counts, "'remote_dups'"));
+is($remote_dups, $node->safe_psql('postgres', sprintf($dup_counts, "'local_dups'")),
+	'a remote model with repeated and NULL identifiers is classified as the same local rows are');
+is($remote_dups, 'partially_succeeded 2 3 2', '  the two unique ones sent; both copies of id 1 and the NULL one invalid');
+is($node->safe_psql('postgres', sprintf($dup_errors, "'remote_dups'")),
+	$node->safe_psql('postgres', sprintf($dup_errors, "'local_dups'")), '  with the same record errors');
+
 # ---------------------------------------------------------------- failures
 $remote->safe_psql('postgres', "UPDATE public.users SET plan = 'changed' WHERE id <= 10");
 $node->safe_psql('postgres',
