@@ -270,6 +270,9 @@ SELECT reverse_etl.request_sync('slow_hook');
 ok(poll_sql($node, "SELECT phase FROM reverse_etl.sync_progress WHERE mapping = 'slow_hook'", 'extracting'),
 	'a first run of the slow model is reading the remote');
 sleep(1);
+# The run's table of the rows is its transaction's own, never committed.
+my $run_tables = "SELECT count(*) FROM pg_catalog.pg_class WHERE relname LIKE 'remote\\_rows\\_%'";
+is($node->safe_psql('postgres', $run_tables), '0', 'no other session sees the table the run reads the rows into');
 $remote->stop('immediate');
 ok(poll_sql($node,
 		"SELECT status FROM reverse_etl.sync_runs WHERE mapping = 'slow_hook' ORDER BY run_id DESC LIMIT 1",
@@ -298,6 +301,7 @@ ok(poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WH
 		'failed: interrupted by server restart', 60),
 	'the worker killed in the middle of the read: the run is failed as interrupted');
 is(checkpoint_count($node, 'slow_hook'), 0, 'with nothing of the read checkpointed');
+is($node->safe_psql('postgres', $run_tables), '0', 'and nothing left of the table it was reading into');
 $mock->reset;
 is(sync_status('slow_hook'), 'succeeded ' . ($rows - 1) . ' ', 'the next run sends every record');
 is(checkpoint_count($node, 'slow_hook'), $rows - 1, 'and checkpoints them all');

@@ -82,9 +82,16 @@ sub poll_sql
 	my $ok = wait_until(
 		sub {
 			my $ret;
-			($ret, $stdout, $stderr) =
-			  $node->psql('postgres', $sql, on_error_die => 0);
-			return defined $ret && $ret == 0 && $stdout eq $expected;
+			# While the server restarts, psql may exit before it has read
+			# the statement from its stdin, and IPC::Run then dies of the
+			# broken pipe: one more failed attempt, not the test's end.
+			my $ran = eval {
+				($ret, $stdout, $stderr) =
+				  $node->psql('postgres', $sql, on_error_die => 0);
+				1;
+			};
+			$stderr = $@ unless $ran;
+			return $ran && defined $ret && $ret == 0 && $stdout eq $expected;
 		},
 		$timeout);
 	Test::More::diag("poll_sql timed out: $sql\nexpected: $expected\ngot: $stdout\nstderr: $stderr")
