@@ -28,7 +28,7 @@ void read_remote_model(MappingPlan &plan, RemoteRowsTable table, int64_t run_id)
     const bool run_scoped = table == RemoteRowsTable::RunScoped;
     const std::string name = run_scoped ? "remote_rows_" + std::to_string(run_id) : kTemporaryName;
     const std::string schema = run_scoped ? kRunScopedSchema : kTemporarySchema;
-    const std::string qualified = std::string(schema) + "." + quote_identifier(name);
+    const std::string qualified = schema + "." + quote_identifier(name);
     const catalog::SourceRow source = catalog::source_by_name(plan.model.source);
     const std::string model = "model " + catalog::quoted(plan.model.name);
     // Checked when the model was created; a role may have left since.
@@ -83,12 +83,6 @@ void read_remote_model(MappingPlan &plan, RemoteRowsTable table, int64_t run_id)
     } catch (const Error &error) {
         throw error.with_message(model + ": " + error.message());
     }
-    // The identifier's statistics are what the diff's join with the
-    // checkpoint is planned on; the other columns' (a sample's sort per
-    // column, jsonb's above all) cost more than they help. A small sample
-    // (3,000 rows, not 30,000) gives the row count and whether the
-    // identifier repeats as well, without reading back most of a table
-    // larger than temp_buffers.
     const std::string identifier = quote_identifier(plan.model.columns.at(plan.primary_key_column).name);
     // A unique index on the identifier when the rows allow one: the diff
     // then joins them straight with the checkpoint instead of first
@@ -106,6 +100,12 @@ void read_remote_model(MappingPlan &plan, RemoteRowsTable table, int64_t run_id)
             throw *duplicate;
         plan.identifier_known_unique = !duplicate;
     }
+    // The identifier's statistics are what the diff's join with the
+    // checkpoint is planned on; the other columns' (a sample's sort per
+    // column, jsonb's above all) cost more than they help. A small sample
+    // (3,000 rows, not 30,000) gives the row count and whether the
+    // identifier repeats as well, without reading back most of a table
+    // larger than the memory its pages pass through.
     pg::execute_catalog("ALTER TABLE " + qualified + " ALTER COLUMN " + identifier + " SET STATISTICS " +
                         std::to_string(kIdentifierStatisticsTarget));
     pg::execute_catalog("ANALYZE " + qualified + " (" + identifier + ")");
