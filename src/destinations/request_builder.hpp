@@ -106,6 +106,9 @@ class RequestBuilder {
     // True if elements carry {{message_id}}, or requests a webhook-id made of
     // them (standard-webhooks signing): records then need a message_id.
     bool needs_message_id() const { return needs_message_id_; }
+    // Whether an element is rendered from each record's payload members:
+    // then OutgoingRecord::payload_members spares a scan of each payload.
+    bool reads_payload_members() const { return element_.has_value(); }
 
     // The record's payload plus the action's "record" extras. Invalid when over the
     // action's max_record_bytes, when a request carrying it alone would be over

@@ -357,6 +357,7 @@ class DeliveryLoop {
                 // this one is kept for a 400 split and the record's error row.
                 keys[i] = next_key_++;
                 destinations::OutgoingRecord &record = unplanned_[i];
+                held_bytes_ -= members_held_size(record);
                 records_.emplace(keys[i], PendingRecord{std::move(unplanned_rows_[i].tid), unplanned_rows_[i].ordinal,
                                                         std::move(record.record_id),
                                                         std::move(unplanned_rows_[i].change), std::move(record.payload),
@@ -414,6 +415,7 @@ class DeliveryLoop {
                 continue;
             keys[i] = next_key_++;
             destinations::OutgoingRecord &record = needing[i];
+            held_bytes_ -= members_held_size(record);
             records_.emplace(keys[i], PendingRecord{std::move(rows[i].tid), rows[i].ordinal, std::move(record.record_id),
                                                     std::move(rows[i].change), std::move(record.payload),
                                                     std::move(record.message_id), std::string()});
@@ -433,7 +435,7 @@ class DeliveryLoop {
     // A record whose payload cannot be built is noted as invalid.
     void prepare(const OutboxRow &row, int64_t ordinal) {
         view_record_values(plan_, row, values_);
-        BuiltPayload built = payloads_.build(values_, context_);
+        BuiltPayload built = payloads_.build(values_, context_, requests_.reads_payload_members());
         if (!built.valid) {
             record_invalid(std::string(row.record_id), std::string(row.change), built.invalid_reason, std::nullopt);
             return;
@@ -447,8 +449,14 @@ class DeliveryLoop {
         unplanned_rows_.push_back({std::string(row.tid), ordinal, std::string(row.change)});
     }
 
+    // An unplanned record also holds where its payload's members lie
+    // (payload_members), until it becomes a PendingRecord, which does not
+    // (members_held_size is taken off then).
     static size_t held_size(const destinations::OutgoingRecord &record) {
-        return record.payload.size() + kRecordOverheadBytes;
+        return record.payload.size() + members_held_size(record) + kRecordOverheadBytes;
+    }
+    static size_t members_held_size(const destinations::OutgoingRecord &record) {
+        return record.payload_members.size() * sizeof(JsonMemberSpan);
     }
     static size_t held_size(const PendingRecord &record) { return record.payload.size() + kRecordOverheadBytes; }
 

@@ -419,10 +419,10 @@ class RecordWriter {
 
     // The top-level object; `present[i]` is set when field i was sent non-null
     // (when `present` is empty nobody asked).
-    // Where each member went is recorded in `spans`, for the destination's
-    // element (JsonObjectView::view_known).
-    void write_fields(std::vector<bool> &present, std::vector<JsonMemberSpan> &spans) {
-        write_members(plan_.fields, &present, &spans);
+    // Where each member went is recorded in `spans` when given, for the
+    // destination's element (JsonObjectView::view_known).
+    void write_fields(std::vector<bool> &present, std::vector<JsonMemberSpan> *spans) {
+        write_members(plan_.fields, &present, spans);
     }
 
   private:
@@ -727,7 +727,7 @@ PayloadBuilder::~PayloadBuilder() = default;
 PayloadBuilder::PayloadBuilder(PayloadBuilder &&) noexcept = default;
 PayloadBuilder &PayloadBuilder::operator=(PayloadBuilder &&) noexcept = default;
 
-BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext &context) const {
+BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext &context, bool record_members) const {
     const CompiledMapping &plan = *plan_;
     if (record.json_values.size() != plan.columns.size())
         throw Error(sqlstate::kInternalError,
@@ -738,9 +738,10 @@ BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext 
     const bool has_requirements = !plan.required.empty() || !plan.one_of.empty();
     std::vector<bool> present(has_requirements ? plan.fields.size() : 0);
     std::vector<JsonMemberSpan> spans;
-    spans.reserve(plan.fields.size());
+    if (record_members)
+        spans.reserve(plan.fields.size());
     try {
-        RecordWriter(plan, record, context, json).write_fields(present, spans);
+        RecordWriter(plan, record, context, json).write_fields(present, record_members ? &spans : nullptr);
     } catch (const InvalidRecord &invalid) {
         return invalid_payload(invalid.reason());
     }

@@ -45,7 +45,7 @@ struct BuiltPayload {
     bool valid = false;
     std::string json;             // the record's object, compact; empty when invalid
     std::string invalid_reason;   // why the record cannot be sent; empty when valid
-    std::vector<JsonMemberSpan> members;   // where each member of `json` lies
+    std::vector<JsonMemberSpan> members;   // where each member of `json` lies, when asked
 };
 
 class PayloadBuilder {
@@ -64,7 +64,9 @@ class PayloadBuilder {
 
     // A record that cannot be built is returned invalid with the reason; only a
     // caller bug (a record with the wrong number of values) throws (Error XX000).
-    BuiltPayload build(const RecordValues &record, const RunContext &context) const;
+    // With `record_members`, BuiltPayload::members says where each member
+    // went (else it stays empty: most destinations never look).
+    BuiltPayload build(const RecordValues &record, const RunContext &context, bool record_members = false) const;
 
   private:
     std::unique_ptr<const detail::CompiledMapping> plan_;

@@ -66,7 +66,11 @@ void expect_members_where_recorded(const BuiltPayload &built) {
 std::string build(const std::string &fields, const Values &values, const ActionDef &action = send(),
                   std::string_view change = "added") {
     const PayloadBuilder builder(fields, action, kColumns);
-    const BuiltPayload built = builder.build(RecordValues{"rec-1", change, values}, kContext);
+    const BuiltPayload built = builder.build(RecordValues{"rec-1", change, values}, kContext, true);
+    // Not asked for, the members are not recorded; the payload is the same.
+    const BuiltPayload unrecorded = builder.build(RecordValues{"rec-1", change, values}, kContext);
+    EXPECT_TRUE(unrecorded.members.empty());
+    EXPECT_EQ(unrecorded.json, built.json);
     if (!built.valid) {
         EXPECT_TRUE(built.json.empty());
         return "! " + built.invalid_reason;
