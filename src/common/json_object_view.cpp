@@ -205,42 +205,6 @@ const JsonObjectView::Member *JsonObjectView::member(std::string_view key) const
     return found == members_.rend() ? nullptr : &*found;
 }
 
-namespace {
-
-bool scan_elements(std::string_view text, std::vector<std::string_view> &elements) {
-    Scanner scan(text);
-    scan.skip_space();
-    if (!scan.take('['))
-        return false;
-    scan.skip_space();
-    if (!scan.take(']')) {
-        for (;;) {
-            scan.skip_space();
-            const size_t start = scan.at();
-            if (!scan.skip_value())
-                return false;
-            elements.push_back(scan.slice(start));
-            scan.skip_space();
-            if (scan.take(']'))
-                break;
-            if (!scan.take(','))
-                return false;
-        }
-    }
-    scan.skip_space();
-    return scan.at_end();
-}
-
-}  // namespace
-
-bool json_array_elements(std::string_view text, std::vector<std::string_view> &elements) {
-    elements.clear();
-    if (scan_elements(text, elements))
-        return true;
-    elements.clear();
-    return false;
-}
-
 std::optional<std::string> json_string_content(std::string_view value) {
     if (value.size() >= 2 && value.front() == '"' && value.back() == '"') {
         const std::string_view inner = value.substr(1, value.size() - 2);

@@ -71,11 +71,6 @@ class JsonObjectView {
     std::forward_list<std::string> unescaped_keys_;   // keys point into it: its elements never move
 };
 
-// The elements of a JSON array's text, as written, into `elements` (its
-// storage reused); false when `text` is not a JSON array. The same one scan
-// and the same trust as JsonObjectView: give it JSON checked before.
-bool json_array_elements(std::string_view text, std::vector<std::string_view> &elements);
-
 // The content of a JSON string as written ("a\"b" -> a"b); nullopt when it is
 // not a valid JSON string.
 std::optional<std::string> json_string_content(std::string_view value);

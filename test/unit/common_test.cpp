@@ -57,17 +57,17 @@ TEST(IntervalLength, CountsAMonthAsThirtyDaysAndClamps) {
     EXPECT_FALSE(length.clamped);
 }
 
-}  // namespace
-}  // namespace reverse_etl
-
 // Literals and identifiers the library writes into SQL: read back as
 // written whatever standard_conforming_strings says.
 TEST(SqlText, QuotesLiteralsAndIdentifiers) {
-    EXPECT_EQ(reverse_etl::quote_literal("id"), "'id'");
-    EXPECT_EQ(reverse_etl::quote_literal("it's"), "'it''s'");
-    EXPECT_EQ(reverse_etl::quote_literal("a\\b'c"), "E'a\\\\b''c'");
-    EXPECT_EQ(reverse_etl::quote_literal(""), "''");
-    EXPECT_EQ(reverse_etl::quote_identifier("User \"Id\""), "\"User \"\"Id\"\"\"");
-    EXPECT_EQ(reverse_etl::text_array_literal({std::string("a\"b"), std::nullopt, std::string("c\\d")}),
+    EXPECT_EQ(quote_literal("id"), "'id'");
+    EXPECT_EQ(quote_literal("it's"), "'it''s'");
+    EXPECT_EQ(quote_literal("a\\b'c"), "E'a\\\\b''c'");
+    EXPECT_EQ(quote_literal(""), "''");
+    EXPECT_EQ(quote_identifier("User \"Id\""), "\"User \"\"Id\"\"\"");
+    EXPECT_EQ(text_array_literal({std::string("a\"b"), std::nullopt, std::string("c\\d")}),
               "{\"a\\\"b\",NULL,\"c\\\\d\"}");
 }
+
+}  // namespace
+}  // namespace reverse_etl

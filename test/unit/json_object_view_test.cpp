@@ -106,17 +106,5 @@ TEST(JsonStringContent, DecodesEscapesAndRefusesOtherKinds) {
     EXPECT_EQ(json_string_content(R"("unclosed)"), std::nullopt);
 }
 
-TEST(JsonArrayElements, SeesEachElementAsWritten) {
-    std::vector<std::string_view> elements{"left over"};
-    ASSERT_TRUE(json_array_elements(" [ 1 , \"a,]\" ,{\"k\":[2,{}]},[ ] , null ]\n", elements));
-    EXPECT_EQ(elements, (std::vector<std::string_view>{"1", "\"a,]\"", "{\"k\":[2,{}]}", "[ ]", "null"}));
-    ASSERT_TRUE(json_array_elements("[]", elements));
-    EXPECT_TRUE(elements.empty());
-    for (const char *not_an_array : {"{}", "1", "[1,", "[1 2]", "[1]]", "", "[{]"}) {
-        EXPECT_FALSE(json_array_elements(not_an_array, elements)) << not_an_array;
-        EXPECT_TRUE(elements.empty()) << not_an_array;
-    }
-}
-
 }  // namespace
 }  // namespace reverse_etl
