@@ -20,7 +20,8 @@ namespace {
 const char *const kCurrentName = "reverse_etl_current";
 const char *const kOutboxName = "reverse_etl_outbox";
 const std::string kCurrent = std::string("pg_temp.") + kCurrentName;
-const char *const kChanges = "pg_temp.reverse_etl_changes";
+const char *const kChangesName = "reverse_etl_changes";
+const std::string kChanges = std::string("pg_temp.") + kChangesName;
 const std::string kOutbox = std::string("pg_temp.") + kOutboxName;
 
 int64_t count_of(const pg::Result &result) { return number_from_sql<int64_t>(result.scalar()); }
@@ -201,23 +202,52 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
 
 // When the identifier is a NOT NULL column with a unique index of the one
 // table the model reads (pg::model_key_is_unique), there are no duplicates or
-// NULLs to find: the model's narrow rows go straight into the hash join, in
-// one statement, with no work table and no grouping.
-void classify_unique(const MappingPlan &plan, int64_t run_id) {
-    const std::string current = "SELECT " + record_id_sql(plan) + " AS rid, " + record_hash_sql(plan) +
-                                " AS hash, 1 AS copies" +
+// NULLs to find, and the diff needs no work table and no grouping. It is
+// not one FULL JOIN: PostgreSQL 15 plans neither a full join nor an
+// INSERT ... SELECT with parallel workers, and the model's rows (scan,
+// render, hash) are most of a resync's work. So, as the model's owner:
+//  1. the model's records that differ from the checkpoint or are not in it,
+//     a LEFT JOIN stored by pg::select_into_table (parallel workers scan,
+//     hash and probe; unchanged records never leave them);
+//  2. how many records the model has: with the records of step 1 that are
+//     not checkpointed, it says how many checkpointed ones it still has, so
+//     whether any went away (cheap: no value is rendered or hashed);
+//  3. only then, the deleted ones: checkpointed, not in the model.
+// The extraction's one snapshot (REPEATABLE READ) makes the three agree
+// (t/008). A preview in a READ COMMITTED session takes three: a deletion
+// committed in between may show or not, and step 3 skips the records step 1
+// found, so a record shows once, as one of its changes.
+void classify_unique(const MappingPlan &plan, int64_t run_id, int64_t checkpointed) {
+    const std::string model = filtered_model_sql(plan, "m");
+    const std::string current = "SELECT " + record_id_sql(plan) + " AS rid, " + record_hash_sql(plan) + " AS hash" +
                                 (plan.destination_key_column ? ", " + destination_key_sql(plan) + " AS dkey" : "") +
-                                " FROM " + filtered_model_sql(plan, "m");
+                                " FROM " + model;
+    const std::string present =
+        "SELECT d.rid, d.chg, d.hash, d.ver, 1::bigint, d.checkpointed, " + selected_sql(plan, "d.chg") +
+        ", d.dkey, d.oid, false FROM (SELECT c.rid, c.hash, k.record_id IS NOT NULL AS checkpointed, " +
+        change_version_sql("false", run_id) + " AS ver, CASE " + change_kind_sql("false") + " AS chg, " +
+        change_destination_key_sql(plan, "false") + " AS dkey, " + change_object_id_sql(plan) + " AS oid FROM (" +
+        current + ") AS c LEFT JOIN " + checkpoint_rows_sql(plan) + " AS k ON k.record_id = c.rid WHERE " + kDiffers +
+        ") AS d";
+    as_model_owner(plan, [&] { pg::select_into_table("pg_temp", kChangesName, present); });
+    if (checkpointed == 0)
+        return;
+    const int64_t in_model =
+        as_model_owner(plan, [&] { return count_of(pg::execute("SELECT pg_catalog.count(*) FROM " + model)); });
+    const int64_t not_checkpointed =
+        count_of(pg::execute_catalog(std::string("SELECT count(*) FROM ") + kChanges + " WHERE NOT checkpointed"));
+    if (in_model - not_checkpointed >= checkpointed)
+        return;
     as_model_owner(plan, [&] {
-        pg::execute(std::string("INSERT INTO ") + kChanges +
-                    " (rid, chg, hash, ver, copies, checkpointed, selected, dkey, oid) "
-                    "SELECT d.rid, d.chg, d.hash, d.ver, d.copies, d.checkpointed, " + selected_sql(plan, "d.chg") +
-                    ", d.dkey, d.oid FROM (SELECT coalesce(c.rid, k.record_id) AS rid, coalesce(c.hash, k.hash) AS hash, "
-                    "c.copies, k.record_id IS NOT NULL AS checkpointed, " + change_version_sql("c.rid IS NULL", run_id) +
-                    " AS ver, CASE " + change_kind_sql("c.rid IS NULL") + " AS chg, " +
-                    change_destination_key_sql(plan, "c.rid IS NULL") + " AS dkey, " + change_object_id_sql(plan) +
-                    " AS oid FROM (" + current + ") AS c "
-                    "FULL JOIN " + checkpoint_rows_sql(plan) + " AS k ON k.record_id = c.rid WHERE " + kDiffers + ") AS d");
+        pg::select_into_table(
+            "pg_temp", kChangesName,
+            "SELECT k.record_id, 'deleted'::text, k.hash, " + change_version_sql("true", run_id, "NULL::bigint") +
+                ", NULL::bigint, true, " + selected_sql(plan, "'deleted'") + ", " +
+                (plan.destination_key_column ? "k.dest_key" : "NULL::text") + ", " + change_object_id_sql(plan) +
+                ", false FROM " +
+                checkpoint_rows_sql(plan) + " AS k WHERE NOT EXISTS (SELECT 1 FROM " + model + " WHERE " +
+                record_id_sql(plan) + " = k.record_id) AND NOT EXISTS (SELECT 1 FROM " + kChanges +
+                " AS s WHERE s.rid = k.record_id)");
     });
 }
 
@@ -528,7 +558,7 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     } else {
         bool unique = proven_unique;
         if (unique) {
-            classify_unique(plan, run_id);
+            classify_unique(plan, run_id, checkpointed);
             unique = identifier_is_unique(plan);
             if (!unique)  // the proof no longer holds: diff again, the long way
                 pg::execute_catalog(std::string("DELETE FROM ") + kChanges);

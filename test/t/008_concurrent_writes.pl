@@ -91,5 +91,43 @@ is($sent[-1], $table_value, "the destination's last value of record 1 is the tab
 # Nothing lost either way: once quiet, a run finds nothing to send.
 is(q1("SELECT records_selected FROM reverse_etl.sync('gated')"), '0', 'a further run has nothing to send');
 
+# ---------------------------------------------------------------- a deletion during the diff
+# The diff of this model (its id is the table's primary key) is three
+# statements: the records that differ, a count of the model's records, and
+# the deleted ones when the count says some went away. A record deleted and
+# committed while the first one runs must be invisible to all three: seen
+# by the count alone, it would look deleted in this run while its diff
+# still saw it.
+q1("UPDATE public.t SET val = 'D' WHERE id = 1");
+($holder_in, $holder_out, $holder_err) = ("SELECT pg_advisory_lock(8008);\n", '', '');
+$holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
+	'<', \$holder_in, '>', \$holder_out, '2>', \$holder_err);
+ok( wait_until(
+		sub {
+			$holder->pump_nb;
+			q1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND granted") eq '1';
+		},
+		30),
+	'the test holds the gate again');
+($sync_out, $sync_err) = ('', '');
+$sync = IPC::Run::start(
+	[ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c',
+	  "SELECT status || ' ' || records_updated || ' ' || records_deleted || ' ' || records_unchanged "
+		. "FROM reverse_etl.sync('gated')" ],
+	'<', \undef, '>', \$sync_out, '2>', \$sync_err);
+ok( poll_sql($node,
+		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND NOT granted"),
+	"the run's diff waits at the gate");
+q1("DELETE FROM public.t WHERE id = 2");
+$holder_in .= "SELECT pg_advisory_unlock(8008);\n\\q\n";
+$holder->finish;
+$sync->finish;
+is($sync_out, "succeeded 1 0 1\n",
+	'the run saw record 1 updated and record 2 unchanged, as the table was when it began');
+is(q1("SELECT records_deleted || ' ' || records_unchanged FROM reverse_etl.sync('gated')"), '1 1',
+	'the next run finds record 2 deleted');
+is(q1("SELECT string_agg(record_id, ',') FROM reverse_etl_state.checkpoint_" . mapping_id($node, 'gated')), '1',
+	'... and the checkpoint keeps record 1 alone');
+
 $node->stop;
 done_testing();

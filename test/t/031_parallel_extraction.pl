@@ -13,6 +13,10 @@
 #  - A parallel worker killed (kill -9) in the middle of the extraction: the
 #    server restarts, the run is recorded as interrupted, nothing was sent,
 #    and the next run sends every record once.
+#  - The diff of a model whose id is proven unique runs with parallel
+#    workers too; it finds additions, updates and deletions, and looks for
+#    deletions only when the model has fewer checkpointed records than the
+#    checkpoint.
 use strict;
 use warnings;
 use FindBin;
@@ -139,6 +143,44 @@ is(q1("SELECT status || ' ' || records_added || ' ' || records_succeeded FROM re
 @records = $mock->records;
 is(join(',', sort { $a <=> $b } map { $_->{id} } @records), join(',', 1 .. $rows), '... each once');
 is(checkpoint_count($node, 'slow'), $rows, '... and checkpoints them');
+
+# ---------------------------------------------------------------- a parallel diff of unique ids
+# The model's id is its table's primary key: the diff is a LEFT JOIN that
+# parallel workers run, then a count of the model's records, and a search
+# for deleted ones only when the count says some went away. One record goes
+# and another comes, so the model has as many records as the checkpoint.
+my $new_id = $rows + 1;
+q1("UPDATE alice.items SET label = 'renamed ' || id WHERE id % 100 = 0");
+q1("DELETE FROM alice.items WHERE id = 1");
+q1("INSERT INTO alice.items VALUES ($new_id, 'item $new_id')");
+$mock->reset;
+$offset = -s $node->logfile;
+is( q1( "SELECT records_added || ' ' || records_updated || ' ' || records_deleted || ' ' || records_unchanged "
+		  . "|| ' ' || records_succeeded FROM reverse_etl.sync('items')"),
+	'1 30 1 2969 31', 'a resync of a unique id finds 1 added, 30 updated and 1 deleted record among as many');
+like(logged_plan($offset, qr/Query Text: SELECT d\.rid, d\.chg, d\.hash, d\.ver, 1::bigint/),
+	qr/Workers Launched: [1-9]/, '... its diff ran with parallel workers');
+like(logged_plan($offset, qr/Query Text: SELECT k\.record_id, 'deleted'::text/),
+	qr/Workers Launched|Anti Join/, '... and the deletion step ran');
+is(join(',', sort { $a <=> $b } map { $_->{id} } $mock->records),
+	join(',', (grep { $_ % 100 == 0 } 1 .. $rows), $new_id), '... the added and updated records were sent');
+is(join(',', sort map { $_->{label} } grep { $_->{id} != $new_id } $mock->records),
+	join(',', sort map { "renamed $_" } grep { $_ % 100 == 0 } 1 .. $rows), '... with their new values');
+is(q1("SELECT count(*) || ' ' || count(*) FILTER (WHERE record_id = '1') || ' ' || count(*) FILTER (WHERE record_id = '$new_id') "
+		  . 'FROM reverse_etl_state.checkpoint_' . mapping_id($node, 'items')),
+	"$rows 0 1", '... and the checkpoint lost the deleted record and gained the added one');
+$mock->reset;
+$offset = -s $node->logfile;
+is(q1("SELECT records_unchanged || ' ' || records_deleted || ' ' || records_selected FROM reverse_etl.sync('items')"),
+	"$rows 0 0", 'the next resync finds nothing changed');
+is(logged_plan($offset, qr/Query Text: SELECT k\.record_id, 'deleted'::text/), '',
+	'... and, the count showing every checkpointed record, skips the deletion step');
+q1("DELETE FROM alice.items WHERE id % 1000 = 0");
+$mock->reset;
+is(q1("SELECT records_deleted || ' ' || records_unchanged || ' ' || records_selected FROM reverse_etl.sync('items')"),
+	'3 ' . ($rows - 3) . ' 0', 'records deleted alone are found (and not sent: the sync mode sends no deletions)');
+is(scalar(@{ $mock->requests }), 0, '... nothing was sent');
+is(checkpoint_count($node, 'items'), $rows - 3, '... and the checkpoint forgot them');
 
 my @signals = grep { !/signal 9/ } (slurp_file($node->logfile) =~ /^.*terminated by signal.*$/mg);
 is(scalar(@signals), 0, 'no process ended by a signal other than the test\'s kill -9') or diag(join("\n", @signals));
