@@ -229,7 +229,9 @@ class DiffPlanning {
 //  2. how many records the model has: with the records of step 1 that are
 //     not checkpointed, it says how many checkpointed ones it still has, so
 //     whether any went away (cheap: no value is rendered or hashed);
-//  3. only then, the deleted ones: checkpointed, not in the model.
+//  3. only then, the deleted ones: checkpointed, not in the model, stored
+//     in the order of their identifiers, whatever join found them (the
+//     order they go out in still depends on how the outbox is filled).
 // The extraction's one snapshot (REPEATABLE READ) makes the three agree
 // (t/008). A preview in a READ COMMITTED session takes three: a deletion
 // committed in between may show or not, and step 3 skips the records step 1
@@ -268,7 +270,7 @@ void classify_unique(const MappingPlan &plan, int64_t run_id, int64_t checkpoint
                 ", false FROM " +
                 checkpoint_rows_sql(plan) + " AS k WHERE NOT EXISTS (SELECT 1 FROM " + model + " WHERE " +
                 record_id_sql(plan) + " = k.record_id) AND NOT EXISTS (SELECT 1 FROM " + kChanges +
-                " AS s WHERE s.rid = k.record_id)");
+                " AS s WHERE s.rid = k.record_id) ORDER BY k.record_id");
     });
 }
 
