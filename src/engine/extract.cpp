@@ -8,7 +8,7 @@
 #include "pg/guc.hpp"
 #include "pg/key_uniqueness.hpp"
 #include "pg/role_scope.hpp"
-#include "pg/scoped_setting.hpp"
+#include "pg/scoped_settings.hpp"
 #include "pg/select_into_table.hpp"
 #include "pg/spi.hpp"
 
@@ -211,10 +211,10 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
 // hashes and the join, which outweigh sending the rows.
 class DiffPlanning {
   public:
-    DiffPlanning() : tuple_cost_("parallel_tuple_cost", "0.001") {}
+    DiffPlanning() : tuple_cost_(std::vector<pg::ScopedSettings::Setting>{{"parallel_tuple_cost", "0.001"}}) {}
 
   private:
-    pg::ScopedSetting tuple_cost_;
+    pg::ScopedSettings tuple_cost_;
 };
 
 // When the identifier is a NOT NULL column with a unique index of the one

@@ -1,6 +1,6 @@
 #include "pg/stable_formatting.hpp"
 
-#include "pg/error_crossing.hpp"
+#include "pg/postgres_headers.hpp"
 
 namespace reverse_etl::pg {
 
@@ -19,6 +19,13 @@ constexpr PinnedSetting kPinned[] = {
     {"extra_float_digits", "1"},
 };
 
+std::vector<ScopedSettings::Setting> pinned_settings() {
+    std::vector<ScopedSettings::Setting> settings;
+    for (const PinnedSetting &setting : kPinned)
+        settings.emplace_back(setting.name, setting.value);
+    return settings;
+}
+
 }  // namespace
 
 void pin_formatting_for_session() {
@@ -26,29 +33,6 @@ void pin_formatting_for_session() {
         SetConfigOption(setting.name, setting.value, PGC_USERSET, PGC_S_SESSION);
 }
 
-StableFormatting::StableFormatting() {
-    guc_nest_level_ = pg_guard([] { return NewGUCNestLevel(); });
-    try {
-        pg_guard([] {
-            for (const PinnedSetting &setting : kPinned)
-                set_config_option(setting.name, setting.value, PGC_USERSET, PGC_S_SESSION, GUC_ACTION_SAVE, true, 0,
-                                  false);
-        });
-    } catch (...) {
-        // No destructor runs for a constructor that throws: put back the
-        // settings pinned so far here.
-        restore();
-        throw;
-    }
-}
-
-StableFormatting::~StableFormatting() { restore(); }
-
-// Also runs while an exception unwinds the stack: guarded, and it cannot
-// fail (restore_or_exit ends the session should it ever).
-void StableFormatting::restore() noexcept {
-    const int nest_level = guc_nest_level_;
-    restore_or_exit("the value formatting settings", [&] { AtEOXact_GUC(false, nest_level); });
-}
+StableFormatting::StableFormatting() : settings_(pinned_settings()) {}
 
 }  // namespace reverse_etl::pg

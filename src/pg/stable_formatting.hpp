@@ -4,6 +4,8 @@
 // worker and a preview in a user's session must print values identically.
 #pragma once
 
+#include "pg/scoped_settings.hpp"
+
 namespace reverse_etl::pg {
 
 // The same settings for the rest of the session (a sync worker's). Raises
@@ -14,14 +16,9 @@ void pin_formatting_for_session();
 class StableFormatting {
   public:
     StableFormatting();
-    ~StableFormatting();
-    StableFormatting(const StableFormatting &) = delete;
-    StableFormatting &operator=(const StableFormatting &) = delete;
 
   private:
-    void restore() noexcept;
-
-    int guc_nest_level_;
+    ScopedSettings settings_;
 };
 
 }  // namespace reverse_etl::pg
