@@ -209,13 +209,7 @@ void classify_grouped(const MappingPlan &plan, int64_t run_id) {
 // the tuples leaving the workers are priced as the few they usually are.
 // When many records did change, the workers still share the scan, the
 // hashes and the join, which outweigh sending the rows.
-class DiffPlanning {
-  public:
-    DiffPlanning() : tuple_cost_(std::vector<pg::ScopedSettings::Setting>{{"parallel_tuple_cost", "0.001"}}) {}
-
-  private:
-    pg::ScopedSettings tuple_cost_;
-};
+const std::vector<pg::ScopedSettings::Setting> kDiffPlanning = {{"parallel_tuple_cost", "0.001"}};
 
 // When the identifier is a NOT NULL column with a unique index of the one
 // table the model reads (pg::model_key_is_unique), there are no duplicates or
@@ -228,7 +222,8 @@ class DiffPlanning {
 //     hash and probe; unchanged records never leave them);
 //  2. how many records the model has: with the records of step 1 that are
 //     not checkpointed, it says how many checkpointed ones it still has, so
-//     whether any went away (cheap: no value is rendered or hashed);
+//     whether any went away (cheap: the model reads one table, and no
+//     value is rendered or hashed);
 //  3. only then, the deleted ones: checkpointed, not in the model, stored
 //     in the order of their identifiers, whatever join found them (the
 //     order they go out in still depends on how the outbox is filled).
@@ -249,7 +244,7 @@ void classify_unique(const MappingPlan &plan, int64_t run_id, int64_t checkpoint
         current + ") AS c LEFT JOIN " + checkpoint_rows_sql(plan) + " AS k ON k.record_id = c.rid WHERE " + kDiffers +
         ") AS d";
     as_model_owner(plan, [&] {
-        const DiffPlanning planning;
+        const pg::ScopedSettings planning(kDiffPlanning);
         pg::select_into_table("pg_temp", kChangesName, present);
     });
     if (checkpointed == 0)
@@ -261,7 +256,7 @@ void classify_unique(const MappingPlan &plan, int64_t run_id, int64_t checkpoint
     if (in_model - not_checkpointed >= checkpointed)
         return;
     as_model_owner(plan, [&] {
-        const DiffPlanning planning;
+        const pg::ScopedSettings planning(kDiffPlanning);
         pg::select_into_table(
             "pg_temp", kChangesName,
             "SELECT k.record_id, 'deleted'::text, k.hash, " + change_version_sql("true", run_id, "NULL::bigint") +

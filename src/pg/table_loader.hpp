@@ -16,10 +16,9 @@ class TableLoader {
   public:
     // Opens `schema`.`table_name` (pg_temp: a temporary table of this
     // session's) with ROW EXCLUSIVE lock. Only for tables this process
-    // created: no
-    // privilege, trigger, constraint or index is looked at, and only
-    // PostgreSQL's own types may be in it (their input functions are run
-    // as whoever calls).
+    // created: no privilege, trigger, constraint or index is looked at, and
+    // only PostgreSQL's own types may be in it (their input functions are
+    // run as whoever calls).
     TableLoader(const std::string &schema, const std::string &table_name);
     ~TableLoader();
     TableLoader(const TableLoader &) = delete;

@@ -49,34 +49,41 @@ SELECT reverse_etl.create_mapping('gated', 'w', 'send', '{"id": "id", "val": "va
 is(q1("SELECT status || ' ' || records_succeeded FROM reverse_etl.sync('gated')"), 'succeeded 2',
 	'first run: both records sent');
 
+# Runs $sql (a sync of 'gated') in a session of its own while the test holds
+# the gate; once the run waits at it, calls $meanwhile, then opens the gate.
+# Returns what the sync's session printed.
+sub gated_sync
+{
+	my ($sql, $holds_label, $meanwhile) = @_;
+	my ($holder_in, $holder_out, $holder_err) = ("SELECT pg_advisory_lock(8008);\n", '', '');
+	my $holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
+		'<', \$holder_in, '>', \$holder_out, '2>', \$holder_err);
+	# (IPC::Run feeds the session its input only while pumped.)
+	ok( wait_until(
+			sub {
+				$holder->pump_nb;
+				q1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND granted") eq '1';
+			},
+			30),
+		$holds_label);
+	my ($sync_out, $sync_err) = ('', '');
+	my $sync = IPC::Run::start([ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c', $sql ],
+		'<', \undef, '>', \$sync_out, '2>', \$sync_err);
+	ok( poll_sql($node,
+			"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND NOT granted"),
+		"the run's diff waits at the gate");
+	$meanwhile->();
+	$holder_in .= "SELECT pg_advisory_unlock(8008);\n\\q\n";
+	$holder->finish;
+	$sync->finish;
+	return $sync_out;
+}
+
 # Record 1 becomes B (committed before the run): the run's diff sees B.
 q1("UPDATE public.t SET val = 'B' WHERE id = 1");
-my ($holder_in, $holder_out, $holder_err) = ("SELECT pg_advisory_lock(8008);\n", '', '');
-my $holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
-	'<', \$holder_in, '>', \$holder_out, '2>', \$holder_err);
-# (IPC::Run feeds the session its input only while pumped.)
-ok( wait_until(
-		sub {
-			$holder->pump_nb;
-			q1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND granted") eq '1';
-		},
-		30),
-	'the test holds the gate');
-
-my ($sync_out, $sync_err) = ('', '');
-my $sync = IPC::Run::start(
-	[ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c',
-	  "SELECT status || ' ' || records_updated || ' ' || records_succeeded FROM reverse_etl.sync('gated')" ],
-	'<', \undef, '>', \$sync_out, '2>', \$sync_err);
-ok( poll_sql($node,
-		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND NOT granted"),
-	"the run's diff waits at the gate");
-
 # Meanwhile another session commits C; then the gate opens.
-q1("UPDATE public.t SET val = 'C' WHERE id = 1");
-$holder_in .= "SELECT pg_advisory_unlock(8008);\n\\q\n";
-$holder->finish;
-$sync->finish;
+my $sync_out = gated_sync("SELECT status || ' ' || records_updated || ' ' || records_succeeded FROM reverse_etl.sync('gated')",
+	'the test holds the gate', sub { q1("UPDATE public.t SET val = 'C' WHERE id = 1") });
 is($sync_out, "succeeded 1 1\n", 'the gated run sent record 1 as updated');
 is(sent_values(), 'A,B', 'it sent the value its diff saw (B), not the one committed during the run (C)');
 
@@ -99,29 +106,10 @@ is(q1("SELECT records_selected FROM reverse_etl.sync('gated')"), '0', 'a further
 # by the count alone, it would look deleted in this run while its diff
 # still saw it.
 q1("UPDATE public.t SET val = 'D' WHERE id = 1");
-($holder_in, $holder_out, $holder_err) = ("SELECT pg_advisory_lock(8008);\n", '', '');
-$holder = IPC::Run::start([ 'psql', '-XAtq', '-d', $node->connstr('postgres') ],
-	'<', \$holder_in, '>', \$holder_out, '2>', \$holder_err);
-ok( wait_until(
-		sub {
-			$holder->pump_nb;
-			q1("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND granted") eq '1';
-		},
-		30),
-	'the test holds the gate again');
-($sync_out, $sync_err) = ('', '');
-$sync = IPC::Run::start(
-	[ 'psql', '-XAt', '-d', $node->connstr('postgres'), '-c',
-	  "SELECT status || ' ' || records_updated || ' ' || records_deleted || ' ' || records_unchanged "
-		. "FROM reverse_etl.sync('gated')" ],
-	'<', \undef, '>', \$sync_out, '2>', \$sync_err);
-ok( poll_sql($node,
-		"SELECT count(*) > 0 FROM pg_locks WHERE locktype = 'advisory' AND objid = 8008 AND NOT granted"),
-	"the run's diff waits at the gate");
-q1("DELETE FROM public.t WHERE id = 2");
-$holder_in .= "SELECT pg_advisory_unlock(8008);\n\\q\n";
-$holder->finish;
-$sync->finish;
+$sync_out = gated_sync(
+	"SELECT status || ' ' || records_updated || ' ' || records_deleted || ' ' || records_unchanged "
+	  . "FROM reverse_etl.sync('gated')",
+	'the test holds the gate again', sub { q1("DELETE FROM public.t WHERE id = 2") });
 is($sync_out, "succeeded 1 0 1\n",
 	'the run saw record 1 updated and record 2 unchanged, as the table was when it began');
 is(q1("SELECT records_deleted || ' ' || records_unchanged FROM reverse_etl.sync('gated')"), '1 1',
