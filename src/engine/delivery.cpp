@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "catalog/field_mapping.hpp"
+#include "catalog/mapping_state.hpp"
 #include "common/error.hpp"
 #include "destinations/job_reader.hpp"
 #include "destinations/request_builder.hpp"
@@ -21,6 +22,7 @@
 #include "http/http_client.hpp"
 #include "pg/guc.hpp"
 #include "pg/messages.hpp"
+#include "pg/role_scope.hpp"
 #include "pg/time_support.hpp"
 #include "pg/transaction.hpp"
 
@@ -141,8 +143,8 @@ bool is_retryable_status(long status) { return status == 0 || status == 408 || s
 class DeliveryLoop {
   public:
     DeliveryLoop(const MappingPlan &plan, int64_t run_id, const std::string &synced_at, RunCounters &counters,
-                 const std::string &builder)
-        : plan_(plan), run_id_(run_id), counters_(counters),
+                 const std::string &builder, pg::QueryStream *stream)
+        : plan_(plan), run_id_(run_id), counters_(counters), stream_(stream),
           payloads_(plan.mapping.fields_json, plan.action, plan.model.columns),
           requests_(plan.type, plan.action, plan.settings.get(), builder), builder_(builder), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {
@@ -247,7 +249,10 @@ class DeliveryLoop {
     std::vector<http::Completion> answers() {
         std::vector<http::Completion> done;
         done.swap(deferred_);
-        for (http::Completion &completion : client_.poll(done.empty() ? 100 : 0))
+        // While a model reader streams records, a free request slot waits
+        // for them, not for an answer.
+        const bool streaming = stream_ != nullptr && !outbox_done_ && client_.pending() < window();
+        for (http::Completion &completion : client_.poll(!done.empty() ? 0 : streaming ? 1 : 100))
             done.push_back(std::move(completion));
         return done;
     }
@@ -284,6 +289,8 @@ class DeliveryLoop {
     bool load_chunk() {
         if (outbox_done_)
             return false;
+        if (stream_ != nullptr)
+            return load_streamed_chunk();
         const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
         const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
         size_t records = 0;
@@ -311,6 +318,56 @@ class DeliveryLoop {
         });
         // Rows of a grid destination, committed before any request names them.
         assign_sheet_rows(plan_, unplanned_);
+        plan_requests();
+        return true;
+    }
+
+    // A streamed first run's load_chunk (pg/query_stream.hpp): takes the
+    // records the model reader has sent, as many as load_chunk would read,
+    // and logs them in the same transaction, committed before any request
+    // names them. Waits for the reader only when there is nothing else to
+    // do. Returns false when it took none.
+    bool load_streamed_chunk() {
+        const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
+        const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
+        const size_t held_before = held_bytes_;
+        const bool wait = client_.pending() == 0 && ready_.empty();
+        const std::string log_table = catalog::sending_table_name(plan_.mapping.id);
+        size_t records = 0;
+        chunk_cut_short_ = false;
+        pg::run_in_transaction([&] {
+            const pg::CatalogRoleScope as_catalog_owner;   // who owns the log
+            while (records < wanted && !stream_->finished()) {
+                const std::vector<pg::StreamedRow> &rows = stream_->take(
+                    std::min<size_t>(1000, wanted - records), wait && records == 0, "reverse_etl_state", log_table);
+                for (const pg::StreamedRow &row : rows) {
+                    pump();
+                    rows_seen_++;
+                    rows_read_++;
+                    records++;
+                    // Extracted, added, selected and sent all at once: a
+                    // first run sends every record of the model.
+                    counters_.extracted++;
+                    counters_.added++;
+                    counters_.selected++;
+                    counters_.outbox++;
+                    split_rendered_values(row.values.value_or(std::string_view()), plan_.value_columns.size(),
+                                          streamed_values_);
+                    prepare(OutboxRow{row.tid, row.record_id, row.change, row.version, &streamed_values_, std::nullopt,
+                                      std::nullopt},
+                            rows_seen_ - 1);
+                }
+                if (rows.empty())
+                    break;
+                if (held_bytes_ - held_before >= allowed) {
+                    chunk_cut_short_ = true;
+                    break;
+                }
+            }
+        });
+        outbox_done_ = stream_->finished();
+        if (records == 0 && !outbox_done_)
+            return false;
         plan_requests();
         return true;
     }
@@ -1171,6 +1228,10 @@ class DeliveryLoop {
     const MappingPlan &plan_;
     const int64_t run_id_;
     RunCounters &counters_;
+    // A streamed first run's model reader: the records come from it, not
+    // from the outbox (load_streamed_chunk).
+    pg::QueryStream *const stream_;
+    std::vector<std::optional<std::string_view>> streamed_values_;
     const PayloadBuilder payloads_;
     const destinations::RequestBuilder requests_;
     // What run history and record errors must not show: the settings'
@@ -1237,7 +1298,7 @@ std::string describe_failure(const http::HttpResponse &response, const destinati
 }
 
 DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
-                        RunCounters &counters) {
+                        RunCounters &counters, pg::QueryStream *stream) {
     std::vector<std::string> builders;
     for (const char *change : {"added", "updated", "deleted"}) {
         const std::string key = operation_of_change(plan, change);
@@ -1249,7 +1310,9 @@ DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::stri
     int64_t carried = 0;
     int64_t awaiting_job = 0;
     for (const std::string &builder : builders) {
-        DeliveryLoop loop(plan, run_id, synced_at, counters, builder);
+        // A streamed run's records are all additions: the first pass
+        // (the additions') carries them all.
+        DeliveryLoop loop(plan, run_id, synced_at, counters, builder, stream);
         outcome = loop.run();
         carried += outcome.carried;
         awaiting_job += outcome.awaiting_job;

@@ -13,6 +13,7 @@
 #include "engine/mapping_plan.hpp"
 #include "http/http_types.hpp"
 #include "engine/run_record.hpp"
+#include "pg/query_stream.hpp"
 
 namespace reverse_etl::engine {
 
@@ -35,8 +36,10 @@ struct DeliveryOutcome {
 // `counters` is updated (sent, succeeded, failed, invalid, requests) and saved
 // with each commit. Throws Error 57014 on cancel after committing what the
 // destination had acknowledged.
+// With `stream` (a streamed first run, see extract_and_classify) the records
+// come from the model reader as it reads, and are logged as they come.
 DeliveryOutcome deliver(const MappingPlan &plan, int64_t run_id, const std::string &synced_at,
-                        RunCounters &counters);
+                        RunCounters &counters, pg::QueryStream *stream = nullptr);
 
 // What went wrong with a request, for run history, record errors and alert
 // events: "HTTP 503: <start of the body>" or the transport error, with the

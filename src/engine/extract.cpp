@@ -414,6 +414,35 @@ int64_t fill_outbox_from_model(const MappingPlan &plan, int64_t run_id) {
     });
 }
 
+// Whether a first run's records can go to delivery as the model is read
+// (pg/query_stream.hpp) rather than through the outbox. Not when the whole
+// outbox must be known before the first request: duplicated identifiers
+// are found over the whole model, records held back (may_hold_failed_records)
+// are taken out of it, a grid destination reserves rows for it, an upsert
+// looks its records up first; nor for a remote model, whose rows live in a
+// table of the extraction's transaction.
+bool streams_first_run(const MappingPlan &plan, bool proven_unique) {
+    const auto operation = plan.action.operations.find(operation_of_change(plan, "added"));
+    const bool looks_up = operation != plan.action.operations.end() && operation->second.lookup;
+    return proven_unique && plan.model.source == "local" &&
+           !may_hold_failed_records(plan) && !plan.action.row_index && !looks_up;
+}
+
+// The model's rows as the selection log stores them, followed by their
+// values (pg::StreamedQuery), started in a model reader of their own.
+std::unique_ptr<pg::QueryStream> start_model_stream(const MappingPlan &plan, int64_t run_id) {
+    pg::StreamedQuery query;
+    query.sql = "SELECT " + record_id_sql(plan) + ", 'added'::text, " + record_hash_sql(plan) + ", " +
+                std::to_string(run_id) + "::bigint, " + destination_key_sql(plan) + rendered_values(plan, false) +
+                " FROM " + filtered_model_sql(plan, "m");
+    query.role = plan.model.owner;
+    query.search_path = plan.model.search_path;
+    query.model_query = plan.model.query;
+    query.key_column = plan.model.primary_key;
+    query.error_prefix = "model " + quote_identifier(plan.model.name) + ": ";
+    return pg::QueryStream::start(query);
+}
+
 // On the first run the outbox is the model: take out NULL and duplicated
 // identifiers, and note them as invalid changes.
 // Returns how many outbox rows it took out.
@@ -461,7 +490,11 @@ void count_changes(RunCounters &counters, int64_t checkpointed_before, std::opti
 void refresh_record_errors(const MappingPlan &plan, int64_t run_id, bool first_run) {
     const std::string mapping_id = std::to_string(plan.mapping.id);
     const std::string not_in_outbox =
-        first_run ? std::string("NOT EXISTS (SELECT 1 FROM ") + kOutbox + " s WHERE s.rid = e.record_id) AND " : "";
+        !first_run ? ""
+        : plan.records_in_log
+            ? "NOT EXISTS (SELECT 1 FROM " + catalog::sending_table(plan.mapping.id) +
+                  " s WHERE s.record_id = e.record_id) AND "
+            : std::string("NOT EXISTS (SELECT 1 FROM ") + kOutbox + " s WHERE s.rid = e.record_id) AND ";
     // An incremental live run knows only of the records it evaluated.
     const std::string evaluated = evaluated_record_sql(plan);
     pg::execute_catalog("DELETE FROM reverse_etl.record_error_catalog e WHERE e.mapping_id = $1::bigint "
@@ -558,7 +591,7 @@ void extract_preview(const MappingPlan &plan, int64_t limit) {
 }
 
 RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool dry_run,
-                                 std::optional<int64_t> outbox_limit) {
+                                 std::optional<int64_t> outbox_limit, std::unique_ptr<pg::QueryStream> *stream) {
     RunCounters counters;
     create_work_tables(plan);
     // Before counting: a repair may take out repeated rows.
@@ -584,6 +617,14 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
     const bool proven_unique = identifier_is_unique(plan);
     std::optional<int64_t> first_run_added;
     int64_t first_run_held = 0;
+    if (first_run && stream != nullptr && streams_first_run(plan, proven_unique)) {
+        // Counted as delivery takes the rows; the log is written as it goes.
+        *stream = start_model_stream(plan, run_id);
+        if (*stream) {
+            counters.first_run = true;
+            return counters;
+        }
+    }
     if (first_run) {
         const int64_t filled = fill_outbox_from_model(plan, run_id);
         const bool unique = proven_unique && identifier_is_unique(plan);
@@ -613,6 +654,10 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
         log_selection(plan);
     }
     return counters;
+}
+
+void finish_streamed_extraction(const MappingPlan &plan, int64_t run_id) {
+    refresh_record_errors(plan, run_id, true);
 }
 
 bool read_outbox(const MappingPlan &plan, const std::string &after_tid,
@@ -656,6 +701,18 @@ std::string kept_object_id_sql() {
 }
 
 std::string outbox_table() { return kOutbox; }
+
+std::string record_table(const MappingPlan &plan) {
+    return plan.records_in_log ? catalog::sending_table(plan.mapping.id) : outbox_table();
+}
+
+std::string sent_rows_sql(const MappingPlan &plan) {
+    if (plan.records_in_log)
+        return "SELECT o.ctid AS tid, o.record_id AS rid, o.chg, o.hash, o.dest_key AS dkey FROM " +
+               catalog::sending_table(plan.mapping.id) + " AS o";
+    return "SELECT o.ctid AS tid, o.rid, o.chg, o.hash, " + outbox_destination_key_sql(plan, "o") +
+           " AS dkey FROM " + outbox_table() + " AS o";
+}
 
 std::string outbox_destination_key_sql(const MappingPlan &plan, const std::string &alias) {
     const std::optional<size_t> field = destination_key_field(plan);

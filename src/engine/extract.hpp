@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -17,6 +18,7 @@
 #include "engine/mapping_plan.hpp"
 #include "engine/payload_builder.hpp"
 #include "engine/run_record.hpp"
+#include "pg/query_stream.hpp"
 
 namespace reverse_etl::engine {
 
@@ -24,8 +26,21 @@ namespace reverse_etl::engine {
 // run (preview) leaves the checkpoint and record errors alone; a real run
 // checkpoints the changes its sync mode does not send and refreshes the
 // mapping's invalid-record errors. `outbox_limit` caps the outbox (preview).
+//
+// A first run given `stream` may instead start a model reader and return at
+// once, with only `first_run` counted: the reader streams the model's records
+// to delivery (deliver() takes *stream), which logs them as it receives them,
+// and finish_streamed_extraction() does the rest once they are delivered.
+// *stream stays null when the run reads the model itself (see
+// streams_first_run in extract.cpp, and no worker slot free).
 RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool dry_run,
-                                 std::optional<int64_t> outbox_limit = std::nullopt);
+                                 std::optional<int64_t> outbox_limit = std::nullopt,
+                                 std::unique_ptr<pg::QueryStream> *stream = nullptr);
+
+// After a streamed first run's delivery (plan.records_in_log): refreshes the
+// mapping's record errors, as extraction does for the outbox. Before the log
+// is emptied.
+void finish_streamed_extraction(const MappingPlan &plan, int64_t run_id);
 
 // preview_mapping's dry run: fills the outbox with up to `limit` of the
 // records the next run would send, with the change and version it would
@@ -78,6 +93,12 @@ std::string kept_object_id_sql();
 
 // The outbox, for statements that join delivered records back to it.
 std::string outbox_table();
+// Where the run's records are (by TID): the outbox, or in a streamed first
+// run the selection log (MappingPlan::records_in_log).
+std::string record_table(const MappingPlan &plan);
+// Those rows, as a SELECT of (tid, rid, chg, hash, dkey) from `o`, which a
+// caller may follow with WHERE.
+std::string sent_rows_sql(const MappingPlan &plan);
 
 // The destination key an outbox row `alias` goes out with (NULL::text when
 // the mapping keeps none): a deletion's is the checkpoint's, kept in the row;

@@ -67,6 +67,10 @@ struct MappingPlan {
     // stored (engine/remote_model). Else it is proven from the catalog
     // (pg::model_key_is_unique) or not at all.
     bool identifier_known_unique = false;
+    // A streamed first run's (extract_and_classify): its records are in the
+    // selection log, sending_<id>, which delivery writes as the model reader
+    // sends them, and not in the outbox.
+    bool records_in_log = false;
     // The destination's own request timeout setting, when it has one.
     std::optional<long> destination_timeout_ms;
     // How long a run waits for the destination's asynchronous jobs

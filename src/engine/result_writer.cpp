@@ -30,8 +30,7 @@ std::string delivered_rows_sql(const MappingPlan &plan, std::vector<DeliveredRec
         runs.emplace_back(i, last);
         i = last + 1;
     }
-    const std::string select = "SELECT o.ctid AS tid, o.rid, o.chg, o.hash, " + outbox_destination_key_sql(plan, "o") +
-                               " AS dkey FROM " + outbox_table() + " AS o WHERE ";
+    const std::string select = sent_rows_sql(plan) + " WHERE ";
     if (runs.size() > kMaxTidRanges) {
         std::vector<std::optional<std::string>> tids;
         for (const DeliveredRecord &record : delivered)
@@ -112,7 +111,7 @@ void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vecto
         "INSERT INTO reverse_etl.record_error_catalog AS e "
         "(mapping_id, record_id, run_id, change, kind, error, http_status, payload, attempts, sent_hash) "
         "SELECT $1::bigint, u.record_id, $2::bigint, u.change, u.kind, u.error, u.http_status, u.payload, u.attempts, "
-        "(SELECT o.hash FROM " + outbox_table() + " AS o WHERE o.ctid = u.tid) "
+        "(SELECT o.hash FROM " + record_table(plan) + " AS o WHERE o.ctid = u.tid) "
         "FROM ROWS FROM (pg_catalog.unnest($3::text[]), pg_catalog.unnest($4::text[]), pg_catalog.unnest($5::text[]), "
         "pg_catalog.unnest($6::text[]), pg_catalog.unnest($7::int[]), pg_catalog.unnest($8::jsonb[]), "
         "pg_catalog.unnest($9::int[]), pg_catalog.unnest($10::tid[])) "

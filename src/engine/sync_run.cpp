@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <map>
+#include <memory>
 #include <new>
 #include <optional>
 
@@ -108,21 +109,33 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
     // back to the older values would look unchanged and never be sent.
     // (Only this run writes what the extraction writes, so REPEATABLE READ
     // raises no serialization failures here.)
+    // A first run may stream the model's records to delivery as a model
+    // reader reads them (extract_and_classify); the reader stops when
+    // `stream` goes, on every path.
+    std::unique_ptr<pg::QueryStream> stream;
     pg::run_in_transaction(
         [&] {
             if (!plan.destination.enabled)
                 throw Error(sqlstate::kObjectNotInPrerequisiteState,
                             "destination " + catalog::quoted(plan.destination.name) + " is disabled");
             read_remote_model(plan, RemoteRowsTable::RunScoped, state.run_id);
-            state.counters = extract_and_classify(plan, state.run_id, false);
+            state.counters = extract_and_classify(plan, state.run_id, false, std::nullopt, &stream);
             drop_remote_rows(plan);
             save_counters(state.run_id, state.counters);
             set_phase(state.run_id, "delivering");
         },
         pg::Isolation::RepeatableRead);
-    pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
-    const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters);
+    plan.records_in_log = stream != nullptr;
+    if (stream)
+        pg::notice("run " + std::to_string(state.run_id) +
+                   ": first run: sending the model's records as a model reader reads them");
+    else
+        pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
+    const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters, stream.get());
+    stream.reset();
     pg::run_in_transaction([&] {
+        if (plan.records_in_log)
+            finish_streamed_extraction(plan, state.run_id);
         if (state.counters.first_run)
             catalog::ensure_checkpoint_key(mapping_id, catalog::KeyRepair::None);
         // Records not acknowledged (failed, rejected, invalid, never sent)

@@ -4,6 +4,7 @@
 // to that call through a shared-memory queue.
 #include "worker/sync_worker.hpp"
 #include "worker/sync_worker_start.hpp"
+#include "worker/run_session.hpp"
 
 #include <cstring>
 
@@ -13,7 +14,6 @@
 #include "pg/messages.hpp"
 #include "pg/postgres_headers.hpp"
 #include "pg/spi.hpp"
-#include "pg/stable_formatting.hpp"
 #include "pg/transaction.hpp"
 
 extern "C" {
@@ -48,28 +48,6 @@ SyncWorkerShared *attach_to_waiting_call(dsm_handle handle) {
     shm_mq_handle *queue_handle = shm_mq_attach(queue, segment, nullptr);
     pq_redirect_to_shm_mq(segment, queue_handle);
     return shared;
-}
-
-// Values print the same in every run (hashes and payloads depend on it).
-void pin_formatting() {
-    reverse_etl::pg::pin_formatting_for_session();
-    SetConfigOption("client_min_messages", "notice", PGC_USERSET, PGC_S_SESSION);
-}
-
-// The run's work tables are temporary and the diff is a hash join: give both
-// some memory, but a fixed amount, so a worker's private memory does not grow
-// with the model (local buffers and hash tables count against the process).
-void size_work_memory() {
-    SetConfigOption("temp_buffers", "32MB", PGC_USERSET, PGC_S_SESSION);
-    SetConfigOption("work_mem", "32MB", PGC_USERSET, PGC_S_SESSION);
-    // The sort that builds a first run's checkpoint key (see
-    // catalog::drop_checkpoint_key) spills past this instead of growing.
-    SetConfigOption("maintenance_work_mem", "32MB", PGC_USERSET, PGC_S_SESSION);
-    // Each run's statements are big enough to cross the JIT cost thresholds,
-    // and each would be compiled anew every run: on the benchmark's model the
-    // compilation cost more than it saved (2.7 s against 2.4 s to fill the
-    // outbox of a million records).
-    SetConfigOption("jit", "off", PGC_USERSET, PGC_S_SESSION);
 }
 
 void apply_caller_settings(const SyncWorkerArgs &args) {
@@ -175,8 +153,7 @@ void reverse_etl_sync_worker_main(Datum main_arg) {
 
     SyncWorkerShared *shared = args.dsm_handle != 0 ? attach_to_waiting_call(args.dsm_handle) : nullptr;
     BackgroundWorkerInitializeConnectionByOid(args.database, args.role, 0);
-    pin_formatting();
-    size_work_memory();
+    reverse_etl::worker::configure_run_session();
     apply_caller_settings(args);
     if (shared != nullptr) {
         const char *const allowed_hosts =

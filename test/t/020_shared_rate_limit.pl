@@ -34,8 +34,11 @@ CREATE TABLE public.b (id int PRIMARY KEY);
 INSERT INTO public.b SELECT 1000 + g FROM generate_series(1, $per_mapping) g;
 CREATE TABLE public.c (id int PRIMARY KEY);
 INSERT INTO public.c SELECT g FROM generate_series(1, 60) g;
-SELECT reverse_etl.create_model('a', 'SELECT id FROM public.a', 'id');
-SELECT reverse_etl.create_model('b', 'SELECT id FROM public.b', 'id');
+-- Waits while the test holds its gate (an advisory lock), row by row.
+CREATE FUNCTION public.gate() RETURNS boolean LANGUAGE plpgsql
+  AS \$\$ BEGIN PERFORM pg_catalog.pg_advisory_lock_shared(8020); RETURN true; END \$\$;
+SELECT reverse_etl.create_model('a', 'SELECT id FROM public.a WHERE public.gate()', 'id');
+SELECT reverse_etl.create_model('b', 'SELECT id FROM public.b WHERE public.gate()', 'id');
 SELECT reverse_etl.create_model('c', 'SELECT id FROM public.c', 'id');
 SELECT reverse_etl.create_destination('paced', 'webhook',
     '{"url": "$url", "max_requests_per_second": $rate}', enabled => true);
@@ -58,17 +61,17 @@ sub start_sync
 	return \%p;
 }
 
-# The two runs must overlap, and on a loaded machine one sync worker can
-# start seconds after the other: a lock on both models' tables holds each
-# run at its model query until both are there, then lets them go together.
+# The two runs must overlap, and on a loaded machine one sync worker (or
+# the model reader a first run starts) can start seconds after the other:
+# the models' gate() holds each run where its model's rows are read until
+# both are there, then lets them go together.
 my $gate = $node->background_psql('postgres');
-$gate->query_safe('BEGIN; LOCK public.a, public.b IN ACCESS EXCLUSIVE MODE');
+$gate->query_safe('SELECT pg_advisory_lock(8020)');
 my @calls = (start_sync('ma'), start_sync('mb'));
 ok( poll_sql($node,
-		"SELECT count(DISTINCT relation) FROM pg_locks WHERE NOT granted "
-		  . "AND relation IN ('public.a'::regclass, 'public.b'::regclass)", '2', 60),
+		"SELECT count(*) FROM pg_locks WHERE NOT granted AND locktype = 'advisory' AND objid = 8020", '2', 60),
 	'both runs wait at their model query');
-$gate->query_safe('COMMIT');
+$gate->query_safe('SELECT pg_advisory_unlock(8020)');
 $gate->quit;
 $_->{h}->finish for @calls;
 is($calls[0]{stdout}, "succeeded $per_mapping\n", 'the first mapping delivered every record')
