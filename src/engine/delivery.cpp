@@ -326,31 +326,35 @@ class DeliveryLoop {
     // records the model reader has sent, as many as load_chunk would read,
     // and logs them in the same transaction, committed before any request
     // names them. Waits for the reader only when there is nothing else to
-    // do. Returns false when it took none.
+    // do (no request in flight or ready, no job to poll). Returns false when
+    // it took none.
     bool load_streamed_chunk() {
+        // Waiting is for when nothing else is to be done; what was answered
+        // is checkpointed first, so a model that pauses holds nothing back.
+        const bool wait = client_.pending() == 0 && ready_.empty() && jobs_.empty() && deferred_.empty();
+        if (wait && !results_.empty())
+            flush();
+        // Else no transaction unless the reader has sent something.
+        if (!wait && !stream_->ready())
+            return false;
         const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
         const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
         const size_t held_before = held_bytes_;
-        const bool wait = client_.pending() == 0 && ready_.empty();
         const std::string log_table = catalog::sending_table_name(plan_.mapping.id);
         size_t records = 0;
         chunk_cut_short_ = false;
         pg::run_in_transaction([&] {
             const pg::CatalogRoleScope as_catalog_owner;   // who owns the log
             while (records < wanted && !stream_->finished()) {
-                const std::vector<pg::StreamedRow> &rows = stream_->take(
-                    std::min<size_t>(1000, wanted - records), wait && records == 0, "reverse_etl_state", log_table);
+                const size_t held = held_bytes_ - held_before;
+                const std::vector<pg::StreamedRow> &rows =
+                    stream_->take(std::min<size_t>(1000, wanted - records), held < allowed ? allowed - held : 0,
+                                  wait && records == 0, "reverse_etl_state", log_table);
                 for (const pg::StreamedRow &row : rows) {
                     pump();
                     rows_seen_++;
                     rows_read_++;
                     records++;
-                    // Extracted, added, selected and sent all at once: a
-                    // first run sends every record of the model.
-                    counters_.extracted++;
-                    counters_.added++;
-                    counters_.selected++;
-                    counters_.outbox++;
                     split_rendered_values(row.values.value_or(std::string_view()), plan_.value_columns.size(),
                                           streamed_values_);
                     prepare(OutboxRow{row.tid, row.record_id, row.change, row.version, &streamed_values_, std::nullopt,
@@ -365,6 +369,13 @@ class DeliveryLoop {
                 }
             }
         });
+        // Counted once logged. Extracted, added, selected and sent all at
+        // once: a first run sends every record of the model.
+        const auto taken = static_cast<int64_t>(records);
+        counters_.extracted += taken;
+        counters_.added += taken;
+        counters_.selected += taken;
+        counters_.outbox += taken;
         outbox_done_ = stream_->finished();
         if (records == 0 && !outbox_done_)
             return false;

@@ -37,9 +37,10 @@ RunCounters extract_and_classify(const MappingPlan &plan, int64_t run_id, bool d
                                  std::optional<int64_t> outbox_limit = std::nullopt,
                                  std::unique_ptr<pg::QueryStream> *stream = nullptr);
 
-// After a streamed first run's delivery (plan.records_in_log): refreshes the
-// mapping's record errors, as extraction does for the outbox. Before the log
-// is emptied.
+// After a streamed first run's delivery (plan.records_in_log), when the
+// reader read the whole model: refreshes the mapping's record errors, as
+// extraction does for the outbox (errors of records not in the log go).
+// Before the log is emptied.
 void finish_streamed_extraction(const MappingPlan &plan, int64_t run_id);
 
 // preview_mapping's dry run: fills the outbox with up to `limit` of the

@@ -132,9 +132,12 @@ void execute_run(int64_t mapping_id, RunState &state, std::string &status, std::
     else
         pg::notice("run " + std::to_string(state.run_id) + ": " + counts_summary(state.counters));
     const DeliveryOutcome outcome = deliver(plan, state.run_id, synced_at, state.counters, stream.get());
+    // Delivery may stop before the end of the model (a destination that
+    // refuses the run): the log then holds only the records read.
+    const bool read_whole_model = stream && stream->finished();
     stream.reset();
     pg::run_in_transaction([&] {
-        if (plan.records_in_log)
+        if (read_whole_model)
             finish_streamed_extraction(plan, state.run_id);
         if (state.counters.first_run)
             catalog::ensure_checkpoint_key(mapping_id, catalog::KeyRepair::None);

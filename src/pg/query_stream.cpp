@@ -69,17 +69,24 @@ TupleDesc stream_descriptor() {
 
 }  // namespace
 
-// Session memory, made once: a take makes no slot and pins no descriptor
-// (both showed in the run's profile when made per row).
+// Made once per stream, in session memory (palloc0'd: every field starts
+// zeroed but held_result, set where it is made): a take makes no slot and
+// pins no descriptor (both showed in the run's profile when made per row).
 struct QueryStream::Shared {
-    dsm_segment *segment = nullptr;
-    shm_mq_handle *queue = nullptr;
-    BackgroundWorkerHandle *worker = nullptr;
-    TupleDesc descriptor = nullptr;       // of the streamed rows
-    TupleTableSlot *received = nullptr;   // a streamed row, as the queue holds it
-    TupleDesc log_descriptor = nullptr;   // the log table's, copied at the first take
-    TupleTableSlot *stored[kMaxTakeRows] = {};   // rows being stored in the log
-    MemoryContext stored_memory = nullptr;   // their tuples, emptied at each take
+    dsm_segment *segment;
+    shm_mq_handle *queue;
+    BackgroundWorkerHandle *worker;
+    TupleDesc descriptor;       // of the streamed rows
+    TupleTableSlot *received;   // a streamed row, as the queue holds it
+    TupleDesc log_descriptor;   // the log table's, copied at the first take
+    TupleTableSlot *stored[kMaxTakeRows];   // rows being stored in the log
+    MemoryContext stored_memory;   // their tuples, emptied at each take
+    // A message ready() received and take() has not consumed yet: a copy,
+    // as the queue may reuse its memory.
+    char *held;
+    Size held_capacity;
+    Size held_length;
+    shm_mq_result held_result;   // SUCCESS: `held` is a message; DETACHED
 };
 
 namespace {
@@ -102,7 +109,13 @@ void start_reader(void *argument) {
     const Size queue_offset = MAXALIGN(sizeof(SegmentHeader) + strings_size);
     // Session memory: the stream outlives the transaction that starts it.
     const MemoryContext previous = MemoryContextSwitchTo(TopMemoryContext);
-    dsm_segment *segment = dsm_create(queue_offset + kQueueBytes, 0);
+    // Out of segments (a server busy with parallel queries): the run reads
+    // the model itself, as when no worker slot is free.
+    dsm_segment *segment = dsm_create(queue_offset + kQueueBytes, DSM_CREATE_NULL_IF_MAXSEGMENTS);
+    if (segment == nullptr) {
+        MemoryContextSwitchTo(previous);
+        return;
+    }
     dsm_pin_mapping(segment);
     char *base = static_cast<char *>(dsm_segment_address(segment));
     auto *header = reinterpret_cast<SegmentHeader *>(base);
@@ -138,6 +151,7 @@ void start_reader(void *argument) {
         return;
     }
     auto *shared = static_cast<QueryStream::Shared *>(palloc0(sizeof(QueryStream::Shared)));
+    shared->held_result = SHM_MQ_WOULD_BLOCK;   // (palloc0 runs no initializer)
     shared->segment = segment;
     shared->worker = handle;
     // With the worker's handle, a reader that never attaches (it failed to
@@ -160,6 +174,8 @@ void stop_reader(void *argument) {
             ExecDropSingleTupleTableSlot(slot);
     ExecDropSingleTupleTableSlot(shared->received);
     MemoryContextDelete(shared->stored_memory);
+    if (shared->held != nullptr)
+        pfree(shared->held);
     FreeTupleDesc(shared->descriptor);
     if (shared->log_descriptor != nullptr)
         FreeTupleDesc(shared->log_descriptor);
@@ -176,9 +192,41 @@ struct TakenRow {
     int length[kTakenFields];
 };
 
+// The next message: the one ready() kept, else the queue's.
+shm_mq_result next_message(QueryStream::Shared *shared, bool nowait, Size *length, void **data) {
+    if (shared->held_result != SHM_MQ_WOULD_BLOCK) {
+        const shm_mq_result result = shared->held_result;
+        shared->held_result = SHM_MQ_WOULD_BLOCK;
+        *length = shared->held_length;
+        *data = shared->held;
+        return result;
+    }
+    return shm_mq_receive(shared->queue, length, data, nowait);
+}
+
+void peek_message(void *argument) {
+    auto *shared = static_cast<QueryStream::Shared *>(argument);
+    if (shared->held_result != SHM_MQ_WOULD_BLOCK)
+        return;
+    Size length = 0;
+    void *data = nullptr;
+    shared->held_result = shm_mq_receive(shared->queue, &length, &data, true);
+    if (shared->held_result != SHM_MQ_SUCCESS)
+        return;
+    if (length > shared->held_capacity) {
+        if (shared->held != nullptr)
+            pfree(shared->held);
+        shared->held = static_cast<char *>(MemoryContextAlloc(TopMemoryContext, length));
+        shared->held_capacity = length;
+    }
+    memcpy(shared->held, data, length);
+    shared->held_length = length;
+}
+
 struct TakeCall {
     QueryStream::Shared *shared;
     int max_rows;
+    Size max_bytes;   // of the rows' text, past the first row
     bool wait;
     const char *schema;
     const char *table_name;
@@ -251,10 +299,10 @@ void take_rows(void *argument) {
         if (slot != nullptr)
             ExecClearTuple(slot);
     MemoryContextReset(shared->stored_memory);
-    while (call->taken < call->max_rows) {
+    while (call->taken < call->max_rows && (call->taken == 0 || static_cast<Size>(call->text.len) < call->max_bytes)) {
         Size length = 0;
         void *data = nullptr;
-        const shm_mq_result result = shm_mq_receive(shared->queue, &length, &data, !(call->wait && call->taken == 0));
+        const shm_mq_result result = next_message(shared, !(call->wait && call->taken == 0), &length, &data);
         if (result == SHM_MQ_WOULD_BLOCK)
             break;
         if (result == SHM_MQ_DETACHED) {
@@ -432,8 +480,16 @@ QueryStream::~QueryStream() {
         FreeErrorData(error);
 }
 
-const std::vector<StreamedRow> &QueryStream::take(size_t max_rows, bool wait, const std::string &schema,
-                                                  const std::string &table_name) {
+bool QueryStream::ready() {
+    if (finished_)
+        return true;
+    if (ErrorData *error = call_guarded(peek_message, shared_))
+        throw_postgres_error(error);
+    return shared_->held_result != SHM_MQ_WOULD_BLOCK;
+}
+
+const std::vector<StreamedRow> &QueryStream::take(size_t max_rows, size_t max_bytes, bool wait,
+                                                  const std::string &schema, const std::string &table_name) {
     rows_.clear();
     if (finished_)
         return rows_;
@@ -441,6 +497,8 @@ const std::vector<StreamedRow> &QueryStream::take(size_t max_rows, bool wait, co
     memset(&call, 0, sizeof(call));
     call.shared = shared_;
     call.max_rows = static_cast<int>(std::clamp<size_t>(max_rows, 1, kMaxTakeRows));
+    // Offsets into the rows' text are ints, and a StringInfo stops at 1 GB.
+    call.max_bytes = std::min<size_t>(max_bytes, 256 * 1024 * 1024);
     call.wait = wait;
     call.schema = schema.c_str();
     call.table_name = table_name.c_str();
@@ -519,6 +577,16 @@ void serve_query_stream(uint32_t segment_handle, const std::function<void()> &co
         run_in_transaction(
             [&] {
                 const RoleScope as_owner(reader.query.role, reader.query.search_path);
+                // Proven in this transaction before the query, as a run
+                // that reads the model itself does: the locks taken keep
+                // the unique index in place until the rows are read. (The
+                // run proved it too, in a transaction that has ended.)
+                if (!model_key_is_unique(reader.query.model_query, reader.query.key_column))
+                    throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                                "its identifier column \"" + reader.query.key_column +
+                                    "\" is no longer provably unique",
+                                "It changed after the run began: no record was sent.",
+                                "The next run checks the identifier's values one by one.");
                 SendCall call{reader.query.sql.c_str(), &sender};
                 if (ErrorData *error = call_guarded(send_rows, &call))
                     throw_postgres_error(error);

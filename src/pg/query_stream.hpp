@@ -59,13 +59,17 @@ class QueryStream {
     QueryStream(const QueryStream &) = delete;
     QueryStream &operator=(const QueryStream &) = delete;
 
+    // Whether a take() would find something now (a row, the end, an error,
+    // the reader gone), without waiting; needs no transaction.
+    bool ready();
     // In a transaction: takes up to `max_rows` rows (at most 1,000) the
-    // reader has sent (waiting for the first one when `wait`), appends them
-    // to the log table `schema`.`table_name` and returns them. Returns what it has when
+    // reader has sent, and none more once their text passed `max_bytes`
+    // (waiting for the first one when `wait`), appends them to the log
+    // table `schema`.`table_name` and returns them. Returns what it has when
     // the queue is empty, and nothing once the stream has ended (finished()).
     // Throws the reader's error (with its SQLSTATE, message, detail and
     // hint), and an error when the reader exited before the end of the rows.
-    const std::vector<StreamedRow> &take(size_t max_rows, bool wait, const std::string &schema,
+    const std::vector<StreamedRow> &take(size_t max_rows, size_t max_bytes, bool wait, const std::string &schema,
                                          const std::string &table_name);
     // The reader sent its last row and proved the identifier unique.
     bool finished() const { return finished_; }

@@ -1,8 +1,8 @@
 // The model reader's background worker: started by a run for a first sync
-// (engine/model_stream.hpp), it runs the model's query and streams the rows
-// to the run, which delivers them while the reader reads on
-// (pg/query_stream.hpp). It connects as the run's worker does, with the same
-// session settings, so it renders and hashes values alike.
+// (extract_and_classify, engine/extract.hpp), it runs the model's query and
+// streams the rows to the run, which delivers them while the reader reads
+// on (pg/query_stream.hpp). It connects as the run's worker does, with the
+// same session settings, so it renders and hashes values alike.
 #include "pg/error_crossing.hpp"
 #include "pg/postgres_headers.hpp"
 #include "pg/query_stream.hpp"

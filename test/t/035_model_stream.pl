@@ -16,9 +16,12 @@
 #     (kill -9) mid-stream: the server restarts, the run is recorded as
 #     interrupted, and the next run sends what was not acknowledged.
 #  5. The model fails part-way (division by zero): the run fails with the
-#     model's error and SQLSTATE, and keeps what was acknowledged.
+#     model's error, and keeps what was acknowledged.
 #  6. cancel_sync mid-stream: the run is canceled and its reader stops.
-#  7. No background worker slot for a reader (max_worker_processes): the run
+#  7. The identifier stops being provably unique while the reader reads
+#     (a first inheritance child): the run fails with the reason, and the
+#     next run sends the rest.
+#  8. No background worker slot for a reader (max_worker_processes): the run
 #     reads the model itself, as before, and sends every record.
 use strict;
 use warnings;
@@ -263,7 +266,25 @@ $node->log_check('kill -9', 0,
 	next_run_completes($mapping, 'cancel');
 }
 
-# 7. No worker slot for a reader: the run reads the model itself. Slots:
+# 7. The identifier stops being provably unique while the reader reads (a
+# first inheritance child): the reader proves it again after the last row,
+# as a run that reads the model itself does, and the run fails.
+{
+	$mock->reset;
+	my $mapping = new_mapping();
+	my $sync = start_sync($mapping);
+	wait_for_overlap('unique no more');
+	q1('CREATE TABLE public.items_more () INHERITS (public.items)');
+	my ($out) = finish_sync($sync);
+	like($out, qr/^\d+ failed$/, 'unique no more: the run failed');
+	is( q1("SELECT error FROM reverse_etl.sync_runs WHERE mapping = '$mapping'"),
+		'model "items": its identifier column "id" is no longer provably unique',
+		'unique no more: its error says why');
+	q1('DROP TABLE public.items_more');
+	next_run_completes($mapping, 'unique no more');
+}
+
+# 8. No worker slot for a reader: the run reads the model itself. Slots:
 # the logical replication launcher, reverse_etl's launcher, the sync worker.
 {
 	my $small = new_node('no_reader_slot', conf => "max_worker_processes = 3\n");
