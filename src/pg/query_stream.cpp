@@ -414,7 +414,10 @@ bool sender_receive(TupleTableSlot *slot, DestReceiver *self) {
                              {reinterpret_cast<const char *>(tuple), tuple->t_len}};
     // The queue shows what was sent once a quarter of it is full; a model
     // slow to compute would keep its first records from delivery for as
-    // long. So the rows sent are shown at least every few milliseconds.
+    // long. So a row sent 5 ms or more after the last one shown is shown
+    // at once, with those before it. (Rows sent within 5 ms of that wait
+    // for the next row or the end: a pause in the model right after a
+    // burst holds the burst's last rows for the pause.)
     const TimestampTz now = GetCurrentTimestamp();
     const bool flush = now - sender->last_flush >= kFlushIntervalUsec;
     if (flush)
