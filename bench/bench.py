@@ -168,6 +168,8 @@ def process_kind(pid, postmaster_pid):
     rest = cmd[len("postgres: "):]
     if rest.startswith("reverse_etl sync"):
         return "reverse_etl sync worker"
+    if rest.startswith("reverse_etl model reader"):
+        return "reverse_etl model reader"
     for known in ("reverse_etl launcher", "checkpointer", "background writer", "walwriter", "autovacuum launcher",
                   "autovacuum worker", "logical replication launcher", "parallel worker"):
         if rest.startswith(known):

@@ -577,6 +577,12 @@ void serve_query_stream(uint32_t segment_handle, const std::function<void()> &co
     sender.base.mydest = DestNone;
     sender.queue = reader.queue;
     try {
+        const auto prove_unique = [&](const char *detail) {
+            if (!model_key_is_unique(reader.query.model_query, reader.query.key_column))
+                throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                            "its identifier column \"" + reader.query.key_column + "\" is no longer provably unique",
+                            detail, "The next run checks the identifier's values one by one.");
+        };
         run_in_transaction(
             [&] {
                 const RoleScope as_owner(reader.query.role, reader.query.search_path);
@@ -584,25 +590,15 @@ void serve_query_stream(uint32_t segment_handle, const std::function<void()> &co
                 // that reads the model itself does: the locks taken keep
                 // the unique index in place until the rows are read. (The
                 // run proved it too, in a transaction that has ended.)
-                if (!model_key_is_unique(reader.query.model_query, reader.query.key_column))
-                    throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                                "its identifier column \"" + reader.query.key_column +
-                                    "\" is no longer provably unique",
-                                "It changed after the run began: no record was sent.",
-                                "The next run checks the identifier's values one by one.");
+                prove_unique("It changed after the run began: no record was sent.");
                 SendCall call{reader.query.sql.c_str(), &sender};
                 if (ErrorData *error = call_guarded(send_rows, &call))
                     throw_postgres_error(error);
                 if (sender.detached)
                     return;
-                // As a run that reads the model itself does: a first
-                // inheritance child may have appeared since the run proved it.
-                if (!model_key_is_unique(reader.query.model_query, reader.query.key_column))
-                    throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                                "its identifier column \"" + reader.query.key_column +
-                                    "\" is no longer provably unique",
-                                "Records read before this was found may have been sent.",
-                                "The next run checks the identifier's values one by one.");
+                // And after, as such a run does too: a first inheritance
+                // child may have appeared meanwhile.
+                prove_unique("Records read before this was found may have been sent.");
             },
             Isolation::RepeatableRead);
         if (sender.detached)
