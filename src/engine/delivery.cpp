@@ -281,6 +281,13 @@ class DeliveryLoop {
             submit_next();
     }
 
+    // A chunk: enough records to keep every request slot busy twice over,
+    // within what the byte budget (kHeldBytes) has left.
+    size_t chunk_records_wanted() const {
+        return std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
+    }
+    size_t chunk_bytes_allowed() const { return held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0; }
+
     // Reads the next outbox chunk (one short transaction) and builds its
     // payloads as it reads, straight from the fetched rows; then plans
     // requests. A chunk is enough records to keep every request slot busy
@@ -291,8 +298,8 @@ class DeliveryLoop {
             return false;
         if (stream_ != nullptr)
             return load_streamed_chunk();
-        const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
-        const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
+        const size_t wanted = chunk_records_wanted();
+        const size_t allowed = chunk_bytes_allowed();
         size_t records = 0;
         const size_t held_before = held_bytes_;
         chunk_cut_short_ = false;
@@ -337,8 +344,8 @@ class DeliveryLoop {
         // Else no transaction unless the reader has sent something.
         if (!wait && !stream_->ready())
             return false;
-        const size_t wanted = std::max<size_t>(1000, requests_.max_records_per_request() * window() * 2);
-        const size_t allowed = held_bytes_ < kHeldBytes ? kHeldBytes - held_bytes_ : 0;
+        const size_t wanted = chunk_records_wanted();
+        const size_t allowed = chunk_bytes_allowed();
         const size_t held_before = held_bytes_;
         const std::string log_table = catalog::sending_table_name(plan_.mapping.id);
         size_t records = 0;

@@ -73,7 +73,6 @@ class QueryStream {
                                          const std::string &table_name);
     // The reader sent its last row and proved the identifier unique.
     bool finished() const { return finished_; }
-    uint64_t rows_taken() const { return rows_taken_; }
 
     struct Shared;   // the queue's end and the reader, in PostgreSQL's terms
 
