@@ -1,5 +1,6 @@
 #include "common/json_text.hpp"
 
+#include <array>
 #include <charconv>
 #include <cstdint>
 #include <utility>
@@ -144,6 +145,15 @@ std::optional<std::size_t> array_index(const std::string &segment) {
 // outcome for text columns, and the first failure ends the parse. Each parse_*
 // builds into `out`, or only checks the text when `out` is null; locate() walks
 // a path the same way, so both share one grammar.
+// The bytes a string's plain runs are made of (printable ASCII but the quote
+// and the backslash): one lookup a byte, where most of an answer's text is.
+constexpr std::array<bool, 256> kPlainStringByte = [] {
+    std::array<bool, 256> plain{};
+    for (int c = 0x20; c < 0x80; ++c)
+        plain[c] = c != '"' && c != '\\';
+    return plain;
+}();
+
 class Parser {
   public:
     explicit Parser(std::string_view text) : text_(text) {}
@@ -386,39 +396,34 @@ class Parser {
             return parse_value(nullptr, depth);   // a scalar has no properties: missing
         if (!check_depth(depth + 1))
             return false;
-        // Check the whole container first, noting where the step's value starts
-        // (with duplicate keys the last one counts, as in PostgreSQL), then go back
-        // into that value for the rest of the path.
-        std::optional<std::size_t> match;
-        const auto skip_member = [&](const std::string &key) {
-            if (key == path[step])
-                match = pos_;
-            return parse_value(nullptr, depth + 1);
+        // The step's value is followed as the container is checked, in the
+        // same pass: checking first and then going back into it read a
+        // vendor's list of results twice. With duplicate keys the last one
+        // counts, as in PostgreSQL: each occurrence starts afresh.
+        const auto follow = [&] {
+            found.reset();
+            if (array_)
+                *array_ = JsonArrayMatch{};
+            return locate(path, step + 1, depth + 1, found);
+        };
+        const auto member = [&](const std::string &key) {
+            return key == path[step] ? follow() : parse_value(nullptr, depth + 1);
         };
         const std::optional<std::size_t> wanted_index = array_index(path[step]);
-        const auto skip_element = [&](std::size_t index) {
-            if (wanted_index == index)
-                match = pos_;
-            return parse_value(nullptr, depth + 1);
+        const auto element = [&](std::size_t index) {
+            return wanted_index == index ? follow() : parse_value(nullptr, depth + 1);
         };
-        const bool checked = at('{') ? for_each_member(skip_member) : for_each_element(skip_element);
-        if (!checked || !match)
-            return checked;
-        const std::size_t end = pos_;
-        pos_ = *match;
-        const bool located = locate(path, step + 1, depth + 1, found);
-        pos_ = end;
-        return located;
+        return at('{') ? for_each_member(member) : for_each_element(element);
     }
 
     // At the opening quote. Copies runs of plain ASCII in one go; with a null
     // `out` only checks the string.
     bool parse_string(std::string *out) {
         ++pos_;
+        const auto *const bytes = reinterpret_cast<const unsigned char *>(text_.data());
         while (true) {
             const std::size_t run = pos_;
-            while (pos_ < text_.size() && byte() >= 0x20 && byte() < 0x80 && byte() != '"' &&
-                   byte() != '\\')
+            while (pos_ < text_.size() && kPlainStringByte[bytes[pos_]])
                 ++pos_;
             if (out)
                 out->append(text_.data() + run, pos_ - run);

@@ -177,17 +177,37 @@ std::optional<std::string> key_text(const JsonValue *value) {
     return lower_ascii(value_text(*value));
 }
 
-std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, const JsonValue &root,
+// A key in a result's or an error's checked text (see key_text).
+std::optional<std::string> key_text(const std::optional<std::string_view> &value) {
+    if (!value)
+        return std::nullopt;
+    switch (json_kind_of(*value)) {
+    case JsonKind::String: return lower_ascii(json_string_content(*value).value_or(std::string()));
+    case JsonKind::Number: return lower_ascii(std::string(*value));
+    default: return std::nullopt;
+    }
+}
+
+// Read from the answer's text, like results_in_order, not from a tree: a
+// Mailchimp answer echoes every member it created, and a tree of it cost a
+// quarter of a sync's time. The list of results and the list of errors are
+// each found, with the members read of their elements, in a pass that
+// checks the whole text; a path of more than one step (HubSpot's
+// properties.email) is walked in the element's own text.
+std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, std::string_view body,
                                            const std::vector<std::string> &keys) {
-    const JsonValue *list = find_path(root, spec.list);
-    if (list == nullptr || list->kind() != JsonKind::Array)
+    const auto single_key = [](const catalog::JsonPath &path) {
+        return path.size() == 1 ? std::string_view(path.front()) : std::string_view();
+    };
+    const JsonArrayMatch list = find_array_in_text(body, spec.list, {single_key(spec.key), single_key(spec.object_id)});
+    if (!list.found)
         return std::nullopt;
     std::unordered_map<std::string, size_t> index_of_key;
     for (size_t i = 0; i < keys.size(); ++i)
         if (!index_of_key.emplace(lower_ascii(keys[i]), i).second)
             return body_failed("two records of the request have the key " + quoted(keys[i]) +
                                ": the answer cannot tell them apart");
-    const auto record_of = [&](const JsonValue *value) -> std::optional<size_t> {
+    const auto record_of = [&](const std::optional<std::string_view> &value) -> std::optional<size_t> {
         const std::optional<std::string> key = key_text(value);
         if (!key)
             return std::nullopt;
@@ -195,40 +215,46 @@ std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, const 
         return found == index_of_key.end() ? std::nullopt : std::optional<size_t>(found->second);
     };
     AnswerReading reading = per_record(keys.size(), spec.others_retry);
-    for (const JsonValue &result : list->elements()) {
-        const std::optional<size_t> index = record_of(find_path(result, spec.key));
+    for (size_t i = 0; i < list.elements.size(); ++i) {
+        const std::string_view result = list.elements[i];
+        const std::optional<size_t> index = record_of(result_value(result, list.members[i * 2], spec.key));
         if (!index)
             return body_failed("the destination answered a result that names no record of the request: " +
-                               message_of(result, {spec.key}));
+                               message_of(parse_json_text(result), {spec.key}));
         RecordOutcome &outcome = reading.outcomes[*index];
         outcome.fate = RecordFate::Delivered;
-        const JsonValue *id = spec.object_id.empty() ? nullptr : find_path(result, spec.object_id);
-        if (id != nullptr && (id->kind() == JsonKind::String || id->kind() == JsonKind::Number))
-            outcome.object_id = value_text(*id);
+        if (spec.object_id.empty())
+            continue;
+        const std::optional<std::string_view> id = result_value(result, list.members[i * 2 + 1], spec.object_id);
+        if (id && json_kind_of(*id) == JsonKind::String)
+            outcome.object_id = json_string_content(*id).value_or(std::string());
+        else if (id && json_kind_of(*id) == JsonKind::Number)
+            outcome.object_id = std::string(*id);
     }
-    const JsonValue *errors = spec.errors.empty() ? nullptr : find_path(root, spec.errors);
-    if (errors == nullptr || errors->kind() != JsonKind::Array)
+    if (spec.errors.empty())
         return reading;
-    for (const JsonValue &error : errors->elements()) {
-        const JsonValue *named = find_path(error, spec.error_keys);
+    const JsonArrayMatch errors = find_array_in_text(body, spec.errors, {single_key(spec.error_keys)});
+    for (size_t e = 0; e < errors.elements.size(); ++e) {
+        const std::string_view error = errors.elements[e];
+        const std::optional<std::string_view> named = result_value(error, errors.members[e], spec.error_keys);
+        const JsonKind named_kind = named ? json_kind_of(*named) : JsonKind::Null;
         // A list of keys (HubSpot's context.ids), or one key (Mailchimp's email_address).
-        const bool one_key = named != nullptr && (named->kind() == JsonKind::String || named->kind() == JsonKind::Number);
-        if (!one_key && (named == nullptr || named->kind() != JsonKind::Array || named->elements().empty()))
+        std::vector<std::optional<std::string_view>> named_keys;
+        if (named_kind == JsonKind::String || named_kind == JsonKind::Number)
+            named_keys.emplace_back(named);
+        else if (named_kind == JsonKind::Array)
+            for (const std::string_view key : find_array_in_text(*named, {}, {}).elements)
+                named_keys.emplace_back(key);
+        if (named_keys.empty())
             return body_failed("the destination reported an error that names no record of the request: " +
-                               message_of(error, spec.message));
-        std::vector<const JsonValue *> named_keys;
-        if (one_key)
-            named_keys.push_back(named);
-        else
-            for (const JsonValue &key : named->elements())
-                named_keys.push_back(&key);
-        for (const JsonValue *named_key : named_keys) {
-            const JsonValue &key = *named_key;
-            const std::optional<size_t> index = record_of(&key);
+                               message_of(parse_json_text(error), spec.message));
+        for (const std::optional<std::string_view> &key : named_keys) {
+            const std::optional<size_t> index = record_of(key);
             if (!index)
-                return body_failed("the destination reported an error for " + value_text(key) +
-                                   ", which the request did not carry: " + message_of(error, spec.message));
-            reject(reading.outcomes[*index], message_of(error, spec.message));
+                return body_failed("the destination reported an error for " + value_text(parse_json_text(*key)) +
+                                   ", which the request did not carry: " +
+                                   message_of(parse_json_text(error), spec.message));
+            reject(reading.outcomes[*index], message_of(parse_json_text(error), spec.message));
         }
     }
     return reading;
@@ -323,9 +349,11 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
                           const std::vector<std::string> &keys) {
     const bool reads_records = spec.records.kind != RecordOutcomeKind::None && listed(spec.records.statuses, status);
     const bool in_order = reads_records && spec.records.kind == RecordOutcomeKind::ResultsInOrder;
-    // A tree only where one is read: results in order are read from the text.
+    // A tree only where one is read: results in order and keyed results are
+    // read from the text.
+    const bool from_text = in_order || spec.records.kind == RecordOutcomeKind::KeyedResults;
     std::optional<JsonValue> root;
-    if ((reads_records && !in_order) || declared_for(spec.exhausted, status) ||
+    if ((reads_records && !from_text) || declared_for(spec.exhausted, status) ||
         declared_for(spec.fatal, status) || declared_for(spec.retry, status))
         root = try_parse_json_text(body);
     const JsonValue *parsed = root ? &*root : nullptr;
@@ -340,18 +368,19 @@ AnswerReading read_answer(const catalog::ResponseSpec &spec, long status, std::s
     }
     if (in_order)
         return results_in_order(spec.records, body, records);
-    if (reads_records && root) {
+    if (reads_records && spec.records.kind == RecordOutcomeKind::KeyedResults) {
+        if (keys.size() != records)
+            throw Error(sqlstate::kInternalError, "an answer read by keys got " + std::to_string(keys.size()) +
+                                                      " keys for " + std::to_string(records) + " records");
+        if (std::optional<AnswerReading> reading = keyed_results(spec.records, body, keys))
+            return std::move(*reading);
+    } else if (reads_records && root) {
         std::optional<AnswerReading> reading;
         switch (spec.records.kind) {
         case RecordOutcomeKind::ErrorsByIndex: reading = errors_by_index(spec.records, *root, records); break;
         case RecordOutcomeKind::ResultsInOrder: break;   // read above, JSON or not
         case RecordOutcomeKind::IndexLists: reading = index_lists(spec.records, *root, records); break;
-        case RecordOutcomeKind::KeyedResults:
-            if (keys.size() != records)
-                throw Error(sqlstate::kInternalError, "an answer read by keys got " + std::to_string(keys.size()) +
-                                                          " keys for " + std::to_string(records) + " records");
-            reading = keyed_results(spec.records, *root, keys);
-            break;
+        case RecordOutcomeKind::KeyedResults: break;     // read above, from the text
         case RecordOutcomeKind::KeyLists:
             if (keys.size() != records * spec.records.list_keys.size())
                 throw Error(sqlstate::kInternalError, "an answer read by key lists got " + std::to_string(keys.size()) +

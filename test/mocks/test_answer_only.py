@@ -43,6 +43,12 @@ CASES = {
                      {"email_address": "Bo@Two.example", "status": "pending", "language": "fr"}],
          "update_existing": True},
         basic("any", "key-us6"), ()),
+    # Members of an address and a status only: the answer written as text.
+    "mailchimp batch subscribe, address and status": (
+        {"type": "mailchimp", "api_key": "key-us6"}, "POST", "/3.0/lists/aud1",
+        {"members": [{"email_address": "Zo\u00eb.\"q\"@one.example", "status": "subscribed"},
+                     {"status": "pending", "email_address": "Bo@Two.example"}]},
+        basic("any", "key-us6"), ()),
     "mixpanel engage": (
         {"type": "mixpanel", "project_token": "t"}, "POST", "/engage?strict=1",
         [{"$token": "t", "$distinct_id": "u1", "$set": {"plan": "pro"}},

@@ -223,6 +223,12 @@ TEST(JsonText, FindPathInTextReturnsTheValueAsWritten) {
     match = find_path_in_text(R"({"a": 1})", {"a", "b"});
     EXPECT_TRUE(match.valid);
     EXPECT_FALSE(match.value.has_value());
+    // A later duplicate that leads nowhere hides the earlier one's value.
+    match = find_path_in_text(R"({"a": {"n": 1}, "a": {"m": 2}})", {"a", "n"});
+    EXPECT_TRUE(match.valid);
+    EXPECT_FALSE(match.value.has_value());
+    match = find_path_in_text(R"({"a": {"n": 1}, "a": 3})", {"a", "n"});
+    EXPECT_FALSE(match.value.has_value());
     // Invalid JSON after the value found is never half-read.
     JsonParseError error;
     match = find_path_in_text(R"({"a": 1, "b": })", {"a"}, &error);
@@ -260,6 +266,15 @@ TEST(JsonText, FindArrayInTextGivesElementsAndTheirMembers) {
     match = find_array_in_text(text, {"z"}, {"id"});
     EXPECT_TRUE(match.valid);
     EXPECT_FALSE(match.found);
+    // Duplicates: the last list counts, and a last one that is no list hides the earlier.
+    match = find_array_in_text(R"({"r": [{"id": 1}, {"id": 2}], "r": [{"id": 3}]})", {"r"}, {"id"});
+    ASSERT_TRUE(match.found);
+    ASSERT_EQ(match.elements.size(), 1u);
+    EXPECT_EQ(match.members[0], std::optional<std::string_view>("3"));
+    match = find_array_in_text(R"({"r": [{"id": 1}], "r": {"id": 3}})", {"r"}, {"id"});
+    EXPECT_TRUE(match.valid);
+    EXPECT_FALSE(match.found);
+    EXPECT_TRUE(match.elements.empty() && match.members.empty());
     EXPECT_FALSE(find_array_in_text(text, {"q"}, {"id"}).found);
     match = find_array_in_text(R"({"r": [{"id": 1}], "z": })", {"r"}, {"id"});
     EXPECT_FALSE(match.valid);

@@ -529,6 +529,18 @@ TEST(ResponseReader, KeyedResultsLikeHubSpot) {
         2, {"r1", "r2"});
     EXPECT_EQ(fates(created), (std::vector<std::string>{"rejected: CONFLICT: exists", "ok"}));
     EXPECT_EQ(created.outcomes[1].object_id, "7");
+    // Read from the answer's text: escapes in keys, a number as id and as a
+    // key, the last of duplicate lists, and a body that is not JSON (the
+    // status speaks, as for every kind).
+    const AnswerReading text = read_answer(
+        spec, 207,
+        R"({"results":[{"id":"1","properties":{"email":"zed@example.com"}}],)"
+        R"("results":[{"id":12,"properties":{"email":"ann@example.com"}}],)"
+        R"("errors":[{"category":"C","message":"m","context":{"ids":[42]}}]})",
+        3, {"ann@example.com", "42", "cy@example.com"});
+    EXPECT_EQ(fates(text), (std::vector<std::string>{"ok", "rejected: C: m", "again"}));
+    EXPECT_EQ(text.outcomes[0].object_id, "12");
+    EXPECT_EQ(read_answer(spec, 200, R"({"results":[)", 3, keys).verdict, Verdict::Status);
 }
 
 TEST(ResponseReader, KeyListsLikeIterable) {
