@@ -174,6 +174,35 @@ SELECT reverse_etl.drop_mapping('dp_blobs');
 SELECT reverse_etl.drop_model('dp_blobs');
 DROP TABLE public.dp_blobs;
 
+-- A first run that streams its model stores its checkpoint rows as COPY
+-- does, past the executor. A checkpoint given an index of its own (by an
+-- administrator) is written by INSERT instead, so that the index holds every
+-- row: counted through it, the rows are all there.
+CREATE FUNCTION dp_rows_by_index(m text) RETURNS TABLE(rows_by_index bigint, index_used boolean)
+LANGUAGE plpgsql SET enable_seqscan = off SET enable_bitmapscan = off AS $$
+DECLARE
+    count_query text := format('SELECT count(*) FROM reverse_etl_state.checkpoint_%s WHERE hash >= %L::bigint',
+                               (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = m),
+                               '-9223372036854775808');
+    plan json;
+BEGIN
+    EXECUTE 'EXPLAIN (FORMAT JSON) ' || count_query INTO plan;
+    index_used := plan::text LIKE '%dp_extra_hash%';
+    EXECUTE count_query INTO rows_by_index;
+    RETURN NEXT;
+END $$;
+SELECT reverse_etl.reset_mapping('dp_keyed');
+DO $$
+BEGIN
+    EXECUTE format('CREATE INDEX dp_extra_hash ON reverse_etl_state.checkpoint_%s (hash)',
+                   (SELECT mapping_id FROM reverse_etl.mapping_catalog WHERE name = 'dp_keyed'));
+END $$;
+SELECT status, added, succeeded FROM dp_run('dp_keyed');
+SELECT * FROM dp_checkpoint('dp_keyed');
+SELECT * FROM dp_rows_by_index('dp_keyed');
+DROP INDEX reverse_etl_state.dp_extra_hash;
+DROP FUNCTION dp_rows_by_index(text);
+
 SELECT reverse_etl.drop_mapping(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;
 SELECT reverse_etl.drop_destination('dp_hook');
 SELECT reverse_etl.drop_model(name) FROM unnest(ARRAY['dp_keyed', 'dp_viewed']) AS name ORDER BY name;

@@ -6,9 +6,9 @@
 
 namespace reverse_etl::catalog {
 
-std::string checkpoint_table(int64_t mapping_id) {
-    return "reverse_etl_state.checkpoint_" + std::to_string(mapping_id);
-}
+std::string checkpoint_table(int64_t mapping_id) { return "reverse_etl_state." + checkpoint_table_name(mapping_id); }
+
+std::string checkpoint_table_name(int64_t mapping_id) { return "checkpoint_" + std::to_string(mapping_id); }
 
 std::string sending_table(int64_t mapping_id) { return "reverse_etl_state." + sending_table_name(mapping_id); }
 

@@ -22,6 +22,7 @@
 namespace reverse_etl::catalog {
 
 std::string checkpoint_table(int64_t mapping_id);  // schema-qualified name
+std::string checkpoint_table_name(int64_t mapping_id);  // in reverse_etl_state
 // The model's owner may read it (the diff runs as that role), not write it.
 void create_checkpoint(int64_t mapping_id, unsigned int model_owner);
 // A first run fills an empty checkpoint with every record of the model. Its

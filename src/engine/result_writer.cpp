@@ -1,10 +1,14 @@
 #include "engine/result_writer.hpp"
 
 #include <algorithm>
+#include <charconv>
 #include <utility>
 
+#include "catalog/mapping_state.hpp"
+#include "common/error.hpp"
 #include "engine/answered_object_ids.hpp"
 #include "engine/extract.hpp"
+#include "pg/checkpoint_append.hpp"
 #include "pg/spi.hpp"
 
 namespace reverse_etl::engine {
@@ -69,13 +73,35 @@ void insert_checkpoint_rows(const MappingPlan &plan, const std::vector<Delivered
                         params);
 }
 
+// A streamed first run's checkpoint rows, stored from the selection log
+// without SQL (pg::append_checkpoint_rows); false when they must go by
+// INSERT: the checkpoint may already hold identifiers (upserts), or the
+// records are in the outbox, whose destination keys are computed in SQL.
+bool append_from_log(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
+                     const ResultWriteOptions &options) {
+    if (!options.checkpoint_was_empty || !plan.records_in_log)
+        return false;
+    std::vector<pg::LoggedDelivery> rows;
+    rows.reserve(delivered.size());
+    for (const DeliveredRecord &record : delivered) {
+        const OutboxTid tid = parse_outbox_tid(record.tid);
+        rows.push_back({tid.block, tid.offset, record.object_id.empty() ? nullptr : &record.object_id});
+    }
+    return pg::append_checkpoint_rows("reverse_etl_state", catalog::checkpoint_table_name(plan.mapping.id),
+                                      catalog::sending_table_name(plan.mapping.id), rows);
+}
+
 void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
                      const ResultWriteOptions &options) {
     const bool any_deleted = std::any_of(delivered.begin(), delivered.end(),
                                          [](const DeliveredRecord &record) { return record.deleted; });
+    const bool appended = append_from_log(plan, delivered, options);
+    if (appended && !any_deleted && !options.may_have_errors)
+        return;
     pg::Params params;
     const std::string rows = delivered_rows_sql(plan, delivered, params);
-    insert_checkpoint_rows(plan, delivered, rows, params, options);
+    if (!appended)
+        insert_checkpoint_rows(plan, delivered, rows, params, options);
     if (any_deleted)
         pg::execute_catalog("DELETE FROM " + plan.checkpoint_table + " AS k USING " + rows +
                                 " WHERE d.chg = 'deleted' AND k.record_id = d.rid",
@@ -127,6 +153,26 @@ void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vecto
 }
 
 }  // namespace
+
+OutboxTid parse_outbox_tid(const std::string &text) {
+    uint32_t block = 0;
+    uint16_t offset = 0;
+    const char *const end = text.data() + text.size();
+    const char *at = text.data();
+    bool ok = at != end && *at++ == '(';
+    if (ok) {
+        const auto [stop, status] = std::from_chars(at, end, block);
+        ok = status == std::errc() && stop != end && *stop == ',';
+        at = stop + 1;
+    }
+    if (ok) {
+        const auto [stop, status] = std::from_chars(at, end, offset);
+        ok = status == std::errc() && stop + 1 == end && *stop == ')';
+    }
+    if (!ok)
+        throw Error(sqlstate::kInternalError, "not an outbox row's TID: \"" + text + "\"");
+    return {block, offset};
+}
 
 bool has_record_errors(int64_t mapping_id) {
     return !pg::execute_catalog("SELECT 1 FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint LIMIT 1",

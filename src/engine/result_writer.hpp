@@ -25,6 +25,14 @@ struct DeliveredRecord {
     std::string object_id;   // the destination's id of the record, when its answer gave one
 };
 
+// A DeliveredRecord's tid, "(block,offset)" as tid's output function writes
+// it, in numbers. Throws (XX000) on anything else.
+struct OutboxTid {
+    uint32_t block;
+    uint16_t offset;
+};
+OutboxTid parse_outbox_tid(const std::string &text);
+
 struct UndeliveredRecord {
     std::string record_id;
     std::string change;
