@@ -4,6 +4,7 @@
 #include <cstring>
 
 #include "pg/error_crossing.hpp"
+#include "pg/plain_table.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -20,7 +21,6 @@ extern "C" {
 #include "utils/lsyscache.h"
 #include "utils/memutils.h"
 #include "utils/rel.h"
-#include "utils/relcache.h"
 #include "utils/snapmgr.h"
 }
 
@@ -45,21 +45,6 @@ AttrNumber column_of(Relation relation, const char *name, Oid type) {
         elog(ERROR, "table \"%s\" has no column \"%s\" of type %s", RelationGetRelationName(relation), name,
              format_type_be(type));
     return number;
-}
-
-// What an INSERT would maintain or fire besides the rows and their
-// constraints: a table with any of it is written by INSERT. Its indexes are
-// the ones pg_index lists: pg_class.relhasindex stays true after the last
-// index is dropped (until a VACUUM), as it is while a first run goes, its
-// key dropped until the run ends.
-bool stores_rows_only(Relation relation) {
-    if (relation->rd_rel->relkind != RELKIND_RELATION || relation->rd_rel->relhasrules ||
-        relation->trigdesc != nullptr || relation->rd_rel->relrowsecurity)
-        return false;
-    List *const indexes = RelationGetIndexList(relation);
-    const bool has_index = indexes != NIL;
-    list_free(indexes);
-    return !has_index;
 }
 
 struct Columns {

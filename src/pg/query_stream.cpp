@@ -5,6 +5,7 @@
 
 #include "pg/error_crossing.hpp"
 #include "pg/key_uniqueness.hpp"
+#include "pg/plain_table.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/transaction.hpp"
 
@@ -282,9 +283,7 @@ void take_rows(void *argument) {
     Relation log = table_openrv(makeRangeVar(pstrdup(call->schema), pstrdup(call->table_name), -1),
                                 RowExclusiveLock);
     // Rows stored here bypass what an INSERT would fire or check.
-    if (RelationGetDescr(log)->natts != kLogColumns || log->rd_rel->relkind != RELKIND_RELATION ||
-        log->rd_rel->relhasindex || log->rd_rel->relhasrules || log->trigdesc != nullptr ||
-        log->rd_rel->relrowsecurity)
+    if (RelationGetDescr(log)->natts != kLogColumns || !stores_rows_only(log))
         elog(ERROR, "table \"%s\" is not a plain selection log", RelationGetRelationName(log));
     if (shared->log_descriptor == nullptr) {
         const MemoryContext previous = MemoryContextSwitchTo(TopMemoryContext);

@@ -1,6 +1,7 @@
 #include "pg/select_into_table.hpp"
 
 #include "pg/error_crossing.hpp"
+#include "pg/plain_table.hpp"
 
 extern "C" {
 #include "access/heapam.h"
@@ -50,9 +51,7 @@ struct TableReceiver {
 // constraints rows stored here would bypass.
 void check_plain_table(Relation relation) {
     const TupleConstr *constraints = RelationGetDescr(relation)->constr;
-    if (relation->rd_rel->relkind != RELKIND_RELATION || relation->rd_rel->relhasindex ||
-        relation->rd_rel->relhasrules || relation->trigdesc != nullptr || relation->rd_rel->relrowsecurity ||
-        (constraints != nullptr && constraints->num_check > 0))
+    if (!stores_rows_only(relation) || (constraints != nullptr && constraints->num_check > 0))
         elog(ERROR, "table \"%s\" is not a plain table of the engine's", RelationGetRelationName(relation));
 }
 
