@@ -14,7 +14,10 @@
 #     next run sends the rest; nothing is lost.
 #  4. The reader killed (kill -9) mid-stream, and the sync worker killed
 #     (kill -9) mid-stream: the server restarts, the run is recorded as
-#     interrupted, and the next run sends what was not acknowledged.
+#     interrupted, and the next run sends what was not acknowledged. The
+#     sync worker killed again inside a checkpoint write (held there by a
+#     lock the test takes), after a flush committed some rows: those rows
+#     come back whole, and the next run finds exactly them unchanged.
 #  5. The model fails part-way (division by zero): the run fails with the
 #     model's error, and keeps what was acknowledged.
 #  6. cancel_sync mid-stream: the run is canceled and its reader stops.
@@ -228,6 +231,27 @@ for my $victim ('reverse_etl model reader', 'reverse_etl sync')
 	ok($kept < $rows, "$label: the checkpoint kept what was acknowledged ($kept records)");
 	next_run_completes($mapping, $label);
 }
+# 4b. A crash where a streamed first run stores its checkpoint rows (straight
+# from the selection log, pg::append_checkpoint_rows). Once a flush has
+# committed some, the test holds the checkpoint so that the next flush waits
+# inside that write, and the sync worker is killed there. After the restart
+# (WAL replayed) the rows committed are whole: the next run finds exactly
+# them unchanged, and sends the rest.
+{
+	my $label = 'kill -9 inside a checkpoint write';
+	$mock->reset;
+	$mock->config({ default => { delay_ms => 20 } });
+	my $mapping = new_mapping();
+	my $checkpoint = 'reverse_etl_state.checkpoint_' . mapping_id($node, $mapping);
+	my $run = q1("SELECT reverse_etl.request_sync('$mapping')");
+	ok(poll_sql($node, "SELECT count(*) > 0 FROM $checkpoint", 't', 60), "$label: a flush stored checkpoint rows");
+	kill_before_checkpoint($node, $run, $checkpoint, $label);
+	my $kept = checkpoint_count($node, $mapping);
+	ok($kept > 0 && $kept < $rows, "$label: the checkpoint kept the rows committed before the crash ($kept)");
+	my $added = next_run_completes($mapping, $label);
+	is($rows - $added, $kept, "$label: the next run found exactly those $kept records unchanged");
+}
+
 $node->log_check('kill -9', 0,
 	log_like => [qr/"reverse_etl model reader" \(PID \d+\) was terminated by signal 9/,
 		qr/"reverse_etl sync" \(PID \d+\) was terminated by signal 9/]);
