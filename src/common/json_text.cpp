@@ -141,10 +141,6 @@ std::optional<std::size_t> array_index(const std::string &segment) {
     return index;
 }
 
-// Recursive descent over the input, without exceptions: failing is an expected
-// outcome for text columns, and the first failure ends the parse. Each parse_*
-// builds into `out`, or only checks the text when `out` is null; locate() walks
-// a path the same way, so both share one grammar.
 // The bytes a string's plain runs are made of (printable ASCII but the quote
 // and the backslash): one lookup a byte, where most of an answer's text is.
 constexpr std::array<bool, 256> kPlainStringByte = [] {
@@ -154,6 +150,10 @@ constexpr std::array<bool, 256> kPlainStringByte = [] {
     return plain;
 }();
 
+// Recursive descent over the input, without exceptions: failing is an expected
+// outcome for text columns, and the first failure ends the parse. Each parse_*
+// builds into `out`, or only checks the text when `out` is null; locate() walks
+// a path the same way, so both share one grammar.
 class Parser {
   public:
     explicit Parser(std::string_view text) : text_(text) {}

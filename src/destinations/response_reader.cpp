@@ -245,16 +245,16 @@ std::optional<AnswerReading> keyed_results(const RecordOutcomeSpec &spec, std::s
         else if (named_kind == JsonKind::Array)
             for (const std::string_view key : find_array_in_text(*named, {}, {}).elements)
                 named_keys.emplace_back(key);
+        // Errors are few, and each is read whole once for its message.
+        const std::string message = message_of(parse_json_text(error), spec.message);
         if (named_keys.empty())
-            return body_failed("the destination reported an error that names no record of the request: " +
-                               message_of(parse_json_text(error), spec.message));
+            return body_failed("the destination reported an error that names no record of the request: " + message);
         for (const std::optional<std::string_view> &key : named_keys) {
             const std::optional<size_t> index = record_of(key);
             if (!index)
                 return body_failed("the destination reported an error for " + value_text(parse_json_text(*key)) +
-                                   ", which the request did not carry: " +
-                                   message_of(parse_json_text(error), spec.message));
-            reject(reading.outcomes[*index], message_of(parse_json_text(error), spec.message));
+                                   ", which the request did not carry: " + message);
+            reject(reading.outcomes[*index], message);
         }
     }
     return reading;
