@@ -105,11 +105,73 @@ bool splices_members(const ElementNode &root) {
            std::all_of(root.values.begin(), root.values.end(), is_constant);
 }
 
+// Room for `more` bytes after what `out` holds, growing it at least
+// twofold: an element is appended after others (RequestBuilder::plan
+// renders a request's elements into one string), and reserving exactly
+// the room of each would copy all of them again for every element.
+void reserve_more(std::string &out, size_t more) {
+    if (out.capacity() - out.size() < more)
+        out.reserve(std::max(out.capacity() * 2, out.size() + more));
+}
+
+}  // namespace
+
+// What rendering found in a payload by its keys: the member each field node
+// names, and the members each merge of fields leaves out. It holds for every
+// payload with the same keys in the same order, as PayloadBuilder writes
+// every record of a run: comparing each payload's keys with the last one's
+// once costs less than the lookups and exception lists every node does.
+struct ElementRenderer::KeyLayout {
+    static constexpr int kUnknown = -2, kAbsent = -1;
+    std::vector<std::string> keys;
+    std::vector<std::pair<const ElementNode *, int>> found;   // a member's index, or kAbsent
+    std::vector<std::pair<const ElementNode *, std::vector<char>>> skipped;
+    // For an element spliced into the payload (render_spliced): the last
+    // payload's keys as written, and whether the element overrides one.
+    std::vector<std::string> written_keys;
+    bool overrides = false;
+
+    // Whether `members` have the keys the layout was made for; else it
+    // forgets what it found and takes their keys.
+    void adopt(const std::vector<JsonObjectView::Member> &members) {
+        const bool same = members.size() == keys.size() &&
+                          std::equal(members.begin(), members.end(), keys.begin(),
+                                     [](const JsonObjectView::Member &member, const std::string &key) {
+                                         return member.key == key;
+                                     });
+        if (same)
+            return;
+        keys.clear();
+        for (const JsonObjectView::Member &member : members)
+            keys.emplace_back(member.key);
+        found.clear();
+        skipped.clear();
+    }
+
+    int &found_slot(const ElementNode *node) {
+        for (auto &[owner, index] : found)
+            if (owner == node)
+                return index;
+        return found.emplace_back(node, kUnknown).second;
+    }
+
+    // nullptr when not known yet.
+    std::vector<char> *skipped_of(const ElementNode *node) {
+        for (auto &[owner, flags] : skipped)
+            if (owner == node)
+                return &flags;
+        return nullptr;
+    }
+};
+
+namespace {
+
 class Render {
   public:
-    Render(const JsonObjectView &payload, const RecordIds &ids, std::string &out)
+    Render(const JsonObjectView &payload, const RecordIds &ids, std::string &out,
+           ElementRenderer::KeyLayout &layout)
         : payload_(payload), record_id_(ids.record_id), message_id_(ids.message_id), object_id_(ids.object_id),
-          out_(out) {}
+          out_(out), layout_(layout) {}
 
     // Appends the node's JSON; false when it is absent (a field not in the payload).
     bool value(const ElementNode &node) {
@@ -119,7 +181,7 @@ class Render {
         case ElementNode::Kind::Fields:
             out_ += '{';
             first_.push_back(kFirst);
-            members_of(payload_, node.except, {});
+            payload_members(node, node.except, {});
             first_.pop_back();
             out_ += '}';
             return true;
@@ -133,8 +195,19 @@ class Render {
     const std::string &problem() const { return problem_; }
 
   private:
+    const JsonObjectView::Member *payload_member(const ElementNode &node) {
+        int &slot = layout_.found_slot(&node);
+        if (slot == ElementRenderer::KeyLayout::kUnknown) {
+            const JsonObjectView::Member *found = payload_.member(node.field);
+            slot = found == nullptr ? ElementRenderer::KeyLayout::kAbsent
+                                    : static_cast<int>(found - payload_.members().data());
+            return found;
+        }
+        return slot == ElementRenderer::KeyLayout::kAbsent ? nullptr : &payload_.members()[slot];
+    }
+
     bool field(const ElementNode &node) {
-        const JsonObjectView::Member *found = payload_.member(node.field);
+        const JsonObjectView::Member *found = payload_member(node);
         if (found == nullptr)
             return false;
         if (node.format == ElementNode::Format::AsIs || json_kind_of(found->value) != JsonKind::String) {
@@ -179,21 +252,42 @@ class Render {
         return value;
     }
 
+    static bool listed(const std::vector<std::string> &names, std::string_view key) {
+        return std::find(names.begin(), names.end(), key) != names.end();
+    }
+
     // The members of `object` but those in `except` or `overridden`, each
     // preceded by a comma when one came before.
     void members_of(const JsonObjectView &object, const std::vector<std::string> &except,
                     const std::vector<std::string> &overridden) {
         for (const JsonObjectView::Member &member : object.members()) {
-            const auto listed = [&](const std::vector<std::string> &names) {
-                return std::find(names.begin(), names.end(), member.key) != names.end();
-            };
-            if (listed(except) || listed(overridden))
+            if (listed(except, member.key) || listed(overridden, member.key))
                 continue;
-            separate();
-            out_ += member.key_json;
-            out_ += ':';
-            out_ += member.value;
+            write_member(member);
         }
+    }
+
+    // The same of the payload's members, for the node merging them: which
+    // to leave out is known from the layout after the first payload.
+    void payload_members(const ElementNode &node, const std::vector<std::string> &except,
+                         const std::vector<std::string> &overridden) {
+        const std::vector<JsonObjectView::Member> &members = payload_.members();
+        std::vector<char> *skipped = layout_.skipped_of(&node);
+        if (skipped == nullptr) {
+            skipped = &layout_.skipped.emplace_back(&node, std::vector<char>()).second;
+            for (const JsonObjectView::Member &member : members)
+                skipped->push_back(listed(except, member.key) || listed(overridden, member.key));
+        }
+        for (size_t i = 0; i < members.size(); ++i)
+            if (!(*skipped)[i])
+                write_member(members[i]);
+    }
+
+    void write_member(const JsonObjectView::Member &member) {
+        separate();
+        out_ += member.key_json;
+        out_ += ':';
+        out_ += member.value;
     }
 
     void object(const ElementNode &node) {
@@ -201,8 +295,8 @@ class Render {
         first_.push_back(kFirst);
         for (const ElementNode &merged : node.merge) {
             if (merged.kind == ElementNode::Kind::Fields) {
-                members_of(payload_, merged.except, node.keys);
-            } else if (const JsonObjectView::Member *source = payload_.member(merged.field);
+                payload_members(merged, merged.except, node.keys);
+            } else if (const JsonObjectView::Member *source = payload_member(merged);
                        source != nullptr && json_kind_of(source->value) == JsonKind::Object) {
                 const std::optional<JsonObjectView> nested = JsonObjectView::of(source->value);
                 if (!nested)
@@ -271,6 +365,7 @@ class Render {
     const std::string &message_id_;
     const std::string &object_id_;
     std::string &out_;
+    ElementRenderer::KeyLayout &layout_;
     // Per nesting level, whether the container being written has no member
     // yet: a string, whose inline storage holds the few levels an element
     // nests without allocating for each record, as a vector<bool> did.
@@ -281,6 +376,13 @@ class Render {
 
 }  // namespace
 
+ElementRenderer::LayoutHolder::LayoutHolder() : layout_(std::make_unique<KeyLayout>()) {}
+ElementRenderer::LayoutHolder::~LayoutHolder() = default;
+ElementRenderer::LayoutHolder &ElementRenderer::LayoutHolder::operator=(const LayoutHolder &) {
+    layout_ = std::make_unique<KeyLayout>();
+    return *this;
+}
+
 ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const SettingText &setting_text) : root_(root) {
     resolve(root_, setting_text, needs_message_id_);
     if (!splices_members(root_))
@@ -289,25 +391,59 @@ ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const Setting
     const JsonObjectView empty = *JsonObjectView::of(none);
     const std::string nobody;
     std::string members;
-    Render render(empty, {nobody, nobody, nobody}, members);
+    KeyLayout layout;
+    Render render(empty, {nobody, nobody, nobody}, members, layout);
     render.value(root_);   // "{" + the constant members + "}"
     spliced_members_ = members.substr(1, members.size() - 2);
     splices_ = true;
 }
 
-bool ElementRenderer::render_spliced(const std::string &payload, std::string &out) const {
-    // The payload is PayloadBuilder's compact JSON, so a member the element
-    // overrides starts with its key and a colon: not finding that text
-    // anywhere (it may turn up inside a value too, which only costs the slow
-    // way) means no member is overridden and the payload goes out whole.
-    if (payload.size() < 2 || payload.front() != '{' || payload.back() != '}')
-        return false;
+bool ElementRenderer::may_override(const std::string &payload, const std::vector<JsonMemberSpan> &members) const {
+    KeyLayout &layout = *layout_;
+    const auto key_at = [&](const JsonMemberSpan &span) -> std::optional<std::string_view> {
+        if (span.key_at + size_t{span.key_size} > payload.size())
+            return std::nullopt;
+        return std::string_view(payload).substr(span.key_at, span.key_size);   // quotes included
+    };
+    bool same = !members.empty() && members.size() == layout.written_keys.size();
+    for (size_t i = 0; same && i < members.size(); ++i) {
+        const std::optional<std::string_view> key = key_at(members[i]);
+        same = key && *key == layout.written_keys[i];
+    }
+    if (same)
+        return layout.overrides;
+    layout.written_keys.clear();
+    layout.overrides = false;
+    for (const JsonMemberSpan &span : members) {
+        const std::optional<std::string_view> key = key_at(span);
+        if (!key) {
+            layout.written_keys.clear();
+            break;
+        }
+        layout.written_keys.emplace_back(*key);
+        for (const std::string &mark : root_.key_json)   // "key":
+            if (mark.size() == key->size() + 1 && std::string_view(mark).substr(0, key->size()) == *key)
+                layout.overrides = true;
+    }
+    if (!layout.written_keys.empty())
+        return layout.overrides;
+    // Without its members' places: the payload is PayloadBuilder's compact
+    // JSON, so a member the element overrides starts with its key and a
+    // colon, and not finding that text anywhere (it may turn up inside a
+    // value too, which only costs the slow way) means none is overridden.
     // memmem: std::string::find compares at every '"', five times slower here.
-    for (const std::string &mark : root_.key_json)   // "key":
+    for (const std::string &mark : root_.key_json)
         if (memmem(payload.data(), payload.size(), mark.data(), mark.size()) != nullptr)
-            return false;
+            return true;
+    return false;
+}
+
+bool ElementRenderer::render_spliced(const std::string &payload, const std::vector<JsonMemberSpan> &members,
+                                     std::string &out) const {
+    if (payload.size() < 2 || payload.front() != '{' || payload.back() != '}' || may_override(payload, members))
+        return false;
     const bool has_members = payload.find_first_not_of(" \t\n\r", 1) != payload.size() - 1;
-    out.reserve(payload.size() + 1 + spliced_members_.size());
+    reserve_more(out, payload.size() + 1 + spliced_members_.size());
     out.append(payload, 0, payload.size() - 1);
     if (has_members && !spliced_members_.empty())
         out += ',';
@@ -318,11 +454,8 @@ bool ElementRenderer::render_spliced(const std::string &payload, std::string &ou
 
 bool ElementRenderer::render(const std::string &payload, const std::vector<JsonMemberSpan> &members,
                              const RecordIds &ids, std::string &out, std::string &problem) const {
-    if (splices_) {
-        if (render_spliced(payload, out))
-            return true;
-        out.clear();
-    }
+    if (splices_ && render_spliced(payload, members, out))
+        return true;
     const std::string &record_id = ids.record_id;
     const bool known = !members.empty() && payload_view_.view_known(payload, members);
     if (!known && !payload_view_.view(payload))
@@ -336,8 +469,9 @@ bool ElementRenderer::render(const std::string &payload, const std::vector<JsonM
             return false;
         }
     }
-    out.reserve(payload.size() + 64);   // the element is mostly the payload: grown once, not doubling from empty
-    Render render(*parsed, ids, out);
+    reserve_more(out, payload.size() + 64);   // the element is mostly the payload: grown once, not doubling
+    layout_->adopt(parsed->members());
+    Render render(*parsed, ids, out, *layout_);
     render.value(root_);
     problem = render.problem();
     return problem.empty();

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 
@@ -22,6 +23,8 @@ struct RecordIds {
 
 class ElementRenderer {
   public:
+    struct KeyLayout;   // what rendering found by key in the last payload (see the .cpp)
+
     // `setting_text` gives a setting's effective value as text, nullopt when
     // unset; text built from an unset setting is left out of the element, as
     // headers built from one are left out of requests.
@@ -31,10 +34,11 @@ class ElementRenderer {
     // Whether elements carry {{message_id}} or {{message_uuid}}.
     bool needs_message_id() const { return needs_message_id_; }
 
-    // The element as compact JSON; numbers are written as the payload has them.
-    // False with `problem` set when a value cannot be written (a datetime field
-    // that is not ISO 8601 text for epoch_ms, an {{object_id}} the record has
-    // not got). `payload` must be a JSON object; `members`, where its
+    // Appends the element to `out` as compact JSON; numbers are written as
+    // the payload has them. False with `problem` set when a value cannot be
+    // written (a datetime field that is not ISO 8601 text for epoch_ms, an
+    // {{object_id}} the record has not got): then what it appended is the
+    // caller's to cut off. `payload` must be a JSON object; `members`, where its
     // members lie when its builder said (else empty: the payload is scanned).
     bool render(const std::string &payload, const std::vector<JsonMemberSpan> &members, const RecordIds &ids,
                 std::string &out, std::string &problem) const;
@@ -42,13 +46,31 @@ class ElementRenderer {
   private:
     // The payload with the root's own members appended as text, when that is
     // what rendering gives (splices_members in the .cpp says when).
-    bool render_spliced(const std::string &payload, std::string &out) const;
+    bool render_spliced(const std::string &payload, const std::vector<JsonMemberSpan> &members,
+                        std::string &out) const;
+    // Whether the payload may have a member the spliced ones override.
+    bool may_override(const std::string &payload, const std::vector<JsonMemberSpan> &members) const;
 
     catalog::ElementNode root_;   // settings resolved: Text nodes hold no Setting parts
     // The payload being rendered, kept so that its members' storage is
     // reused from one record to the next (a renderer renders one record at
     // a time: a request builder is not shared between threads).
     mutable JsonObjectView payload_view_;
+    // It names the nodes of root_ by address, so a copy of the renderer
+    // starts with an empty one of its own.
+    class LayoutHolder {
+      public:
+        LayoutHolder();
+        LayoutHolder(const LayoutHolder &) : LayoutHolder() {}
+        LayoutHolder &operator=(const LayoutHolder &);
+        ~LayoutHolder();
+        KeyLayout &operator*() const { return *layout_; }
+        KeyLayout *operator->() const { return layout_.get(); }
+
+      private:
+        std::unique_ptr<KeyLayout> layout_;
+    };
+    LayoutHolder layout_;
     bool needs_message_id_ = false;
     // An element that is every payload field plus constant members
     // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those

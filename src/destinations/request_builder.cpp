@@ -3,7 +3,6 @@
 #include <algorithm>
 #include <tuple>
 #include <chrono>
-#include <deque>
 #include <memory>
 #include <utility>
 
@@ -848,18 +847,21 @@ std::string_view RequestBuilder::element_text(const OutgoingRecord &record, std:
         invalid_reason = record_url(record).problem;
     if (!invalid_reason.empty())
         return {};
+    const size_t start = storage.size();
     std::string_view element;
     if (element_) {
         if (!element_->render(record.payload, record.payload_members,
-                              {record.record_id, record.message_id, record.object_id}, storage, invalid_reason))
+                              {record.record_id, record.message_id, record.object_id}, storage, invalid_reason)) {
+            storage.resize(start);
             return {};
-        element = storage;
+        }
+        element = std::string_view(storage).substr(start);
     } else if (extras_.empty()) {
         closing_brace(record);  // a JSON object, as with extras
         element = record.payload;
     } else {
-        storage = with_extras(record);
-        element = storage;
+        storage += with_extras(record);
+        element = std::string_view(storage).substr(start);
     }
     if (max_record_bytes_ > 0 && element.size() > max_record_bytes_) {
         invalid_reason = "the record is " + std::to_string(element.size()) +
@@ -1018,48 +1020,66 @@ std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecor
                                                  const std::function<void()> &after_each) const {
     std::vector<PlannedRequest> requests;
     std::vector<size_t> group;
-    // Views of the records' payloads, or of `spliced` when the destination
-    // adds members to each record (a deque: its strings never move).
+    // The group's elements: views of the records' payloads, or pieces of
+    // `rendered` when the destination adds to each record. Rendering them all
+    // into one string, kept from one request to the next, spares an
+    // allocation per record; its pieces are noted by place, as it may move
+    // while it grows.
+    struct Piece {
+        std::string_view payload;   // empty: the piece of `rendered` at `at`
+        size_t at = 0;
+        size_t size = 0;
+    };
+    std::vector<Piece> pieces;
+    std::string rendered;
     std::vector<std::string_view> elements;
-    std::deque<std::string> spliced;
     size_t body_bytes = 0;   // exactly the size the body would have now
     size_t url_bytes = 0;    // a query list's URL, with a URL limit: exactly its size now
-    const auto flush = [&] {
-        requests.push_back(assemble(records, std::move(group), elements));
-        group.clear();
+    // Sends the group; `kept` bytes at the end of `rendered` (the element that
+    // did not fit) stay, as the start of the next group's.
+    const auto flush = [&](size_t kept) {
         elements.clear();
-        spliced.clear();
+        for (const Piece &piece : pieces)
+            elements.push_back(piece.payload.empty() ? std::string_view(rendered).substr(piece.at, piece.size)
+                                                      : piece.payload);
+        requests.push_back(assemble(records, std::move(group), elements));
+        group = {};
+        group.reserve(std::min(max_records_, records.size()));
+        pieces.clear();
+        rendered.erase(0, rendered.size() - kept);
         if (after_each)
             after_each();
     };
     for (size_t i = 0; i < records.size(); ++i) {
-        std::string storage;
         std::string invalid_reason;
-        const std::string_view element = element_text(records[i], storage, invalid_reason);
+        const size_t start = rendered.size();
+        std::string_view element = element_text(records[i], rendered, invalid_reason);
         if (!invalid_reason.empty()) {
+            rendered.resize(start);   // a limit refused what was rendered
             if (invalid != nullptr)
                 invalid->push_back(InvalidRecord{i, std::move(invalid_reason)});
             continue;
         }
         const bool limits_url = query_list_ && max_url_bytes_ > 0;
+        const size_t element_size = element.size();
+        const bool is_rendered = rendered.size() > start;
         if (!group.empty() &&
-            !fits(group.size(), body_bytes, element.size(), url_bytes, limits_url ? query_cost(element, false) : 0))
-            flush();
-        body_bytes = group.empty() ? body_open_.size() + body_close_.size() + element.size()
-                                   : body_bytes + 1 + element.size();
+            !fits(group.size(), body_bytes, element_size, url_bytes, limits_url ? query_cost(element, false) : 0)) {
+            flush(is_rendered ? element_size : 0);
+            if (is_rendered)   // it moved to the front of `rendered`
+                element = std::string_view(rendered).substr(0, element_size);
+        }
+        body_bytes = group.empty() ? body_open_.size() + body_close_.size() + element_size
+                                   : body_bytes + 1 + element_size;
         if (limits_url)
             url_bytes = group.empty() ? url_base_bytes_ + query_cost(element, true)
                                       : url_bytes + query_cost(element, false);
         group.push_back(i);
-        if (storage.empty()) {
-            elements.push_back(element);
-        } else {
-            spliced.push_back(std::move(storage));
-            elements.push_back(spliced.back());
-        }
+        pieces.push_back(is_rendered ? Piece{{}, rendered.size() - element_size, element_size}
+                                     : Piece{element, 0, 0});
     }
     if (!group.empty())
-        flush();
+        flush(0);
     return requests;
 }
 

@@ -174,9 +174,10 @@ class RequestBuilder {
     void init_body(const catalog::RequestSpec &spec, const std::string &members);
     std::string with_extras(const OutgoingRecord &record) const;
     // The record's element for a request body: a view of its payload when the
-    // destination adds nothing to it, else of `storage`, which receives the
-    // spliced text. Sets `invalid_reason` (and returns nothing) instead when
-    // the record cannot be sent.
+    // destination adds nothing to it, else of the text appended to `storage`
+    // (valid until `storage` changes). Sets `invalid_reason` (and returns
+    // nothing) instead when the record cannot be sent; what it appended is
+    // then the caller's to cut off.
     std::string_view element_text(const OutgoingRecord &record, std::string &storage,
                                   std::string &invalid_reason) const;
     RecordUrl record_url(const OutgoingRecord &record) const;

@@ -433,6 +433,8 @@ class DeliveryLoop {
                 keys[i] = next_key_++;
                 destinations::OutgoingRecord &record = unplanned_[i];
                 held_bytes_ -= members_held_size(record);
+                if (record.payload_members.capacity() > 0)
+                    spare_members_.push_back(std::move(record.payload_members));
                 records_.emplace(keys[i], PendingRecord{std::move(unplanned_rows_[i].tid), unplanned_rows_[i].ordinal,
                                                         std::move(record.record_id),
                                                         std::move(unplanned_rows_[i].change), std::move(record.payload),
@@ -443,6 +445,7 @@ class DeliveryLoop {
         unplanned_rows_.resize(waiting);
         for (destinations::PlannedRequest &planned : planned_requests) {
             PlannedBatch batch;
+            batch.keys.reserve(planned.records.size());
             for (const size_t index : planned.records)
                 batch.keys.push_back(keys[index]);
             batch.request = std::move(planned.request);
@@ -510,7 +513,13 @@ class DeliveryLoop {
     // A record whose payload cannot be built is noted as invalid.
     void prepare(const OutboxRow &row, int64_t ordinal) {
         view_record_values(plan_, row, values_);
-        BuiltPayload built = payloads_.build(values_, context_, requests_.reads_payload_members());
+        std::vector<JsonMemberSpan> members_storage;
+        if (!spare_members_.empty()) {
+            members_storage = std::move(spare_members_.back());
+            spare_members_.pop_back();
+        }
+        BuiltPayload built =
+            payloads_.build(values_, context_, requests_.reads_payload_members(), std::move(members_storage));
         if (!built.valid) {
             record_invalid(std::string(row.record_id), std::string(row.change), built.invalid_reason, std::nullopt);
             return;
@@ -1265,6 +1274,10 @@ class DeliveryLoop {
     // Records read and built but not yet in a request (see plan_requests).
     std::vector<destinations::OutgoingRecord> unplanned_;
     std::vector<UnplannedRow> unplanned_rows_;
+    // Member lists of records that went into requests, their storage kept
+    // for the next records' (an allocation and a free a record were about a
+    // twentieth of the sync worker's time in a Mixpanel profile sync).
+    std::vector<std::vector<JsonMemberSpan>> spare_members_;
     std::deque<PlannedBatch> ready_;
     std::unordered_map<uint64_t, InFlight> in_flight_;
     const catalog::LookupDef *lookup_ = nullptr;   // the operation's, when it has one

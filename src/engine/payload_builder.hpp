@@ -65,8 +65,11 @@ class PayloadBuilder {
     // A record that cannot be built is returned invalid with the reason; only a
     // caller bug (a record with the wrong number of values) throws (Error XX000).
     // With `record_members`, BuiltPayload::members says where each member
-    // went (else it stays empty: most destinations never look).
-    BuiltPayload build(const RecordValues &record, const RunContext &context, bool record_members = false) const;
+    // went (else it stays empty: most destinations never look); it is
+    // written into `members_storage`, whose capacity a caller building many
+    // records passes back from one to the next.
+    BuiltPayload build(const RecordValues &record, const RunContext &context, bool record_members = false,
+                       std::vector<JsonMemberSpan> members_storage = {}) const;
 
   private:
     std::unique_ptr<const detail::CompiledMapping> plan_;

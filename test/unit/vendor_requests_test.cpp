@@ -9,6 +9,8 @@
 
 #include "catalog/action_settings.hpp"
 #include "catalog/destination_type.hpp"
+#include "catalog/key_field_binding.hpp"
+#include "common/json_object_view.hpp"
 #include "common/iso8601.hpp"
 #include "common/json_text.hpp"
 #include "destinations/element_renderer.hpp"
@@ -198,6 +200,141 @@ TEST(VendorRequests, ElementShapes) {
     EXPECT_EQ(request.body, R"([{"kind":"user","ids":["u7",null,"r-7"],"traits":{"b":true,"id":"u7","fixed":[1,{"a":null}]},)"
                             R"("rest":{"n":null,"at":"2000-01-01"}}])");
     EXPECT_EQ(builder.masked(request).url, "https://x.example/in?api%20key=********");
+}
+
+// A record whose payload members' places are given, as PayloadBuilder gives
+// them (the renderer then reads them instead of scanning the payload).
+OutgoingRecord record_with_members(const std::string &id, const std::string &payload) {
+    OutgoingRecord made = record(id, payload);
+    JsonObjectView view;
+    EXPECT_TRUE(view.view(made.payload));
+    for (const JsonObjectView::Member &member : view.members())
+        made.payload_members.push_back({static_cast<uint32_t>(member.key_json.data() - made.payload.data()),
+                                        static_cast<uint32_t>(member.key_json.size()),
+                                        static_cast<uint32_t>(member.value.data() - made.payload.data()),
+                                        static_cast<uint32_t>(member.value.size())});
+    return made;
+}
+
+// Each request's body, as the elements a builder of its own gives each of its
+// records: what one builder learns from a payload's keys (the member a field
+// names, the members a merge leaves out) must not outlast that payload's keys.
+void expect_bodies_of_fresh_elements(const DestinationType &type, const catalog::ActionDef &action,
+                                     const std::string &settings, const std::vector<OutgoingRecord> &records,
+                                     size_t expected_requests) {
+    const RequestBuilder builder(type, action, json(settings).get());
+    std::vector<InvalidRecord> invalid;
+    const std::vector<PlannedRequest> requests = builder.plan(records, &invalid);
+    EXPECT_EQ(requests.size(), expected_requests);
+    size_t carried = 0;
+    for (const PlannedRequest &request : requests) {
+        std::string body = "[";
+        for (const size_t index : request.records) {
+            const RequestBuilder fresh(type, action, json(settings).get());
+            OutgoingRecord alone = records[index];
+            alone.payload_members.clear();   // and found by a scan
+            const ElementResult element = fresh.element(alone);
+            EXPECT_TRUE(element.valid) << element.invalid_reason;
+            body += (body.size() > 1 ? "," : "") + element.element;
+        }
+        EXPECT_EQ(request.request.body, body + "]");
+        carried += request.records.size();
+    }
+    EXPECT_EQ(carried + invalid.size(), records.size());
+}
+
+TEST(VendorRequests, OneRendererFollowsEachPayloadsKeys) {
+    const DestinationType &type = shipped_type("mixpanel");
+    catalog::ActionDef action = *type.find_action("user_profile");
+    catalog::bind_key_field(action, "distinct_id");
+    const std::string settings = R"({"project_token": "tok", "endpoint": "http://127.0.0.1:9"})";
+    // Keys that change from one record to the next: the same ones in another
+    // order, one gone, one more, a field of the element's own list, none.
+    const std::vector<std::string> payloads = {
+        R"({"distinct_id":"u1","email":"a@x.io","plan":"pro","mrr":1.50})",
+        R"({"distinct_id":"u2","email":"b@x.io","plan":"free","mrr":0})",
+        R"({"plan":"team","distinct_id":"u3","email":"c@x.io","mrr":2})",
+        R"({"distinct_id":"u4","plan":"pro"})",
+        R"({"distinct_id":"u5","plan":"pro","name":"Eve","seats":3})",
+        R"({"distinct_id":"u6","email":"f@x.io","plan":"pro","mrr":1.50})",
+        R"({"distinct_id":"u7"})",
+        R"({"distinct_id":"u8","email":"h@x.io","plan":"pro","mrr":1.50})"};
+    std::vector<OutgoingRecord> with_members, scanned;
+    for (size_t i = 0; i < payloads.size(); ++i) {
+        with_members.push_back(record_with_members(std::to_string(i), payloads[i]));
+        scanned.push_back(record(std::to_string(i), payloads[i]));
+    }
+    expect_bodies_of_fresh_elements(type, action, settings, with_members, 1);
+    expect_bodies_of_fresh_elements(type, action, settings, scanned, 1);
+    // Spot check of one body against the text itself.
+    const RequestBuilder builder(type, action, json(settings).get());
+    EXPECT_EQ(builder.plan({with_members[3], with_members[4]})[0].request.body,
+              R"([{"$token":"tok","$distinct_id":"u4","$set":{"plan":"pro"}},)"
+              R"({"$token":"tok","$distinct_id":"u5","$set":{"plan":"pro","seats":3,"$name":"Eve"}}])");
+}
+
+// Salesforce's element is spliced into the payload unless the payload has a
+// member named as one of the spliced ones; with members' places given, that
+// is decided from its keys, again whenever they change.
+TEST(VendorRequests, SplicingFollowsEachPayloadsKeys) {
+    const DestinationType &type = shipped_type("salesforce");
+    const catalog::ActionDef action =
+        catalog::bind_action_settings(*type.find_action("account"), json(R"({"external_id_field": "Ext__c"})").get());
+    const std::string settings = R"({"access_token": "t", "instance_url": "https://x.my.salesforce.com"})";
+    const std::vector<std::string> payloads = {
+        R"({"Ext__c":"A-1","Name":"Acme"})",
+        R"({"Ext__c":"A-2","attributes":{"type":"Lead"},"Name":"Beta"})",
+        R"({"Ext__c":"A-3","Name":"Gamma"})",
+        R"({"Ext__c":"A-4","Name":"\"attributes\":"})",
+        R"({"Ext__c":"A-5","Name":"Delta","attributes":1})",
+        R"({})",
+        R"({"Ext__c":"A-6","Name":"Eta"})"};
+    std::vector<OutgoingRecord> records;
+    for (size_t i = 0; i < payloads.size(); ++i)
+        records.push_back(record_with_members(std::to_string(i), payloads[i]));
+    const RequestBuilder builder(type, action, json(settings).get(), "upsert");
+    const std::vector<PlannedRequest> requests = builder.plan(records);
+    ASSERT_EQ(requests.size(), 1u);
+    EXPECT_EQ(requests[0].request.body,
+              R"({"records":[{"Ext__c":"A-1","Name":"Acme","attributes":{"type":"Account"}},)"
+              R"({"Ext__c":"A-2","Name":"Beta","attributes":{"type":"Account"}},)"
+              R"({"Ext__c":"A-3","Name":"Gamma","attributes":{"type":"Account"}},)"
+              R"({"Ext__c":"A-4","Name":"\"attributes\":","attributes":{"type":"Account"}},)"
+              R"({"Ext__c":"A-5","Name":"Delta","attributes":{"type":"Account"}},)"
+              R"({"attributes":{"type":"Account"}},)"
+              R"({"Ext__c":"A-6","Name":"Eta","attributes":{"type":"Account"}}]})");
+}
+
+// Elements are rendered one after another into one buffer: the one that does
+// not fit starts the next request, and one refused after it was rendered
+// (over the record limit) leaves nothing behind.
+TEST(VendorRequests, RenderedElementsSplitIntoRequestsWhole) {
+    const DestinationType type = parse_destination_type(R"({
+        "type": "shaped", "name": "Shaped", "description": "A test type.",
+        "settings": [{"key": "endpoint", "type": "string", "required": true, "description": "Where."}],
+        "request": {"method": "POST", "url": "{{settings.endpoint}}/in", "body": "array"},
+        "actions": [{"key": "put", "name": "Put", "description": "Puts.", "sync_modes": ["add"],
+                     "default_sync_mode": "add", "free_fields": true, "fields": [],
+                     "max_batch_records": 3, "max_batch_bytes": 120, "max_record_bytes": 60,
+                     "element": {"user": "{{fields.id}}", "traits": "{{fields|except:id}}"}}]})");
+    const std::string settings = R"({"endpoint": "https://x.example"})";
+    std::vector<OutgoingRecord> records;
+    for (int i = 0; i < 9; ++i) {
+        const std::string id = std::to_string(i);
+        const std::string filler = i == 4 ? std::string(60, 'x') : std::string(static_cast<size_t>(i * 3), 'y');
+        records.push_back(record_with_members(id, R"({"id":"u)" + id + R"(","f":")" + filler + R"("})"));
+    }
+    expect_bodies_of_fresh_elements(type, type.actions[0], settings, records, 4);
+    const RequestBuilder builder(type, type.actions[0], json(settings).get());
+    std::vector<InvalidRecord> invalid;
+    const std::vector<PlannedRequest> requests = builder.plan(records, &invalid);
+    ASSERT_EQ(invalid.size(), 1u);
+    EXPECT_EQ(invalid[0].index, 4u);
+    ASSERT_EQ(requests.size(), 4u);
+    EXPECT_EQ(requests[0].records, (std::vector<size_t>{0, 1, 2}));
+    EXPECT_EQ(requests[1].records, (std::vector<size_t>{3, 5}));
+    EXPECT_EQ(requests[1].request.body, R"([{"user":"u3","traits":{"f":"yyyyyyyyy"}},)"
+                                        R"({"user":"u5","traits":{"f":"yyyyyyyyyyyyyyy"}}])");
 }
 
 std::string definition_error(const std::string &element, const std::string &modes = R"(["add"])") {
