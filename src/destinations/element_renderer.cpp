@@ -278,9 +278,34 @@ class Render {
             for (const JsonObjectView::Member &member : members)
                 skipped->push_back(listed(except, member.key) || listed(overridden, member.key));
         }
-        for (size_t i = 0; i < members.size(); ++i)
-            if (!(*skipped)[i])
-                write_member(members[i]);
+        // Members kept one after another are, in compact text (PayloadBuilder's),
+        // one run of it with their commas: appended at once.
+        for (size_t i = 0; i < members.size();) {
+            if ((*skipped)[i]) {
+                ++i;
+                continue;
+            }
+            if (!is_compact(members[i])) {
+                write_member(members[i++]);
+                continue;
+            }
+            const char *const start = members[i].key_json.data();
+            const char *end = value_end(members[i]);
+            for (++i; i < members.size() && !(*skipped)[i] && is_compact(members[i]) &&
+                      members[i].key_json.data() == end + 1;   // the comma between them
+                 ++i)
+                end = value_end(members[i]);
+            separate();
+            out_.append(start, static_cast<size_t>(end - start));
+        }
+    }
+
+    // Whether the member's value follows its key with only the colon between.
+    static bool is_compact(const JsonObjectView::Member &member) {
+        return member.value.data() == member.key_json.data() + member.key_json.size() + 1;
+    }
+    static const char *value_end(const JsonObjectView::Member &member) {
+        return member.value.data() + member.value.size();
     }
 
     void write_member(const JsonObjectView::Member &member) {

@@ -1031,7 +1031,8 @@ std::vector<PlannedRequest> RequestBuilder::plan(const std::vector<OutgoingRecor
         size_t size = 0;
     };
     std::vector<Piece> pieces;
-    std::string rendered;
+    std::string &rendered = rendered_;   // its capacity kept from one call to the next
+    rendered.clear();
     std::vector<std::string_view> elements;
     size_t body_bytes = 0;   // exactly the size the body would have now
     size_t url_bytes = 0;    // a query list's URL, with a URL limit: exactly its size now

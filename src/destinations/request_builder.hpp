@@ -121,7 +121,7 @@ class RequestBuilder {
     // and max_bytes_per_request. Invalid records (element()) go in no request; they
     // are appended to `invalid` when given. `after_each`, when given, is called
     // after each request is assembled (the delivery loop serves its requests
-    // in flight meanwhile).
+    // in flight meanwhile); it must not plan with this builder.
     std::vector<PlannedRequest> plan(const std::vector<OutgoingRecord> &records,
                                      std::vector<InvalidRecord> *invalid = nullptr,
                                      const std::function<void()> &after_each = {}) const;
@@ -206,6 +206,8 @@ class RequestBuilder {
     bool url_reads_object_id_ = false;   // {{object_id}}: a record without one cannot be sent
     bool no_body_ = false;               // BodyShape::None: the URL says it all
     size_t max_records_ = 1;
+    // Where plan() renders elements (a builder plans for one thread at a time).
+    mutable std::string rendered_;
     std::string action_key_;         // for messages
     size_t max_bytes_ = 0;
     size_t max_record_bytes_ = 0;

@@ -66,6 +66,10 @@ constexpr size_t kHeldBytes = 32 * 1024 * 1024;
 // A held record's bookkeeping beyond its payload (identifiers, TID, map
 // entry): counted so that many small records are bounded too.
 constexpr size_t kRecordOverheadBytes = 256;
+// How many records a streamed chunk plans at a time (DeliveryLoop::plan_early),
+// rounded up to whole requests: a few hundred kilobytes of payloads, which
+// stay in a core's cache from being built to being rendered.
+constexpr size_t kEarlyPlanRecords = 1000;
 // Where an adaptive run starts (http::ConcurrencyLimit): the fixed
 // concurrency of earlier releases, which every destination type was tested with.
 constexpr int kInitialConcurrentRequests = 8;
@@ -353,7 +357,7 @@ class DeliveryLoop {
         pg::run_in_transaction([&] {
             const pg::CatalogRoleScope as_catalog_owner;   // who owns the log
             while (records < wanted && !stream_->finished()) {
-                const size_t held = held_bytes_ - held_before;
+                const size_t held = held_bytes_ > held_before ? held_bytes_ - held_before : 0;
                 const std::vector<pg::StreamedRow> &rows =
                     stream_->take(std::min<size_t>(1000, wanted - records), held < allowed ? allowed - held : 0,
                                   wait && records == 0, "reverse_etl_state", log_table);
@@ -370,12 +374,14 @@ class DeliveryLoop {
                 }
                 if (rows.empty())
                     break;
-                if (held_bytes_ - held_before >= allowed) {
+                if (held_bytes_ > held_before && held_bytes_ - held_before >= allowed) {
                     chunk_cut_short_ = true;
                     break;
                 }
+                plan_early();
             }
         });
+        release_uncommitted();
         // Counted once logged. Extracted, added, selected and sent all at
         // once: a first run sends every record of the model.
         const auto taken = static_cast<int64_t>(records);
@@ -410,7 +416,13 @@ class DeliveryLoop {
             held_bytes_ -= held_size(record);
             fates[invalid.index] = Fate::Refused;
         }
-        if (!outbox_done_ && !chunk_cut_short_ && !planned_requests.empty()) {
+        // Planned early in a chunk (plan_early), a request already holding
+        // as many records as one may takes no more and need not wait (it
+        // would be rendered again); at the chunk's end the last one waits, as
+        // it always has.
+        const bool last_is_full = !planned_requests.empty() &&
+                                  planned_requests.back().records.size() >= requests_.max_records_per_request();
+        if (!outbox_done_ && !chunk_cut_short_ && !planned_requests.empty() && !(holding_ && last_is_full)) {
             for (const size_t index : planned_requests.back().records)
                 fates[index] = Fate::Wait;
             planned_requests.pop_back();
@@ -449,8 +461,36 @@ class DeliveryLoop {
             for (const size_t index : planned.records)
                 batch.keys.push_back(keys[index]);
             batch.request = std::move(planned.request);
-            ready_.push_back(std::move(batch));
+            (holding_ ? uncommitted_ : ready_).push_back(std::move(batch));
         }
+    }
+
+    // Plans the records a streamed chunk has taken so far once they fill
+    // requests, while their payloads are still in the processor's cache: a
+    // chunk holds megabytes of them, and rendering each destination element
+    // at the chunk's end read every payload back from memory (measured: the
+    // element rendering of a Mixpanel sync took twice its time alone). The
+    // requests wait until the chunk's transaction has logged their records.
+    void plan_early() {
+        const size_t per_request = requests_.max_records_per_request();
+        const size_t enough = per_request * std::max<size_t>(1, (kEarlyPlanRecords + per_request - 1) / per_request);
+        if (unplanned_.size() < enough)
+            return;
+        holding_ = true;
+        try {
+            plan_requests();
+        } catch (...) {
+            holding_ = false;
+            throw;
+        }
+        holding_ = false;
+    }
+
+    // The requests plan_early made, now that their records are committed.
+    void release_uncommitted() {
+        for (PlannedBatch &batch : uncommitted_)
+            ready_.push_back(std::move(batch));
+        uncommitted_.clear();
     }
 
     // Records whose elements need the destination's id and whose checkpoint
@@ -1279,6 +1319,10 @@ class DeliveryLoop {
     // twentieth of the sync worker's time in a Mixpanel profile sync).
     std::vector<std::vector<JsonMemberSpan>> spare_members_;
     std::deque<PlannedBatch> ready_;
+    // Requests planned inside a streamed chunk's transaction, which wait in
+    // here for it to commit (see plan_early).
+    std::deque<PlannedBatch> uncommitted_;
+    bool holding_ = false;
     std::unordered_map<uint64_t, InFlight> in_flight_;
     const catalog::LookupDef *lookup_ = nullptr;   // the operation's, when it has one
     std::optional<destinations::RequestBuilder> lookups_;

@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cstring>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 namespace reverse_etl::http {
 
@@ -79,13 +82,35 @@ void append_percent_encoded(std::string &out, std::string_view text) { append_en
 // bodies escape a space or a '+' now and then), so the runs of bytes kept
 // are found and copied whole: a store per byte was the largest cost of
 // building those bodies.
+// The length of the run of bytes from `at` on that a form value keeps
+// (is_form_value_byte), at most `size`. JSON text is mostly long such runs,
+// where a test and a branch a byte were most of the time spent encoding a
+// body: with SSE2 (every x86-64), sixteen bytes are tested at once.
+size_t kept_run(const char *at, size_t size) {
+    size_t run = 0;
+#ifdef __SSE2__
+    for (; run + 16 <= size; run += 16) {
+        const __m128i bytes = _mm_loadu_si128(reinterpret_cast<const __m128i *>(at + run));
+        // Signed bytes: those from 0x80 up are negative, so below 0x21 too.
+        const auto is = [&bytes](char c) { return _mm_cmpeq_epi8(bytes, _mm_set1_epi8(c)); };
+        const __m128i escaped = _mm_or_si128(
+            _mm_or_si128(_mm_or_si128(_mm_cmplt_epi8(bytes, _mm_set1_epi8(0x21)), is(0x7F)),
+                         _mm_or_si128(is('%'), is('&'))),
+            _mm_or_si128(_mm_or_si128(is('+'), is('=')), _mm_or_si128(is(';'), is('#'))));
+        if (const int mask = _mm_movemask_epi8(escaped); mask != 0)
+            return run + static_cast<size_t>(__builtin_ctz(static_cast<unsigned>(mask)));
+    }
+#endif
+    while (run < size && kFormValueEncoding.bytes[static_cast<unsigned char>(at[run])].length == 1)
+        ++run;
+    return run;
+}
+
 void append_form_value_encoded(std::string &out, std::string_view text) {
     out.reserve(out.size() + text.size() + text.size() / 8 + 16);
     size_t at = 0;
     while (at < text.size()) {
-        size_t run = at;
-        while (run < text.size() && kFormValueEncoding.bytes[static_cast<unsigned char>(text[run])].length == 1)
-            ++run;
+        const size_t run = at + kept_run(text.data() + at, text.size() - at);
         out.append(text.data() + at, run - at);
         if (run == text.size())
             break;

@@ -2,6 +2,7 @@
 // merge, masking, defaults) and catalog/request_rules (headers, URL
 // placeholders, request timeout).
 #include <cctype>
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -283,6 +284,21 @@ TEST(DestinationSettings, FormValueEncodingDecodesToTheText) {
     std::string reserved;
     http::append_form_value_encoded(reserved, "%&+=;# \n\xC3\xA9");
     EXPECT_EQ(reserved, "%25%26%2B%3D%3B%23%20%0A%C3%A9");
+    // Runs are tested eight bytes at a time: each byte is found at each
+    // place in a word and in a tail shorter than one, amid bytes kept.
+    for (int c = 0; c < 256; ++c) {
+        const bool kept = c > 0x20 && c < 0x7F && std::string("%&+=;#").find(static_cast<char>(c)) == std::string::npos;
+        char escaped[4];
+        std::snprintf(escaped, sizeof escaped, "%%%02X", c);
+        for (size_t place = 0; place < 19; ++place) {
+            const std::string text = std::string(place, 'a') + static_cast<char>(c) + std::string(18 - place, '"');
+            std::string encoded;
+            http::append_form_value_encoded(encoded, text);
+            EXPECT_EQ(encoded, std::string(place, 'a') + (kept ? std::string(1, static_cast<char>(c)) : escaped) +
+                                   std::string(18 - place, '"'))
+                << "byte " << c << " at " << place;
+        }
+    }
 }
 
 // ---- settings

@@ -258,7 +258,8 @@ TEST(VendorRequests, OneRendererFollowsEachPayloadsKeys) {
         R"({"distinct_id":"u5","plan":"pro","name":"Eve","seats":3})",
         R"({"distinct_id":"u6","email":"f@x.io","plan":"pro","mrr":1.50})",
         R"({"distinct_id":"u7"})",
-        R"({"distinct_id":"u8","email":"h@x.io","plan":"pro","mrr":1.50})"};
+        R"({"distinct_id":"u8","email":"h@x.io","plan":"pro","mrr":1.50})",
+        R"({"distinct_id": "u9" , "plan" :"pro","mrr": 2,"seats":1})"};
     std::vector<OutgoingRecord> with_members, scanned;
     for (size_t i = 0; i < payloads.size(); ++i) {
         with_members.push_back(record_with_members(std::to_string(i), payloads[i]));
@@ -271,6 +272,9 @@ TEST(VendorRequests, OneRendererFollowsEachPayloadsKeys) {
     EXPECT_EQ(builder.plan({with_members[3], with_members[4]})[0].request.body,
               R"([{"$token":"tok","$distinct_id":"u4","$set":{"plan":"pro"}},)"
               R"({"$token":"tok","$distinct_id":"u5","$set":{"plan":"pro","seats":3,"$name":"Eve"}}])");
+    // Spaced text (not PayloadBuilder's) is copied member by member, not in runs.
+    EXPECT_EQ(builder.plan({with_members[8]})[0].request.body,
+              R"([{"$token":"tok","$distinct_id":"u9","$set":{"plan":"pro","mrr":2,"seats":1}}])");
 }
 
 // Salesforce's element is spliced into the payload unless the payload has a
