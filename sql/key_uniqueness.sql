@@ -138,6 +138,15 @@ SELECT query, key_column, reverse_etl._key_is_unique(query, key_column) AS prove
     ('SELECT email FROM key_uniqueness.users WHERE email IS NOT NULL', 'email')
   ) AS cases(query, key_column);
 
+-- Once its last inheritance child is dropped, a table's key is proven again
+-- at once, though PostgreSQL keeps relhassubclass set until an ANALYZE.
+CREATE TABLE key_uniqueness.tickets (id bigint PRIMARY KEY);
+CREATE TABLE key_uniqueness.old_tickets () INHERITS (key_uniqueness.tickets);
+SELECT reverse_etl._key_is_unique('SELECT id FROM key_uniqueness.tickets', 'id') AS proven;
+DROP TABLE key_uniqueness.old_tickets;
+SELECT relhassubclass FROM pg_catalog.pg_class WHERE oid = 'key_uniqueness.tickets'::regclass;
+SELECT reverse_etl._key_is_unique('SELECT id FROM key_uniqueness.tickets', 'id') AS proven;
+
 -- Once the partition's index is attached, the partitioned index is valid.
 CREATE UNIQUE INDEX readings_1_id ON key_uniqueness.readings_1 (id);
 ALTER INDEX key_uniqueness.readings_id ATTACH PARTITION key_uniqueness.readings_1_id;
