@@ -401,9 +401,10 @@ class DeliveryLoop {
     // is exhausted the last request, which may not be full, waits for the
     // next chunk's records (chunks are not cut at batch boundaries), unless
     // the byte budget cut the chunk short: then the next chunk waits for
-    // answers, and so would this request.
-    void plan_requests() {
-        plan_lookups();
+    // answers, and so would this request. `early`: planned inside a streamed
+    // chunk's transaction (plan_early), the requests go to uncommitted_.
+    void plan_requests(bool early = false) {
+        plan_lookups(early ? uncommitted_ : ready_);
         std::vector<destinations::InvalidRecord> refused;
         std::vector<destinations::PlannedRequest> planned_requests =
             requests_.plan(unplanned_, &refused, [this] { pump(); });
@@ -422,7 +423,7 @@ class DeliveryLoop {
         // it always has.
         const bool last_is_full = !planned_requests.empty() &&
                                   planned_requests.back().records.size() >= requests_.max_records_per_request();
-        if (!outbox_done_ && !chunk_cut_short_ && !planned_requests.empty() && !(holding_ && last_is_full)) {
+        if (!outbox_done_ && !chunk_cut_short_ && !planned_requests.empty() && !(early && last_is_full)) {
             for (const size_t index : planned_requests.back().records)
                 fates[index] = Fate::Wait;
             planned_requests.pop_back();
@@ -461,7 +462,7 @@ class DeliveryLoop {
             for (const size_t index : planned.records)
                 batch.keys.push_back(keys[index]);
             batch.request = std::move(planned.request);
-            (holding_ ? uncommitted_ : ready_).push_back(std::move(batch));
+            (early ? uncommitted_ : ready_).push_back(std::move(batch));
         }
     }
 
@@ -474,16 +475,8 @@ class DeliveryLoop {
     void plan_early() {
         const size_t per_request = requests_.max_records_per_request();
         const size_t enough = per_request * std::max<size_t>(1, (kEarlyPlanRecords + per_request - 1) / per_request);
-        if (unplanned_.size() < enough)
-            return;
-        holding_ = true;
-        try {
-            plan_requests();
-        } catch (...) {
-            holding_ = false;
-            throw;
-        }
-        holding_ = false;
+        if (unplanned_.size() >= enough)
+            plan_requests(true);
     }
 
     // The requests plan_early made, now that their records are committed.
@@ -496,7 +489,8 @@ class DeliveryLoop {
     // Records whose elements need the destination's id and whose checkpoint
     // has none go first in lookup requests (catalog::LookupDef); the answers
     // give them their ids, and then their own requests (lookup_answered).
-    void plan_lookups() {
+    // The lookups go into `queue`, as plan_requests' own requests do.
+    void plan_lookups(std::deque<PlannedBatch> &queue) {
         if (!lookups_)
             return;
         std::vector<destinations::OutgoingRecord> needing;
@@ -544,7 +538,7 @@ class DeliveryLoop {
                 batch.keys.push_back(keys[index]);
             batch.request = std::move(request.request);
             batch.via = Via::Lookup;
-            ready_.push_back(std::move(batch));
+            queue.push_back(std::move(batch));
         }
     }
 
@@ -1322,7 +1316,6 @@ class DeliveryLoop {
     // Requests planned inside a streamed chunk's transaction, which wait in
     // here for it to commit (see plan_early).
     std::deque<PlannedBatch> uncommitted_;
-    bool holding_ = false;
     std::unordered_map<uint64_t, InFlight> in_flight_;
     const catalog::LookupDef *lookup_ = nullptr;   // the operation's, when it has one
     std::optional<destinations::RequestBuilder> lookups_;

@@ -109,6 +109,19 @@ sub wait_for_overlap
 	is(reader_count(), '1', "$label: ... while the model reader still reads");
 }
 
+# kill -9 of the process of backend type $victim while run $run is under
+# way; the server restarts and records the run as interrupted.
+sub kill_mid_run
+{
+	my ($victim, $run, $label) = @_;
+	my $pid = q1("SELECT pid FROM pg_stat_activity WHERE backend_type = '$victim'");
+	like($pid, qr/^\d+$/, "$label: its pid");
+	kill 'KILL', $pid;
+	ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
+			'failed: interrupted by server restart', 60),
+		"$label: after the restart the run is recorded as interrupted");
+}
+
 sub received_ids
 {
 	my %count;
@@ -225,12 +238,7 @@ for my $victim ('reverse_etl model reader', 'reverse_etl sync')
 	my $mapping = new_mapping();
 	my $run = q1("SELECT reverse_etl.request_sync('$mapping')");
 	wait_for_overlap($label);
-	my $pid = q1("SELECT pid FROM pg_stat_activity WHERE backend_type = '$victim'");
-	like($pid, qr/^\d+$/, "$label: its pid");
-	kill 'KILL', $pid;
-	ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-			'failed: interrupted by server restart', 60),
-		"$label: after the restart the run is recorded as interrupted");
+	kill_mid_run($victim, $run, $label);
 	my $kept = checkpoint_count($node, $mapping);
 	ok($kept < $rows, "$label: the checkpoint kept what was acknowledged ($kept records)");
 	next_run_completes($mapping, $label);
@@ -382,12 +390,7 @@ DELETE FROM public.slow;
 	$mock->config({ default => { delay_ms => 200 } });
 	my $run = q1("SELECT reverse_etl.request_sync('$mappings[1]')");
 	ok($mock->wait_for(1, 30, 'path_prefix=/items'), "$label: the destination received requests");
-	my $pid = q1("SELECT pid FROM pg_stat_activity WHERE backend_type = 'reverse_etl sync'");
-	like($pid, qr/^\d+$/, "$label: the sync worker's pid");
-	kill 'KILL', $pid;
-	ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-			'failed: interrupted by server restart', 60),
-		"$label: after the restart the run is recorded as interrupted");
+	kill_mid_run('reverse_etl sync', $run, $label);
 	ok(checkpoint_count($node, $mappings[1]) < $rows, "$label: the checkpoint kept what was acknowledged");
 	q1('INSERT INTO public.slow VALUES (true)');
 	next_run_completes($mappings[1], 'planned as taken, killed');
