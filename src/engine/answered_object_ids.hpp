@@ -11,20 +11,20 @@
 #include <cstdint>
 #include <string>
 #include <unordered_map>
-#include <vector>
 
 namespace reverse_etl::engine {
 
 // engine/result_writer.hpp; not included, so that sql_api/ can include this
 // header next to PostgreSQL's (jansson's json_object clashes with theirs).
-struct DeliveredRecord;
+struct DeliveredSlice;
 
 // Publishes the object ids of `delivered` (deleted records and records whose
 // answer gave none are left out) for as long as it lives; one at a time.
-// The statement that reads them runs in this process while it lives.
+// The statement that reads them runs in this process while it lives, and
+// the records outlive it: their ids are published where they are.
 class AnsweredObjectIds {
   public:
-    explicit AnsweredObjectIds(const std::vector<DeliveredRecord> &delivered);
+    explicit AnsweredObjectIds(const DeliveredSlice &delivered);
     ~AnsweredObjectIds();
     AnsweredObjectIds(const AnsweredObjectIds &) = delete;
     AnsweredObjectIds &operator=(const AnsweredObjectIds &) = delete;
@@ -32,7 +32,7 @@ class AnsweredObjectIds {
     bool empty() const { return ids_.empty(); }
 
   private:
-    std::unordered_map<uint64_t, std::string> ids_;   // by outbox_tid_key
+    std::unordered_map<uint64_t, const std::string *> ids_;   // by outbox_tid_key
 };
 
 // An outbox row's TID as one number (block number high, item offset low).

@@ -697,12 +697,12 @@ class DeliveryLoop {
         const Via via = sent.via;
         const long status = response.status;
         const destinations::RequestBuilder &builder = builder_for(via);
-        const destinations::AnswerReading reading =
+        destinations::AnswerReading reading =
             destinations::read_answer(builder.response(), status, response.body, keys.size(), record_keys(builder, keys));
         if (via == Via::Lookup)
-            lookup_answer(keys, reading, response, completion.attempts);
+            lookup_answer(keys, std::move(reading), response, completion.attempts);
         else
-            answer(keys, reading, response, completion.attempts, via);
+            answer(keys, std::move(reading), response, completion.attempts, via);
         unreachable_in_a_row_ = status == 0 ? unreachable_in_a_row_ + 1 : 0;
         if (unreachable_in_a_row_ >= kUnreachableAfter && !fatal_) {
             fatal_ = "destination unreachable: " + last_failure_;
@@ -737,7 +737,8 @@ class DeliveryLoop {
         return via == Via::Lookup ? *lookups_ : via == Via::Create ? *creates_ : requests_;
     }
 
-    void answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
+    // Takes the reading: its outcomes' object ids move to the records.
+    void answer(const std::vector<uint64_t> &keys, destinations::AnswerReading reading,
                 const http::HttpResponse &response, int attempts, Via via) {
         const long status = response.status;
         if (limit_answer(keys, reading, response, attempts))
@@ -745,7 +746,7 @@ class DeliveryLoop {
         if (starts_job(builder_for(via), status)) {
             job_started(keys, response, attempts, via);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
-            per_record(keys, reading.outcomes, response, attempts, via);
+            per_record(keys, std::move(reading.outcomes), response, attempts, via);
         } else if (reading.verdict == destinations::AnswerReading::Verdict::BodyFailed) {
             if (keys.size() > 1) {
                 split(keys, via);
@@ -767,13 +768,13 @@ class DeliveryLoop {
 
     // A lookup's answer. What it cannot attribute to records fails them all:
     // splitting it would not make a lookup more precise.
-    void lookup_answer(const std::vector<uint64_t> &keys, const destinations::AnswerReading &reading,
+    void lookup_answer(const std::vector<uint64_t> &keys, destinations::AnswerReading reading,
                        const http::HttpResponse &response, int attempts) {
         const long status = response.status;
         if (limit_answer(keys, reading, response, attempts))
             return;
         if (reading.verdict == destinations::AnswerReading::Verdict::PerRecord) {
-            lookup_answered(keys, reading.outcomes, response, attempts);
+            lookup_answered(keys, std::move(reading.outcomes), response, attempts);
         } else if (refuses_credentials(reading, status)) {
             credentials_refused(keys, response, attempts);
         } else if (status >= 200 && status < 300) {
@@ -834,14 +835,14 @@ class DeliveryLoop {
     // A lookup's answer: the records found get their ids and go in their
     // operation's requests; the others are done (a deletion of a record the
     // destination does not have) or rejected, as the lookup says.
-    void lookup_answered(const std::vector<uint64_t> &keys, const std::vector<destinations::RecordOutcome> &outcomes,
+    void lookup_answered(const std::vector<uint64_t> &keys, std::vector<destinations::RecordOutcome> outcomes,
                          const http::HttpResponse &response, int attempts) {
         std::vector<uint64_t> found;
         std::vector<uint64_t> creating;
         for (size_t i = 0; i < keys.size(); ++i) {
-            const destinations::RecordOutcome &outcome = outcomes[i];
+            destinations::RecordOutcome &outcome = outcomes[i];
             if (outcome.fate == destinations::RecordFate::Delivered && !outcome.object_id.empty()) {
-                records_.at(keys[i]).object_id = outcome.object_id;
+                records_.at(keys[i]).object_id = std::move(outcome.object_id);
                 found.push_back(keys[i]);
             } else if (lookup_->missing == catalog::LookupDef::Missing::Delivered) {
                 delivered(keys[i]);
@@ -892,13 +893,13 @@ class DeliveryLoop {
     // The answer says which records failed (SPEC section 3: one bad record
     // never fails its batch). Records sent back unaccepted go again, in a
     // request of their own, without counting as sent twice.
-    void per_record(const std::vector<uint64_t> &keys, const std::vector<destinations::RecordOutcome> &outcomes,
+    void per_record(const std::vector<uint64_t> &keys, std::vector<destinations::RecordOutcome> outcomes,
                     const http::HttpResponse &response, int attempts, Via via) {
         std::vector<uint64_t> again;
         for (size_t i = 0; i < keys.size(); ++i) {
-            const destinations::RecordOutcome &outcome = outcomes[i];
+            destinations::RecordOutcome &outcome = outcomes[i];
             if (outcome.fate == destinations::RecordFate::Delivered) {
-                delivered(keys[i], outcome.object_id);
+                delivered(keys[i], std::move(outcome.object_id));
             } else if (outcome.fate == destinations::RecordFate::Rejected) {
                 last_failure_ = "HTTP " + std::to_string(response.status) + ": " + secrets_.mask(outcome.message);
                 undelivered(keys[i], "rejected", response, attempts);
@@ -1205,11 +1206,11 @@ class DeliveryLoop {
         return found;
     }
 
-    void delivered(uint64_t key, const std::string &object_id = {}) {
+    void delivered(uint64_t key, std::string object_id = {}) {
         auto found = pending_record(key);
         counters_.succeeded++;
-        results_.delivered.push_back(
-            {std::move(found->second.tid), found->second.ordinal, found->second.change == "deleted", object_id});
+        results_.delivered.push_back({std::move(found->second.tid), found->second.ordinal,
+                                      found->second.change == "deleted", std::move(object_id)});
         forget(found);
     }
 
@@ -1253,19 +1254,15 @@ class DeliveryLoop {
                 may_have_errors_ = has_record_errors(plan_.mapping.id);
             // In slices, pumping between them (see pump()).
             const ResultWriteOptions options{may_have_errors_, counters_.first_run};
-            RecordResults slice;
+            // Slices name the records, not copies: a pump may throw a
+            // cancel, and the flush the run then ends with writes them again.
             const std::vector<DeliveredRecord> &delivered = results_.delivered;
             for (size_t from = 0; from < delivered.size(); from += kFlushSliceRecords) {
-                const size_t to = std::min(delivered.size(), from + kFlushSliceRecords);
-                // Copies: a pump may throw a cancel, and the flush the run
-                // then ends with writes these records again.
-                slice.delivered.assign(delivered.begin() + from, delivered.begin() + to);
-                write_results(plan_, run_id_, slice, options);
+                const size_t count = std::min(delivered.size() - from, kFlushSliceRecords);
+                write_delivered(plan_, DeliveredSlice{delivered.data() + from, count}, options);
                 pump();
             }
-            slice.delivered.clear();
-            slice.undelivered = results_.undelivered;
-            write_results(plan_, run_id_, slice, options);
+            write_undelivered(plan_, run_id_, results_.undelivered);
             save_counters(run_id_, counters_);
         });
         // Errors written now must be cleared when their records go through.

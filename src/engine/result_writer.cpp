@@ -23,13 +23,17 @@ constexpr size_t kMaxTidRanges = 32;
 // parameters appended to `params`. Usually one TID range scan per run of
 // consecutive ordinals (a few per flush: whole requests of records read one
 // after the other); with many short runs, a TID scan of the list.
-std::string delivered_rows_sql(const MappingPlan &plan, std::vector<DeliveredRecord> delivered, pg::Params &params) {
+std::string delivered_rows_sql(const MappingPlan &plan, DeliveredSlice records, pg::Params &params) {
+    std::vector<const DeliveredRecord *> delivered;
+    delivered.reserve(records.size());
+    for (const DeliveredRecord &record : records)
+        delivered.push_back(&record);
     std::sort(delivered.begin(), delivered.end(),
-              [](const DeliveredRecord &a, const DeliveredRecord &b) { return a.ordinal < b.ordinal; });
+              [](const DeliveredRecord *a, const DeliveredRecord *b) { return a->ordinal < b->ordinal; });
     std::vector<std::pair<size_t, size_t>> runs;
     for (size_t i = 0; i < delivered.size();) {
         size_t last = i;
-        while (last + 1 < delivered.size() && delivered[last + 1].ordinal == delivered[last].ordinal + 1)
+        while (last + 1 < delivered.size() && delivered[last + 1]->ordinal == delivered[last]->ordinal + 1)
             last++;
         runs.emplace_back(i, last);
         i = last + 1;
@@ -37,15 +41,15 @@ std::string delivered_rows_sql(const MappingPlan &plan, std::vector<DeliveredRec
     const std::string select = sent_rows_sql(plan) + " WHERE ";
     if (runs.size() > kMaxTidRanges) {
         std::vector<std::optional<std::string>> tids;
-        for (const DeliveredRecord &record : delivered)
-            tids.emplace_back(record.tid);
+        for (const DeliveredRecord *record : delivered)
+            tids.emplace_back(record->tid);
         params.emplace_back(text_array_literal(tids));
         return "(" + select + "o.ctid = ANY ($" + std::to_string(params.size()) + "::tid[])) AS d";
     }
     std::string ranges;
     for (const auto &[first, last] : runs) {
-        params.emplace_back(delivered[first].tid);
-        params.emplace_back(delivered[last].tid);
+        params.emplace_back(delivered[first]->tid);
+        params.emplace_back(delivered[last]->tid);
         ranges += (ranges.empty() ? "" : " UNION ALL ") + select + "o.ctid BETWEEN $" +
                   std::to_string(params.size() - 1) + "::tid AND $" + std::to_string(params.size()) + "::tid";
     }
@@ -56,7 +60,7 @@ std::string delivered_rows_sql(const MappingPlan &plan, std::vector<DeliveredRec
 // destination's ids are written with the row itself: a second statement
 // updating the rows just written joined them with the whole outbox and
 // checkpoint (hash joins over seq scans, per flush) and doubled the writes.
-void insert_checkpoint_rows(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
+void insert_checkpoint_rows(const MappingPlan &plan, DeliveredSlice delivered,
                             const std::string &rows, const pg::Params &params, const ResultWriteOptions &options) {
     const AnsweredObjectIds ids(delivered);
     // A new id replaces the kept one; without one, the kept id stays unless
@@ -77,7 +81,7 @@ void insert_checkpoint_rows(const MappingPlan &plan, const std::vector<Delivered
 // without SQL (pg::append_checkpoint_rows); false when they must go by
 // INSERT: the checkpoint may already hold identifiers (upserts), or the
 // records are in the outbox, whose destination keys are computed in SQL.
-bool append_from_log(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
+bool append_from_log(const MappingPlan &plan, DeliveredSlice delivered,
                      const ResultWriteOptions &options) {
     if (!options.checkpoint_was_empty || !plan.records_in_log)
         return false;
@@ -91,8 +95,37 @@ bool append_from_log(const MappingPlan &plan, const std::vector<DeliveredRecord>
                                       catalog::sending_table_name(plan.mapping.id), rows);
 }
 
-void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord> &delivered,
-                     const ResultWriteOptions &options) {
+}  // namespace
+
+OutboxTid parse_outbox_tid(const std::string &text) {
+    uint32_t block = 0;
+    uint16_t offset = 0;
+    const char *const end = text.data() + text.size();
+    const char *at = text.data();
+    bool ok = at != end && *at++ == '(';
+    if (ok) {
+        const auto [stop, status] = std::from_chars(at, end, block);
+        ok = status == std::errc() && stop != end && *stop == ',';
+        at = stop + 1;
+    }
+    if (ok) {
+        const auto [stop, status] = std::from_chars(at, end, offset);
+        ok = status == std::errc() && stop + 1 == end && *stop == ')';
+    }
+    if (!ok)
+        throw Error(sqlstate::kInternalError, "not an outbox row's TID: \"" + text + "\"");
+    return {block, offset};
+}
+
+bool has_record_errors(int64_t mapping_id) {
+    return !pg::execute_catalog("SELECT 1 FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint LIMIT 1",
+                                {std::to_string(mapping_id)})
+                .empty();
+}
+
+void write_delivered(const MappingPlan &plan, DeliveredSlice delivered, const ResultWriteOptions &options) {
+    if (delivered.empty())
+        return;
     const bool any_deleted = std::any_of(delivered.begin(), delivered.end(),
                                          [](const DeliveredRecord &record) { return record.deleted; });
     const bool appended = append_from_log(plan, delivered, options);
@@ -117,6 +150,8 @@ void write_delivered(const MappingPlan &plan, const std::vector<DeliveredRecord>
 }
 
 void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered) {
+    if (undelivered.empty())
+        return;
     std::vector<std::optional<std::string>> ids, changes, kinds, errors, statuses, payloads, attempts, tids;
     for (const UndeliveredRecord &record : undelivered) {
         ids.emplace_back(record.record_id);
@@ -150,42 +185,6 @@ void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vecto
          text_array_literal(changes), text_array_literal(kinds), text_array_literal(errors),
          text_array_literal(statuses), text_array_literal(payloads), text_array_literal(attempts),
          text_array_literal(tids)});
-}
-
-}  // namespace
-
-OutboxTid parse_outbox_tid(const std::string &text) {
-    uint32_t block = 0;
-    uint16_t offset = 0;
-    const char *const end = text.data() + text.size();
-    const char *at = text.data();
-    bool ok = at != end && *at++ == '(';
-    if (ok) {
-        const auto [stop, status] = std::from_chars(at, end, block);
-        ok = status == std::errc() && stop != end && *stop == ',';
-        at = stop + 1;
-    }
-    if (ok) {
-        const auto [stop, status] = std::from_chars(at, end, offset);
-        ok = status == std::errc() && stop + 1 == end && *stop == ')';
-    }
-    if (!ok)
-        throw Error(sqlstate::kInternalError, "not an outbox row's TID: \"" + text + "\"");
-    return {block, offset};
-}
-
-bool has_record_errors(int64_t mapping_id) {
-    return !pg::execute_catalog("SELECT 1 FROM reverse_etl.record_error_catalog WHERE mapping_id = $1::bigint LIMIT 1",
-                                {std::to_string(mapping_id)})
-                .empty();
-}
-
-void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results,
-                   const ResultWriteOptions &options) {
-    if (!results.delivered.empty())
-        write_delivered(plan, results.delivered, options);
-    if (!results.undelivered.empty())
-        write_undelivered(plan, run_id, results.undelivered);
 }
 
 }  // namespace reverse_etl::engine

@@ -46,6 +46,20 @@ struct UndeliveredRecord {
     std::string tid;
 };
 
+// Delivered records written together, named where they are: a flush writes
+// its records in slices and keeps them all until its transaction commits (a
+// cancel between slices ends the run with a flush that writes them again),
+// and copying each slice copied every object id.
+struct DeliveredSlice {
+    const DeliveredRecord *first = nullptr;
+    size_t count = 0;
+
+    const DeliveredRecord *begin() const { return first; }
+    const DeliveredRecord *end() const { return first + count; }
+    size_t size() const { return count; }
+    bool empty() const { return count == 0; }
+};
+
 struct RecordResults {
     std::vector<DeliveredRecord> delivered;
     std::vector<UndeliveredRecord> undelivered;
@@ -67,8 +81,11 @@ struct ResultWriteOptions {
     bool checkpoint_was_empty = false;
 };
 
-void write_results(const MappingPlan &plan, int64_t run_id, const RecordResults &results,
-                   const ResultWriteOptions &options);
+// The checkpoint rows of delivered records (and their errors cleared).
+void write_delivered(const MappingPlan &plan, DeliveredSlice delivered, const ResultWriteOptions &options);
+
+// The error rows of records not delivered.
+void write_undelivered(const MappingPlan &plan, int64_t run_id, const std::vector<UndeliveredRecord> &undelivered);
 
 // Whether the mapping has any record error now.
 bool has_record_errors(int64_t mapping_id);
