@@ -191,6 +191,23 @@ TEST(JsonText, ObjectsKeepOrderAndDuplicates) {
     EXPECT_EQ(JsonValue::string("x").member("b"), nullptr);
 }
 
+// Plain keys are read in place, others unescaped into a buffer that a nested
+// object's keys reuse: every key must still come out whole.
+TEST(JsonText, KeysWithEscapesAndNonAsciiKeepTheirNames) {
+    const std::string text =
+        "{\"a\\\"b\": {\"c\\\\d\": {\"\\u00e9\": 1, \"x\": 2}, \"\xC3\xA9t\xC3\xA9\": 3}, \"plain\": {\"t\\tab\": 4}}";
+    const std::optional<JsonValue> value = try_parse_json_text(text);
+    ASSERT_TRUE(value.has_value());
+    EXPECT_EQ(to_json_text(*value),
+              "{\"a\\\"b\":{\"c\\\\d\":{\"\xC3\xA9\":1,\"x\":2},\"\xC3\xA9t\xC3\xA9\":3},\"plain\":{\"t\\tab\":4}}");
+    EXPECT_EQ(find_path(*value, {"a\"b", "c\\d", "\xC3\xA9"})->number_text(), "1");
+    EXPECT_EQ(find_path_in_text(text, {"a\"b", "\xC3\xA9t\xC3\xA9"}).value, std::optional<std::string_view>("3"));
+    EXPECT_EQ(find_path_in_text(text, {"plain", "t\tab"}).value, std::optional<std::string_view>("4"));
+    // A key's errors are a string's.
+    EXPECT_EQ(parse_error("{\"k\x01\":1}").message, "control character byte 0x01 in a string must be escaped");
+    EXPECT_EQ(parse_error("{\"k").message, "unterminated string");
+}
+
 TEST(JsonText, FindPath) {
     const JsonValue value = *try_parse_json_text(R"({"a":{"b":[10,{"c":"x"}]},"1":"one"})");
     EXPECT_EQ(find_path(value, {}), &value);
