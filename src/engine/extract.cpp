@@ -433,8 +433,10 @@ bool streams_first_run(const MappingPlan &plan, bool proven_unique) {
 std::unique_ptr<pg::QueryStream> start_model_stream(const MappingPlan &plan, int64_t run_id) {
     pg::StreamedQuery query;
     query.sql = "SELECT " + record_id_sql(plan) + ", 'added'::text, " + record_hash_sql(plan) + ", " +
-                std::to_string(run_id) + "::bigint, " + destination_key_sql(plan) + rendered_values(plan, false) +
+                std::to_string(run_id) + "::bigint, " + sent_destination_key_sql(plan) + rendered_values(plan, false) +
                 " FROM " + filtered_model_sql(plan, "m");
+    // The key in the values is taken from them as the rows are stored, not rendered twice.
+    query.dest_key_field = static_cast<int>(destination_key_field(plan).value_or(0));
     query.role = plan.model.owner;
     query.search_path = plan.model.search_path;
     query.model_query = plan.model.query;

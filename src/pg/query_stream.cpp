@@ -88,6 +88,7 @@ struct QueryStream::Shared {
     Size held_capacity;
     Size held_length;
     shm_mq_result held_result;   // SUCCESS: `held` is a message; DETACHED
+    int dest_key_field;          // StreamedQuery's
 };
 
 namespace {
@@ -153,6 +154,7 @@ void start_reader(void *argument) {
     }
     auto *shared = static_cast<QueryStream::Shared *>(palloc0(sizeof(QueryStream::Shared)));
     shared->held_result = SHM_MQ_WOULD_BLOCK;   // (palloc0 runs no initializer)
+    shared->dest_key_field = query.dest_key_field;
     shared->segment = segment;
     shared->worker = handle;
     // With the worker's handle, a reader that never attaches (it failed to
@@ -240,6 +242,24 @@ struct TakeCall {
     bool reader_gone;     // detached without an end or an error
     ErrorData *reader_error;
 };
+
+// The field numbered `field` (from 1) of rendered values (separated by
+// 0x1F) as text, or NULL when it is empty or missing, as
+// NULLIF(split_part(vals, E'\x1f', field), '') gives it. In the current
+// memory context.
+void field_of_values(Datum values, int field, Datum &out, bool &isnull) {
+    text *detoasted = DatumGetTextPP(values);
+    const char *at = VARDATA_ANY(detoasted);
+    const char *const end = at + VARSIZE_ANY_EXHDR(detoasted);
+    for (int n = 1; n < field && at != end; n++) {
+        const auto *separator = static_cast<const char *>(memchr(at, '\x1f', static_cast<size_t>(end - at)));
+        at = separator == nullptr ? end : separator + 1;
+    }
+    const auto *separator = static_cast<const char *>(memchr(at, '\x1f', static_cast<size_t>(end - at)));
+    const char *const stop = separator == nullptr ? end : separator;
+    isnull = stop == at;
+    out = isnull ? Datum(0) : PointerGetDatum(cstring_to_text_with_len(at, static_cast<int>(stop - at)));
+}
 
 void append_text(TakeCall *call, TakenRow *row, int field, bool isnull, Datum value) {
     if (isnull) {
@@ -336,18 +356,28 @@ void take_rows(void *argument) {
             slot = MakeSingleTupleTableSlot(shared->log_descriptor, &TTSOpsHeapTuple);
             MemoryContextSwitchTo(previous);
         }
-        // Its own copy (the queue reuses the message's memory), freed when
-        // the slot is cleared.
+        // The row as stored, with its destination key taken from its values
+        // (dest_key_field); its own copy (the queue reuses the message's
+        // memory), freed when the slot is cleared.
+        Datum values[kStreamColumns];
+        bool isnull[kStreamColumns];
+        memcpy(values, received->tts_values, sizeof(values));
+        memcpy(isnull, received->tts_isnull, sizeof(isnull));
+        const int key = kTakenColumn[kDestKey], vals = kTakenColumn[kValues];
         const MemoryContext previous = MemoryContextSwitchTo(shared->stored_memory);
-        HeapTuple stored = heap_form_tuple(shared->log_descriptor, received->tts_values, received->tts_isnull);
+        if (shared->dest_key_field > 0 && !isnull[vals]) {
+            if (!isnull[key])
+                elog(ERROR, "model reader sent a row with the destination key it was to leave out");
+            field_of_values(values[vals], shared->dest_key_field, values[key], isnull[key]);
+        }
+        HeapTuple stored = heap_form_tuple(shared->log_descriptor, values, isnull);
         MemoryContextSwitchTo(previous);
         ExecStoreHeapTuple(stored, slot, true);
         TakenRow *row = &call->rows[call->taken];
         for (int field = 0; field < kVersion; field++)
-            append_text(call, row, field, received->tts_isnull[kTakenColumn[field]],
-                        received->tts_values[kTakenColumn[field]]);
+            append_text(call, row, field, isnull[kTakenColumn[field]], values[kTakenColumn[field]]);
         row->offset[kVersion] = call->text.len;
-        appendStringInfo(&call->text, INT64_FORMAT, DatumGetInt64(received->tts_values[3]));
+        appendStringInfo(&call->text, INT64_FORMAT, DatumGetInt64(values[3]));
         row->length[kVersion] = call->text.len - row->offset[kVersion];
         ExecClearTuple(received);
         call->taken++;

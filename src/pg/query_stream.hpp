@@ -26,6 +26,12 @@ namespace reverse_etl::pg {
 // are the log table's columns, in its order.
 struct StreamedQuery {
     std::string sql;
+    // When not 0, the query's dest_key is NULL and the log's is the field of
+    // this number (from 1) of vals, NULL when empty: what the outbox's
+    // split_part gives (engine::outbox_destination_key_sql). Rendering the
+    // key's column a second time in the reader cost a sync to Amplitude
+    // (user_id from the email) a third more of PostgreSQL's JSON escaping.
+    int dest_key_field = 0;
     // Runs as this role with this search_path, as a security-restricted,
     // read-only operation (RoleScope), in a REPEATABLE READ transaction.
     unsigned int role = 0;
