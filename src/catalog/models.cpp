@@ -18,6 +18,7 @@
 #include "pg/messages.hpp"
 #include "pg/role_scope.hpp"
 #include "pg/spi.hpp"
+#include "pg/subtransaction.hpp"
 
 namespace reverse_etl::catalog {
 
@@ -152,6 +153,43 @@ void create_model(const std::string &name, const std::string &query, const std::
          description, std::to_string(pg::current_role_oid())});
 }
 
+namespace {
+
+const std::string &column_type(const ModelColumns &columns, const std::string &name) {
+    const auto found = std::find_if(columns.begin(), columns.end(), [&](const Column &c) { return c.name == name; });
+    if (found == columns.end())
+        throw Error(sqlstate::kInternalError, "model column " + quoted(name) + " is missing");
+    return found->type;
+}
+
+// A checkpoint keeps identifiers as text; a run names a deleted record by
+// casting its identifier to the key column's type. When a new query changes
+// that type, an identifier kept that does not cast (text "a" for an
+// integer) would fail every later run of the mapping, so the change is
+// refused while a checkpoint holds one. The cast runs as the model's owner
+// (a domain's CHECK is user code), as the runs' own does.
+void check_checkpoints_fit_key_type(const std::string &model_name, unsigned int owner, const std::string &search_path,
+                                    const std::vector<MappingRow> &mappings, const std::string &key,
+                                    const std::string &type) {
+    for (const MappingRow &mapping : mappings) {
+        const std::optional<Error> failed = pg::run_in_subtransaction([&] {
+            const pg::RoleScope as_owner(owner, search_path);
+            pg::execute("SELECT 1 FROM " + checkpoint_table(mapping.id) + " AS k WHERE (k.record_id::" + type +
+                        ") IS NULL LIMIT 1");
+        });
+        if (failed)
+            throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                        "the checkpoint of mapping " + quoted(mapping.name) + " holds identifiers that are not of type " +
+                            type + ", the new type of column " + quoted(key) + " of model " + quoted(model_name),
+                        "A run names a deleted record by its identifier cast to the key's type, and the cast "
+                        "fails: " + failed->message() + ".",
+                        "Reset the mapping with reverse_etl.reset_mapping() first (its next run sends every "
+                        "record as added), or keep the column's type.");
+    }
+}
+
+}  // namespace
+
 void alter_model(const std::string &name, const std::optional<std::string> &query,
                  const std::optional<std::string> &primary_key, const std::optional<std::string> &description,
                  const std::optional<std::string> &new_name) {
@@ -171,6 +209,8 @@ void alter_model(const std::string &name, const std::optional<std::string> &quer
     }
     const std::string key = primary_key.value_or(model.primary_key);
     check_primary_key("model " + quoted(name), key, columns);
+    if (key == model.primary_key && column_type(columns, key) != column_type(model.columns, key))
+        check_checkpoints_fit_key_type(name, model.owner, search_path, mappings, key, column_type(columns, key));
     if (new_name && *new_name != name) {
         check_object_name("model", *new_name);
         check_name_free("model", "model_catalog", *new_name);
