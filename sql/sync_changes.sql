@@ -363,6 +363,11 @@ SELECT * FROM sc_run('sc_pro');
 -- while they do; a type every kept identifier fits is taken, checkpoints kept.
 SELECT reverse_etl.alter_model('sc_people', query => 'SELECT note, plan, length(email) AS email, id FROM public.sc_people');
 \echo :LAST_ERROR_SQLSTATE
+-- The same for a domain whose CHECK the emails fail.
+CREATE DOMAIN public.sc_digits AS text CHECK (VALUE ~ '^[0-9]+$');
+SELECT reverse_etl.alter_model('sc_people', query => 'SELECT note, plan, email::public.sc_digits AS email, id FROM public.sc_people');
+\echo :LAST_ERROR_SQLSTATE
+DROP DOMAIN public.sc_digits;
 SELECT reverse_etl.alter_model('sc_people', query => 'SELECT note, plan, email::varchar(64) AS email, id FROM public.sc_people');
 SELECT c->>'type' AS key_type FROM reverse_etl.models, jsonb_array_elements(columns) AS c
  WHERE name = 'sc_people' AND c->>'name' = 'email';

@@ -177,14 +177,19 @@ void check_checkpoints_fit_key_type(const std::string &model_name, unsigned int 
             pg::execute("SELECT 1 FROM " + checkpoint_table(mapping.id) + " AS k WHERE (k.record_id::" + type +
                         ") IS NULL LIMIT 1");
         });
-        if (failed)
-            throw Error(sqlstate::kObjectNotInPrerequisiteState,
-                        "the checkpoint of mapping " + quoted(mapping.name) + " holds identifiers that are not of type " +
-                            type + ", the new type of column " + quoted(key) + " of model " + quoted(model_name),
-                        "A run names a deleted record by its identifier cast to the key's type, and the cast "
-                        "fails: " + failed->message() + ".",
-                        "Reset the mapping with reverse_etl.reset_mapping() first (its next run sends every "
-                        "record as added), or keep the column's type.");
+        if (!failed)
+            continue;
+        // Only a value that does not fit (22xxx, or a domain's CHECK) is the
+        // type's doing; any other error (a privilege) is the statement's.
+        if (failed->sqlstate().rfind("22", 0) != 0 && failed->sqlstate() != "23514")
+            throw *failed;
+        throw Error(sqlstate::kObjectNotInPrerequisiteState,
+                    "the checkpoint of mapping " + quoted(mapping.name) + " holds identifiers that are not of type " +
+                        type + ", the new type of column " + quoted(key) + " of model " + quoted(model_name),
+                    "A run names a deleted record by its identifier cast to the key's type, and the cast fails: " +
+                        failed->message() + ".",
+                    "Reset the mapping with reverse_etl.reset_mapping() first (its next run sends every record as "
+                    "added), or keep the column's type.");
     }
 }
 
