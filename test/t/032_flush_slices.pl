@@ -9,7 +9,9 @@
 # - a cancel in the middle of a flush (the trigger cancels the worker's own
 #   statement at the second slice): the run ends canceled, and the flush it
 #   ends with checkpoints every record the run counted as delivered, with
-#   the hash and key its outbox row had, once.
+#   the hash and key its outbox row had, once; with a destination that
+#   answers with ids (Salesforce), each with its id, by which a later
+#   deletion goes.
 # And the point of the slices: with each slice taking 0.3 s (the trigger
 # sleeps), requests reach the destination between a flush's first slice and
 # its last, which the loop without pumps never did (it sent only between
@@ -155,6 +157,46 @@ cmp_ok(scalar(@during), '>', 0, 'pumps: requests reached the destination between
   or diag("slices from $first_slice to $last_slice; requests at "
 	  . join(' ', map { $_->{epoch} } @{ $mock->requests }));
 is(checkpoint_count($node, 'items'), $rows, 'pumps: every record is checkpointed');
+
+# ---- a cancel in the middle of a flush, with the destination's ids ----------
+# Salesforce answers each upsert with the record's id, which the checkpoint
+# keeps and a deletion goes by. The ids move from the answer to the records
+# the flush writes; the flush a canceled run ends with writes the same
+# records again, and must still find every id.
+$mock->reset;
+$mock->config({ vendor => { type => 'salesforce', access_token => 'sf-032' } });
+my $instance = $mock->url('');
+q1(qq{
+SELECT reverse_etl.create_destination('sf', 'salesforce',
+    '{"instance_url": "$instance", "access_token": "sf-032"}', enabled => true);
+SELECT reverse_etl.create_mapping('items', 'sf', 'account', '{"Ext__c": "id", "Name": "v"}',
+    sync_mode => 'mirror', action_settings => '{"external_id_field": "Ext__c"}', name => 'sf items');
+});
+my $sf_checkpoint = 'reverse_etl_state.checkpoint_' . mapping_id($node, 'sf items');
+q1("CREATE TRIGGER hold_second_slice AFTER INSERT ON $sf_checkpoint "
+	  . "FOR EACH STATEMENT EXECUTE FUNCTION public.hold_second_slice()");
+# Each checkpoint row with an id of Salesforce's shape, no two the same.
+my $with_ids = "SELECT count(DISTINCT object_id) FILTER (WHERE object_id ~ '^001[0-9A-Za-z]{15}\$') "
+  . "|| ' of ' || count(*) FROM $sf_checkpoint";
+hold('cancel');
+($status, $succeeded) = split /\|/, q1("SELECT status, records_succeeded FROM reverse_etl.sync('sf items')");
+is($status, 'canceled', 'ids: the run canceled in its flush ends canceled');
+cmp_ok($succeeded, '>', 1000, 'ids: it had delivered the records of the two slices at least');
+is(q1($with_ids), "$succeeded of $succeeded",
+	'ids: the flush it ended with kept the id of every record it checkpointed');
+hold('none');
+is(q1("SELECT status FROM reverse_etl.sync('sf items')"), 'succeeded', 'ids: the next run delivers the rest');
+is(q1($with_ids), "$rows of $rows", 'ids: every record is checkpointed with its id');
+# A deletion goes by the id kept.
+my %gone = map { $_ => q1("SELECT object_id FROM $sf_checkpoint WHERE record_id = '$_'") } (7, 1500);
+q1("DELETE FROM public.items WHERE id IN (7, 1500)");
+is(q1("SELECT status || ' ' || records_deleted || ' ' || records_succeeded FROM reverse_etl.sync('sf items')"),
+	'succeeded 2 2', 'ids: the deletions are delivered');
+my @deletes = @{ $mock->requests('method=DELETE') };
+is(scalar(@deletes), 1, 'ids: in one request');
+my ($ids) = ($deletes[0]{path} // '') =~ /[?&]ids=([^&]*)/;
+is(join(',', sort split(/,|%2C/, $ids // '')), join(',', sort values %gone),
+	'ids: naming the ids the checkpoint kept');
 
 ok(!$node->log_contains('terminated by signal 11|terminated by signal 6'), 'no backend crashed');
 $node->stop;
