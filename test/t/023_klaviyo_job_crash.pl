@@ -47,10 +47,7 @@ ok(wait_until(sub { scalar(requests_to('GET', qr{^/api/profile-bulk-import-jobs/
 is(scalar(requests_to('POST', qr{^/api/profile-bulk-import-jobs$})), 1, 'one job for the 20 profiles');
 my $pid = q1("SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
 like($pid, qr/^\d+$/, 'the run is in progress');
-kill 'KILL', $pid;
-ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-		'failed: interrupted by server restart', 60),
-	'after the restart the run is recorded as interrupted');
+kill_run_process($node, $pid, $run, 'after the restart the run is recorded as interrupted');
 # (A record sent and not acknowledged may be kept there as unconfirmed, to
 # be sent again: never as delivered.)
 is(q1("SELECT count(*) FROM $checkpoint WHERE unconfirmed IS NULL"), '0',

@@ -98,10 +98,7 @@ my $pid = q1("SELECT pid FROM reverse_etl.sync_progress WHERE run_id = $run");
 ok(poll_sql($node, "SELECT wait_event FROM pg_stat_activity WHERE pid = $pid", 'PgSleep'),
 	'kill: the flush wrote its first slice and is held at its second');
 cmp_ok(scalar($mock->records), '>', 1000, 'kill: the destination has acknowledged the records of both slices');
-kill 'KILL', $pid;
-ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-		'failed: interrupted by server restart', 60),
-	'kill: after the restart the run is recorded as interrupted');
+kill_run_process($node, $pid, $run, 'kill: after the restart the run is recorded as interrupted');
 is(checkpoint_count($node, 'items'), '0', 'kill: nothing of the interrupted flush is checkpointed, not even its first slice');
 
 hold('none');

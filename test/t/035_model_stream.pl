@@ -116,10 +116,7 @@ sub kill_mid_run
 	my ($victim, $run, $label) = @_;
 	my $pid = q1("SELECT pid FROM pg_stat_activity WHERE backend_type = '$victim'");
 	like($pid, qr/^\d+$/, "$label: its pid");
-	kill 'KILL', $pid;
-	ok( poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
-			'failed: interrupted by server restart', 60),
-		"$label: after the restart the run is recorded as interrupted");
+	kill_run_process($node, $pid, $run, "$label: after the restart the run is recorded as interrupted");
 }
 
 sub received_ids

@@ -20,7 +20,7 @@ use PostgreSQL::Test::Utils;
 use Time::HiRes qw(usleep time);
 
 our @EXPORT = qw(new_node wait_until poll_sql launcher_pid proc_status_kb
-  mapping_id checkpoint_count kill_before_checkpoint);
+  mapping_id checkpoint_count kill_before_checkpoint kill_run_process);
 
 # A node with the extension preloaded, started, and CREATE EXTENSION done in
 # 'postgres'. Options: naptime (default '200ms'), max_parallel_syncs,
@@ -160,12 +160,21 @@ sub kill_before_checkpoint
 			"SELECT count(*) > 0 FROM pg_locks WHERE pid = $pid AND NOT granted "
 			  . "AND relation = '$checkpoint'::regclass"),
 		"$label: acknowledged, the worker's flush waits for the checkpoint");
+	kill_run_process($node, $pid, $run, "$label: after the restart the run is recorded as interrupted");
+	eval { $holder->kill_kill; };
+	return;
+}
+
+# kill -9 of process $pid (a sync worker, or a process of its run): the
+# server restarts, and run $run must be recorded as interrupted ($name).
+sub kill_run_process
+{
+	my ($node, $pid, $run, $name) = @_;
 	kill 'KILL', $pid;
 	Test::More::ok(
 		poll_sql($node, "SELECT status || ': ' || error FROM reverse_etl.sync_runs WHERE run_id = $run",
 			'failed: interrupted by server restart', 60),
-		"$label: after the restart the run is recorded as interrupted");
-	eval { $holder->kill_kill; };
+		$name);
 	return;
 }
 
