@@ -410,6 +410,7 @@ ElementRenderer::LayoutHolder &ElementRenderer::LayoutHolder::operator=(const La
 
 ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const SettingText &setting_text) : root_(root) {
     resolve(root_, setting_text, needs_message_id_);
+    copies_ = ElementCopyPlan::covers(root_);
     if (!splices_members(root_))
         return;
     const std::string none = "{}";
@@ -421,6 +422,12 @@ ElementRenderer::ElementRenderer(const catalog::ElementNode &root, const Setting
     render.value(root_);   // "{" + the constant members + "}"
     spliced_members_ = members.substr(1, members.size() - 2);
     splices_ = true;
+}
+
+void ElementRenderer::declare_payload_keys(const std::vector<std::string> &keys) {
+    never_overrides_ = std::none_of(keys.begin(), keys.end(), [this](const std::string &key) {
+        return std::find(root_.keys.begin(), root_.keys.end(), key) != root_.keys.end();
+    });
 }
 
 bool ElementRenderer::may_override(const std::string &payload, const std::vector<JsonMemberSpan> &members) const {
@@ -465,7 +472,8 @@ bool ElementRenderer::may_override(const std::string &payload, const std::vector
 
 bool ElementRenderer::render_spliced(const std::string &payload, const std::vector<JsonMemberSpan> &members,
                                      std::string &out) const {
-    if (payload.size() < 2 || payload.front() != '{' || payload.back() != '}' || may_override(payload, members))
+    if (payload.size() < 2 || payload.front() != '{' || payload.back() != '}' ||
+        (!never_overrides_ && may_override(payload, members)))
         return false;
     const bool has_members = payload.find_first_not_of(" \t\n\r", 1) != payload.size() - 1;
     reserve_more(out, payload.size() + 1 + spliced_members_.size());
@@ -477,10 +485,46 @@ bool ElementRenderer::render_spliced(const std::string &payload, const std::vect
     return true;
 }
 
+const ElementCopyPlan *ElementRenderer::copy_plan(const std::string &payload,
+                                                  const std::vector<JsonMemberSpan> &members) const {
+    for (size_t i = copy_plans_.size(); i-- > 0;) {
+        if (!copy_plans_[i].fits(payload, members))
+            continue;
+        if (i + 1 != copy_plans_.size())
+            std::swap(copy_plans_[i], copy_plans_.back());
+        return &copy_plans_.back();
+    }
+    std::vector<std::string> key_texts;
+    key_texts.reserve(members.size());
+    for (const JsonMemberSpan &span : members) {
+        if (span.key_size < 2 || span.key_at + size_t{span.key_size} > payload.size())
+            return nullptr;
+        const std::string_view key = std::string_view(payload).substr(span.key_at, span.key_size);
+        if (key.front() != '"' || key.back() != '"' || key.find('\\') != std::string_view::npos)
+            return nullptr;
+        key_texts.emplace_back(key);
+    }
+    // Layouts differ by the nulls their payloads leave out: a handful. More
+    // than that, the least recently used makes room.
+    constexpr size_t kMaxCopyPlans = 16;
+    if (copy_plans_.size() == kMaxCopyPlans)
+        copy_plans_.erase(copy_plans_.begin());
+    copy_plans_.emplace_back(root_, std::move(key_texts));
+    return copy_plans_.back().fits(payload, members) ? &copy_plans_.back() : nullptr;
+}
+
 bool ElementRenderer::render(const std::string &payload, const std::vector<JsonMemberSpan> &members,
                              const RecordIds &ids, std::string &out, std::string &problem) const {
     if (splices_ && render_spliced(payload, members, out))
         return true;
+    if (copies_ && !members.empty()) {
+        if (const ElementCopyPlan *plan = copy_plan(payload, members)) {
+            reserve_more(out, payload.size() + 64);
+            plan->render(payload, members, out);
+            problem.clear();
+            return true;
+        }
+    }
     const std::string &record_id = ids.record_id;
     const bool known = !members.empty() && payload_view_.view_known(payload, members);
     if (!known && !payload_view_.view(payload))

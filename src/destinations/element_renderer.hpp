@@ -11,6 +11,7 @@
 
 #include "catalog/destination_type.hpp"
 #include "common/json_object_view.hpp"
+#include "destinations/element_copy_plan.hpp"
 
 namespace reverse_etl::destinations {
 
@@ -34,6 +35,15 @@ class ElementRenderer {
     // Whether elements carry {{message_id}} or {{message_uuid}}.
     bool needs_message_id() const { return needs_message_id_; }
 
+    // Says that every payload rendered from now on has only members of
+    // these keys (PayloadBuilder::member_keys), so what they allow is
+    // decided once here instead of for each payload.
+    void declare_payload_keys(const std::vector<std::string> &keys);
+    // Whether render() reads the payload's members (its `members`
+    // argument): false for an element spliced into payloads none of whose
+    // declared keys it overrides, which are copied whole.
+    bool reads_payload_members() const { return !(splices_ && never_overrides_); }
+
     // Appends the element to `out` as compact JSON; numbers are written as
     // the payload has them. False with `problem` set when a value cannot be
     // written (a datetime field that is not ISO 8601 text for epoch_ms, an
@@ -48,6 +58,9 @@ class ElementRenderer {
     // what rendering gives (splices_members in the .cpp says when).
     bool render_spliced(const std::string &payload, const std::vector<JsonMemberSpan> &members,
                         std::string &out) const;
+    // The copy plan of the payload's key layout, made when new; nullptr
+    // when its members' keys are not plain text.
+    const ElementCopyPlan *copy_plan(const std::string &payload, const std::vector<JsonMemberSpan> &members) const;
     // Whether the payload may have a member the spliced ones override.
     bool may_override(const std::string &payload, const std::vector<JsonMemberSpan> &members) const;
 
@@ -75,8 +88,15 @@ class ElementRenderer {
     // An element that is every payload field plus constant members
     // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those
     // members as JSON text.
+    // An element ElementCopyPlan covers: rendered by the plan of each
+    // payload's key layout (a sync's payloads have a few at most).
+    bool copies_ = false;
+    mutable std::vector<ElementCopyPlan> copy_plans_;   // the last one used at the back
     bool splices_ = false;
     std::string spliced_members_;
+    // Declared payload keys (declare_payload_keys) include none of the
+    // spliced members' keys: may_override need not look.
+    bool never_overrides_ = false;
 };
 
 // The record's message id as a UUID-shaped string (36 characters of lower-case

@@ -108,7 +108,14 @@ class RequestBuilder {
     bool needs_message_id() const { return needs_message_id_; }
     // Whether an element is rendered from each record's payload members:
     // then OutgoingRecord::payload_members spares a scan of each payload.
-    bool reads_payload_members() const { return element_.has_value(); }
+    bool reads_payload_members() const { return element_ && element_->reads_payload_members(); }
+    // Every payload this builder is given from now on has only members of
+    // these keys (engine::PayloadBuilder::member_keys): what rendering its
+    // element can skip is decided once (ElementRenderer::declare_payload_keys).
+    void declare_payload_keys(const std::vector<std::string> &keys) {
+        if (element_)
+            element_->declare_payload_keys(keys);
+    }
 
     // The record's payload plus the action's "record" extras. Invalid when over the
     // action's max_record_bytes, when a request carrying it alone would be over

@@ -141,6 +141,12 @@ struct InFlight {
 
 bool is_retryable_status(long status) { return status == 0 || status == 408 || status == 429 || status >= 500; }
 
+// A request builder told which keys the payloads it is given can have.
+destinations::RequestBuilder for_payloads(destinations::RequestBuilder builder, const PayloadBuilder &payloads) {
+    builder.declare_payload_keys(payloads.member_keys());
+    return builder;
+}
+
 // One pass over the outbox per request builder the run's changes need (most
 // actions: one; Braze's mirror: upserts, then deletes), each sending the
 // records whose change goes through its builder and passing over the others.
@@ -150,7 +156,9 @@ class DeliveryLoop {
                  const std::string &builder, pg::QueryStream *stream)
         : plan_(plan), run_id_(run_id), counters_(counters), stream_(stream),
           payloads_(plan.mapping.fields_json, plan.action, plan.model.columns),
-          requests_(plan.type, plan.action, plan.settings.get(), builder), builder_(builder), client_(client_options()),
+          requests_(for_payloads(destinations::RequestBuilder(plan.type, plan.action, plan.settings.get(), builder),
+                                 payloads_)),
+          builder_(builder), client_(client_options()),
           context_{plan.mapping.name, run_id, synced_at} {
         values_.json_values.resize(plan.model.columns.size());
         if (requests_.oauth())
@@ -160,10 +168,15 @@ class DeliveryLoop {
         const auto operation = plan.action.operations.find(builder);
         if (operation != plan.action.operations.end() && operation->second.lookup) {
             lookup_ = &*operation->second.lookup;
-            lookups_.emplace(plan.type, plan.action, plan.settings.get(), *lookup_);
+            lookups_.emplace(for_payloads(
+                destinations::RequestBuilder(plan.type, plan.action, plan.settings.get(), *lookup_), payloads_));
             if (lookup_->missing == catalog::LookupDef::Missing::Add)
-                creates_.emplace(plan.type, plan.action, plan.settings.get(), std::string("add"));
+                creates_.emplace(for_payloads(
+                    destinations::RequestBuilder(plan.type, plan.action, plan.settings.get(), std::string("add")),
+                    payloads_));
         }
+        record_members_ = requests_.reads_payload_members() || (lookups_ && lookups_->reads_payload_members()) ||
+                          (creates_ && creates_->reads_payload_members());
     }
 
     DeliveryOutcome run() {
@@ -553,7 +566,7 @@ class DeliveryLoop {
             spare_members_.pop_back();
         }
         BuiltPayload built =
-            payloads_.build(values_, context_, requests_.reads_payload_members(), std::move(members_storage));
+            payloads_.build(values_, context_, record_members_, std::move(members_storage));
         if (!built.valid) {
             record_invalid(std::string(row.record_id), std::string(row.change), built.invalid_reason, std::nullopt);
             return;
@@ -1292,6 +1305,9 @@ class DeliveryLoop {
     std::vector<std::optional<std::string_view>> streamed_values_;
     const PayloadBuilder payloads_;
     const destinations::RequestBuilder requests_;
+    // Whether a builder of the run renders from the payloads' members
+    // (PayloadBuilder::build records where they lie then).
+    bool record_members_ = false;
     // What run history and record errors must not show: the settings'
     // secrets and, once fetched, the OAuth access token.
     destinations::SecretMasker secrets_ = requests_.secrets();

@@ -734,6 +734,14 @@ PayloadBuilder::~PayloadBuilder() = default;
 PayloadBuilder::PayloadBuilder(PayloadBuilder &&) noexcept = default;
 PayloadBuilder &PayloadBuilder::operator=(PayloadBuilder &&) noexcept = default;
 
+std::vector<std::string> PayloadBuilder::member_keys() const {
+    std::vector<std::string> keys;
+    keys.reserve(plan_->fields.size());
+    for (const detail::Member &member : plan_->fields)
+        keys.push_back(member.key);
+    return keys;
+}
+
 BuiltPayload PayloadBuilder::build(const RecordValues &record, const RunContext &context, bool record_members,
                                    std::vector<JsonMemberSpan> members_storage) const {
     const CompiledMapping &plan = *plan_;

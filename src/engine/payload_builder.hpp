@@ -71,6 +71,10 @@ class PayloadBuilder {
     BuiltPayload build(const RecordValues &record, const RunContext &context, bool record_members = false,
                        std::vector<JsonMemberSpan> members_storage = {}) const;
 
+    // The keys a payload's members can have, in the order they are written
+    // (a member whose value is null may be left out): the mapping's fields.
+    std::vector<std::string> member_keys() const;
+
   private:
     std::unique_ptr<const detail::CompiledMapping> plan_;
 };

@@ -94,6 +94,38 @@ TEST(Salesforce, ElementsSpliceAttributesIntoThePayload) {
               R"({"Ext__c":"A-1","o":{"attributes":1},"s":"\"attributes\":","attributes":{"type":"Account"}})");
 }
 
+// Told the keys its payloads can have (as a sync tells it those of the
+// mapping's fields), the renderer decides once whether the spliced members
+// can be overridden: with none of their keys among them it needs no member
+// spans and splices every payload; with one of them it keeps the way that
+// overrides. Both write what an undeclared renderer writes.
+TEST(Salesforce, DeclaredPayloadKeysDecideTheSpliceOnce) {
+    const catalog::ActionDef action = bound("contact", R"({"external_id_field": "Ext__c"})");
+    ASSERT_TRUE(action.element.has_value());
+    const auto no_settings = [](const std::string &) { return std::optional<std::string>(); };
+    const ElementRenderer undeclared(*action.element, no_settings);
+    EXPECT_TRUE(undeclared.reads_payload_members());
+    ElementRenderer plain(*action.element, no_settings), overriding(*action.element, no_settings);
+    plain.declare_payload_keys({"Ext__c", "LastName", "attributes_of"});
+    EXPECT_FALSE(plain.reads_payload_members());
+    overriding.declare_payload_keys({"Ext__c", "attributes"});
+    EXPECT_TRUE(overriding.reads_payload_members());
+    const std::string none;
+    const auto render = [&](const ElementRenderer &renderer, const std::string &payload,
+                            const std::vector<JsonMemberSpan> &members = {}) {
+        std::string out, problem;
+        EXPECT_TRUE(renderer.render(payload, members, {none, none, none}, out, problem)) << problem;
+        return out;
+    };
+    for (const std::string &payload : {std::string(R"({"Ext__c":"A-1","LastName":"Lee","attributes_of":1})"), std::string("{}"),
+                                      std::string(R"({"LastName":"say \"attributes\":"})")})
+        EXPECT_EQ(render(plain, payload), render(undeclared, payload)) << payload;
+    const std::string overridden = R"({"Ext__c":"A-1","attributes":"x"})";
+    EXPECT_EQ(render(overriding, overridden), R"({"Ext__c":"A-1","attributes":{"type":"Contact"}})");
+    EXPECT_EQ(render(overriding, overridden, {{1, 8, 10, 5}, {16, 12, 29, 3}}),
+              R"({"Ext__c":"A-1","attributes":{"type":"Contact"}})");
+}
+
 // Byte for byte what the parsing way writes: the same template with one more
 // member, a field no payload has (so it is not spliced, and adds nothing),
 // renders every payload the same.
