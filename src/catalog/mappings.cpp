@@ -293,11 +293,6 @@ std::string duplicate_mapping(const std::string &name, const std::optional<std::
     return copy_name;
 }
 
-namespace {
-
-// Taking the mapping's run lock for the rest of the transaction tells that no
-// run is going (dropping its checkpoint under it would fail it halfway) and
-// keeps one from starting before the mapping is gone.
 void lock_out_runs(const MappingRow &mapping) {
     const pg::Result locked = pg::execute("SELECT pg_catalog.pg_try_advisory_xact_lock(" +
                                           run_lock_args(mapping.id) + ")::text");
@@ -306,6 +301,9 @@ void lock_out_runs(const MappingRow &mapping) {
                     "Wait for it to finish, or stop it with reverse_etl.cancel_sync().");
 }
 
+namespace {
+
+// Dropping a checkpoint under a run would fail it halfway.
 void remove_mapping(const MappingRow &mapping) {
     lock_out_runs(mapping);
     drop_checkpoint(mapping.id);

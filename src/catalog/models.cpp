@@ -214,7 +214,14 @@ void alter_model(const std::string &name, const std::optional<std::string> &quer
     }
     const std::string key = primary_key.value_or(model.primary_key);
     check_primary_key("model " + quoted(name), key, columns);
-    if (key == model.primary_key && column_type(columns, key) != column_type(model.columns, key))
+    const bool key_type_changes =
+        key == model.primary_key && column_type(columns, key) != column_type(model.columns, key);
+    // A run going on would checkpoint identifiers of the old key, after the
+    // checkpoints were reset or found to fit the new type.
+    if (key_type_changes || key != model.primary_key)
+        for (const MappingRow &mapping : mappings)
+            lock_out_runs(mapping);
+    if (key_type_changes)
         check_checkpoints_fit_key_type(name, model.owner, search_path, mappings, key, column_type(columns, key));
     if (new_name && *new_name != name) {
         check_object_name("model", *new_name);

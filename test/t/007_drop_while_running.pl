@@ -1,6 +1,9 @@
 # Dropping a mapping while it runs (or its model or destination, with
 # cascade) is refused with 55006 instead of pulling its checkpoint from under
-# the run; once the run is canceled, the drop goes through.
+# the run; once the run is canceled, the drop goes through. So is a change of
+# its model's key (another key column resets the checkpoint; a new type of
+# the key column is taken only when every checkpointed identifier fits it):
+# the run would go on checkpointing identifiers of the old key.
 use strict;
 use warnings;
 use FindBin;
@@ -55,10 +58,26 @@ is(q1("SELECT count(*) FROM reverse_etl.mappings WHERE name = 'slow'") . ' '
 	  . q1("SELECT to_regclass('$checkpoint') IS NOT NULL"),
 	'1 t', 'the mapping and its checkpoint are still there');
 
+is(sqlstate_of("SELECT reverse_etl.alter_model('slow', primary_key => 'v')"), '55006',
+	'alter_model to another key column of a running mapping\'s model: 55006');
+{
+	my ($ret, $stdout, $stderr) =
+	  $node->psql('postgres', "SELECT reverse_etl.alter_model('slow', query => 'SELECT id::text AS id, v FROM public.slow')");
+	like($stderr, qr/ERROR:  mapping "slow" is running\n.*HINT:  Wait for it to finish/s,
+		'alter_model to a new type of the key column: refused, naming the running mapping');
+}
+is(sqlstate_of("SELECT reverse_etl.alter_model('slow', query => 'SELECT id, v, 1 AS one FROM public.slow', "
+		  . "description => 'keyed as before')"),
+	'no error', 'a new query with the same key is taken while it runs');
+is(q1("SELECT primary_key || ' ' || description FROM reverse_etl.models WHERE name = 'slow'"),
+	'id keyed as before', 'and the refused changes left the key as it was');
+
 is(q1("SELECT reverse_etl.cancel_sync('slow')"), 't', 'cancel_sync signals the run');
 $call->finish;
 is($out, "canceled\n", 'the sync() call returns the canceled run');
 
+is(sqlstate_of("SELECT reverse_etl.alter_model('slow', primary_key => 'v')"), 'no error',
+	'then alter_model to another key column goes through');
 is(sqlstate_of("SELECT reverse_etl.drop_mapping('slow')"), 'no error', 'then drop_mapping goes through');
 is(q1("SELECT to_regclass('$checkpoint') IS NULL"), 't', 'and the checkpoint is gone');
 
