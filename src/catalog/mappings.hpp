@@ -45,14 +45,14 @@ void drop_mapping(const std::string &name);
 std::vector<ColumnSuggestion> suggest_mappings(const std::string &model, const std::string &destination,
                                                const std::string &action);
 
-// Drops `mappings` (which use the model or destination `name`) when cascading,
-// else fails with 2BP01 naming them.
 // Takes the mapping's run lock for the rest of the transaction: no run is
 // going (else 55006, "mapping ... is running") and none starts before it
 // commits. For changes a run must not see halfway: its checkpoint dropped
 // or reset, or its model's key changed.
 void lock_out_runs(const MappingRow &mapping);
 
+// Drops `mappings` (which use the model or destination `name`) when cascading,
+// else fails with 2BP01 naming them.
 void drop_dependent_mappings(const std::string &kind, const std::string &name,
                              const std::vector<MappingRow> &mappings, bool cascade);
 

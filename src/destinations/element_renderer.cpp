@@ -490,8 +490,9 @@ const ElementCopyPlan *ElementRenderer::copy_plan(const std::string &payload,
     for (size_t i = copy_plans_.size(); i-- > 0;) {
         if (!copy_plans_[i].fits(payload, members))
             continue;
-        if (i + 1 != copy_plans_.size())
-            std::swap(copy_plans_[i], copy_plans_.back());
+        // To the back, the others kept in the order they were last used.
+        std::rotate(copy_plans_.begin() + static_cast<std::ptrdiff_t>(i),
+                    copy_plans_.begin() + static_cast<std::ptrdiff_t>(i) + 1, copy_plans_.end());
         return &copy_plans_.back();
     }
     std::vector<std::string> key_texts;

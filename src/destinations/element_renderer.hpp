@@ -85,13 +85,13 @@ class ElementRenderer {
     };
     LayoutHolder layout_;
     bool needs_message_id_ = false;
-    // An element that is every payload field plus constant members
-    // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those
-    // members as JSON text.
     // An element ElementCopyPlan covers: rendered by the plan of each
     // payload's key layout (a sync's payloads have a few at most).
     bool copies_ = false;
     mutable std::vector<ElementCopyPlan> copy_plans_;   // the last one used at the back
+    // An element that is every payload field plus constant members
+    // (Salesforce's {"attributes": ..., "$merge": "{{fields}}"}): those
+    // members as JSON text.
     bool splices_ = false;
     std::string spliced_members_;
     // Declared payload keys (declare_payload_keys) include none of the
