@@ -132,5 +132,70 @@ is(deleted(), join(',', sort(split(/,/, emails('two.example', 6 .. 10)), split(/
 	'by the emails last sent');
 is(q1("SELECT count(*) FROM $checkpoint"), '0', 'the checkpoint is empty');
 
+# 4. Amplitude's identify_user, in mirror mode by the email: its elements
+# are rendered from a plan of copies per payload key layout
+# (destinations/element_copy_plan; a null name is left out, so there are
+# two). Killed after Amplitude acknowledged, the next run sends every user
+# again, element for element as the lost run wrote them, and keeps each
+# email with the checkpoint; a deletion clears the user by that email.
+my %amplitude = (type => 'amplitude', api_key => 'ak');
+# A reset forgets the vendor too.
+sub fresh_amplitude { $mock->reset; $mock->config({ vendor => \%amplitude }); }
+fresh_amplitude();
+q1(qq{
+CREATE TABLE public.listeners (id int PRIMARY KEY, email text, name text);
+INSERT INTO public.listeners
+    SELECT g, 'l' || g || '\@four.example', CASE WHEN g % 3 = 0 THEN NULL ELSE 'L' || g END
+    FROM generate_series(1, 12) AS g;
+SELECT reverse_etl.create_model('listeners', 'SELECT id, email, name FROM public.listeners', 'id');
+SELECT reverse_etl.create_destination('amplitude', 'amplitude',
+    '{"api_key": "ak", "endpoint": "$endpoint"}', enabled => true);
+SELECT reverse_etl.create_mapping('listeners', 'amplitude', 'identify_user',
+    '{"user_id": "email", "name": "name", "id": "id"}', sync_mode => 'mirror', name => 'listeners');
+});
+my $amplitude_checkpoint = 'reverse_etl_state.checkpoint_' . mapping_id($node, 'listeners');
+
+# Each identification the mock received, as the JSON text of its element.
+sub identified
+{
+	my @elements;
+	for my $request (@{ $mock->requests('path_prefix=/identify') })
+	{
+		my ($form) = $request->{body} =~ /(?:^|&)identification=([^&]*)/;
+		$form =~ s/\+/ /g;
+		$form =~ s/%([0-9A-Fa-f]{2})/chr(hex($1))/eg;
+		push @elements, map { JSON::PP->new->canonical->encode($_) } @{ decode_json($form) };
+	}
+	return join("\n", sort @elements);
+}
+
+# Amplitude's own answer ("success"), late: the mock's vendor has no delay of its own.
+$mock->config({ vendor => \%amplitude, script => [ { status => 200, body => 'success', delay_ms => 1000, times => 50 } ] });
+kill_before_checkpoint($node, q1("SELECT reverse_etl.request_sync('listeners')"), $amplitude_checkpoint,
+	'identify run');
+my $lost = identified();
+is($lost, join("\n", sort map {
+			JSON::PP->new->canonical->encode({ user_id => "l$_\@four.example",
+				user_properties => { '$set' => { id => $_ + 0, ($_ % 3 ? (name => "L$_") : ()) } } })
+		} 1 .. 12),
+	'identify run: Amplitude received the 12 users, a null name left out');
+is(q1("SELECT count(*) FROM $amplitude_checkpoint"), '0', 'identify run: nothing reached the checkpoint');
+fresh_amplitude();
+is(q1("SELECT status || ' ' || records_added || ' ' || records_succeeded FROM reverse_etl.sync('listeners')"),
+	'succeeded 12 12', 'next run: the 12 users sent again, delivered');
+is(identified(), $lost, 'element for element as the lost run sent them');
+is(q1("SELECT string_agg(dest_key, ',' ORDER BY record_id::int) FROM $amplitude_checkpoint"),
+	join(',', map { "\"l$_\@four.example\"" } 1 .. 12), 'the checkpoint keeps each email sent');
+q1("DELETE FROM public.listeners WHERE id <= 3");
+fresh_amplitude();
+q1("SELECT reverse_etl.sync('listeners')");
+is(identified(), join("\n", sort map {
+			JSON::PP->new->canonical->encode({ user_id => "l$_\@four.example",
+				user_properties => { '$clearAll' => '-' } })
+		} 1 .. 3),
+	'the deletions clear the users by the emails sent');
+
+unlike(slurp_file($node->logfile), qr/terminated by signal (?!9\b)/,
+	'no process crashed (the kills are signal 9, the test\'s own)');
 $node->stop;
 done_testing();
