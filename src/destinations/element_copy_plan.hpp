@@ -49,9 +49,9 @@ class ElementCopyPlan {
   private:
     struct Step {
         std::string text;   // JSON appended as it is, before the members
-        // Members first..last of the payload (first > last: none), as
-        // "key":value with commas between, or only member first's value.
-        uint32_t first = 1, last = 0;
+        // Members first..last of the payload, as "key":value with commas
+        // between, or only member first's value.
+        uint32_t first = 0, last = 0;
         bool value_only = false;
     };
 
